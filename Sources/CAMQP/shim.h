@@ -1,0 +1,16 @@
+#ifndef HEALTHMONITOR_CAMQP_SHIM_H
+#define HEALTHMONITOR_CAMQP_SHIM_H
+#include <amqp.h>
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+#include <amqp_ssl_socket.h>
+
+// amqp_login is variadic (the SASL method decides the trailing arguments), which Swift cannot
+// call; this shim fixes the PLAIN method's user and password arguments.
+static inline amqp_rpc_reply_t camqp_login_plain(amqp_connection_state_t state, const char *vhost,
+                                                 int channel_max, int frame_max, int heartbeat,
+                                                 const char *user, const char *password) {
+    return amqp_login(state, vhost, channel_max, frame_max, heartbeat, AMQP_SASL_METHOD_PLAIN,
+                      user, password);
+}
+#endif

@@ -1,0 +1,66 @@
+import Logging
+
+/// What one run of a check found; the scheduler adds id, times, config and host.
+public struct CheckOutcome: Sendable, Hashable {
+    public var status: Status
+    public var message: String
+    public var measurement: [String: JSONValue]
+
+    public init(status: Status, message: String, measurement: [String: JSONValue] = [:]) {
+        self.status = status
+        self.message = message
+        self.measurement = measurement
+    }
+
+    /// A successful outcome.
+    public static func success(_ message: String, _ measurement: [String: JSONValue] = [:]) -> CheckOutcome {
+        CheckOutcome(status: .success, message: message, measurement: measurement)
+    }
+
+    /// A failed outcome.
+    public static func failure(_ message: String, _ measurement: [String: JSONValue] = [:]) -> CheckOutcome {
+        CheckOutcome(status: .failure, message: message, measurement: measurement)
+    }
+}
+
+/// One configured check (a type and a label with its options), ready to run repeatedly.
+///
+/// `run()` must not block a thread: await I/O instead, so thousands of checks share the few
+/// cooperative threads. It should finish within its own `timeout`; the scheduler also cancels a
+/// run that outlives `timeout` plus a grace period and reports it as a failure.
+public protocol Check: Sendable {
+    /// Runs the check once.
+    func run() async -> CheckOutcome
+}
+
+/// What a check type needs to build one check from its validated options.
+public struct CheckContext: Sendable {
+    /// The check's label, e.g. `clowder`.
+    public var label: String
+    /// The validated options, defaults filled in.
+    public var options: Options
+    /// A logger labelled for this check.
+    public var logger: Logger
+
+    public init(label: String, options: Options, logger: Logger) {
+        self.label = label
+        self.options = options
+        self.logger = logger
+    }
+}
+
+/// A check type as the config names it (`ping`, `hostport`, …): its options and a factory.
+public struct CheckKind: Sendable {
+    /// The name under `checks:` in the config.
+    public var name: String
+    /// The options this type accepts besides the common `sleep` and `threshold`.
+    public var options: [OptionSpec]
+    /// Builds a check; throw `ConfigDiagnostic`s for problems only visible at build time.
+    public var make: @Sendable (CheckContext) throws -> any Check
+
+    public init(name: String, options: [OptionSpec], make: @escaping @Sendable (CheckContext) throws -> any Check) {
+        self.name = name
+        self.options = options
+        self.make = make
+    }
+}

@@ -1,0 +1,8 @@
+/// Every check type the monitor knows, by config name.
+public enum CheckKinds {
+    /// All built-in check types.
+    public static let all: [CheckKind] = [
+        RandomCheck.kind,
+        FileWriteCheck.kind,
+    ]
+}

@@ -1,0 +1,225 @@
+/// Reads, merges, substitutes and validates the configuration, collecting every problem.
+public struct ConfigLoader: Sendable {
+    /// Options every check accepts.
+    public static let commonCheckOptions: [OptionSpec] = [
+        OptionSpec("sleep", .duration(minimum: 0.001), default: 60, help: "seconds between the starts of two runs"),
+        OptionSpec("threshold", .integer(0...Int.max), help: "overrides the notifiers' threshold for this check"),
+    ]
+
+    /// Options every notifier accepts.
+    public static let commonNotifierOptions: [OptionSpec] = [
+        OptionSpec("type", .string, help: "the notifier type, when the name is not one (e.g. two slack notifiers)"),
+        OptionSpec("report", .choice(ReportMode.allCases.map(\.rawValue)), default: "failure", help: "which results to send"),
+        OptionSpec("threshold", .integer(0...Int.max), default: 1, help: "consecutive results before change/failure report"),
+        OptionSpec("resolved", .boolean, default: false, help: "with report: failure, also send the recovery"),
+        OptionSpec("repeat", .duration(minimum: 1), help: "with report: failure, re-send every this many seconds while failing"),
+        OptionSpec("queue_size", .integer(1...Int.max), default: 10000, help: "results queued before overflow"),
+        OptionSpec("overflow", .choice(OverflowPolicy.allCases.map(\.rawValue)), default: "drop_oldest", help: "what a full queue drops"),
+        OptionSpec("retries", .integer(0...Int.max), default: 3, help: "retries of a failed delivery, with backoff"),
+        OptionSpec("batch_size", .integer(1...Int.max), default: 100, help: "results handed over in one delivery"),
+    ]
+
+    /// Options of the `settings:` section.
+    public static let settingsOptions: [OptionSpec] = [
+        OptionSpec("state_dir", .string, default: "state", help: "where policy state and spools are kept"),
+        OptionSpec("shutdown_timeout", .duration(), default: 10, help: "seconds to flush notifiers at shutdown"),
+        OptionSpec("host", .string, help: "host name put in results (default: this machine's)"),
+    ]
+
+    public var checkKinds: [String: CheckKind]
+    public var notifierKinds: [String: NotifierKind]
+    public var environment: [String: String]
+
+    public init(checkKinds: [CheckKind], notifierKinds: [NotifierKind], environment: [String: String]) {
+        self.checkKinds = Dictionary(checkKinds.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        self.notifierKinds = Dictionary(notifierKinds.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        self.environment = environment
+    }
+
+    /// Reads every source and validates the merged result.
+    public func load(_ sources: [ConfigSource]) throws(ConfigError) -> MonitorConfig {
+        var diagnostics: [ConfigDiagnostic] = []
+        var root = ConfigNode(.mapping([]), at: SourceLocation(file: sources.first?.name ?? "config"))
+        for source in sources {
+            let text: String
+            if let inline = source.text {
+                text = inline
+            } else {
+                do {
+                    text = try FileSystem.readText(source.name)
+                } catch {
+                    let hint = source.name == "config.yml"
+                        ? " (no config given: pass --config FILE, or set CONFIG_FILE or CONFIG)" : ""
+                    diagnostics.append(
+                        ConfigDiagnostic(.error, at: SourceLocation(file: source.name), path: "", "cannot read config: \(error.reason)\(hint)"))
+                    continue
+                }
+            }
+            do {
+                let node = try ConfigNode.parse(yaml: text, name: source.name)
+                root = root.merged(with: wrap(node, section: source.section))
+            } catch {
+                diagnostics.append(error)
+            }
+        }
+        if diagnostics.contains(where: { $0.severity == .error }) { throw ConfigError(diagnostics) }
+        let resolved = Interpolation(environment: environment).apply(root, path: "", into: &diagnostics)
+        let config = validate(resolved, sources: sources.map(\.name), into: &diagnostics)
+        guard !diagnostics.contains(where: { $0.severity == .error }), var config else {
+            throw ConfigError(diagnostics)
+        }
+        config.warnings = diagnostics
+        return config
+    }
+
+    /// A section-only source becomes `{checks: …}` unless it already has that key.
+    private func wrap(_ node: ConfigNode, section: ConfigSource.Section) -> ConfigNode {
+        guard section != .whole else { return node }
+        let key = section.rawValue
+        if let entries = node.entries, entries.count == 1, entries[0].key == key { return node }
+        return ConfigNode(.mapping([ConfigNode.Entry(key: key, keyLocation: node.location, value: node)]), at: node.location)
+    }
+
+    private func validate(
+        _ root: ConfigNode, sources: [String], into diagnostics: inout [ConfigDiagnostic]
+    ) -> MonitorConfig? {
+        guard let top = root.entries else {
+            diagnostics.append(
+                ConfigDiagnostic(.error, at: root.location, path: "", "found \(root.foundDescription), expected a mapping with checks: and notifiers:"))
+            return nil
+        }
+        let sections = ["checks", "notifiers", "settings"]
+        for entry in top where !sections.contains(entry.key) {
+            diagnostics.append(
+                ConfigDiagnostic(.warning, at: entry.keyLocation, path: entry.key,
+                    "unknown section, ignored\(Suggestions.hint(for: entry.key, in: sections)); sections are checks, notifiers, settings"))
+        }
+
+        let settingsOptions = options(root["settings"], specs: Self.settingsOptions, path: "settings", into: &diagnostics)
+        let settings = MonitorSettings(
+            stateDirectory: settingsOptions.string("state_dir") ?? "state",
+            shutdownTimeout: settingsOptions.double("shutdown_timeout") ?? 10,
+            host: settingsOptions.string("host") ?? HostName.current)
+
+        var checks: [CheckConfig] = []
+        if let checksNode = root["checks"], let types = checksNode.entries, !types.isEmpty {
+            for typeEntry in types {
+                guard let kind = checkKinds[typeEntry.key] else {
+                    let names = checkKinds.keys.sorted()
+                    diagnostics.append(
+                        ConfigDiagnostic(.error, at: typeEntry.keyLocation, path: "checks.\(typeEntry.key)",
+                            "unknown check type\(Suggestions.hint(for: typeEntry.key, in: names)); valid types: \(names.joined(separator: ", "))"))
+                    continue
+                }
+                guard let labels = typeEntry.value.entries else {
+                    diagnostics.append(
+                        ConfigDiagnostic(.error, at: typeEntry.value.location, path: "checks.\(typeEntry.key)",
+                            "found \(typeEntry.value.foundDescription), expected a mapping of labels to check options"))
+                    continue
+                }
+                for labelEntry in labels {
+                    let path = "checks.\(typeEntry.key).\(labelEntry.key)"
+                    let specs = Self.commonCheckOptions + kind.options
+                    let opts = options(labelEntry.value, specs: specs, path: path, into: &diagnostics)
+                    checks.append(
+                        CheckConfig(
+                            type: kind.name, label: labelEntry.key, sleep: opts.double("sleep") ?? 60,
+                            threshold: opts.int("threshold"), options: opts,
+                            maskedConfig: SecretMasking.masked(.object(opts.values)).objectValue ?? [:]))
+                }
+            }
+        } else {
+            diagnostics.append(
+                ConfigDiagnostic(.error, at: root["checks"]?.location ?? root.location, path: "checks",
+                    "no checks configured; expected a mapping of check types (\(checkKinds.keys.sorted().joined(separator: ", "))) to labelled checks"))
+        }
+
+        var notifiers: [NotifierConfig] = []
+        if let notifiersNode = root["notifiers"], notifiersNode.kind != .null {
+            guard let names = notifiersNode.entries else {
+                diagnostics.append(
+                    ConfigDiagnostic(.error, at: notifiersNode.location, path: "notifiers",
+                        "found \(notifiersNode.foundDescription), expected a mapping of notifier names to options"))
+                return nil
+            }
+            for entry in names {
+                let path = "notifiers.\(entry.key)"
+                var typeName = entry.key
+                if case .scalar(let t) = entry.value["type"]?.kind { typeName = t }
+                guard let kind = notifierKinds[typeName] else {
+                    let valid = notifierKinds.keys.sorted()
+                    diagnostics.append(
+                        ConfigDiagnostic(.error, at: entry.value["type"]?.location ?? entry.keyLocation, path: path,
+                            "unknown notifier type \"\(typeName)\"\(Suggestions.hint(for: typeName, in: valid)); valid types: \(valid.joined(separator: ", ")) (name a notifier freely and set type: to one of these)"))
+                    continue
+                }
+                let opts = options(entry.value, specs: Self.commonNotifierOptions + kind.options, path: path, into: &diagnostics)
+                notifiers.append(
+                    NotifierConfig(
+                        name: entry.key, type: kind.name,
+                        report: ReportMode(rawValue: opts.string("report") ?? "failure") ?? .failure,
+                        threshold: opts.int("threshold") ?? 1, resolved: opts.bool("resolved") ?? false,
+                        repeatInterval: opts.double("repeat"), queueSize: opts.int("queue_size") ?? 10000,
+                        overflow: OverflowPolicy(rawValue: opts.string("overflow") ?? "") ?? .dropOldest,
+                        retries: opts.int("retries") ?? 3, batchSize: opts.int("batch_size") ?? 100, options: opts))
+            }
+        } else {
+            diagnostics.append(
+                ConfigDiagnostic(.warning, at: root.location, path: "notifiers",
+                    "no notifiers configured; every result goes to the console (add notifiers: to choose)"))
+            if let console = notifierKinds["console"] {
+                let opts = options(nil, specs: Self.commonNotifierOptions + console.options, path: "notifiers.console", into: &diagnostics)
+                notifiers.append(
+                    NotifierConfig(name: "console", type: "console", report: .always, threshold: 1, resolved: false,
+                        repeatInterval: nil, queueSize: 10000, overflow: .dropOldest, retries: 3, batchSize: 100, options: opts))
+            }
+        }
+        return MonitorConfig(checks: checks, notifiers: notifiers, settings: settings, warnings: [], sources: sources)
+    }
+
+    /// Validates one options mapping against `specs`: types, required keys, unknown keys.
+    func options(
+        _ node: ConfigNode?, specs: [OptionSpec], path: String, into diagnostics: inout [ConfigDiagnostic]
+    ) -> Options {
+        var values: [String: JSONValue] = [:]
+        var locations: [String: SourceLocation] = [:]
+        let entries: [ConfigNode.Entry]
+        switch node?.kind {
+        case .mapping(let e)?: entries = e
+        case .null?, nil: entries = []
+        default:
+            diagnostics.append(
+                ConfigDiagnostic(.error, at: node!.location, path: path, "found \(node!.foundDescription), expected a mapping of options"))
+            entries = []
+        }
+        let names = specs.map(\.name)
+        for entry in entries {
+            let keyPath = "\(path).\(entry.key)"
+            guard let spec = specs.first(where: { $0.name == entry.key }) else {
+                diagnostics.append(
+                    ConfigDiagnostic(.warning, at: entry.keyLocation, path: keyPath,
+                        "unknown option, ignored\(Suggestions.hint(for: entry.key, in: names)); valid options: \(names.joined(separator: ", "))"))
+                continue
+            }
+            if entry.value.kind == .null { continue }
+            switch spec.convert(entry.value) {
+            case .success(let value):
+                values[entry.key] = value
+                locations[entry.key] = entry.value.location
+            case .failure(let mismatch):
+                diagnostics.append(ConfigDiagnostic(.error, at: entry.value.location, path: keyPath, mismatch.message))
+            }
+        }
+        for spec in specs where values[spec.name] == nil {
+            if spec.required {
+                let written = entries.contains { $0.key == spec.name }
+                diagnostics.append(
+                    ConfigDiagnostic(.error, at: node?.location ?? SourceLocation(file: "config"), path: "\(path).\(spec.name)",
+                        "\(written ? "is empty" : "is required"): expected \(spec.expected)\(spec.help.isEmpty ? "" : " (\(spec.help))")"))
+            } else if let value = spec.defaultValue {
+                values[spec.name] = value
+            }
+        }
+        return Options(values, path: path, locations: locations)
+    }
+}

@@ -1,0 +1,78 @@
+/// How a notifier decides which results to send.
+public enum ReportMode: String, Sendable, Hashable, Codable, CaseIterable {
+    case always
+    case change
+    case failure
+}
+
+/// What a queue does with a new result when it is full.
+public enum OverflowPolicy: String, Sendable, Hashable, CaseIterable {
+    /// Drop the oldest queued result to make room (the newest status matters most).
+    case dropOldest = "drop_oldest"
+    /// Drop the new result.
+    case dropNewest = "drop_newest"
+}
+
+/// One configured check: a type, a label and its options.
+public struct CheckConfig: Sendable, Hashable {
+    /// The check type, e.g. `ping`.
+    public var type: String
+    /// The label under the type, e.g. `clowder`.
+    public var label: String
+    /// Seconds between the starts of two runs.
+    public var sleep: Double
+    /// Overrides the notifiers' `threshold` for this check when set.
+    public var threshold: Int?
+    /// Validated type-specific options (and the common ones).
+    public var options: Options
+    /// The options as written (after substitution), secrets masked: what results carry as `config`.
+    public var maskedConfig: [String: JSONValue]
+
+    /// `type/label`.
+    public var key: String { "\(type)/\(label)" }
+}
+
+/// One configured notifier.
+public struct NotifierConfig: Sendable, Hashable {
+    /// The key under `notifiers:`.
+    public var name: String
+    /// The notifier type (the `type` option, else the name).
+    public var type: String
+    public var report: ReportMode
+    /// Consecutive results needed before `change`/`failure` report (0 behaves as 1).
+    public var threshold: Int
+    /// With `report: failure`, also send the recovery.
+    public var resolved: Bool
+    /// With `report: failure`, re-send while the failure lasts, every this many seconds.
+    public var repeatInterval: Double?
+    /// Results the notifier's queue holds before overflow.
+    public var queueSize: Int
+    public var overflow: OverflowPolicy
+    /// Times a failed batch is retried (with backoff) before it is counted as lost.
+    public var retries: Int
+    /// Results handed to the notifier in one `send`.
+    public var batchSize: Int
+    /// Validated type-specific options.
+    public var options: Options
+}
+
+/// Monitor-wide settings (the optional `settings:` section).
+public struct MonitorSettings: Sendable, Hashable {
+    /// Where policy state and spools are kept.
+    public var stateDirectory: String
+    /// Seconds to flush notifier queues at shutdown.
+    public var shutdownTimeout: Double
+    /// Host name put in every result.
+    public var host: String
+}
+
+/// A validated configuration.
+public struct MonitorConfig: Sendable {
+    public var checks: [CheckConfig]
+    public var notifiers: [NotifierConfig]
+    public var settings: MonitorSettings
+    /// Warnings found while loading (unknown keys, defaults applied).
+    public var warnings: [ConfigDiagnostic]
+    /// The sources read, in merge order (file paths or `$CONFIG`).
+    public var sources: [String]
+}

@@ -1,0 +1,72 @@
+import Logging
+import Synchronization
+
+/// One notifier with its policy book, its bounded queue and its delivery counters.
+public final class NotifierChannel: Sendable {
+    /// Delivery counters, for logs, `once` and benchmarks.
+    public struct Counters: Sendable, Hashable {
+        /// Results handed to the notifier and accepted.
+        public var delivered = 0
+        /// Results given up after retries.
+        public var failed = 0
+        /// Results dropped because the queue was full.
+        public var overflowed = 0
+    }
+
+    public let config: NotifierConfig
+    public let notifier: any Notifier
+    public let policies: PolicyBook
+    public let queue: DeliveryQueue
+    public let logger: Logger
+    private let counters = Mutex(Counters())
+    private let lastOverflowLog = Mutex<UInt64>(0)
+
+    public init(config: NotifierConfig, notifier: any Notifier, policies: PolicyBook, logger: Logger) {
+        self.config = config
+        self.notifier = notifier
+        self.policies = policies
+        self.queue = DeliveryQueue(capacity: config.queueSize, overflow: config.overflow)
+        self.logger = logger
+    }
+
+    /// Applies the report policy and queues the result if it is to be sent. Never waits.
+    public func offer(_ result: CheckResult) {
+        guard let reason = policies.observe(result) else { return }
+        enqueue(Delivery(result: result, reason: reason))
+    }
+
+    /// Queues a delivery regardless of policy (used by `once` and tests). Never waits.
+    public func enqueue(_ delivery: Delivery) {
+        if !queue.push(delivery) {
+            let total = counters.withLock { c in
+                c.overflowed += 1
+                return c.overflowed
+            }
+            // Log the first overflow and then at most once a second, with the running total.
+            let now = WallClock.nowMillis()
+            let shouldLog = lastOverflowLog.withLock { last in
+                guard now - last >= 1000 else { return false }
+                last = now
+                return true
+            }
+            if shouldLog {
+                logger.warning(
+                    "notifier queue full, result dropped",
+                    metadata: [
+                        "notifier": "\(config.name)", "capacity": "\(queue.capacity)",
+                        "overflow": "\(config.overflow.rawValue)", "dropped_total": "\(total)",
+                    ])
+            }
+        }
+    }
+
+    /// A snapshot of the counters.
+    public var stats: Counters { counters.withLock { $0 } }
+
+    func count(delivered: Int = 0, failed: Int = 0) {
+        counters.withLock {
+            $0.delivered += delivered
+            $0.failed += failed
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Synchronization
+
+/// One notifier's report policy for every check, with the per-check state kept on disk so a
+/// restart neither repeats an alert nor forgets an open one.
+public final class PolicyBook: Sendable {
+    private struct Book {
+        var states: [String: PolicyState] = [:]
+        var dirty = false
+    }
+
+    /// The policy for checks without their own threshold.
+    public let basePolicy: ReportPolicy
+    /// Per-check policies where a check overrides the threshold, by `type/label`.
+    private let overrides: [String: ReportPolicy]
+    /// The JSON file the state is saved in; `nil` keeps it in memory only.
+    public let file: String?
+    private let book: Mutex<Book>
+
+    /// Loads saved state from `file` when it exists (an unreadable file starts fresh and is
+    /// reported through `loadProblem`).
+    public init(basePolicy: ReportPolicy, thresholdOverrides: [String: Int] = [:], file: String?) {
+        self.basePolicy = basePolicy
+        self.overrides = thresholdOverrides.mapValues { threshold in
+            var policy = basePolicy
+            policy.threshold = threshold
+            return policy
+        }
+        self.file = file
+        var initial = Book()
+        var problem: String?
+        if let file, FileSystem.exists(file) {
+            do {
+                let text = try FileSystem.readText(file)
+                initial.states = try JSONDecoder().decode([String: PolicyState].self, from: Data(text.utf8))
+            } catch {
+                problem = "cannot read saved policy state \(file), starting fresh: \(error)"
+            }
+        }
+        self.loadProblem = problem
+        self.book = Mutex(initial)
+    }
+
+    /// Why saved state could not be restored, if it could not.
+    public let loadProblem: String?
+
+    /// Feeds a result; returns why to deliver it, or `nil`. Alert transitions are saved at once.
+    public func observe(_ result: CheckResult) -> ReportReason? {
+        let policy = overrides[result.key] ?? basePolicy
+        let time = Double(result.createdMillis) / 1000
+        let (reason, alertChanged) = book.withLock { b -> (ReportReason?, Bool) in
+            var state = b.states[result.key] ?? PolicyState()
+            let before = state
+            let reason = policy.observe(result.status, at: time, state: &state)
+            b.states[result.key] = state
+            if state != before { b.dirty = true }
+            let alertChanged = state.lastSent != before.lastSent || state.openAlert != before.openAlert
+                || state.streakAlerted != before.streakAlerted || state.lastAlertTime != before.lastAlertTime
+            return (reason, alertChanged)
+        }
+        if alertChanged { try? save() }
+        return reason
+    }
+
+    /// The state for one check (`type/label`).
+    public func state(for key: String) -> PolicyState? {
+        book.withLock { $0.states[key] }
+    }
+
+    /// Writes the state to `file` if it changed since the last save.
+    public func save() throws {
+        guard let file else { return }
+        let snapshot: [String: PolicyState]? = book.withLock { b in
+            guard b.dirty else { return nil }
+            b.dirty = false
+            return b.states
+        }
+        guard let snapshot else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(snapshot)
+        do {
+            try FileSystem.writeAtomically(String(decoding: data, as: UTF8.self), to: file)
+        } catch {
+            book.withLock { $0.dirty = true }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One run of one check, as every notifier receives it.
+public struct CheckResult: Sendable, Hashable {
+    /// Unique, time-sortable identifier (UUIDv7 text); sinks de-duplicate on it.
+    public var id: String
+    /// `success` or `failure`.
+    public var status: Status
+    /// The check type, e.g. `ping`.
+    public var check: String
+    /// The check's label from the config, e.g. `clowder`.
+    public var label: String
+    /// A one-line human summary, e.g. `5/5 packets, avg 0.051 ms`.
+    public var message: String
+    /// Typed values the check measured (numbers, strings, booleans), e.g. `["loss": 0.0]`.
+    public var measurement: [String: JSONValue]
+    /// When the run started, Unix time in milliseconds (UTC).
+    public var createdMillis: Int64
+    /// How long the run took, in seconds.
+    public var elapsed: Double
+    /// The check's options with secrets masked.
+    public var config: [String: JSONValue]
+    /// The host name of the monitor that ran the check.
+    public var host: String
+
+    public init(
+        id: String = ResultID.next(), status: Status, check: String, label: String, message: String,
+        measurement: [String: JSONValue] = [:], createdMillis: Int64 = Int64(WallClock.nowMillis()),
+        elapsed: Double = 0, config: [String: JSONValue] = [:], host: String = HostName.current
+    ) {
+        self.id = id
+        self.status = status
+        self.check = check
+        self.label = label
+        self.message = message
+        self.measurement = measurement
+        self.createdMillis = createdMillis
+        self.elapsed = elapsed
+        self.config = config
+        self.host = host
+    }
+
+    /// `created` as ISO-8601 UTC with milliseconds.
+    public var created: String { WallClock.iso8601(millis: createdMillis) }
+
+    /// `check/label`, the key that identifies the check across runs.
+    public var key: String { "\(check)/\(label)" }
+
+    /// Every field as one JSON object, in a fixed field order:
+    /// `{"id":…,"status":…,"check":…,"label":…,"message":…,"measurement":{…},"created":…,
+    /// "elapsed":…,"config":{…},"host":…}`. `extra` members (e.g. a notifier's `category`) come first.
+    public func json(extra: [(String, JSONValue)] = []) -> String {
+        var out = "{"
+        var first = true
+        func member(_ name: String, _ value: JSONValue) {
+            if !first { out += "," }
+            first = false
+            JSONValue.writeString(name, into: &out)
+            out += ":"
+            value.write(into: &out)
+        }
+        for (name, value) in extra { member(name, value) }
+        member("id", .string(id))
+        member("status", .string(status.rawValue))
+        member("check", .string(check))
+        member("label", .string(label))
+        member("message", .string(message))
+        member("measurement", .object(measurement))
+        member("created", .string(created))
+        member("elapsed", .double(elapsed))
+        member("config", .object(config))
+        member("host", .string(host))
+        out += "}"
+        return out
+    }
+}
+
+/// The name of the machine the monitor runs on, read once.
+public enum HostName {
+    /// `gethostname(2)`, or `localhost` when it fails.
+    public static let current: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+}

@@ -1,0 +1,136 @@
+/// A JSON-shaped value: used for measurements, a check's (masked) configuration, and every
+/// message a notifier renders. Objects keep no insertion order; they serialise with sorted keys so
+/// the same value always gives the same text.
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    /// The value as a `Double` when it is a number (integers convert), else `nil`.
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let v): Double(v)
+        case .double(let v): v
+        default: nil
+        }
+    }
+
+    /// The value as an `Int` when it is an integer, or a double with no fractional part.
+    public var intValue: Int? {
+        switch self {
+        case .int(let v): v
+        case .double(let v) where v.rounded() == v && abs(v) < 9e18: Int(v)
+        default: nil
+        }
+    }
+
+    /// The string payload of `.string`, else `nil`.
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// The payload of `.bool`, else `nil`.
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    /// The payload of `.object`, else `nil`.
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    /// The payload of `.array`, else `nil`.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    /// A short human rendering: strings bare, numbers as written, containers as JSON.
+    public var displayText: String {
+        switch self {
+        case .string(let s): s
+        case .int(let v): String(v)
+        case .double(let v): JSONValue.format(v)
+        case .bool(let b): b ? "true" : "false"
+        case .null: "null"
+        default: json()
+        }
+    }
+
+    /// Compact JSON text of the value.
+    public func json() -> String {
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    /// Appends compact JSON text of the value to `out`.
+    public func write(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let v): out += String(v)
+        case .double(let v): out += v.isFinite ? JSONValue.format(v) : "null"
+        case .string(let s): JSONValue.writeString(s, into: &out)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.write(into: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, key) in members.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.writeString(key, into: &out)
+                out += ":"
+                members[key]!.write(into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    /// Formats a double the shortest way that reads back exactly; integral values keep their
+    /// `.0` (Swift's own rendering), so consumers see a float for a float measurement.
+    public static func format(_ v: Double) -> String { String(v) }
+
+    /// Appends `s` as a JSON string literal with the escapes RFC 8259 requires.
+    public static func writeString(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByBooleanLiteral, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+}

@@ -1,0 +1,89 @@
+import Logging
+
+/// Why a result is being delivered to a notifier, from its report policy.
+public enum ReportReason: String, Sendable, Hashable, Codable {
+    /// `report: always`.
+    case always
+    /// `report: change`: the status changed and held for `threshold` results.
+    case change
+    /// `report: failure`: a failure streak reached `threshold`.
+    case failure
+    /// `report: failure` with `repeat`: the failure still lasts.
+    case reminder
+    /// `report: failure` with `resolved: true`: the check recovered after an alert.
+    case recovery
+    /// `healthmonitor once` and other explicit deliveries.
+    case manual
+}
+
+/// One result on its way to one notifier.
+public struct Delivery: Sendable, Hashable {
+    public var result: CheckResult
+    public var reason: ReportReason
+
+    public init(result: CheckResult, reason: ReportReason) {
+        self.result = result
+        self.reason = reason
+    }
+}
+
+/// A destination for results (console, e-mail, a message broker, …).
+///
+/// Each notifier is driven by its own delivery loop, fed by its own bounded queue, so a slow or
+/// failing notifier never holds up checks or other notifiers.
+public protocol Notifier: Sendable {
+    /// Delivers a batch of results, oldest first. Throwing makes the delivery loop retry the
+    /// whole batch with backoff (`retries` times); notifiers that keep their own spool simply
+    /// accept the batch and never throw.
+    func send(_ batch: [Delivery]) async throws
+
+    /// Long-running background work (connections, heartbeats, periodic flushes). Runs for the
+    /// life of the notifier and returns when `shutdown()` has been called or on cancellation.
+    func run() async throws
+
+    /// Flushes what the notifier holds and releases its resources; called once, after the
+    /// queue has drained at shutdown (or after `healthmonitor once`).
+    func shutdown() async
+}
+
+extension Notifier {
+    public func run() async throws {}
+    public func shutdown() async {}
+}
+
+/// What a notifier type needs to build one notifier from its validated options.
+public struct NotifierContext: Sendable {
+    /// The notifier's name in the config (its key under `notifiers:`).
+    public var name: String
+    /// The validated options, defaults filled in.
+    public var options: Options
+    /// A logger labelled for this notifier.
+    public var logger: Logger
+    /// A directory this notifier may keep files in (spools); it exists.
+    public var stateDirectory: String
+
+    public init(name: String, options: Options, logger: Logger, stateDirectory: String) {
+        self.name = name
+        self.options = options
+        self.logger = logger
+        self.stateDirectory = stateDirectory
+    }
+}
+
+/// A notifier type as the config names it (`console`, `slack`, …): its options and a factory.
+public struct NotifierKind: Sendable {
+    /// The type name: the key under `notifiers:`, or the value of its `type:` option.
+    public var name: String
+    /// The options this type accepts besides the common ones (`report`, `threshold`, …).
+    public var options: [OptionSpec]
+    /// Builds a notifier.
+    public var make: @Sendable (NotifierContext) throws -> any Notifier
+
+    public init(
+        name: String, options: [OptionSpec], make: @escaping @Sendable (NotifierContext) throws -> any Notifier
+    ) {
+        self.name = name
+        self.options = options
+        self.make = make
+    }
+}

@@ -1,0 +1,94 @@
+import Logging
+import ServiceLifecycle
+
+/// Everything built from a validated config: the checks, one channel per notifier, the router
+/// and the scheduler, ready to run as services.
+public struct Runtime: Sendable {
+    public let config: MonitorConfig
+    public let checks: [ScheduledCheck]
+    public let channels: [NotifierChannel]
+    public let router: ResultRouter
+    public let logger: Logger
+
+    /// Builds checks and notifiers; problems only visible now (a notifier that cannot start)
+    /// are reported together as a `ConfigError`.
+    public init(
+        config: MonitorConfig, checkKinds: [CheckKind] = CheckKinds.all, notifierKinds: [NotifierKind], logger: Logger
+    ) throws(ConfigError) {
+        var problems: [ConfigDiagnostic] = []
+        let checkKindsByName = Dictionary(checkKinds.map { ($0.name, $0) }, uniquingKeysWith: { _, l in l })
+        let notifierKindsByName = Dictionary(notifierKinds.map { ($0.name, $0) }, uniquingKeysWith: { _, l in l })
+        let policyDirectory = config.settings.stateDirectory + "/policy"
+        do {
+            try FileSystem.makeDirectories(policyDirectory)
+        } catch {
+            problems.append(
+                ConfigDiagnostic(.error, at: SourceLocation(file: "settings"), path: "settings.state_dir",
+                    "cannot create state directory: \(error)"))
+        }
+
+        var checks: [ScheduledCheck] = []
+        for checkConfig in config.checks {
+            guard let kind = checkKindsByName[checkConfig.type] else { continue }
+            var checkLogger = logger
+            checkLogger[metadataKey: "check"] = "\(checkConfig.key)"
+            do {
+                let check = try kind.make(CheckContext(label: checkConfig.label, options: checkConfig.options, logger: checkLogger))
+                checks.append(ScheduledCheck(config: checkConfig, check: check))
+            } catch let diagnostic as ConfigDiagnostic {
+                problems.append(diagnostic)
+            } catch {
+                problems.append(checkConfig.options.problem("", "cannot set up check: \(error)"))
+            }
+        }
+
+        let overrides = Dictionary(
+            config.checks.compactMap { c in c.threshold.map { (c.key, $0) } }, uniquingKeysWith: { _, l in l })
+        var channels: [NotifierChannel] = []
+        for notifierConfig in config.notifiers {
+            guard let kind = notifierKindsByName[notifierConfig.type] else { continue }
+            var notifierLogger = logger
+            notifierLogger[metadataKey: "notifier"] = "\(notifierConfig.name)"
+            let directory = config.settings.stateDirectory + "/notifiers/" + notifierConfig.name
+            do {
+                try FileSystem.makeDirectories(directory)
+                let notifier = try kind.make(
+                    NotifierContext(name: notifierConfig.name, options: notifierConfig.options, logger: notifierLogger, stateDirectory: directory))
+                let policy = ReportPolicy(
+                    mode: notifierConfig.report, threshold: notifierConfig.threshold, resolved: notifierConfig.resolved,
+                    repeatInterval: notifierConfig.repeatInterval)
+                let book = PolicyBook(
+                    basePolicy: policy, thresholdOverrides: overrides, file: "\(policyDirectory)/\(notifierConfig.name).json")
+                if let problem = book.loadProblem { notifierLogger.warning("\(problem)") }
+                channels.append(NotifierChannel(config: notifierConfig, notifier: notifier, policies: book, logger: notifierLogger))
+            } catch let diagnostic as ConfigDiagnostic {
+                problems.append(diagnostic)
+            } catch {
+                problems.append(notifierConfig.options.problem("", "cannot set up notifier: \(error)"))
+            }
+        }
+        guard problems.isEmpty else { throw ConfigError(problems) }
+        self.config = config
+        self.checks = checks
+        self.channels = channels
+        self.logger = logger
+        self.router = ResultRouter(channels: channels, logger: logger)
+    }
+
+    /// The delivery services, one per notifier, in config order.
+    public func deliveryServices() -> [DeliveryService] {
+        channels.map { DeliveryService(channel: $0, shutdownTimeout: config.settings.shutdownTimeout) }
+    }
+
+    /// The scheduler for all checks.
+    public func scheduler<C: Clock>(clock: C, observer: (any SchedulerObserver)? = nil) -> Scheduler<C>
+    where C.Duration == Duration {
+        Scheduler(checks: checks, router: router, host: config.settings.host, clock: clock, observer: observer, logger: logger)
+    }
+
+    /// Services for `run`, in start order: notifiers first, the scheduler last, so that at
+    /// shutdown (reverse order) scheduling stops before the queues drain.
+    public func services(observer: (any SchedulerObserver)? = nil) -> [any Service] {
+        deliveryServices() + [scheduler(clock: ContinuousClock(), observer: observer)]
+    }
+}

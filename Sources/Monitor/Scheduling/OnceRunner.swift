@@ -1,0 +1,32 @@
+import Synchronization
+import ServiceLifecycle
+
+/// Runs every check once, concurrently, routes the results as a scheduled run would, and
+/// returns; the results are kept for the summary. Used by `healthmonitor once`.
+public final class OnceRunner: Service, Sendable {
+    private let scheduler: Scheduler<ContinuousClock>
+    private let collected = Mutex<[CheckResult]>([])
+
+    public init(runtime: Runtime) {
+        self.scheduler = runtime.scheduler(clock: ContinuousClock())
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for scheduled in scheduler.checks {
+                group.addTask { [self] in
+                    guard let result = await scheduler.execute(scheduled) else { return }
+                    scheduler.router.route(result)
+                    collected.withLock { $0.append(result) }
+                }
+            }
+        }
+    }
+
+    /// The results, in config order.
+    public var results: [CheckResult] {
+        let all = collected.withLock { $0 }
+        let order = Dictionary(scheduler.checks.enumerated().map { ($1.config.key, $0) }, uniquingKeysWith: { f, _ in f })
+        return all.sorted { (order[$0.key] ?? 0) < (order[$1.key] ?? 0) }
+    }
+}

@@ -1,0 +1,128 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A check ready to be scheduled: its configuration and the instance that runs it.
+public struct ScheduledCheck: Sendable {
+    public var config: CheckConfig
+    public var check: any Check
+    /// Hard deadline for one run, in seconds: the check's `timeout` (or its period) plus a
+    /// grace period, after which the run is cancelled and reported as a failure.
+    public var hardTimeout: Double
+
+    public init(config: CheckConfig, check: any Check) {
+        self.config = config
+        self.check = check
+        self.hardTimeout = (config.options.double("timeout") ?? max(config.sleep, 30)) + 5
+    }
+}
+
+/// Receives scheduling figures (for benchmarks and metrics).
+public protocol SchedulerObserver: Sendable {
+    /// A run of `key` started `lag` seconds after its planned start.
+    func runStarted(key: String, lag: Double)
+    /// A run of `key` ended after an overrun of its period.
+    func overran(key: String)
+}
+
+/// Runs every check on its own fixed-rate timetable, forever, and routes each result.
+///
+/// Each check is one child task that sleeps until its planned start, runs, and plans the next
+/// start, so thousands of checks share the cooperative thread pool with no thread per check, and
+/// a check that hangs until its timeout delays nothing but itself. On graceful shutdown the
+/// scheduler stops: runs in progress are cancelled and their results discarded.
+public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
+    public let checks: [ScheduledCheck]
+    public let router: ResultRouter
+    public let host: String
+    public let clock: C
+    public let observer: (any SchedulerObserver)?
+    private let logger: Logger
+
+    public init(
+        checks: [ScheduledCheck], router: ResultRouter, host: String, clock: C,
+        observer: (any SchedulerObserver)? = nil, logger: Logger
+    ) {
+        self.checks = checks
+        self.router = router
+        self.host = host
+        self.clock = clock
+        self.observer = observer
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let origin = clock.now
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for (index, scheduled) in checks.enumerated() {
+                    let offset = RunSchedule.firstOffset(index: index, count: checks.count, period: scheduled.config.sleep)
+                    group.addTask { await loop(scheduled, origin: origin, offset: offset) }
+                }
+            }
+        }
+        logger.info("scheduler stopped")
+    }
+
+    private func seconds(since origin: C.Instant) -> Double {
+        let d = origin.duration(to: clock.now).components
+        return Double(d.seconds) + Double(d.attoseconds) * 1e-18
+    }
+
+    private func loop(_ scheduled: ScheduledCheck, origin: C.Instant, offset: Double) async {
+        var schedule = RunSchedule(period: scheduled.config.sleep, first: offset)
+        var wake = offset
+        while !Task.isCancelled {
+            do {
+                try await clock.sleep(until: origin.advanced(by: .seconds(wake)), tolerance: nil)
+            } catch {
+                return
+            }
+            let lag = schedule.begin(at: seconds(since: origin))
+            observer?.runStarted(key: scheduled.config.key, lag: lag)
+            guard let result = await execute(scheduled) else { return }
+            router.route(result)
+            let previousOverruns = schedule.overruns
+            wake = schedule.end(at: seconds(since: origin))
+            if schedule.overruns > previousOverruns {
+                observer?.overran(key: scheduled.config.key)
+                logger.warning(
+                    "check overran its period; next run starts at once",
+                    metadata: [
+                        "check": "\(scheduled.config.key)", "elapsed": "\(result.elapsed)s",
+                        "sleep": "\(scheduled.config.sleep)s", "overruns": "\(schedule.overruns)",
+                    ])
+            }
+        }
+    }
+
+    /// Runs a check once under its hard deadline; `nil` when cancelled (shutdown).
+    public func execute(_ scheduled: ScheduledCheck) async -> CheckResult? {
+        let createdMillis = WallClock.nowMillis()
+        let start = ContinuousClock.now
+        let check = scheduled.check
+        let hardTimeout = scheduled.hardTimeout
+        let outcome: CheckOutcome? = await withTaskGroup(of: CheckOutcome?.self) { group in
+            group.addTask { await check.run() }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: .seconds(hardTimeout))
+                } catch {
+                    return nil
+                }
+                return .failure("did not finish within \(JSONValue.format(hardTimeout)) s; cancelled")
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let outcome, !Task.isCancelled else { return nil }
+        let elapsed = start.duration(to: .now).components
+        return CheckResult(
+            id: ResultID.next(millis: createdMillis), status: outcome.status, check: scheduled.config.type,
+            label: scheduled.config.label, message: outcome.message, measurement: outcome.measurement,
+            createdMillis: Int64(createdMillis),
+            elapsed: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18,
+            config: scheduled.config.maskedConfig, host: host)
+    }
+}

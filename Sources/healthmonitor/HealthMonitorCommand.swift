@@ -1,0 +1,202 @@
+import ArgumentParser
+import Logging
+import Monitor
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The version printed by `--version`.
+let healthmonitorVersion = "0.1.0"
+
+@main
+struct HealthMonitorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "healthmonitor",
+        abstract: "Checks services on a schedule and reports results to notifiers.",
+        discussion: """
+            Configuration comes from --config files (merged in order), else $CONFIG_FILE or \
+            $HEALTHMONITOR_CONFIG_FILE, plus inline YAML in $CONFIG; --checks/$CHECKS_FILE/$CHECKS and \
+            --notifiers/$NOTIFIERS_FILE/$NOTIFIERS add sections; with none of these, ./config.yml.
+
+            Examples:
+              healthmonitor                              run forever on ./config.yml
+              healthmonitor run --config base.yml --config site.yml
+              healthmonitor validate --config config.yml check a config, print a summary
+              healthmonitor once --config config.yml     run every check once (exit 1 if any failed)
+              CONFIG="$(cat config.yml)" healthmonitor   config from the environment
+            """,
+        version: healthmonitorVersion,
+        subcommands: [Run.self, Validate.self, Once.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Options shared by every subcommand.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .customLong("config"), parsing: .singleValue, help: "Config file (repeat to merge several, later wins).")
+    var configFiles: [String] = []
+
+    @Option(name: .customLong("config-file"), help: ArgumentHelp("Deprecated alias of --config.", visibility: .hidden))
+    var configFile: String?
+
+    @Option(name: .customLong("checks"), help: "File with the checks section.")
+    var checksFile: String?
+
+    @Option(name: .customLong("notifiers"), help: "File with the notifiers section.")
+    var notifiersFile: String?
+
+    @Option(name: .customLong("state-dir"), help: "Directory for policy state and spools (overrides settings.state_dir).")
+    var stateDirectory: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func makeLogger() -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "healthmonitor")
+        logger.logLevel = level
+        return logger
+    }
+
+    func loadConfig(logger: Logger) throws -> MonitorConfig {
+        var files = configFiles
+        if let configFile {
+            logger.warning("--config-file is deprecated; use --config")
+            files.append(configFile)
+        }
+        var environment: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                environment[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        let sources = ConfigSource.resolve(
+            configFiles: files, checksFile: checksFile, notifiersFile: notifiersFile, environment: environment)
+        let loader = ConfigLoader(checkKinds: CheckKinds.all, notifierKinds: notifierKinds, environment: environment)
+        var config = try loader.load(sources)
+        if let stateDirectory { config.settings.stateDirectory = stateDirectory }
+        return config
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Prints a config error to stderr and exits non-zero.
+func reportConfigError(_ error: ConfigError) -> ExitCode {
+    FileOutput.standardError.write(error.description + "\n")
+    return ExitCode(2)
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run every check on its schedule, forever (the default).")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let logger = common.makeLogger()
+        let runtime: Runtime
+        do {
+            let config = try common.loadConfig(logger: logger)
+            for warning in config.warnings { logger.warning("\(warning)") }
+            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger)
+        } catch let error as ConfigError {
+            throw reportConfigError(error)
+        }
+        logger.info(
+            "healthmonitor started",
+            metadata: [
+                "version": "\(healthmonitorVersion)", "checks": "\(runtime.checks.count)",
+                "notifiers": "\(runtime.channels.map(\.config.name).joined(separator: ","))",
+                "state_dir": "\(runtime.config.settings.stateDirectory)",
+            ])
+        let group = ServiceGroup(
+            services: runtime.services(), gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+            logger: logger)
+        try await group.run()
+        for channel in runtime.channels {
+            let s = channel.stats
+            logger.info(
+                "notifier totals",
+                metadata: [
+                    "notifier": "\(channel.config.name)", "delivered": "\(s.delivered)", "failed": "\(s.failed)",
+                    "overflowed": "\(s.overflowed)",
+                ])
+        }
+        logger.info("healthmonitor stopped")
+    }
+}
+
+struct Validate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the configuration: print a summary, or every error (exit 2).")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let logger = common.makeLogger()
+        let config: MonitorConfig
+        do {
+            config = try common.loadConfig(logger: logger)
+        } catch let error as ConfigError {
+            throw reportConfigError(error)
+        }
+        var out = "configuration OK (\(config.sources.joined(separator: ", ")))\n"
+        for warning in config.warnings { out += "  \(warning)\n" }
+        out += "checks (\(config.checks.count)):\n"
+        for check in config.checks {
+            out += "  \(check.key)  every \(JSONValue.format(check.sleep)) s"
+            if let t = check.threshold { out += ", threshold \(t)" }
+            out += "\n"
+        }
+        out += "notifiers (\(config.notifiers.count)):\n"
+        for n in config.notifiers {
+            out += "  \(n.name) (\(n.type))  report \(n.report.rawValue), threshold \(n.threshold)"
+            if n.resolved { out += ", resolved" }
+            if let r = n.repeatInterval { out += ", repeat \(JSONValue.format(r)) s" }
+            out += "\n"
+        }
+        out += "state directory: \(config.settings.stateDirectory)\n"
+        FileOutput.standardOutput.write(out)
+    }
+}
+
+struct Once: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every check once, deliver the results, print a summary; exit 1 if any failed.")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let logger = common.makeLogger()
+        let runtime: Runtime
+        do {
+            runtime = try Runtime(config: try common.loadConfig(logger: logger), notifierKinds: notifierKinds, logger: logger)
+        } catch let error as ConfigError {
+            throw reportConfigError(error)
+        }
+        let runner = OnceRunner(runtime: runtime)
+        var services = runtime.deliveryServices().map {
+            ServiceGroupConfiguration.ServiceConfiguration(service: $0)
+        }
+        services.append(.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        let results = runner.results
+        FileOutput.standardOutput.write(Summary.table(results))
+        if results.count < runtime.checks.count || results.contains(where: { $0.status == .failure }) {
+            throw ExitCode(1)
+        }
+    }
+}

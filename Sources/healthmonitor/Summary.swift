@@ -1,0 +1,28 @@
+import Monitor
+
+/// The table `healthmonitor once` prints.
+enum Summary {
+    static func table(_ results: [CheckResult]) -> String {
+        let rows = results.map { r in
+            [r.status == .success ? "OK" : "FAIL", r.key, String(format3(r.elapsed)), r.message]
+        }
+        let headers = ["STATUS", "CHECK", "SECONDS", "MESSAGE"]
+        var widths = headers.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() where i < 3 { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in i < 3 ? c + String(repeating: " ", count: widths[i] - c.count) : c }
+                .joined(separator: "  ")
+        }
+        var out = line(headers) + "\n"
+        for row in rows { out += line(row) + "\n" }
+        let failed = results.filter { $0.status == .failure }.count
+        out += "\(results.count) checks, \(results.count - failed) succeeded, \(failed) failed\n"
+        return out
+    }
+
+    private static func format3(_ v: Double) -> String {
+        let ms = Int((v * 1000).rounded())
+        let frac = String(ms % 1000)
+        return "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+    }
+}
