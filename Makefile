@@ -1,0 +1,39 @@
+# healthmonitor: `make run` runs the monitor on config.yml; `make test` runs every test.
+# Both install what is missing first (Debian packages; test servers for `make test`).
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+CONFIG ?= config.yml
+SWIFT_TEST_FLAGS ?=
+
+.PHONY: run build release test unit services-start services-stop validate bench clean
+
+build:
+	scripts/bootstrap.sh
+	swift build
+
+release:
+	scripts/bootstrap.sh
+	swift build -c release
+
+run: release
+	.build/release/healthmonitor run --config $(CONFIG)
+
+validate: build
+	.build/debug/healthmonitor validate --config $(CONFIG)
+
+# Every test, with the real servers started (and stopped) by scripts/services.sh.
+test: build
+	scripts/test.sh $(SWIFT_TEST_FLAGS)
+
+# Unit tests only (no servers).
+unit: build
+	swift test --skip IntegrationTests $(SWIFT_TEST_FLAGS)
+
+services-start:
+	scripts/services.sh start
+
+services-stop:
+	scripts/services.sh stop
+
+clean:
+	rm -rf .build state
