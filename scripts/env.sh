@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Source this (bash): `. scripts/env.sh` — exports the connection variables the
 # integration tests read for the servers started by scripts/services.sh.
 # Values already set in the environment are kept.

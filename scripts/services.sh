@@ -167,10 +167,10 @@ launch() {
   local name=$1 logfile=$2; shift 2
   local pidfile="$STATE/$name/$name.pid"
   rm -f "$pidfile"
+  # shellcheck disable=SC2016  # $$ and $@ are for the inner bash
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
     </dev/null >>"$logfile" 2>&1 9>&- &
-  local i
-  for i in $(seq 50); do [[ -s $pidfile ]] && break; sleep 0.05; done
+  for _ in $(seq 50); do [[ -s $pidfile ]] && break; sleep 0.05; done
 }
 
 # ---------------------------------------------------------------- install
@@ -246,7 +246,7 @@ start_rabbitmq() {
   mkdir -p "$d/home" "$d/mnesia" "$d/log"
   : >"$d/rabbitmq-env.conf"   # keeps /etc/rabbitmq/rabbitmq-env.conf out
   if [[ ! -s $d/home/.erlang.cookie ]]; then
-    (umask 077; tr -dc 'A-Z' </dev/urandom | head -c 32 >"$d/home/.erlang.cookie")
+    (umask 077; tr -dc '[:upper:]' </dev/urandom | head -c 32 >"$d/home/.erlang.cookie")
     chmod 400 "$d/home/.erlang.cookie"
   fi
   cat >"$d/rabbitmq.conf" <<'EOF'
@@ -279,7 +279,7 @@ stop_rabbitmq() {
   if [[ -n $b ]] && ! ( rabbit_env; timeout 40 "$RABBIT_BIN/rabbitmqctl" -q shutdown --timeout 30 ) >/dev/null 2>&1; then
     log "  rabbitmqctl shutdown failed, terminating"
   fi
-  terminate 15 $b $w
+  terminate 15 "$b" "$w"
 }
 log_rabbitmq() { echo "$STATE/rabbitmq/rabbitmq.log" "$STATE/rabbitmq/log/$RABBIT_NODE.log"; }
 
@@ -325,7 +325,7 @@ EOF
 ready_influxdb() {
   [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' http://127.0.0.1:8086/ping 2>/dev/null) == 204 ]]
 }
-stop_influxdb() { local p; p=$(main_pid influxdb); terminate 20 $p; }
+stop_influxdb() { local p; p=$(main_pid influxdb); terminate 20 "$p"; }
 log_influxdb() { echo "$STATE/influxdb/influxdb.log"; }
 
 # ---------------------------------------------------------------- smtp
@@ -343,7 +343,7 @@ start_smtp() {
       --user hm --password secret )
 }
 ready_smtp() { port_banner 2525 220 && port_banner 2526 220 && port_open 2465; }
-stop_smtp() { local p; p=$(main_pid smtp); terminate 15 $p; }
+stop_smtp() { local p; p=$(main_pid smtp); terminate 15 "$p"; }
 log_smtp() { echo "$STATE/smtp/smtp.log"; }
 
 # ---------------------------------------------------------------- mongo
@@ -359,7 +359,7 @@ ready_mongo() {
   port_open 27017 || return 1
   "$VENV/bin/python" -c 'import pymongo; pymongo.MongoClient("mongodb://127.0.0.1:27017", serverSelectionTimeoutMS=1000).admin.command("ping")' >/dev/null 2>&1
 }
-stop_mongo() { local p; p=$(main_pid mongo); terminate 20 $p; }
+stop_mongo() { local p; p=$(main_pid mongo); terminate 20 "$p"; }
 log_mongo() { echo "$STATE/mongo/mongo.log"; }
 
 # ---------------------------------------------------------------- generic
