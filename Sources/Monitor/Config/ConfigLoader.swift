@@ -120,7 +120,7 @@ public struct ConfigLoader: Sendable {
                 for labelEntry in labels {
                     let path = "checks.\(typeEntry.key).\(labelEntry.key)"
                     let specs = Self.commonCheckOptions + kind.options
-                    let opts = options(labelEntry.value, specs: specs, path: path, into: &diagnostics)
+                    let opts = options(labelEntry.value, specs: specs, path: path, at: labelEntry.keyLocation, into: &diagnostics)
                     checks.append(
                         CheckConfig(
                             type: kind.name, label: labelEntry.key, sleep: opts.double("sleep") ?? 60,
@@ -153,7 +153,7 @@ public struct ConfigLoader: Sendable {
                             "unknown notifier type \"\(typeName)\"\(Suggestions.hint(for: typeName, in: valid)); valid types: \(valid.joined(separator: ", ")) (name a notifier freely and set type: to one of these)"))
                     continue
                 }
-                let opts = options(entry.value, specs: Self.commonNotifierOptions + kind.options, path: path, into: &diagnostics)
+                let opts = options(entry.value, specs: Self.commonNotifierOptions + kind.options, path: path, at: entry.keyLocation, into: &diagnostics)
                 notifiers.append(
                     NotifierConfig(
                         name: entry.key, type: kind.name,
@@ -179,7 +179,8 @@ public struct ConfigLoader: Sendable {
 
     /// Validates one options mapping against `specs`: types, required keys, unknown keys.
     func options(
-        _ node: ConfigNode?, specs: [OptionSpec], path: String, into diagnostics: inout [ConfigDiagnostic]
+        _ node: ConfigNode?, specs: [OptionSpec], path: String, at owner: SourceLocation? = nil,
+        into diagnostics: inout [ConfigDiagnostic]
     ) -> Options {
         var values: [String: JSONValue] = [:]
         var locations: [String: SourceLocation] = [:]
@@ -214,7 +215,7 @@ public struct ConfigLoader: Sendable {
             if spec.required {
                 let written = entries.contains { $0.key == spec.name }
                 diagnostics.append(
-                    ConfigDiagnostic(.error, at: node?.location ?? SourceLocation(file: "config"), path: "\(path).\(spec.name)",
+                    ConfigDiagnostic(.error, at: owner ?? node?.location ?? SourceLocation(file: "config"), path: "\(path).\(spec.name)",
                         "\(written ? "is empty" : "is required"): expected \(spec.expected)\(spec.help.isEmpty ? "" : " (\(spec.help))")"))
             } else if let value = spec.defaultValue {
                 values[spec.name] = value

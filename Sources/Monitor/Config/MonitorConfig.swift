@@ -30,6 +30,18 @@ public struct CheckConfig: Sendable, Hashable {
 
     /// `type/label`.
     public var key: String { "\(type)/\(label)" }
+
+    public init(
+        type: String, label: String, sleep: Double, threshold: Int? = nil, options: Options,
+        maskedConfig: [String: JSONValue] = [:]
+    ) {
+        self.type = type
+        self.label = label
+        self.sleep = sleep
+        self.threshold = threshold
+        self.options = options
+        self.maskedConfig = maskedConfig
+    }
 }
 
 /// One configured notifier.
@@ -54,6 +66,24 @@ public struct NotifierConfig: Sendable, Hashable {
     public var batchSize: Int
     /// Validated type-specific options.
     public var options: Options
+
+    public init(
+        name: String, type: String, report: ReportMode = .failure, threshold: Int = 1, resolved: Bool = false,
+        repeatInterval: Double? = nil, queueSize: Int = 10000, overflow: OverflowPolicy = .dropOldest,
+        retries: Int = 3, batchSize: Int = 100, options: Options = Options([:])
+    ) {
+        self.name = name
+        self.type = type
+        self.report = report
+        self.threshold = threshold
+        self.resolved = resolved
+        self.repeatInterval = repeatInterval
+        self.queueSize = queueSize
+        self.overflow = overflow
+        self.retries = retries
+        self.batchSize = batchSize
+        self.options = options
+    }
 }
 
 /// Monitor-wide settings (the optional `settings:` section).

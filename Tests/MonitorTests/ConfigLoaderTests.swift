@@ -1,0 +1,227 @@
+import Monitor
+import Testing
+
+@Suite struct ConfigLoaderTests {
+    @Test func scalarsAsStringsOrNumbersAndBooleanSpellings() throws {
+        let config = try load(
+            """
+            notifiers:
+              console: {report: always}
+            checks:
+              sample:
+                a: {host: h, port: "9000", verify: "no", timeout: "500ms", sleep: 0.1}
+                b: {host: h, port: 9000, verify: yes, timeout: 5m, sleep: "2"}
+                c: {host: h, verify: 0}
+            """)
+        let byLabel = Dictionary(uniqueKeysWithValues: config.checks.map { ($0.label, $0) })
+        #expect(byLabel["a"]?.options.int("port") == 9000)
+        #expect(byLabel["b"]?.options.int("port") == 9000)
+        #expect(byLabel["c"]?.options.int("port") == 80)
+        #expect(byLabel["a"]?.options.bool("verify") == false)
+        #expect(byLabel["b"]?.options.bool("verify") == true)
+        #expect(byLabel["c"]?.options.bool("verify") == false)
+        #expect(byLabel["a"]?.options.double("timeout") == 0.5)
+        #expect(byLabel["b"]?.options.double("timeout") == 300)
+        #expect(byLabel["a"]?.sleep == 0.1)
+        #expect(byLabel["b"]?.sleep == 2)
+        #expect(byLabel["c"]?.sleep == 60)
+        #expect(config.checks.map(\.label) == ["a", "b", "c"])
+    }
+
+    @Test func notifierDefaultsAndCheckThresholdOverride() throws {
+        let config = try load(
+            """
+            notifiers:
+              console: {}
+              ops:
+                type: sink
+                webhook: https://example.invalid/hook
+                report: change
+                threshold: 3
+                resolved: true
+                repeat: 10m
+            checks:
+              sample:
+                web: {host: h, threshold: 2}
+            """)
+        let console = try #require(config.notifiers.first { $0.name == "console" })
+        #expect(console.report == .failure)
+        #expect(console.threshold == 1)
+        #expect(console.queueSize == 10000)
+        #expect(console.overflow == .dropOldest)
+        let ops = try #require(config.notifiers.first { $0.name == "ops" })
+        #expect(ops.type == "sink")
+        #expect(ops.report == .change)
+        #expect(ops.threshold == 3)
+        #expect(ops.resolved)
+        #expect(ops.repeatInterval == 600)
+        #expect(config.checks.first?.threshold == 2)
+    }
+
+    @Test func everyErrorIsCollectedWithFileLineColumnAndPath() {
+        let diagnostics = errors(
+            """
+            notifiers:
+              console:
+                report: sometimes
+            checks:
+              sample:
+                web:
+                  port: many
+                  timeout: -1
+              pnig:
+                x: {}
+            """)
+        let errs = diagnostics.filter { $0.severity == .error }
+        #expect(errs.count == 5)
+        let text = errs.map(\.description)
+        #expect(text.contains("config.yml:3:13: error: notifiers.console.report: found \"sometimes\", expected one of always, change, failure"))
+        #expect(text.contains("config.yml:7:13: error: checks.sample.web.port: found \"many\", expected an integer from 1 to 65535"))
+        #expect(text.contains { $0.hasPrefix("config.yml:8:16: error: checks.sample.web.timeout: found \"-1\", expected a duration in seconds") })
+        #expect(text.contains { $0.hasPrefix("config.yml:6:5: error: checks.sample.web.host: is required: expected text") })
+        #expect(text.contains { $0.hasPrefix("config.yml:9:3: error: checks.pnig: unknown check type (did you mean \"ping\"?)") || $0.hasPrefix("config.yml:9:3: error: checks.pnig: unknown check type") && $0.contains("valid types: ") })
+    }
+
+    @Test func unknownCheckTypeListsValidChoices() {
+        let diagnostics = errors("checks:\n  telnet:\n    x: {}\n")
+        let message = diagnostics.first { $0.path == "checks.telnet" }?.message ?? ""
+        for name in CheckKinds.all.map(\.name) + ["sample"] {
+            #expect(message.contains(name))
+        }
+    }
+
+    @Test func unknownNotifierIsAnErrorWithChoices() {
+        let diagnostics = errors("notifiers:\n  slak: {}\nchecks:\n  sample:\n    a: {host: h}\n")
+        let diagnostic = diagnostics.first { $0.path == "notifiers.slak" }
+        #expect(diagnostic?.severity == .error)
+        #expect(diagnostic?.message.contains("valid types: console, sink") == true)
+        #expect(diagnostic?.location.line == 2)
+    }
+
+    @Test func unknownKeysAreWarningsWithDidYouMean() throws {
+        let config = try load(
+            """
+            notifiers:
+              console: {reprot: always}
+            checks:
+              sample:
+                a: {host: h, slep: 5}
+            """)
+        let warnings = config.warnings.map(\.description)
+        #expect(warnings.contains { $0.hasPrefix("config.yml:2:13: warning: notifiers.console.reprot: unknown option, ignored (did you mean \"report\"?)") })
+        #expect(warnings.contains { $0.hasPrefix("config.yml:5:18: warning: checks.sample.a.slep: unknown option, ignored (did you mean \"sleep\"?)") })
+        #expect(config.checks.first?.sleep == 60)
+    }
+
+    @Test func environmentSubstitution() throws {
+        let config = try load(
+            """
+            checks:
+              sample:
+                a: {host: "${HOST}", port: "${PORT:-8080}", password: "x$${literal}"}
+            """, environment: ["HOST": "db.example.org"])
+        let options = try #require(config.checks.first?.options)
+        #expect(options.string("host") == "db.example.org")
+        #expect(options.int("port") == 8080)
+        #expect(options.string("password") == "x${literal}")
+    }
+
+    @Test func unsetVariableIsAnError() {
+        let diagnostics = errors("checks:\n  sample:\n    a: {host: \"${NOPE}\"}\n")
+        #expect(diagnostics.contains { $0.path == "checks.sample.a.host" && $0.message.contains("environment variable NOPE is not set") })
+    }
+
+    @Test func fileSuffixReadsSecretsFromFiles() throws {
+        let dir = temporaryDirectory()
+        let secret = try writeFile(dir, "pw", "hunter2\n")
+        let config = try load("checks:\n  sample:\n    a: {host: h, password_file: \(secret)}\n")
+        let check = try #require(config.checks.first)
+        #expect(check.options.string("password") == "hunter2")
+        #expect(check.maskedConfig["password"] == .string(SecretMasking.mask))
+        let missing = errors("checks:\n  sample:\n    a: {host: h, password_file: \(dir)/absent}\n")
+        #expect(missing.contains { $0.path == "checks.sample.a.password_file" && $0.message.contains("No such file or directory") })
+    }
+
+    @Test func invalidYAMLNamesTheLine() {
+        let diagnostics = errors("checks:\n  sample:\n    a: {host: h\n  b: [\n")
+        #expect(diagnostics.count == 1)
+        #expect(diagnostics.first?.description.hasPrefix("config.yml:") == true)
+        #expect(diagnostics.first?.message.hasPrefix("invalid YAML") == true)
+        #expect((diagnostics.first?.location.line ?? 0) > 0)
+    }
+
+    @Test func missingChecksIsAnError() {
+        let diagnostics = errors("notifiers:\n  console: {}\n")
+        #expect(diagnostics.contains { $0.path == "checks" && $0.message.hasPrefix("no checks configured") })
+    }
+
+    @Test func missingNotifiersFallsBackToConsoleWithAWarning() throws {
+        let config = try load("checks:\n  sample:\n    a: {host: h}\n")
+        #expect(config.notifiers.map(\.name) == ["console"])
+        #expect(config.notifiers.first?.report == .always)
+        #expect(config.warnings.contains { $0.path == "notifiers" })
+    }
+
+    @Test func missingFileIsAnError() {
+        let loader = makeLoader()
+        #expect(throws: ConfigError.self) {
+            try loader.load([ConfigSource(section: .whole, name: "/nonexistent/config.yml")])
+        }
+        do {
+            _ = try loader.load([ConfigSource(section: .whole, name: "/nonexistent/config.yml")])
+        } catch {
+            #expect(error.description.contains("/nonexistent/config.yml: error: cannot read config: No such file or directory"))
+        }
+    }
+
+    @Test func sourcesMergeInOrderAndSectionsWrap() throws {
+        let dir = temporaryDirectory()
+        let base = try writeFile(dir, "base.yml", "notifiers:\n  console: {report: change}\nchecks:\n  sample:\n    a: {host: one, port: 1}\n")
+        let site = try writeFile(dir, "site.yml", "checks:\n  sample:\n    a: {port: 2}\n    b: {host: two}\n")
+        let checksOnly = try writeFile(dir, "checks.yml", "sample:\n  c: {host: three}\n")
+        let sources = ConfigSource.resolve(
+            configFiles: [base, site], checksFile: checksOnly, notifiersFile: nil,
+            environment: ["NOTIFIERS": "console: {report: always}"])
+        #expect(sources.map(\.name) == [base, site, checksOnly, "$NOTIFIERS"])
+        let config = try makeLoader().load(sources)
+        let byLabel = Dictionary(uniqueKeysWithValues: config.checks.map { ($0.label, $0) })
+        #expect(byLabel["a"]?.options.string("host") == "one")
+        #expect(byLabel["a"]?.options.int("port") == 2)
+        #expect(byLabel["b"]?.options.string("host") == "two")
+        #expect(byLabel["c"]?.options.string("host") == "three")
+        #expect(config.notifiers.first?.report == .always)
+    }
+
+    @Test func environmentSourcesAsTheOriginal() {
+        #expect(ConfigSource.resolve(configFiles: [], checksFile: nil, notifiersFile: nil, environment: [:]).map(\.name) == ["config.yml"])
+        #expect(ConfigSource.resolve(configFiles: [], checksFile: nil, notifiersFile: nil, environment: ["HEALTHMONITOR_CONFIG_FILE": "/etc/hm.yml"]).map(\.name) == ["/etc/hm.yml"])
+        #expect(ConfigSource.resolve(configFiles: [], checksFile: nil, notifiersFile: nil, environment: ["CONFIG_FILE": "a.yml", "HEALTHMONITOR_CONFIG_FILE": "b.yml"]).map(\.name) == ["a.yml"])
+        #expect(ConfigSource.resolve(configFiles: ["cli.yml"], checksFile: nil, notifiersFile: nil, environment: ["CONFIG_FILE": "a.yml"]).map(\.name) == ["cli.yml"])
+        let all = ConfigSource.resolve(
+            configFiles: [], checksFile: nil, notifiersFile: nil,
+            environment: ["CONFIG": "checks: {}", "CHECKS_FILE": "c.yml", "CHECKS": "x: {}", "NOTIFIERS_FILE": "n.yml", "NOTIFIERS": "y: {}"])
+        #expect(all.map(\.name) == ["$CONFIG", "c.yml", "$CHECKS", "n.yml", "$NOTIFIERS"])
+        #expect(all.map(\.section) == [.whole, .checks, .checks, .notifiers, .notifiers])
+    }
+
+    @Test func secretsAreMaskedInResultConfig() throws {
+        let config = try load(
+            """
+            checks:
+              sample:
+                a: {host: "amqp://guest:guest@broker:5672/%2F", password: pw, headers: {Authorization: Bearer x, X-Trace: "1"}}
+            """)
+        let masked = try #require(config.checks.first?.maskedConfig)
+        #expect(masked["password"] == .string(SecretMasking.mask))
+        #expect(masked["headers"] == .object(["Authorization": .string(SecretMasking.mask), "X-Trace": .string(SecretMasking.mask)]))
+        #expect(masked["host"] == .string("amqp://guest:\(SecretMasking.mask)@broker:5672/%2F"))
+        #expect(masked["port"] == .int(80))
+    }
+
+    @Test func settingsSection() throws {
+        let config = try load("settings: {state_dir: /var/lib/hm, shutdown_timeout: 3, host: probe-1}\nchecks:\n  sample:\n    a: {host: h}\n")
+        #expect(config.settings.stateDirectory == "/var/lib/hm")
+        #expect(config.settings.shutdownTimeout == 3)
+        #expect(config.settings.host == "probe-1")
+    }
+}

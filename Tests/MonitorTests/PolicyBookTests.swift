@@ -1,0 +1,51 @@
+import Monitor
+import Testing
+
+@Suite struct PolicyBookTests {
+    private func result(_ status: Status, _ label: String = "web", at seconds: Int64 = 0) -> CheckResult {
+        CheckResult(status: status, check: "sample", label: label, message: "", createdMillis: seconds * 1000)
+    }
+
+    /// After a restart the alert is neither repeated nor forgotten: its recovery is still sent.
+    @Test func stateSurvivesARestart() throws {
+        let file = temporaryDirectory() + "/ops.json"
+        let policy = ReportPolicy(mode: .failure, threshold: 2, resolved: true)
+        do {
+            let book = PolicyBook(basePolicy: policy, file: file)
+            #expect(book.observe(result(.failure)) == nil)
+            #expect(book.observe(result(.failure)) == .failure)
+            try book.save()
+        }
+        let restored = PolicyBook(basePolicy: policy, file: file)
+        #expect(restored.loadProblem == nil)
+        #expect(restored.state(for: "sample/web")?.openAlert == true)
+        #expect(restored.observe(result(.failure)) == nil)  // same streak: not repeated
+        #expect(restored.observe(result(.success)) == nil)
+        #expect(restored.observe(result(.success)) == .recovery)  // not forgotten
+    }
+
+    @Test func alertTransitionsAreSavedImmediately() throws {
+        let file = temporaryDirectory() + "/ops.json"
+        let book = PolicyBook(basePolicy: ReportPolicy(mode: .failure, threshold: 1), file: file)
+        #expect(book.observe(result(.failure)) == .failure)
+        // No explicit save: a crash right after sending must not lose the open alert.
+        let text = try FileSystem.readText(file)
+        #expect(text.contains("\"openAlert\":true"))
+    }
+
+    @Test func checkThresholdOverridesTheNotifiers() {
+        let book = PolicyBook(basePolicy: ReportPolicy(mode: .failure, threshold: 1), thresholdOverrides: ["sample/slow": 3], file: nil)
+        #expect(book.observe(result(.failure, "fast")) == .failure)
+        #expect(book.observe(result(.failure, "slow")) == nil)
+        #expect(book.observe(result(.failure, "slow")) == nil)
+        #expect(book.observe(result(.failure, "slow")) == .failure)
+    }
+
+    @Test func corruptStateStartsFreshAndSaysWhy() throws {
+        let dir = temporaryDirectory()
+        let file = try writeFile(dir, "ops.json", "{not json")
+        let book = PolicyBook(basePolicy: ReportPolicy(mode: .failure, threshold: 1), file: file)
+        #expect(book.loadProblem?.contains(file) == true)
+        #expect(book.observe(result(.failure)) == .failure)
+    }
+}

@@ -1,0 +1,147 @@
+import Logging
+import Monitor
+import Synchronization
+import Testing
+
+/// Records when (on the test's clock) each check started and how many ran at once.
+final class RunLog: Sendable {
+    private let starts = Mutex<[String: [Double]]>([:])
+    private let running = Mutex<[String: Int]>([:])
+    private let maxRunning = Mutex<[String: Int]>([:])
+
+    func start(_ key: String, at time: Double) {
+        starts.withLock { $0[key, default: []].append(time) }
+        running.withLock { r in
+            r[key, default: 0] += 1
+            let now = r[key]!
+            maxRunning.withLock { $0[key] = max($0[key] ?? 0, now) }
+        }
+    }
+
+    func end(_ key: String) { running.withLock { $0[key, default: 0] -= 1 } }
+    func starts(_ key: String) -> [Double] { starts.withLock { $0[key] ?? [] } }
+    func maxConcurrent(_ key: String) -> Int { maxRunning.withLock { $0[key] ?? 0 } }
+}
+
+/// A check that logs its start (on `clock`) and then takes `duration` of real time.
+struct LoggedCheck<C: Clock>: Check where C.Duration == Duration {
+    var key: String
+    var log: RunLog
+    var clock: C
+    var origin: C.Instant
+    var duration: Duration = .zero
+    var status: Status = .success
+
+    func run() async -> CheckOutcome {
+        let elapsed = origin.duration(to: clock.now).components
+        log.start(key, at: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
+        if duration > .zero { try? await Task.sleep(for: duration) }
+        log.end(key)
+        return CheckOutcome(status: status, message: "ran")
+    }
+}
+
+func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> CheckConfig {
+    var values: [String: JSONValue] = ["sleep": .double(sleep)]
+    if let timeout { values["timeout"] = .double(timeout) }
+    return CheckConfig(type: "sample", label: label, sleep: sleep, threshold: nil, options: Options(values), maskedConfig: [:])
+}
+
+@Suite struct SchedulerTests {
+    let logger = Logger(label: "test")
+
+    @Test func runsOnAFixedRateWithAnInjectedClock() async throws {
+        let clock = ManualClock()
+        let log = RunLog()
+        let recorder = RecordingNotifier()
+        let channel = NotifierChannel(
+            config: notifierConfig(report: .always), notifier: recorder,
+            policies: PolicyBook(basePolicy: ReportPolicy(mode: .always, threshold: 1), file: nil), logger: logger)
+        let router = ResultRouter(channels: [channel], logger: logger)
+        let labels = ["a", "b", "c", "d"]
+        let checks = labels.map { label in
+            ScheduledCheck(config: checkConfig(label, sleep: 10), check: LoggedCheck(key: label, log: log, clock: clock, origin: clock.now))
+        }
+        let scheduler = Scheduler(checks: checks, router: router, host: "test-host", clock: clock, logger: logger)
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+
+        // Four sleepers, then advance through 35 s in 0.25 s steps.
+        #expect(await eventually { clock.sleeperCount == 4 })
+        for step in 1...140 {
+            clock.advance(by: .milliseconds(250))
+            let expected = labels.enumerated().reduce(0) { sum, item in
+                let offset = Double(item.offset) / 4
+                let now = Double(step) * 0.25
+                return sum + (now >= offset ? Int(((now - offset) / 10).rounded(.down)) + 1 : 0)
+            }
+            #expect(await eventually { channel.queue.count == expected })
+        }
+        // Check i starts at i/4 s (spread over the first second), then every 10 s exactly.
+        for (i, label) in labels.enumerated() {
+            let offset = Double(i) / 4
+            #expect(log.starts(label) == [offset, offset + 10, offset + 20, offset + 30])
+        }
+        let results = await channel.queue.next(max: 100).map(\.result)
+        #expect(results.count == 16)
+        #expect(results.allSatisfy { $0.host == "test-host" && $0.check == "sample" && $0.status == .success })
+        #expect(Set(results.map(\.id)).count == 16)
+        #expect(results.map(\.id) == results.map(\.id).sorted())
+    }
+
+    @Test func aHangingCheckDelaysNoOtherAndNoCheckOverlapsItself() async throws {
+        let clock = ContinuousClock()
+        let origin = clock.now
+        let log = RunLog()
+        let channel = NotifierChannel(
+            config: notifierConfig(report: .always), notifier: RecordingNotifier(),
+            policies: PolicyBook(basePolicy: ReportPolicy(mode: .always, threshold: 1), file: nil), logger: logger)
+        let checks = [
+            ScheduledCheck(config: checkConfig("hang", sleep: 0.05, timeout: 30), check: LoggedCheck(key: "hang", log: log, clock: clock, origin: origin, duration: .seconds(30))),
+            ScheduledCheck(config: checkConfig("slow", sleep: 0.05), check: LoggedCheck(key: "slow", log: log, clock: clock, origin: origin, duration: .milliseconds(120))),
+            ScheduledCheck(config: checkConfig("fast", sleep: 0.05), check: LoggedCheck(key: "fast", log: log, clock: clock, origin: origin)),
+        ]
+        let scheduler = Scheduler(
+            checks: checks, router: ResultRouter(channels: [channel], logger: logger), host: "h", clock: clock, logger: logger)
+        let task = Task { try await scheduler.run() }
+        try await Task.sleep(for: .seconds(1.02))
+        task.cancel()
+        _ = try? await task.value
+
+        #expect(log.starts("hang").count == 1)
+        let fast = log.starts("fast")
+        #expect(fast.count >= 18 && fast.count <= 21)
+        // Fixed rate: starts on the 50 ms grid (offset 2/3 × 50 ms), not drifting.
+        for (k, t) in fast.enumerated() {
+            #expect(abs(t - (0.05 * 2 / 3 + 0.05 * Double(k))) < 0.02, "start \(k) at \(t)")
+        }
+        #expect(log.maxConcurrent("slow") == 1)
+        let slow = log.starts("slow")
+        #expect(slow.count >= 7 && slow.count <= 9)  // 120 ms runs: one every 120 ms, never overlapping
+        for (a, b) in zip(slow, slow.dropFirst()) { #expect(b - a >= 0.119) }
+    }
+
+    @Test func aRunPastItsHardTimeoutIsAFailure() async {
+        var config = checkConfig("stuck", sleep: 60, timeout: 0.05)
+        config.options.values["timeout"] = .double(0.05)
+        var scheduled = ScheduledCheck(config: config, check: FixedCheck(outcome: .success("never"), delay: .seconds(30)))
+        scheduled.hardTimeout = 0.1
+        let scheduler = Scheduler(
+            checks: [scheduled], router: ResultRouter(channels: [], logger: logger), host: "h", clock: ContinuousClock(), logger: logger)
+        let start = ContinuousClock.now
+        let result = await scheduler.execute(scheduled)
+        #expect(start.duration(to: .now) < .seconds(2))
+        #expect(result?.status == .failure)
+        #expect(result?.message.contains("did not finish within 0.1 s") == true)
+        #expect((result?.elapsed ?? 0) >= 0.1)
+    }
+}
+
+func notifierConfig(
+    name: String = "test", report: ReportMode, threshold: Int = 1, queueSize: Int = 10000, overflow: OverflowPolicy = .dropOldest,
+    retries: Int = 0, batchSize: Int = 100
+) -> NotifierConfig {
+    NotifierConfig(
+        name: name, type: "test", report: report, threshold: threshold, resolved: false, repeatInterval: nil,
+        queueSize: queueSize, overflow: overflow, retries: retries, batchSize: batchSize, options: Options([:]))
+}

@@ -1,0 +1,73 @@
+import Monitor
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fresh temporary directory for one test.
+func temporaryDirectory() -> String {
+    var template = Array("/tmp/hm-test-XXXXXX".utf8CString)
+    let path = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    return String(cString: path!)
+}
+
+/// Writes `text` to `name` inside `directory`, returning the path.
+@discardableResult
+func writeFile(_ directory: String, _ name: String, _ text: String) throws -> String {
+    let path = directory + "/" + name
+    try FileSystem.writeAtomically(text, to: path)
+    return path
+}
+
+/// A check type with a few typed options, standing in for real types in config tests.
+let sampleCheckKind = CheckKind(
+    name: "sample",
+    options: [
+        OptionSpec("host", .string, required: true),
+        OptionSpec("port", .integer(1...65535), default: 80),
+        OptionSpec("timeout", .duration(minimum: 0.001), default: 30),
+        OptionSpec("verify", .boolean, default: true),
+        OptionSpec("headers", .stringMap),
+        OptionSpec("password", .string),
+    ],
+    make: { _ in FixedCheck(outcome: .success("ok")) })
+
+/// A notifier type with one option, for config tests.
+let sampleNotifierKind = NotifierKind(
+    name: "sink",
+    options: [OptionSpec("webhook", .string, required: true)],
+    make: { _ in RecordingNotifier() })
+
+/// A check that always returns the same outcome, after an optional delay.
+struct FixedCheck: Check {
+    var outcome: CheckOutcome
+    var delay: Duration = .zero
+
+    func run() async -> CheckOutcome {
+        if delay > .zero { try? await Task.sleep(for: delay) }
+        return outcome
+    }
+}
+
+/// A loader knowing the built-in checks, the sample types and the console notifier's name.
+func makeLoader(_ environment: [String: String] = [:]) -> ConfigLoader {
+    let console = NotifierKind(name: "console", options: [OptionSpec("format", .choice(["text", "json"]), default: "text")], make: { _ in RecordingNotifier() })
+    return ConfigLoader(checkKinds: CheckKinds.all + [sampleCheckKind], notifierKinds: [sampleNotifierKind, console], environment: environment)
+}
+
+/// Loads inline YAML as file `name`.
+func load(_ yaml: String, name: String = "config.yml", environment: [String: String] = [:]) throws(ConfigError) -> MonitorConfig {
+    try makeLoader(environment).load([ConfigSource(section: .whole, name: name, text: yaml)])
+}
+
+/// The diagnostics of a config that must fail to load.
+func errors(_ yaml: String, environment: [String: String] = [:]) -> [ConfigDiagnostic] {
+    do {
+        _ = try load(yaml, environment: environment)
+        Issue.record("config loaded but should have failed")
+        return []
+    } catch {
+        return error.diagnostics
+    }
+}
