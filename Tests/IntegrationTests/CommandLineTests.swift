@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+/// The built `healthmonitor` executable, run as a user would.
+enum Binary {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let path = repository.appendingPathComponent(".build/debug/healthmonitor").path
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Starts the binary; the caller waits or signals.
+    static func start(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for key in ["CONFIG", "CONFIG_FILE", "HEALTHMONITOR_CONFIG_FILE", "CHECKS", "CHECKS_FILE", "NOTIFIERS", "NOTIFIERS_FILE"] {
+            env[key] = nil
+        }
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        return (process, out, err)
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Output {
+        let (process, out, err) = try start(arguments, environment: environment, directory: directory)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+func scratchDirectory() -> String {
+    let path = NSTemporaryDirectory() + "hm-cli-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite(.serialized) struct CommandLineTests {
+    init() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Binary.path), "build first: swift build")
+    }
+
+    @Test func validateAcceptsTheBundledConfig() throws {
+        let out = try Binary.run(["validate", "--config", "config.yml"], directory: Binary.repository.path)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.hasPrefix("configuration OK (config.yml)"))
+        #expect(out.stdout.contains("filewrite/tmp"))
+    }
+
+    @Test func validateRejectsABrokenConfigWithEveryError() throws {
+        let dir = scratchDirectory()
+        try """
+        notifiers:
+          console:
+            report: sometimes
+          slak:
+            webhook: x
+        checks:
+          random:
+            demo:
+              mark: high
+              seed: 1
+          filewrite:
+            tmp:
+              sleep: -5
+        """.write(toFile: dir + "/broken.yml", atomically: true, encoding: .utf8)
+        let out = try Binary.run(["validate", "--config", "broken.yml"], directory: dir)
+        #expect(out.status == 2)
+        #expect(out.stderr.contains("configuration has 5 errors"))
+        #expect(out.stderr.contains("broken.yml:3:13: error: notifiers.console.report: found \"sometimes\", expected one of always, change, failure"))
+        #expect(out.stderr.contains("broken.yml:4:3: error: notifiers.slak: unknown notifier type \"slak\""))
+        #expect(out.stderr.contains("broken.yml:9:13: error: checks.random.demo.mark: found \"high\", expected a number from 0.0 to 1.0"))
+        #expect(out.stderr.contains("broken.yml:13:14: error: checks.filewrite.tmp.sleep: found \"-5\""))
+        #expect(out.stderr.contains("broken.yml:12:5: error: checks.filewrite.tmp.file: is required"))
+    }
+
+    @Test func configFromTheEnvironment() throws {
+        let out = try Binary.run(
+            ["validate"], environment: ["CONFIG": "checks:\n  random:\n    r: {seed: 3}\n", "NOTIFIERS": "console: {report: change}"],
+            directory: scratchDirectory())
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("configuration OK ($CONFIG, $NOTIFIERS)"))
+        #expect(out.stdout.contains("console (console)  report change"))
+    }
+
+    @Test func missingDefaultConfigSaysWhatToDo() throws {
+        let out = try Binary.run(["validate"], directory: scratchDirectory())
+        #expect(out.status == 2)
+        #expect(out.stderr.contains("config.yml: error: cannot read config: No such file or directory (no config given: pass --config FILE, or set CONFIG_FILE or CONFIG)"))
+    }
+
+    @Test func onceExitsOneWhenAnyCheckFails() throws {
+        let dir = scratchDirectory()
+        let good = "notifiers:\n  console: {report: always, format: json}\nchecks:\n  random:\n    up: {mark: 0, seed: 1}\nsettings: {state_dir: \(dir)/state}\n"
+        try good.write(toFile: dir + "/good.yml", atomically: true, encoding: .utf8)
+        let ok = try Binary.run(["once", "--config", "good.yml"], directory: dir)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("1 checks, 1 succeeded, 0 failed"))
+        let line = try #require(ok.stdout.split(separator: "\n").first { $0.hasPrefix("{") })
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["check"] as? String == "random")
+        #expect(object["label"] as? String == "up")
+
+        let bad = good.replacingOccurrences(of: "up: {mark: 0, seed: 1}", with: "up: {mark: 0, seed: 1}\n    down: {mark: 1, seed: 1}")
+        try bad.write(toFile: dir + "/bad.yml", atomically: true, encoding: .utf8)
+        let failed = try Binary.run(["once", "--config", "bad.yml"], directory: dir)
+        #expect(failed.status == 1)
+        #expect(failed.stdout.contains("2 checks, 1 succeeded, 1 failed"))
+        #expect(failed.stdout.contains("FAIL    random/down"))
+    }
+
+    /// SIGTERM stops scheduling, flushes the notifiers and exits 0; the alert state survives the
+    /// restart, so the same failure streak is not alerted twice.
+    @Test func sigtermFlushesAndStateSurvivesARestart() throws {
+        let dir = scratchDirectory()
+        try """
+        notifiers:
+          console: {report: failure, threshold: 2, format: json}
+        checks:
+          random:
+            down: {mark: 1, seed: 1, sleep: 0.05}
+        settings: {state_dir: \(dir)/state}
+        """.write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
+
+        func runFor(_ seconds: Double) throws -> (Int32, [String], String) {
+            let (process, out, err) = try Binary.start(["run", "--config", "c.yml"], directory: dir)
+            Thread.sleep(forTimeInterval: seconds)
+            process.terminate()  // SIGTERM
+            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, stdout.split(separator: "\n").map(String.init), stderr)
+        }
+        let (status1, lines1, log1) = try runFor(0.8)
+        #expect(status1 == 0, "\(log1)")
+        #expect(lines1.count == 1)  // one alert for the streak
+        #expect(log1.contains("healthmonitor stopped"))
+        let (status2, lines2, log2) = try runFor(0.5)
+        #expect(status2 == 0, "\(log2)")
+        #expect(lines2.isEmpty)  // same streak after the restart: not repeated
+        let state = try String(contentsOfFile: dir + "/state/policy/console.json", encoding: .utf8)
+        #expect(state.contains("\"openAlert\":true"))
+    }
+}
