@@ -87,7 +87,7 @@ public struct DeliveryService: Service {
 
     private func saveStatePeriodically() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: .seconds(5))
             saveState()
         }
     }

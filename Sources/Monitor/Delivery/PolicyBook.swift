@@ -46,6 +46,8 @@ public final class PolicyBook: Sendable {
 
     /// Feeds a result; returns why to deliver it, or `nil`. Alert transitions are saved at once.
     public func observe(_ result: CheckResult) -> ReportReason? {
+        // `always` needs no memory: skip the lock and the state file on the hottest path.
+        if basePolicy.mode == .always { return .always }
         let policy = overrides[result.key] ?? basePolicy
         let time = Double(result.createdMillis) / 1000
         let (reason, alertChanged) = book.withLock { b -> (ReportReason?, Bool) in
