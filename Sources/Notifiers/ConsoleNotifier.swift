@@ -44,7 +44,7 @@ public final class ConsoleNotifier: Notifier {
         }
         let fd = self.fd
         let output = text
-        try await writer.run { try Self.writeAll(output, to: fd) }
+        try await writer.run { try FileSystem.writeAll(output, to: fd, path: "standard output") }
     }
 
     public func shutdown() async {
@@ -66,24 +66,5 @@ public final class ConsoleNotifier: Notifier {
         default: break
         }
         return line
-    }
-
-    struct WriteError: Error, CustomStringConvertible {
-        var code: Int32
-        var description: String { "write to console: " + String(cString: strerror(code)) }
-    }
-
-    private static func writeAll(_ text: String, to fd: Int32) throws {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw WriteError(code: errno)
-            }
-            offset += n
-        }
-        bytes.removeAll()
     }
 }

@@ -1,24 +1,18 @@
+import Monitor
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Writes whole strings to a file descriptor (the CLI's stdout/stderr output).
+/// Writes whole strings to the CLI's standard output or standard error.
 struct FileOutput {
     let fd: Int32
-    static let standardOutput = FileOutput(fd: STDOUT_FILENO)
-    static let standardError = FileOutput(fd: STDERR_FILENO)
+    let name: String
+    static let standardOutput = FileOutput(fd: STDOUT_FILENO, name: "standard output")
+    static let standardError = FileOutput(fd: STDERR_FILENO, name: "standard error")
 
+    /// Writes `text`; a closed stream is ignored (nothing useful can be reported on it).
     func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 {
-                if n < 0 && errno == EINTR { continue }
-                return
-            }
-            offset += n
-        }
-        bytes.removeAll()
+        try? FileSystem.writeAll(text, to: fd, path: name)
     }
 }

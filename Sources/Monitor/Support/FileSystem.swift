@@ -54,17 +54,11 @@ public enum FileSystem {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Error(operation: "open", path: temporary, code: errno) }
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                throw Error(operation: "write", path: temporary, code: code)
-            }
-            offset += n
+        do {
+            try writeAll(text, to: fd, path: temporary)
+        } catch {
+            close(fd)
+            throw error
         }
         if fsync(fd) != 0 {
             let code = errno
@@ -73,7 +67,21 @@ public enum FileSystem {
         }
         close(fd)
         guard rename(temporary, path) == 0 else { throw Error(operation: "rename", path: path, code: errno) }
-        bytes.removeAll()
+    }
+
+    /// Writes all of `text` to `fd`, retrying short writes and `EINTR`; `path` names the
+    /// destination in errors.
+    public static func writeAll(_ text: String, to fd: Int32, path: String) throws(Error) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Error(operation: "write", path: path, code: errno)
+            }
+            offset += n
+        }
     }
 
     /// The current working directory.
