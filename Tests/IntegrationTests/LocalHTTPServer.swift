@@ -9,7 +9,7 @@ import Glibc
 /// Routes: `/bytes/N` (N bytes, `?length=0` without Content-Length), `/slow/N?chunk=K&delay=S`
 /// (K bytes every S seconds), `/redirect/H?to=PATH` (H hops of 302, then PATH), `/status/CODE`
 /// (`?retry_after=`), `/headers` (the request headers as JSON), `/echo`, `/hook/BEHAVIOUR/…`
-/// (recorded; `ok`, `fail500xN`, `throttleN` with `?ra=` seconds, `throttledate`, `bad` = 400,
+/// (recorded; `ok`, `fail500xN` (first N fail), `failnthN` (request N fails), `throttleN` with `?ra=` seconds, `throttledate`, `bad` = 400,
 /// `gone` = 404), `/_requests?prefix=/hook/…` (the recorded requests as JSON).
 final class LocalHTTPServer: Sendable {
     let port: Int
@@ -228,6 +228,8 @@ class Handler(BaseHTTPRequestHandler):
                         return self.reply(429, b"rate limited", [("Retry-After", when)])
                 elif behaviour.startswith("throttle") and n <= int(behaviour[8:]):
                     return self.reply(429, b"rate limited", [("Retry-After", query.get("ra", "1"))])
+                if behaviour.startswith("failnth") and n == int(behaviour[7:]):
+                    return self.reply(500, b"upstream exploded")
                 if behaviour == "bad":
                     return self.reply(400, b"invalid_payload")
                 if behaviour == "gone":
