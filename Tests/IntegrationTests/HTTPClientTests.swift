@@ -208,6 +208,26 @@ import Glibc
         }
     }
 
+    @Test func shutdownCancelsTransfersInFlightAndLaterOnes() async throws {
+        try await LocalHTTPServer.with { server in
+            let own = HTTPClient(name: "test-http")
+            let slow = Task { try await own.execute(HTTPRequest(url: server.base + "/slow/1000000?chunk=1000&delay=0.1")) }
+            try await Task.sleep(for: .milliseconds(200))
+            own.shutdown()
+            guard case .failure(let error as HTTPError) = await slow.result else {
+                Issue.record("a 100 s transfer survived shutdown")
+                return
+            }
+            #expect(error.kind == .cancelled)
+            do throws(HTTPError) {
+                _ = try await own.execute(HTTPRequest(url: server.base + "/bytes/10"))
+                Issue.record("a request succeeded after shutdown")
+            } catch {
+                #expect(error.kind == .cancelled)
+            }
+        }
+    }
+
     @Test func manyConcurrentTransfersShareTheOneThread() async throws {
         try await LocalHTTPServer.with { server in
             let sizes = (1...40).map { $0 * 1000 }

@@ -63,14 +63,15 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func send(_ command: Command) {
+        // Wake the loop while holding the lock: the loop frees the multi handle only after it has
+        // set `stopped` under the same lock, so a wakeup never reaches a freed handle.
         let accepted = inbox.withLock { queue -> Bool in
             if stopped.load(ordering: .sequentiallyConsistent) { return false }
             queue.append(command)
+            curl_multi_wakeup(multi)
             return true
         }
-        if accepted {
-            curl_multi_wakeup(multi)
-        } else if case .add(let transfer) = command {
+        if !accepted, case .add(let transfer) = command {
             finish(transfer, .failure(transfer.fail(.cancelled, "the HTTP client was shut down")))
         }
     }
@@ -105,6 +106,8 @@ final class CurlMultiLoop: @unchecked Sendable {
                 curl_multi_cleanup(multi)
                 return
             }
+            // Errors here are libcurl-internal (out of memory, a bad handle); each transfer
+            // still reports its own result, so there is nothing to map for a caller.
             curl_multi_perform(multi, &running)
             while let message = curl_multi_info_read(multi, &messagesLeft) {
                 guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
@@ -115,7 +118,9 @@ final class CurlMultiLoop: @unchecked Sendable {
                 finish(transfer, transfer.outcome(code))
             }
             // Sleeps until a socket is ready, a curl timer fires, or `curl_multi_wakeup`.
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            if curl_multi_poll(multi, nil, 0, 1000, nil) != CURLM_OK {
+                usleep(10_000)  // never spin on a failing poll
+            }
         }
     }
 

@@ -45,4 +45,9 @@ public final class HTTPClient: Sendable {
     public func shutdown() {
         loop.stop()
     }
+
+    deinit {
+        // No request can be in flight (each `execute` keeps the client alive): end the thread.
+        loop.stop()
+    }
 }
