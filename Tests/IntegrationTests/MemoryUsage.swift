@@ -27,7 +27,7 @@ enum MemoryUsage {
         defer { fclose(file) }
         var buffer = [CChar](repeating: 0, count: 512)
         while fgets(&buffer, Int32(buffer.count), file) != nil {
-            let line = String(cString: buffer)
+            let line = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if line.hasPrefix(name), let kib = Int(line.dropFirst(name.count).filter(\.isNumber)) { return kib }
         }
         throw Unavailable()
