@@ -4,5 +4,6 @@ public enum CheckKinds {
     public static let all: [CheckKind] = [
         RandomCheck.kind,
         FileWriteCheck.kind,
+        DownloadCheck.kind,
     ]
 }

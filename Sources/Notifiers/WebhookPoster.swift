@@ -1,0 +1,54 @@
+import Logging
+import Monitor
+import Synchronization
+
+/// Posts JSON messages to one webhook (Slack, Teams) through the shared HTTP client, with
+/// retries, and remembers which results already went out, so a batch the delivery loop retries
+/// after a partial failure does not post its first messages twice.
+///
+/// The webhook URL is a secret: it is never logged, and errors name its host only.
+final class WebhookPoster: Sendable {
+    /// One message and the ids of the results it carries.
+    struct Message: Sendable {
+        var resultIDs: [String]
+        var json: String
+    }
+
+    let url: String
+    let what: String
+    let timeout: Double
+    let retry: HTTPRetryPolicy
+    let logger: Logger
+    private let client: HTTPClient
+    /// Ids of results posted while their batch is still being retried.
+    private let posted = Mutex<Set<String>>([])
+
+    init(url: String, what: String, timeout: Double, retry: HTTPRetryPolicy, logger: Logger, client: HTTPClient = .shared) {
+        self.url = url
+        self.what = what
+        self.timeout = timeout
+        self.retry = retry
+        self.logger = logger
+        self.client = client
+    }
+
+    /// Posts `messages` in order, skipping those whose results were posted by an earlier try of
+    /// the same batch. Throws the first failure (permanent for a 4xx other than 429).
+    func post(_ messages: [Message]) async throws(HTTPError) {
+        for message in messages {
+            if posted.withLock({ set in message.resultIDs.allSatisfy(set.contains) }) { continue }
+            let request = HTTPRequest.postJSON(message.json, to: url, timeout: timeout)
+            _ = try await client.send(request, retry: retry, logger: logger, what: what)
+            posted.withLock { $0.formUnion(message.resultIDs) }
+        }
+        // The whole batch is out: the delivery loop will not retry it.
+        let ids = messages.flatMap(\.resultIDs)
+        posted.withLock { $0.subtract(ids) }
+    }
+
+    /// Whether `url` is an http(s) URL with a host; used to validate `webhook` without echoing it.
+    static func isWebURL(_ url: String) -> Bool {
+        let lower = url.lowercased()
+        return (lower.hasPrefix("https://") || lower.hasPrefix("http://")) && HTTPRequest.host(of: url) != "?"
+    }
+}

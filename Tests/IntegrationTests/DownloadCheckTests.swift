@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+
+@testable import Monitor
+
+/// The `download` check against real local HTTP(S) servers started by each test.
+@Suite struct DownloadCheckTests {
+    static func check(_ options: [String: JSONValue]) throws -> DownloadCheck {
+        try DownloadCheck(options: Options(options, path: "checks.download.test"))
+    }
+
+    static let timingKeys = ["dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms"]
+
+    @Test func downloadsAKnownByteCount() async throws {
+        try await LocalHTTPServer.with { server in
+            let outcome = try await Self.check(["url": .string(server.base + "/bytes/1000000")]).run()
+            #expect(outcome.status == .success)
+            #expect(outcome.message.hasPrefix("Finished download 1000000 bytes in "))
+            #expect(outcome.message.hasSuffix("Mbit/s, HTTP 200)"))
+            let m = outcome.measurement
+            #expect(m["bytes"] == .int(1_000_000))
+            #expect(m["status"] == .int(200))
+            #expect((m["speed"]?.doubleValue ?? 0) > 0)
+            #expect((m["time"]?.doubleValue ?? 0) > 0)
+            #expect(Self.timingKeys.allSatisfy { m[$0]?.doubleValue != nil })
+            // A fresh connection each run: the TCP connect is measured (non-zero), no TLS on http.
+            #expect((m["connect_ms"]?.doubleValue ?? 0) > 0)
+            #expect(m["tls_ms"] == .double(0))
+            #expect((m["ttfb_ms"]?.doubleValue ?? 0) <= (m["total_ms"]?.doubleValue ?? 0))
+        }
+    }
+
+    @Test func slowDownloadTimesOutAndReportsBytesAndSpeedSoFar() async throws {
+        try await LocalHTTPServer.with { server in
+            let outcome = try await Self.check([
+                "url": .string(server.base + "/slow/1000000?chunk=20000&delay=0.1"), "timeout": 1,
+            ]).run()
+            #expect(outcome.status == .failure)
+            #expect(outcome.message.hasPrefix("Failed to download the file: timed out after 1 s with "))
+            #expect(outcome.message.contains("bytes from 127.0.0.1"))
+            let bytes = outcome.measurement["bytes"]?.intValue ?? 0
+            #expect(bytes >= 60_000 && bytes <= 300_000)
+            #expect((outcome.measurement["speed"]?.doubleValue ?? 0) > 0)
+            #expect(outcome.measurement["status"] == .int(200))
+            #expect((outcome.measurement["time"]?.doubleValue ?? 0) >= 0.99)
+        }
+    }
+
+    @Test func redirectsAreFollowedByDefault() async throws {
+        try await LocalHTTPServer.with { server in
+            let url = JSONValue.string(server.base + "/redirect/2?to=/bytes/4321")
+            let followed = try await Self.check(["url": url]).run()
+            #expect(followed.status == .success)
+            #expect(followed.measurement["bytes"] == .int(4321))
+            #expect(followed.measurement["status"] == .int(200))
+
+            let notFollowed = try await Self.check(["url": url, "follow_redirects": false]).run()
+            #expect(notFollowed.status == .failure)
+            #expect(notFollowed.message == "Failed to download the file: HTTP 302 from 127.0.0.1 (expected 2xx)")
+            #expect(notFollowed.measurement["status"] == .int(302))
+
+            let expected302 = try await Self.check(["url": url, "follow_redirects": false, "expect_status": ["302"]]).run()
+            #expect(expected302.status == .success)
+        }
+    }
+
+    @Test(arguments: [404, 500])
+    func errorStatusIsAFailure(status: Int) async throws {
+        try await LocalHTTPServer.with { server in
+            let url = JSONValue.string(server.base + "/status/\(status)")
+            let outcome = try await Self.check(["url": url]).run()
+            #expect(outcome.status == .failure)
+            #expect(outcome.message == "Failed to download the file: HTTP \(status) from 127.0.0.1 (expected 2xx)")
+            #expect(outcome.measurement["status"] == .int(status))
+            #expect(outcome.measurement["bytes"] == .int("status \(status) body".utf8.count))
+
+            let expected = try await Self.check(["url": url, "expect_status": .string(String(status))]).run()
+            #expect(expected.status == .success)
+        }
+    }
+
+    @Test func selfSignedCertificateFailsUnlessSSLIsOff() async throws {
+        try await LocalHTTPServer.with(tls: true) { server in
+            let url = JSONValue.string(server.base + "/bytes/65536")
+            let verified = try await Self.check(["url": url]).run()
+            #expect(verified.status == .failure)
+            #expect(verified.message.hasPrefix("Failed to download the file: TLS failure (localhost): "))
+            #expect(verified.measurement["bytes"] == .int(0))
+
+            let unverified = try await Self.check(["url": url, "ssl": false]).run()
+            #expect(unverified.status == .success)
+            #expect(unverified.measurement["bytes"] == .int(65536))
+            #expect((unverified.measurement["tls_ms"]?.doubleValue ?? 0) > 0)
+        }
+    }
+
+    @Test func maxBytesStopsEarlyAsASuccess() async throws {
+        try await LocalHTTPServer.with { server in
+            let outcome = try await Self.check([
+                "url": .string(server.base + "/bytes/100000000"), "max_bytes": 2_000_000,
+            ]).run()
+            #expect(outcome.status == .success)
+            #expect(outcome.measurement["bytes"] == .int(2_000_000))
+            #expect(outcome.message.contains("stopped at max_bytes"))
+        }
+    }
+
+    @Test func sendsTheConfiguredHeaders() async throws {
+        try await LocalHTTPServer.with { server in
+            let outcome = try await Self.check([
+                "url": .string(server.base + "/hook/ok/download"), "headers": ["Authorization": "Bearer T0KEN", "X-Extra": "1"],
+            ]).run()
+            #expect(outcome.status == .success)
+            let recorded = try await HTTPClientRetryTests.recorded(server, "/hook/ok/download")
+            let headers = try #require(recorded.first?["headers"] as? [String: String])
+            #expect(headers["Authorization"] == "Bearer T0KEN")
+            #expect(headers["X-Extra"] == "1")
+            #expect(recorded.first?["method"] as? String == "GET")
+        }
+    }
+
+    @Test func refusedConnectionIsAFailureNamingTheHostOnly() async throws {
+        let port = try HTTPClientTests.closedPort()
+        let outcome = try await Self.check(["url": .string("http://127.0.0.1:\(port)/secret-path?token=XYZ")]).run()
+        #expect(outcome.status == .failure)
+        #expect(outcome.message.hasPrefix("Failed to download the file: cannot connect (127.0.0.1)"))
+        #expect(!outcome.message.contains("XYZ") && !outcome.message.contains("secret-path"))
+        #expect(outcome.measurement["bytes"] == .int(0))
+        #expect(outcome.measurement["speed"] == .double(0))
+    }
+
+    @Test func configuredThroughTheLoaderWithSecretsMasked() throws {
+        let yaml = """
+            checks:
+              download:
+                site:
+                  url: https://example.org/big.iso
+                  headers: {Authorization: Bearer SECRET}
+                  expect_status: [200, 206]
+                  max_bytes: 1000
+            notifiers: {}
+            """
+        let loader = ConfigLoader(checkKinds: CheckKinds.all, notifierKinds: [], environment: [:])
+        let config = try loader.load([ConfigSource(section: .whole, name: "test.yml", text: yaml)])
+        let check = try #require(config.checks.first)
+        #expect(check.type == "download")
+        #expect(check.options.int("max_bytes") == 1000)
+        #expect(!"\(check.maskedConfig)".contains("SECRET"))
+    }
+}

@@ -1,0 +1,96 @@
+import Testing
+
+@testable import Monitor
+
+@Suite struct DownloadCheckTests {
+    typealias Expectation = DownloadCheck.StatusExpectation
+
+    @Test(arguments: [
+        (["200"], [200], [201, 302, 404]),
+        (["2xx"], [200, 204, 299], [199, 300, 404]),
+        (["200", "304"], [200, 304], [204, 302]),
+        (["2xx", "404"], [201, 404], [302, 500]),
+        (["3XX"], [301, 302], [200]),
+    ])
+    func expectStatusAcceptsCodesAndClasses(items: [String], accepted: [Int], rejected: [Int]) throws {
+        let expectation = try #require(Expectation(items))
+        #expect(accepted.allSatisfy(expectation.accepts))
+        #expect(!rejected.contains(where: expectation.accepts))
+    }
+
+    @Test func defaultAcceptsAny2xx() {
+        let expectation = Expectation()
+        #expect(expectation.accepts(200) && expectation.accepts(204))
+        #expect(!expectation.accepts(302) && !expectation.accepts(404))
+        #expect(expectation.description == "2xx")
+        #expect(Expectation(["2xx", "304"])?.description == "2xx or 304")
+    }
+
+    @Test(arguments: [["abc"], ["99"], ["600"], ["6xx"], ["2x"], []])
+    func expectStatusRejectsNonsense(items: [String]) {
+        #expect(Expectation(items) == nil)
+    }
+
+    @Test func optionsBecomeTheRequest() throws {
+        let check = try DownloadCheck(
+            options: Options([
+                "url": "https://example.org/file.iso?token=abc", "headers": ["X-B": "2", "X-A": "1"], "ssl": false,
+                "timeout": 7.5, "follow_redirects": false, "expect_status": ["200", "206"], "max_bytes": 1000,
+            ]))
+        let r = check.request
+        #expect(r.url == "https://example.org/file.iso?token=abc")
+        #expect(r.headers.map(\.name) == ["X-A", "X-B"])
+        #expect(r.headers.map(\.value) == ["1", "2"])
+        #expect(!r.verifyTLS)
+        #expect(r.timeout == 7.5)
+        #expect(!r.followRedirects)
+        #expect(r.maxBytes == 1000)
+        #expect(r.responseBody == .discard)
+        #expect(r.freshConnection)
+        #expect(check.expected == Expectation(codes: [200, 206], classes: []))
+    }
+
+    @Test func defaultsFollowTheReference() throws {
+        let check = try DownloadCheck(options: Options(["url": "http://example.org/"]))
+        #expect(check.request.verifyTLS)
+        #expect(check.request.followRedirects)
+        #expect(check.request.timeout == 30)
+        #expect(check.request.maxBytes == nil)
+        #expect(check.expected == Expectation())
+        #expect(DownloadCheck.kind.options.first { $0.name == "timeout" }?.defaultValue == 30)
+        #expect(CheckKinds.all.contains { $0.name == "download" })
+    }
+
+    @Test(arguments: ["ftp://example.org/x", "example.org/x", "http://", "file:///etc/passwd"])
+    func badURLIsAConfigError(url: String) {
+        #expect(throws: ConfigDiagnostic.self) { try DownloadCheck(options: Options(["url": .string(url)], path: "checks.download.x")) }
+    }
+
+    @Test func badExpectStatusIsAConfigErrorNamingTheKey() {
+        do {
+            _ = try DownloadCheck(options: Options(["url": "http://h/", "expect_status": ["ok"]], path: "checks.download.x"))
+            Issue.record("expect_status: ok accepted")
+        } catch {
+            #expect(error.path == "checks.download.x.expect_status")
+        }
+    }
+
+    @Test func measurementHasEveryFieldInItsUnit() {
+        let response = HTTPResponse(
+            status: 200, bodyBytes: 2_500_000,
+            timings: HTTPTimings(
+                nameLookupMicros: 1_000, connectMicros: 1_250, appConnectMicros: 3_250, startTransferMicros: 5_000,
+                totalMicros: 2_000_000))
+        let m = DownloadCheck.measurement(response)
+        #expect(m["bytes"] == .int(2_500_000))
+        #expect(m["time"] == .double(2))
+        #expect(m["speed"] == .double(10))  // 2.5 MB in 2 s = 10 Mbit/s
+        #expect(m["status"] == .int(200))
+        #expect(m["dns_ms"] == .double(1))
+        #expect(m["connect_ms"] == .double(0.25))
+        #expect(m["tls_ms"] == .double(2))
+        #expect(m["ttfb_ms"] == .double(5))
+        #expect(m["total_ms"] == .double(2000))
+        #expect(m.count == 9)
+    }
+}
