@@ -20,4 +20,12 @@ import Testing
         #expect(SecretMasking.maskURLPassword("http://example.org/a@b") == "http://example.org/a@b")
         #expect(SecretMasking.maskURLPassword("no url here") == "no url here")
     }
+
+    @Test func urlQuerySecrets() {
+        #expect(
+            SecretMasking.masked(.string("https://h/x?user=a&access_token=abc&key=k1#top"))
+                == .string("https://h/x?user=a&access_token=\(SecretMasking.mask)&key=\(SecretMasking.mask)#top"))
+        #expect(SecretMasking.maskURLQuery("https://h/x?page=2") == "https://h/x?page=2")
+        #expect(SecretMasking.maskURLQuery("not a url?token=1") == "not a url?token=1")
+    }
 }
