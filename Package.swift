@@ -60,6 +60,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Scale benchmark (scripts/bench-hostport.sh); not part of the test run.
+        .executableTarget(
+            name: "HostPortBenchmark",
+            dependencies: ["Monitor", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/HostPortBenchmark"
+        ),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "Monitor"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor"]),

@@ -31,41 +31,67 @@ struct ConnectCompletion: Sendable, Hashable {
 /// connects a second within 100 µs of CPU each, against a kernel floor of about 34 µs. This loop
 /// spends its time in the kernel (see the README's Performance section for the figures).
 ///
-/// The calling task creates the socket and starts the connect itself, so most of the work runs in
-/// parallel on the cooperative threads; the epoll thread only waits, reads `SO_ERROR`, closes, and
-/// resumes the task. Sockets are closed with a reset (`SO_LINGER` 0), as HAProxy's checks do, so
-/// thousands of checks leave no `TIME_WAIT` sockets behind.
+/// The calling task creates the socket, starts the connect and adds it to epoll itself, so most
+/// of the work runs in parallel on the cooperative threads; the epoll thread only waits, reads
+/// `SO_ERROR`, closes, and resumes the task. Sockets are closed with a reset (`SO_LINGER` 0), as
+/// HAProxy's checks do, so thousands of checks leave no `TIME_WAIT` sockets behind.
+///
+/// Ownership keeps locking short: only the epoll thread ever completes a connect (closes its
+/// socket, resumes its task) and only it touches the timer heap; callers hand it new connects and
+/// cancellations through two lock-protected lists. A socket is added to epoll before it is
+/// handed over, so it is never closed before that `epoll_ctl`, and its number is never reused
+/// under a registration still in flight.
 final class ConnectReactor: @unchecked Sendable {
-    // @unchecked: `epollFD`/`wakeFD` are immutable after init; everything mutable is in `state`.
+    // @unchecked: `epollFD`/`wakeFD` are immutable after init; the shared lists are in `shared`;
+    // everything else belongs to the epoll thread.
 
     /// The reactor every `hostport` check shares; its thread starts on first use.
     static let shared = ConnectReactor()
 
-    private struct Pending {
-        var generation: UInt32
-        var continuation: UnsafeContinuation<ConnectCompletion, Never>
+    /// One connect in flight. Its address is the epoll event's data.
+    private final class Registration: @unchecked Sendable {
+        // @unchecked: `continuation`, `fd` and `deadline` are set before the registration is
+        // published; `done` is only touched by the epoll thread; the rest is guarded by `shared`.
+        let fd: Int32
+        let deadline: Int64
+        let continuation: UnsafeContinuation<ConnectCompletion, Never>
+        var done = false
+        /// Taken from `incoming` by the epoll thread (epoll thread only).
+        var inLoop = false
+        var published = false
+        var cancelRequested = false
+
+        init(fd: Int32, deadline: Int64, continuation: UnsafeContinuation<ConnectCompletion, Never>) {
+            self.fd = fd
+            self.deadline = deadline
+            self.continuation = continuation
+        }
     }
 
-    private struct State {
-        /// Waiting connects by file descriptor (descriptors are small and dense).
-        var pending: [Pending?] = []
-        var live = 0
-        var timers = DeadlineHeap()
+    /// A holder for the registration, which only exists once the continuation does.
+    private final class RegistrationBox: @unchecked Sendable {
+        // @unchecked: guarded by the reactor's `shared` lock.
+        var registration: Registration?
+        var cancelledEarly = false
+    }
+
+    private struct Shared {
+        var incoming: [Registration] = []
+        var cancels: [Registration] = []
         /// When the loop will wake at the latest (`Int64.max`: only on events).
         var wakeAt = Int64.max
     }
 
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let state = Mutex(State())
-    private let generations = Atomic<UInt32>(1)
+    private let shared = Mutex(Shared())
     private let thread = DedicatedThread(name: "hostport-epoll")
 
     private init() {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         precondition(epollFD >= 0 && wakeFD >= 0, "cannot create epoll/eventfd: \(String(cString: strerror(errno)))")
-        var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: UInt64.max))
+        var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: 0))
         epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
         thread.submit { [self] in loop() }
     }
@@ -86,66 +112,58 @@ final class ConnectReactor: @unchecked Sendable {
             close(fd)
             return ConnectCompletion(outcome: .failed(errno: error), finishedAt: MonotonicClock.nanos())
         }
-        let generation = generations.wrappingAdd(1, ordering: .relaxed).newValue
+        let box = RegistrationBox()
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
-                if Task.isCancelled {
-                    close(fd)
-                    continuation.resume(returning: ConnectCompletion(outcome: .cancelled, finishedAt: MonotonicClock.nanos()))
-                } else {
-                    register(fd: fd, generation: generation, deadline: deadline, continuation: continuation)
-                }
+                register(Registration(fd: fd, deadline: deadline, continuation: continuation), box: box)
             }
         } onCancel: {
-            finish(fd: fd, generation: generation, with: .cancelled)
+            cancel(box)
         }
     }
 
-    private static func key(fd: Int32, generation: UInt32) -> UInt64 {
-        UInt64(UInt32(bitPattern: fd)) | UInt64(generation) << 32
-    }
-
-    private func register(
-        fd: Int32, generation: UInt32, deadline: Int64, continuation: UnsafeContinuation<ConnectCompletion, Never>
-    ) {
-        let key = Self.key(fd: fd, generation: generation)
-        // epoll_ctl runs under the lock: were it outside, the timer could expire the connect and
-        // close the descriptor first, and the number might already belong to another socket.
-        let (wake, failure) = state.withLock { s -> (Bool, Int32?) in
-            var event = epoll_event(events: EPOLLOUT.rawValue | EPOLLONESHOT.rawValue, data: epoll_data_t(u64: key))
-            if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 { return (false, errno) }
-            let index = Int(fd)
-            if index >= s.pending.count { s.pending.append(contentsOf: repeatElement(nil, count: index + 1 - s.pending.count + 64)) }
-            s.pending[index] = Pending(generation: generation, continuation: continuation)
-            s.live += 1
-            s.timers.push(deadline: deadline, key: key)
-            guard deadline < s.wakeAt else { return (false, nil) }
-            s.wakeAt = deadline
-            return (true, nil)
+    private func register(_ registration: Registration, box: RegistrationBox) {
+        var event = epoll_event(
+            events: EPOLLOUT.rawValue | EPOLLONESHOT.rawValue,
+            data: epoll_data_t(u64: UInt64(UInt(bitPattern: Unmanaged.passUnretained(registration).toOpaque()))))
+        if epoll_ctl(epollFD, EPOLL_CTL_ADD, registration.fd, &event) != 0 {
+            let code = errno
+            close(registration.fd)
+            registration.continuation.resume(returning: ConnectCompletion(outcome: .failed(errno: code), finishedAt: MonotonicClock.nanos()))
+            return
         }
-        if let failure {
-            close(fd)
-            continuation.resume(returning: ConnectCompletion(outcome: .failed(errno: failure), finishedAt: MonotonicClock.nanos()))
-        } else if wake {
-            var one: UInt64 = 1
-            _ = write(wakeFD, &one, 8)
+        // From here the epoll thread may complete it at any time; the lists keep it alive.
+        let wake = shared.withLock { s -> Bool in
+            box.registration = registration
+            registration.published = true
+            s.incoming.append(registration)
+            if box.cancelledEarly || Task.isCancelled {
+                registration.cancelRequested = true
+                s.cancels.append(registration)
+                return true
+            }
+            return registration.deadline < s.wakeAt
         }
+        if wake { signal() }
     }
 
-    /// Removes a waiting connect if it is still the one identified, closes it and resumes its task.
-    private func finish(fd: Int32, generation: UInt32, with outcome: ConnectOutcome) {
-        let continuation = state.withLock { s in take(&s, fd: fd, generation: generation) }
-        guard let continuation else { return }
-        close(fd)
-        continuation.resume(returning: ConnectCompletion(outcome: outcome, finishedAt: MonotonicClock.nanos()))
+    private func cancel(_ box: RegistrationBox) {
+        let wake = shared.withLock { s -> Bool in
+            guard let registration = box.registration else {
+                box.cancelledEarly = true
+                return false
+            }
+            guard !registration.cancelRequested else { return false }
+            registration.cancelRequested = true
+            s.cancels.append(registration)
+            return true
+        }
+        if wake { signal() }
     }
 
-    private func take(_ s: inout State, fd: Int32, generation: UInt32) -> UnsafeContinuation<ConnectCompletion, Never>? {
-        let index = Int(fd)
-        guard index < s.pending.count, let entry = s.pending[index], entry.generation == generation else { return nil }
-        s.pending[index] = nil
-        s.live -= 1
-        return entry.continuation
+    private func signal() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
     }
 
     /// Closes with a reset (`SO_LINGER` 0): no `TIME_WAIT` left behind.
@@ -155,71 +173,80 @@ final class ConnectReactor: @unchecked Sendable {
         close(fd)
     }
 
+    // MARK: - The epoll thread
+
+    private func complete(_ registration: Registration, _ outcome: ConnectOutcome, at now: Int64) {
+        registration.done = true
+        if outcome == .connected { Self.closeWithReset(registration.fd) } else { close(registration.fd) }
+        registration.continuation.resume(returning: ConnectCompletion(outcome: outcome, finishedAt: now))
+    }
+
     private func loop() {
         let capacity = 512
         var events = [epoll_event](repeating: epoll_event(), count: capacity)
-        var ready: [(fd: Int32, continuation: UnsafeContinuation<ConnectCompletion, Never>)] = []
-        var expired: [(fd: Int32, continuation: UnsafeContinuation<ConnectCompletion, Never>)] = []
+        var timers = DeadlineHeap<Registration>()
+        var live = 0
+        var incoming: [Registration] = []
+        var cancels: [Registration] = []
+        var timeout: Int32 = -1
         while true {
-            let timeout = state.withLock { s in
-                MonotonicClock.pollTimeout(until: s.timers.first?.deadline, now: MonotonicClock.nanos())
-            }
             let count = epoll_wait(epollFD, &events, Int32(capacity), timeout)
             if count < 0 && errno != EINTR {
                 preconditionFailure("epoll_wait failed: \(String(cString: strerror(errno)))")
             }
-            let now = MonotonicClock.nanos()
-            var woken = false
-            state.withLock { s in
-                for index in 0..<max(0, Int(count)) {
-                    let key = events[index].data.u64
-                    if key == UInt64.max {
-                        woken = true
-                        continue
-                    }
-                    let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: key))
-                    if let continuation = take(&s, fd: fd, generation: UInt32(truncatingIfNeeded: key >> 32)) {
-                        ready.append((fd, continuation))
-                    }
+            var now = MonotonicClock.nanos()
+            for index in 0..<max(0, Int(count)) {
+                let data = events[index].data.u64
+                if data == 0 {
+                    var drained: UInt64 = 0
+                    _ = read(wakeFD, &drained, 8)
+                    continue
                 }
-                while let due = s.timers.popDue(now: now) {
-                    let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: due.key))
-                    if let continuation = take(&s, fd: fd, generation: UInt32(truncatingIfNeeded: due.key >> 32)) {
-                        expired.append((fd, continuation))
-                    }
-                }
-                // Connects that finished early leave their timer behind; drop them in bulk.
-                if s.timers.count > 2 * s.live + 4096 {
-                    let pending = s.pending
-                    s.timers.compact { key in
-                        let index = Int(UInt32(truncatingIfNeeded: key))
-                        return index < pending.count && pending[index]?.generation == UInt32(truncatingIfNeeded: key >> 32)
-                    }
-                }
-                s.wakeAt = s.timers.first?.deadline ?? Int64.max
-            }
-            if woken {
-                var drained: UInt64 = 0
-                _ = read(wakeFD, &drained, 8)
-            }
-            for (fd, continuation) in ready {
+                let registration = Unmanaged<Registration>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(data))!)
+                    .takeUnretainedValue()
+                if registration.done { continue }
                 var error: Int32 = 0
                 var length = socklen_t(MemoryLayout<Int32>.size)
-                if getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { error = errno }
-                if error == 0 {
-                    Self.closeWithReset(fd)
-                    continuation.resume(returning: ConnectCompletion(outcome: .connected, finishedAt: now))
-                } else {
-                    close(fd)
-                    continuation.resume(returning: ConnectCompletion(outcome: .failed(errno: error), finishedAt: now))
-                }
+                if getsockopt(registration.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { error = errno }
+                // A reset (or a closed pipe) means the handshake completed and the server then
+                // dropped the connection: the port is open. A refused SYN is ECONNREFUSED.
+                let connected = error == 0 || error == ECONNRESET || error == EPIPE
+                complete(registration, connected ? .connected : .failed(errno: error), at: now)
+                if registration.inLoop { live -= 1 }
             }
-            for (fd, continuation) in expired {
-                close(fd)
-                continuation.resume(returning: ConnectCompletion(outcome: .timedOut, finishedAt: now))
+            shared.withLock { s in
+                swap(&incoming, &s.incoming)
+                swap(&cancels, &s.cancels)
             }
-            ready.removeAll(keepingCapacity: true)
-            expired.removeAll(keepingCapacity: true)
+            for registration in incoming where !registration.done {
+                registration.inLoop = true
+                live += 1
+                timers.push(deadline: registration.deadline, value: registration)
+            }
+            incoming.removeAll(keepingCapacity: true)
+            for registration in cancels where !registration.done {
+                complete(registration, .cancelled, at: now)
+                live -= 1  // drained above, so in the loop
+            }
+            cancels.removeAll(keepingCapacity: true)
+            now = MonotonicClock.nanos()
+            while let due = timers.popDue(now: now) {
+                guard !due.value.done else { continue }
+                complete(due.value, .timedOut, at: now)
+                live -= 1
+            }
+            // Connects that finished early leave their timer behind; drop them in bulk.
+            if timers.count > 2 * live + 4096 { timers.compact { !$0.done } }
+            // While connects are waiting, wake at least every 100 ms: then a new connect (whose
+            // deadline is its timeout away, usually seconds) almost never needs to wake the loop
+            // through the eventfd, a syscall and a context switch per connect.
+            var wakeAt = timers.first?.deadline ?? Int64.max
+            if live > 0 { wakeAt = min(wakeAt, now + 100_000_000) }
+            let pendingWork = shared.withLock { s -> Bool in
+                s.wakeAt = wakeAt
+                return !s.incoming.isEmpty || !s.cancels.isEmpty
+            }
+            timeout = pendingWork ? 0 : MonotonicClock.pollTimeout(until: wakeAt == Int64.max ? nil : wakeAt, now: now)
         }
     }
 }

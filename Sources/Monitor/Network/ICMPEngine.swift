@@ -76,7 +76,7 @@ final class ICMPEngine: @unchecked Sendable {
         var pending: [UInt16: Pending] = [:]
         var nextSequence: UInt16 = 0
         var generation: UInt32 = 0
-        var timers = DeadlineHeap()
+        var timers = DeadlineHeap<UInt64>()
         var wakeAt = Int64.max
         var random: SplitMix64
         var stopped = false
@@ -209,7 +209,7 @@ final class ICMPEngine: @unchecked Sendable {
             let payload = ICMPPacket.payload(token: s.random.next(), size: payloadSize)
             packet = ICMPPacket.echoRequest(family: family, identifier: identifier, sequence: sequence, payload: payload)
             let key = UInt64(sequence) | UInt64(s.generation) << 16
-            s.timers.push(deadline: expiry, key: key)
+            s.timers.push(deadline: expiry, value: key)
             // Clock readings last, just before the lock is released and the packet leaves.
             s.pending[sequence] = Pending(
                 session: session, index: index, generation: s.generation, payload: payload, destination: destination.bytes,
@@ -299,7 +299,7 @@ final class ICMPEngine: @unchecked Sendable {
             let now = MonotonicClock.nanos()
             state.withLock { s in
                 while let due = s.timers.popDue(now: now) {
-                    if let entry = Self.take(&s, key: due.key) { expired.append(entry) }
+                    if let entry = Self.take(&s, key: due.value) { expired.append(entry) }
                 }
                 if s.timers.count > 2 * s.pending.count + 4096 {
                     let pending = s.pending

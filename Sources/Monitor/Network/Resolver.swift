@@ -34,7 +34,9 @@ public enum Resolver {
             }
             return [numeric]
         }
-        let result = await pool.run { lookup(host, port: port, preference: preference) }
+        let result = await pool.run(cancelled: .failure(ResolveError(host: host, reason: "cancelled"))) {
+            lookup(host, port: port, preference: preference)
+        }
         return try result.get()
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A few OS threads sharing one FIFO of blocking jobs (`getaddrinfo`), off Swift's cooperative
 /// pool. Unlike one `DedicatedThread`, a slow job (a DNS server that does not answer) holds up one
@@ -32,9 +33,36 @@ final class BlockingPool: @unchecked Sendable {
     }
 
     /// Runs `body` on one of the pool's threads; the caller's task suspends meanwhile.
-    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            submit { continuation.resume(returning: body()) }
+    ///
+    /// If the task is cancelled first, this returns `cancelled` at once and `body` finishes in the
+    /// background, its value discarded: a blocked system call cannot be interrupted, but the
+    /// caller need not wait for it.
+    func run<T: Sendable>(cancelled: T, _ body: @escaping @Sendable () -> T) async -> T {
+        let slot = ContinuationSlot<T>()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                slot.fill(continuation)
+                if Task.isCancelled { slot.resume(returning: cancelled) }
+                submit {
+                    let value = body()
+                    slot.resume(returning: value)
+                }
+            }
+        } onCancel: {
+            slot.resume(returning: cancelled)
+        }
+    }
+
+    /// A continuation resumed by whichever comes first, the job or the cancellation.
+    private final class ContinuationSlot<T: Sendable>: Sendable {
+        private let continuation = Mutex<CheckedContinuation<T, Never>?>(nil)
+
+        func fill(_ value: CheckedContinuation<T, Never>) {
+            continuation.withLock { $0 = value }
+        }
+
+        func resume(returning value: T) {
+            continuation.withLock { $0.take() }?.resume(returning: value)
         }
     }
 

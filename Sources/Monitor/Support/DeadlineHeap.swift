@@ -1,12 +1,12 @@
-/// A min-heap of deadlines (nanoseconds) with a key each, for the network event loops' timers.
+/// A min-heap of deadlines (nanoseconds) with a value each, for the event loops' timers.
 ///
 /// Entries are never removed from the middle: an entry whose work finished early stays until it
-/// surfaces and the owner ignores it (the owner checks its key is still live). `compact(keeping:)`
+/// surfaces and the owner ignores it (the owner checks its value is still live). `compact(keeping:)`
 /// drops such dead entries in one pass when they pile up, so memory follows the live count.
-struct DeadlineHeap {
+struct DeadlineHeap<Value> {
     struct Entry {
         var deadline: Int64
-        var key: UInt64
+        var value: Value
     }
 
     private(set) var entries: [Entry] = []
@@ -16,8 +16,8 @@ struct DeadlineHeap {
     /// The earliest deadline, if any.
     var first: Entry? { entries.first }
 
-    mutating func push(deadline: Int64, key: UInt64) {
-        entries.append(Entry(deadline: deadline, key: key))
+    mutating func push(deadline: Int64, value: Value) {
+        entries.append(Entry(deadline: deadline, value: value))
         var child = entries.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -39,8 +39,8 @@ struct DeadlineHeap {
     }
 
     /// Keeps only the entries `isLive` accepts and restores the heap order (O(n)).
-    mutating func compact(keeping isLive: (UInt64) -> Bool) {
-        entries.removeAll { !isLive($0.key) }
+    mutating func compact(keeping isLive: (Value) -> Bool) {
+        entries.removeAll { !isLive($0.value) }
         var index = entries.count / 2
         while index > 0 {
             index -= 1
