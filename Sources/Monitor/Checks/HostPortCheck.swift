@@ -33,11 +33,24 @@ public struct HostPortCheck: Check {
     public let timeout: Double
     public let family: AddressPreference
 
+    /// Looks the host up; tests replace it to try several addresses.
+    let resolve: @Sendable (String, UInt16, AddressPreference) async throws(ResolveError) -> [SocketAddress]
+
     public init(host: String, port: UInt16, timeout: Double = 30, family: AddressPreference = .any) {
+        self.init(host: host, port: port, timeout: timeout, family: family) { host, port, family throws(ResolveError) in
+            try await Resolver.resolve(host, port: port, preference: family)
+        }
+    }
+
+    init(
+        host: String, port: UInt16, timeout: Double, family: AddressPreference,
+        resolve: @escaping @Sendable (String, UInt16, AddressPreference) async throws(ResolveError) -> [SocketAddress]
+    ) {
         self.host = host
         self.port = port
         self.timeout = timeout
         self.family = family
+        self.resolve = resolve
     }
 
     /// `host:port` as the messages show it.
@@ -49,7 +62,7 @@ public struct HostPortCheck: Check {
         var measurement: [String: JSONValue] = ["connection": 0]
         let addresses: [SocketAddress]
         do {
-            addresses = try await Resolver.resolve(host, port: port, preference: family)
+            addresses = try await resolve(host, port, family)
         } catch {
             measurement["dns_ms"] = Self.milliseconds(MonotonicClock.nanos() - start)
             measurement["error"] = "dns"

@@ -91,23 +91,30 @@ final class ICMPEngine: @unchecked Sendable {
     static func shared(_ family: SocketAddress.Family) throws(ICMPSocketError) -> ICMPEngine {
         let result = engines.withLock { engines -> Result<ICMPEngine, ICMPSocketError> in
             if let engine = engines[family] { return .success(engine) }
-            let datagramErrno: Int32
-            do throws(OpenError) {
-                let engine = try ICMPEngine(family: family, kind: .datagram)
+            do throws(ICMPSocketError) {
+                let engine = try openPreferred(family)
                 engines[family] = engine
                 return .success(engine)
             } catch {
-                datagramErrno = error.code
-            }
-            do throws(OpenError) {
-                let engine = try ICMPEngine(family: family, kind: .raw)
-                engines[family] = engine
-                return .success(engine)
-            } catch {
-                return .failure(ICMPSocketError(family: family, datagramErrno: datagramErrno, rawErrno: error.code))
+                return .failure(error)
             }
         }
         return try result.get()
+    }
+
+    /// A new engine on the best socket allowed: datagram, else raw.
+    static func openPreferred(_ family: SocketAddress.Family) throws(ICMPSocketError) -> ICMPEngine {
+        let datagramErrno: Int32
+        do throws(OpenError) {
+            return try ICMPEngine(family: family, kind: .datagram)
+        } catch {
+            datagramErrno = error.code
+        }
+        do throws(OpenError) {
+            return try ICMPEngine(family: family, kind: .raw)
+        } catch {
+            throw ICMPSocketError(family: family, datagramErrno: datagramErrno, rawErrno: error.code)
+        }
     }
 
     /// An `errno` from opening or setting up a socket.
