@@ -16,6 +16,7 @@ struct Arguments {
     var hosts = ["127.0.0.1"]
     var port = 9999
     var timeout = 5.0
+    var report = "always"
 
     init() {
         var args = CommandLine.arguments.dropFirst().makeIterator()
@@ -29,6 +30,7 @@ struct Arguments {
             case "--hosts": hosts = value.split(separator: ",").map(String.init)
             case "--port": port = Int(value)!
             case "--timeout": timeout = Double(value)!
+            case "--report": report = value
             default: fatalError("unknown flag \(flag)")
             }
         }
@@ -125,7 +127,7 @@ let countingKind = NotifierKind(name: "counting", options: []) { _ in notifier }
 var yaml = """
     notifiers:
       counting:
-        report: always
+        report: \(arguments.report)
         queue_size: 1000000
         batch_size: 1000
     settings:
@@ -169,7 +171,8 @@ let (first, last) = await withTaskGroup(of: (Snapshot, Snapshot)?.self) { group 
     }
     for channel in runtime.channels {
         group.addTask {
-            await DeliveryService(channel: channel, shutdownTimeout: 1).drain()
+            // The real delivery loop, with its once-a-second save of the policy state.
+            try? await DeliveryService(channel: channel, shutdownTimeout: 1).run()
             return nil
         }
     }
