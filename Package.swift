@@ -32,10 +32,12 @@ let package = Package(
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev"])]
         ),
+        // Linux socket headers Glibc does not import (epoll, eventfd, ICMP filters, CMSG macros).
+        .systemLibrary(name: "CLinux"),
         .target(
             name: "Monitor",
             dependencies: [
-                "CCurl",
+                "CCurl", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -57,6 +59,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // Scale benchmark (scripts/bench-hostport.sh); not part of the test run.
+        .executableTarget(
+            name: "HostPortBenchmark",
+            dependencies: ["Monitor", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/HostPortBenchmark"
         ),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "Monitor"]),

@@ -36,12 +36,20 @@ final class ManualClock: Clock, Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let ready = state.withLock { s -> Bool in
-                    if deadline <= s.now { return true }
+                // Checked under the lock: a cancellation that came before registration finds no
+                // sleeper to resume, so the registration itself must see it.
+                enum Outcome { case wait, ready, cancelled }
+                let outcome = state.withLock { s -> Outcome in
+                    if Task.isCancelled { return .cancelled }
+                    if deadline <= s.now { return .ready }
                     s.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
-                    return false
+                    return .wait
                 }
-                if ready { continuation.resume() }
+                switch outcome {
+                case .wait: break
+                case .ready: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                }
             }
         } onCancel: {
             let sleeper = state.withLock { s -> Sleeper? in

@@ -6,7 +6,14 @@ import Synchronization
 /// `filewrite`: writes one line (time and counters) to `file`, `fsync`s it, and reports the
 /// write latency; counters `ok`, `fail` and `total` as the original. A failure carries the OS
 /// error (missing directory, permission, full disk).
+///
+/// `open`, `write` and `fsync` block (for seconds on a busy or network disk), so they run on a
+/// small shared pool of OS threads, never on Swift's cooperative threads. A run cancelled by the
+/// scheduler's deadline returns at once; the stuck write finishes on its thread.
 public final class FileWriteCheck: Check {
+    /// Two threads: one hung mount stalls one of them, the other keeps serving other files.
+    private static let pool = BlockingPool(name: "filewrite", threads: 2)
+
     /// The options of `filewrite`.
     public static let kind = CheckKind(
         name: "filewrite",
@@ -14,7 +21,9 @@ public final class FileWriteCheck: Check {
             OptionSpec("file", .string, required: true, help: "the file to write (replaced each run)"),
             OptionSpec("timeout", .duration(minimum: 0.001), default: 30, help: "seconds before the run is abandoned"),
         ],
-        make: { context in FileWriteCheck(file: context.options.string("file") ?? "") })
+        make: { context in
+            FileWriteCheck(file: context.options.string("file") ?? "", timeout: context.options.double("timeout") ?? 30)
+        })
 
     private struct Counters {
         var ok = 0
@@ -23,10 +32,13 @@ public final class FileWriteCheck: Check {
     }
 
     public let file: String
+    /// Seconds a write (with its `fsync`) may take before the run fails.
+    public let timeout: Double
     private let counters = Mutex(Counters())
 
-    public init(file: String) {
+    public init(file: String, timeout: Double = 30) {
         self.file = file
+        self.timeout = timeout
     }
 
     public func run() async -> CheckOutcome {
@@ -34,18 +46,33 @@ public final class FileWriteCheck: Check {
             c.total += 1
             return c.total
         }
-        let okSoFar = counters.withLock { $0.ok }
-        let line = "\(WallClock.iso8601(millis: Int64(WallClock.nowMillis()))) : ok=\(okSoFar + 1) total=\(total)\n"
-        let start = ContinuousClock.now
-        let error = write(line)
-        let latency = start.duration(to: .now).components
-        let latencyMs = Double(latency.seconds) * 1000 + Double(latency.attoseconds) * 1e-15
+        let (okSoFar, failSoFar) = counters.withLock { ($0.ok, $0.fail) }
+        let line = "\(WallClock.iso8601(millis: Int64(WallClock.nowMillis()))) : ok=\(okSoFar + 1) fail=\(failSoFar) total=\(total)\n"
+        let file = self.file
+        let timeout = self.timeout
+        let (error, latencyNanos) = await withTaskGroup(of: (String?, Int64).self) { group in
+            group.addTask {
+                await Self.pool.run(cancelled: ("cancelled", 0)) { () -> (String?, Int64) in
+                    let start = MonotonicClock.nanos()
+                    let error = Self.write(line, to: file)
+                    return (error, MonotonicClock.nanos() - start)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(timeout))
+                return ("did not finish within \(JSONValue.format(timeout)) s", 0)
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        let latencyMs = Double(latencyNanos) / 1e6
         let c = counters.withLock { c -> Counters in
             if error == nil { c.ok += 1 } else { c.fail += 1 }
             return c
         }
         var measurement: [String: JSONValue] = [
-            "ok": .int(c.ok), "fail": .int(c.fail), "total": .int(c.total),
+            "ok": .int(c.ok), "fail": .int(c.fail), "total": .int(c.total), "state": .int(error == nil ? 0 : 1),
         ]
         if let error {
             return .failure("Failed to write to \(file): \(error)", measurement)
@@ -54,8 +81,8 @@ public final class FileWriteCheck: Check {
         return .success("Successfully wrote to \(file)", measurement)
     }
 
-    /// Writes and syncs `line`; returns the OS error text, or `nil` on success.
-    private func write(_ line: String) -> String? {
+    /// Writes and syncs `line`; returns the OS error text, or `nil` on success. Blocks.
+    private static func write(_ line: String, to file: String) -> String? {
         let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return "open: " + String(cString: strerror(errno)) }
         defer { close(fd) }

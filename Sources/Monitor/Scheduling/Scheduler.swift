@@ -27,10 +27,12 @@ public protocol SchedulerObserver: Sendable {
 
 /// Runs every check on its own fixed-rate timetable, forever, and routes each result.
 ///
-/// Each check is one child task that sleeps until its planned start, runs, and plans the next
+/// Each check is one child task that waits until its planned start, runs, and plans the next
 /// start, so thousands of checks share the cooperative thread pool with no thread per check, and
-/// a check that hangs until its timeout delays nothing but itself. On graceful shutdown the
-/// scheduler stops: runs in progress are cancelled and their results discarded.
+/// a check that hangs until its timeout delays nothing but itself. All waits (planned starts and
+/// hard deadlines) share one `TimerQueue`, so 10,000 runs a second cost no system timer each.
+/// On graceful shutdown the scheduler stops: runs in progress are cancelled and their results
+/// discarded.
 public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     public let checks: [ScheduledCheck]
     public let router: ResultRouter
@@ -38,6 +40,9 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     public let clock: C
     public let observer: (any SchedulerObserver)?
     private let logger: Logger
+    /// Every wait of `run()`: planned starts and hard deadlines. Its origin is the scheduler's
+    /// creation; the first runs are planned relative to `run()`'s start.
+    let timers: TimerQueue<C>
 
     public init(
         checks: [ScheduledCheck], router: ResultRouter, host: String, clock: C,
@@ -49,16 +54,23 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         self.clock = clock
         self.observer = observer
         self.logger = logger
+        self.timers = TimerQueue(clock: clock, origin: clock.now)
     }
 
     public func run() async throws {
-        let origin = clock.now
+        let timers = self.timers
+        let start = timers.offset(of: clock.now)
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                for (index, scheduled) in checks.enumerated() {
-                    let offset = RunSchedule.firstOffset(index: index, count: checks.count, period: scheduled.config.sleep)
-                    group.addTask { await loop(scheduled, origin: origin, offset: offset) }
+                group.addTask { await timers.run() }
+                await withDiscardingTaskGroup { checksGroup in
+                    for (index, scheduled) in checks.enumerated() {
+                        let offset = RunSchedule.firstOffset(index: index, count: checks.count, period: scheduled.config.sleep)
+                        checksGroup.addTask { await loop(scheduled, timers: timers, offset: offset + Double(start) / 1e9) }
+                    }
                 }
+                // The check loops only end on cancellation; stop the driver with them.
+                group.cancelAll()
             }
         }
         logger.info("scheduler stopped")
@@ -69,21 +81,17 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         return Double(d.seconds) + Double(d.attoseconds) * 1e-18
     }
 
-    private func loop(_ scheduled: ScheduledCheck, origin: C.Instant, offset: Double) async {
+    private func loop(_ scheduled: ScheduledCheck, timers: TimerQueue<C>, offset: Double) async {
         var schedule = RunSchedule(period: scheduled.config.sleep, first: offset)
         var wake = offset
         while !Task.isCancelled {
-            do {
-                try await clock.sleep(until: origin.advanced(by: .seconds(wake)), tolerance: nil)
-            } catch {
-                return
-            }
-            let lag = schedule.begin(at: seconds(since: origin))
+            guard await timers.sleep(until: Int64((wake * 1e9).rounded())) else { return }
+            let lag = schedule.begin(at: seconds(since: timers.origin))
             observer?.runStarted(key: scheduled.config.key, lag: lag)
-            guard let result = await execute(scheduled) else { return }
+            guard let result = await execute(scheduled, timers: timers) else { return }
             router.route(result)
             let previousOverruns = schedule.overruns
-            wake = schedule.end(at: seconds(since: origin))
+            wake = schedule.end(at: seconds(since: timers.origin))
             if schedule.overruns > previousOverruns {
                 observer?.overran(key: scheduled.config.key)
                 logger.warning(
@@ -98,18 +106,26 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
 
     /// Runs a check once under its hard deadline; `nil` when cancelled (shutdown).
     public func execute(_ scheduled: ScheduledCheck) async -> CheckResult? {
+        let timers = TimerQueue(clock: clock, origin: clock.now)
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask { await timers.run() }
+            let result = await execute(scheduled, timers: timers)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    /// Runs a check once, its hard deadline kept by `timers`; `nil` when cancelled (shutdown).
+    func execute(_ scheduled: ScheduledCheck, timers: TimerQueue<C>) async -> CheckResult? {
         let createdMillis = WallClock.nowMillis()
         let start = ContinuousClock.now
         let check = scheduled.check
         let hardTimeout = scheduled.hardTimeout
+        let deadline = timers.offset(of: clock.now) + Int64((hardTimeout * 1e9).rounded())
         let outcome: CheckOutcome? = await withTaskGroup(of: CheckOutcome?.self) { group in
             group.addTask { await check.run() }
             group.addTask {
-                do {
-                    try await Task.sleep(for: .seconds(hardTimeout))
-                } catch {
-                    return nil
-                }
+                guard await timers.sleep(until: deadline) else { return nil }
                 return .failure("did not finish within \(JSONValue.format(hardTimeout)) s; cancelled")
             }
             let first = await group.next() ?? nil

@@ -1,0 +1,28 @@
+#ifndef HEALTHMONITOR_CLINUX_SHIM_H
+#define HEALTHMONITOR_CLINUX_SHIM_H
+// Linux socket APIs the Glibc module does not import: epoll and eventfd (the hostport connect
+// loop), the ICMP filters of raw sockets (ping), and the control-message macros recvmsg needs
+// for kernel receive timestamps and TTLs.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/icmp6.h>
+#include <linux/icmp.h>
+
+// CMSG_FIRSTHDR, CMSG_NXTHDR, CMSG_DATA and CMSG_SPACE are macros, which Swift cannot call:
+// each shim wraps one as a typed function.
+static inline struct cmsghdr *clinux_cmsg_firsthdr(struct msghdr *message) {
+    return CMSG_FIRSTHDR(message);
+}
+static inline struct cmsghdr *clinux_cmsg_nxthdr(struct msghdr *message, struct cmsghdr *header) {
+    return CMSG_NXTHDR(message, header);
+}
+static inline const unsigned char *clinux_cmsg_data(const struct cmsghdr *header) {
+    return CMSG_DATA(header);
+}
+static inline size_t clinux_cmsg_space(size_t length) {
+    return CMSG_SPACE(length);
+}
+
+#endif

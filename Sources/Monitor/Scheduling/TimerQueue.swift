@@ -1,0 +1,151 @@
+import Synchronization
+
+/// Every sleep of the scheduler (the wait for a planned start, the hard deadline of a run) on one
+/// timeline served by one driver task, instead of one `Task.sleep` each.
+///
+/// With thousands of checks, a `Task.sleep` per wait costs a system timer per sleep, and the
+/// cancelled hard-deadline sleeps of runs that finished in time stay armed until they would have
+/// fired: at 10,000 runs a second that is hundreds of thousands of live timers (memory and CPU).
+/// Here a sleep is a heap entry and a continuation; the driver (`run()`) sleeps on the clock until
+/// the earliest entry is due, resumes every due entry at once, and is woken early only when a new
+/// entry is due before the one it waits for.
+final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
+    private struct State {
+        var heap = DeadlineHeap<UInt64>()
+        /// Waiting sleepers by id; an id missing here left the heap as a dead entry.
+        var waiters: [UInt64: UnsafeContinuation<Bool, Never>] = [:]
+        var nextID: UInt64 = 0
+        /// The deadline the driver sleeps until (`Int64.max`: it waits for an entry).
+        var driverTarget = Int64.max
+        /// The driver's clock sleep, cancelled to wake it early.
+        var driverSleep: Task<Void, Never>?
+        /// The driver's idle wait, resumed by the first new entry.
+        var driverIdle: UnsafeContinuation<Void, Never>?
+        var stopped = false
+    }
+
+    private enum Wake {
+        case none
+        case sleep(Task<Void, Never>?)
+        case idle(UnsafeContinuation<Void, Never>?)
+    }
+
+    let clock: C
+    /// Deadlines are kept as nanoseconds since this instant.
+    let origin: C.Instant
+    private let state = Mutex(State())
+
+    init(clock: C, origin: C.Instant) {
+        self.clock = clock
+        self.origin = origin
+    }
+
+    /// Sleepers waiting now.
+    var pendingCount: Int { state.withLock { $0.waiters.count } }
+
+    /// Nanoseconds from `origin` to `instant`.
+    func offset(of instant: C.Instant) -> Int64 {
+        let d = origin.duration(to: instant).components
+        return d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000
+    }
+
+    /// Suspends until `deadline` (nanoseconds since `origin`). Returns `true` when the deadline
+    /// came, `false` when the task was cancelled (or the queue stopped) first.
+    func sleep(until deadline: Int64) async -> Bool {
+        let id = state.withLock { s -> UInt64 in
+            s.nextID += 1
+            return s.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                let (wake, stopped) = state.withLock { s -> (Wake, Bool) in
+                    if s.stopped || Task.isCancelled { return (.none, true) }
+                    s.waiters[id] = continuation
+                    s.heap.push(deadline: deadline, value: id)
+                    guard deadline < s.driverTarget else { return (.none, false) }
+                    s.driverTarget = deadline
+                    if let idle = s.driverIdle {
+                        s.driverIdle = nil
+                        return (.idle(idle), false)
+                    }
+                    return (.sleep(s.driverSleep), false)
+                }
+                if stopped {
+                    continuation.resume(returning: false)
+                    return
+                }
+                switch wake {
+                case .none: break
+                case .sleep(let task): task?.cancel()
+                case .idle(let idle): idle?.resume()
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: false)
+        }
+    }
+
+    /// Drives the queue until cancelled; then every sleeper returns `false`.
+    func run() async {
+        var due: [UnsafeContinuation<Bool, Never>] = []
+        while !Task.isCancelled {
+            let now = offset(of: clock.now)
+            let next = state.withLock { s -> Int64? in
+                while let entry = s.heap.popDue(now: now) {
+                    if let waiter = s.waiters.removeValue(forKey: entry.value) { due.append(waiter) }
+                }
+                if s.heap.count > 2 * s.waiters.count + 4096 {
+                    let waiters = s.waiters
+                    s.heap.compact { waiters[$0] != nil }
+                }
+                s.driverTarget = s.heap.first?.deadline ?? Int64.max
+                return s.heap.first?.deadline
+            }
+            for waiter in due { waiter.resume(returning: true) }
+            due.removeAll(keepingCapacity: true)
+            if let next {
+                // Wake at most once a millisecond: with thousands of runs a second, every wake
+                // then starts a batch of them (a run starts at most ~1 ms late) instead of
+                // paying a system timer and a context switch per run.
+                let target = origin.advanced(by: .nanoseconds(max(next, now + 1_000_000)))
+                let sleeper = Task { _ = try? await clock.sleep(until: target, tolerance: .microseconds(50)) }
+                let earlier = state.withLock { s -> Bool in
+                    // An entry may have come in, earlier than `next`, since the lock was last held.
+                    if s.driverTarget < next { return true }
+                    s.driverSleep = sleeper
+                    return false
+                }
+                if earlier { sleeper.cancel() }
+                await withTaskCancellationHandler {
+                    await sleeper.value
+                } onCancel: {
+                    sleeper.cancel()
+                }
+                state.withLock { $0.driverSleep = nil }
+            } else {
+                await withTaskCancellationHandler {
+                    await withUnsafeContinuation { continuation in
+                        let resumeNow = state.withLock { s -> Bool in
+                            if s.driverTarget != Int64.max || Task.isCancelled { return true }
+                            s.driverIdle = continuation
+                            return false
+                        }
+                        if resumeNow { continuation.resume() }
+                    }
+                } onCancel: {
+                    state.withLock { s in
+                        defer { s.driverIdle = nil }
+                        return s.driverIdle
+                    }?.resume()
+                }
+            }
+        }
+        let waiters = state.withLock { s -> [UnsafeContinuation<Bool, Never>] in
+            s.stopped = true
+            defer { s.waiters.removeAll() }
+            return Array(s.waiters.values)
+        }
+        for waiter in waiters { waiter.resume(returning: false) }
+    }
+}

@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+@testable import Monitor
+
+@Suite struct HostPortCheckTests {
+    @Test(arguments: ["127.0.0.1", "::1"])
+    func connectsToAListener(host: String) async throws {
+        let listener = LoopbackListener(host: host)
+        let outcome = await HostPortCheck(host: host, port: listener.port, timeout: 5).run()
+        #expect(outcome.status == .success)
+        let target = host.contains(":") ? "[\(host)]:\(listener.port)" : "\(host):\(listener.port)"
+        #expect(outcome.message == "Successfully connected to \(target)")
+        #expect(outcome.measurement["connection"] == 1)
+        #expect(outcome.measurement["address"] == .string(host))
+        let connectMs = try #require(outcome.measurement["connect_ms"]?.doubleValue)
+        #expect(connectMs > 0 && connectMs < 1000)
+        #expect(outcome.measurement["dns_ms"]?.doubleValue ?? 1 < 1, "numeric hosts need no lookup")
+    }
+
+    @Test func refusedPortFails() async {
+        let port = LoopbackListener.closedPort()
+        let outcome = await HostPortCheck(host: "127.0.0.1", port: port, timeout: 5).run()
+        #expect(outcome.status == .failure)
+        #expect(outcome.message == "Failed to connect to 127.0.0.1:\(port): connection refused")
+        #expect(outcome.measurement["connection"] == 0)
+        #expect(outcome.measurement["error"] == "refused")
+    }
+
+    @Test func nameIsResolvedAndNamedInTheMessage() async {
+        let listener = LoopbackListener()
+        let outcome = await HostPortCheck(host: "localhost", port: listener.port, timeout: 5, family: .ipv4).run()
+        #expect(outcome.status == .success)
+        #expect(outcome.message == "Successfully connected to localhost:\(listener.port) (127.0.0.1)")
+    }
+
+    @Test func triesEveryAddressInOrder() async {
+        let listener = LoopbackListener(host: "::1")
+        let open = listener.port
+        let closed = LoopbackListener.closedPort()
+        // The first address refuses; the second (the listener) accepts.
+        let check = HostPortCheck(host: "example.test", port: open, timeout: 5, family: .any) { _, _, _ in
+            [SocketAddress(numeric: "127.0.0.1", port: closed)!, SocketAddress(numeric: "::1", port: open)!]
+        }
+        let outcome = await check.run()
+        #expect(outcome.status == .success)
+        #expect(outcome.measurement["address"] == "::1")
+
+        let allRefuse = HostPortCheck(host: "example.test", port: closed, timeout: 5, family: .any) { _, _, _ in
+            [SocketAddress(numeric: "127.0.0.1", port: closed)!, SocketAddress(numeric: "127.0.0.2", port: closed)!]
+        }
+        let failed = await allRefuse.run()
+        #expect(failed.message == "Failed to connect to example.test:\(closed): connection refused (127.0.0.1); connection refused (127.0.0.2)")
+    }
+
+    @Test func dnsFailureIsNamed() async {
+        let outcome = await HostPortCheck(host: "no-such-host.invalid", port: 80, timeout: 5).run()
+        #expect(outcome.status == .failure)
+        #expect(outcome.message.hasPrefix("Failed to connect to no-such-host.invalid:80: DNS lookup of no-such-host.invalid failed: "))
+        #expect(outcome.measurement["error"] == "dns")
+    }
+
+    /// A listener whose backlog is full drops new SYNs, so a connect hangs: the only local way to
+    /// make a connect time out without touching routes or firewall rules.
+    @Test func timesOutAtTheDeadline() async throws {
+        let listener = LoopbackListener(backlog: 0)
+        var fillers: [Int32] = []
+        defer { for fd in fillers { close(fd) } }
+        for _ in 0..<4 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = listener.port.bigEndian
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            fillers.append(fd)
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let start = ContinuousClock.now
+        let outcome = await HostPortCheck(host: "127.0.0.1", port: listener.port, timeout: 0.5).run()
+        let elapsed = start.duration(to: .now)
+        #expect(outcome.status == .failure)
+        #expect(outcome.message == "Failed to connect to 127.0.0.1:\(listener.port): timed out after 0.5 s")
+        #expect(outcome.measurement["error"] == "timeout")
+        #expect(elapsed >= .milliseconds(450) && elapsed < .milliseconds(1500))
+    }
+
+    @Test func cancellationEndsTheConnectAtOnce() async throws {
+        let listener = LoopbackListener(backlog: 0)
+        var fillers: [Int32] = []
+        defer { for fd in fillers { close(fd) } }
+        for _ in 0..<4 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = listener.port.bigEndian
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            fillers.append(fd)
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let start = ContinuousClock.now
+        let task = Task { await HostPortCheck(host: "127.0.0.1", port: listener.port, timeout: 30).run() }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        let outcome = await task.value
+        #expect(outcome.message.hasSuffix("cancelled"))
+        #expect(start.duration(to: .now) < .seconds(2))
+    }
+
+    @Test func manyConcurrentConnectsAllComplete() async {
+        let listener = LoopbackListener(backlog: 4096)
+        let port = listener.port
+        let closed = LoopbackListener.closedPort()
+        let outcomes = await withTaskGroup(of: CheckOutcome.self) { group in
+            for index in 0..<400 {
+                group.addTask { await HostPortCheck(host: "127.0.0.1", port: index % 2 == 0 ? port : closed, timeout: 5).run() }
+            }
+            return await group.reduce(into: [CheckOutcome]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0.status == .success }.count == 200)
+        #expect(outcomes.filter { $0.measurement["error"] == "refused" }.count == 200)
+    }
+
+    @Test(arguments: [(ECONNREFUSED, "refused"), (ENETUNREACH, "unreachable"), (EHOSTUNREACH, "unreachable"), (EACCES, "error")])
+    func errorKinds(code: Int32, kind: String) {
+        #expect(HostPortCheck.errorKind(code) == kind)
+    }
+
+    @Test func unreachableIsDescribed() {
+        #expect(HostPortCheck.describe(ENETUNREACH) == "network unreachable")
+        #expect(HostPortCheck.describe(EHOSTUNREACH) == "host unreachable")
+    }
+
+    @Test func optionsValidate() throws {
+        #expect(HostPortCheck.kind.options.map(\.name) == ["host", "port", "timeout", "family"])
+        #expect(HostPortCheck.kind.options.first { $0.name == "timeout" }?.defaultValue == 30)
+    }
+}

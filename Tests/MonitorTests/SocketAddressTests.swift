@@ -1,0 +1,34 @@
+import Testing
+
+@testable import Monitor
+
+@Suite struct SocketAddressTests {
+    @Test func parsesNumericAddresses() throws {
+        let v4 = try #require(SocketAddress(numeric: "127.0.0.1", port: 80))
+        #expect(v4.family == .ipv4 && v4.bytes == [127, 0, 0, 1] && v4.description == "127.0.0.1:80")
+        let v6 = try #require(SocketAddress(numeric: "[::1]", port: 443))
+        #expect(v6.family == .ipv6 && v6.host == "::1" && v6.description == "[::1]:443")
+        #expect(SocketAddress(numeric: "fe80::1%lo")?.scopeID == 1)
+        #expect(SocketAddress(numeric: "localhost") == nil)
+        #expect(SocketAddress(numeric: "256.1.1.1") == nil)
+    }
+
+    @Test func numericHostsNeedNoLookupAndRespectTheFamily() async throws {
+        #expect(try await Resolver.resolve("::1", port: 5, preference: .any) == [SocketAddress(numeric: "::1", port: 5)!])
+        await #expect(throws: ResolveError.self) { try await Resolver.resolve("::1", preference: .ipv4) }
+    }
+
+    @Test func resolvesNamesOffThePool() async throws {
+        let addresses = try await Resolver.resolve("localhost", port: 7, preference: .ipv4)
+        #expect(addresses.contains(SocketAddress(numeric: "127.0.0.1", port: 7)!))
+    }
+
+    @Test func lookupFailureSaysWhy() async {
+        do {
+            _ = try await Resolver.resolve("no-such-host.invalid")
+            Issue.record("expected a DNS failure")
+        } catch {
+            #expect(error.description.hasPrefix("DNS lookup of no-such-host.invalid failed: "))
+        }
+    }
+}
