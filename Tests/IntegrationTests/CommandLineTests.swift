@@ -58,6 +58,32 @@ func scratchDirectory() -> String {
         #expect(out.stdout.contains("filewrite/tmp"))
     }
 
+    /// The original tool's README example loads unchanged.
+    @Test func validateAcceptsTheOriginalExample() throws {
+        let out = try Binary.run(["validate", "--config", "examples/seed-config.yml"], directory: Binary.repository.path)
+        #expect(out.status == 0, "\(out.stderr)")
+        for line in [
+            "ping/clowder  every 60.0 s", "ping/google  every 600.0 s", "hostport/clowder  every 10.0 s",
+            "download/clowder  every 900.0 s, threshold 2", "console (console)  report change, threshold 0",
+            "slack (slack)  report failure, threshold 600",
+        ] {
+            #expect(out.stdout.contains(line), "missing: \(line)")
+        }
+        // A broken copy of it is rejected with every problem named.
+        let dir = scratchDirectory()
+        let seed = try String(contentsOfFile: Binary.repository.path + "/examples/seed-config.yml", encoding: .utf8)
+        let broken = seed.replacingOccurrences(of: "port: 9000", with: "port: nine-thousand")
+            .replacingOccurrences(of: "count: 3", with: "count: -3")
+            .replacingOccurrences(of: "  download:", with: "  downlaod:")
+        try broken.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
+        let rejected = try Binary.run(["validate"], directory: dir)
+        #expect(rejected.status == 2)
+        #expect(rejected.stderr.contains("configuration has 3 errors"), "\(rejected.stderr)")
+        #expect(rejected.stderr.contains("error: checks.hostport.clowder.port: found \"nine-thousand\", expected an integer from 1 to 65535"))
+        #expect(rejected.stderr.contains("error: checks.ping.google.count: found \"-3\""))
+        #expect(rejected.stderr.contains("error: checks.downlaod: unknown check type (did you mean \"download\"?)"))
+    }
+
     @Test func validateRejectsABrokenConfigWithEveryError() throws {
         let dir = scratchDirectory()
         try """

@@ -212,11 +212,13 @@ public struct ConfigLoader: Sendable {
             }
         }
         for spec in specs where values[spec.name] == nil {
+            let written = entries.first { $0.key == spec.name }
+            // A value that was written but invalid has been reported already.
+            if let written, written.value.kind != .null { continue }
             if spec.required {
-                let written = entries.contains { $0.key == spec.name }
                 diagnostics.append(
                     ConfigDiagnostic(.error, at: owner ?? node?.location ?? SourceLocation(file: "config"), path: "\(path).\(spec.name)",
-                        "\(written ? "is empty" : "is required"): expected \(spec.expected)\(spec.help.isEmpty ? "" : " (\(spec.help))")"))
+                        "\(written != nil ? "is empty" : "is required"): expected \(spec.expected)\(spec.help.isEmpty ? "" : " (\(spec.help))")"))
             } else if let value = spec.defaultValue {
                 values[spec.name] = value
             }
