@@ -46,6 +46,16 @@ public protocol Notifier: Sendable {
     func shutdown() async
 }
 
+/// An error that knows whether trying the same thing again can succeed.
+///
+/// A notifier throws one with `isPermanent == true` when the receiver rejected the batch for
+/// good (an HTTP 400 for a malformed payload, a 404 for a deleted webhook): the delivery loop
+/// then counts the batch as failed at once instead of retrying it `retries` times.
+public protocol PermanentError: Error {
+    /// Whether retrying cannot help.
+    var isPermanent: Bool { get }
+}
+
 extension Notifier {
     public func run() async throws {}
     public func shutdown() async {}

@@ -62,7 +62,8 @@ public struct DeliveryService: Service {
                 channel.count(delivered: batch.count)
                 return
             } catch {
-                if attempt >= channel.config.retries || Task.isCancelled {
+                let permanent = (error as? any PermanentError)?.isPermanent ?? false
+                if attempt >= channel.config.retries || Task.isCancelled || permanent {
                     channel.count(failed: batch.count)
                     channel.logger.error(
                         "delivery failed, results lost",
