@@ -147,6 +147,7 @@ import Testing
             Issue.record("a wrong password was accepted")
         } catch let error as SMTPError {
             #expect(error.replyCode == 535)
+            #expect(error.isPermanent)
             #expect(!error.description.contains("wrong-Pa55word"))
         }
         await email.shutdown()

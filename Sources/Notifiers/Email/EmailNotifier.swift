@@ -181,7 +181,10 @@ public final class EmailNotifier: Notifier {
                 try await submit(message)
                 return
             } catch {
-                if attempt == 3 { break }
+                if attempt == 3 || (error as? any PermanentError)?.isPermanent == true {
+                    logger.error("e-mail not sent", metadata: ["error": "\(error)"])
+                    break
+                }
                 let delay = Double(5 << attempt)
                 logger.warning(
                     "e-mail not sent, will retry",

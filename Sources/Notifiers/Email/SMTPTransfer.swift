@@ -38,7 +38,7 @@ struct SMTPSettings: Sendable, Hashable {
 }
 
 /// Why a message could not be submitted: curl's error and the server's last reply code.
-struct SMTPError: Error, CustomStringConvertible {
+struct SMTPError: Error, CustomStringConvertible, PermanentError {
     var server: String
     var curlCode: Int
     var detail: String
@@ -48,6 +48,13 @@ struct SMTPError: Error, CustomStringConvertible {
     var description: String {
         "SMTP to \(server) failed: \(detail)" + (replyCode > 0 ? " (server replied \(replyCode))" : "")
             + " [curl \(curlCode)]"
+    }
+
+    /// Failures a retry cannot mend: credentials refused (CURLE_LOGIN_DENIED, 67), an untrusted
+    /// certificate (CURLE_PEER_FAILED_VERIFICATION, 60), no STARTTLS on offer
+    /// (CURLE_USE_SSL_FAILED, 64), a recipient or sender refused with a 5xx reply.
+    var isPermanent: Bool {
+        [67, 60, 64].contains(curlCode) || (500..<600).contains(replyCode)
     }
 }
 
@@ -83,7 +90,7 @@ final class SMTPTransfer {
 
     /// Submits `message` (CRLF line ends) from `sender` to `recipients`. Blocks.
     static func send(message: String, sender: String, recipients: [String], settings: SMTPSettings) throws(SMTPError) {
-        CurlLibrary.initialize()
+        LibCurl.initialize()
         guard let handle = curl_easy_init() else {
             throw SMTPError(server: settings.url, curlCode: -1, detail: "curl_easy_init failed", replyCode: 0)
         }
@@ -161,16 +168,5 @@ final class SMTPTransfer {
                 server: settings.url, curlCode: Int(result.rawValue),
                 detail: detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail, replyCode: reply)
         }
-    }
-}
-
-/// `curl_global_init`, run exactly once per process before the first handle is made.
-enum CurlLibrary {
-    private static let initialized: Bool = {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
-    }()
-
-    static func initialize() {
-        _ = initialized
     }
 }
