@@ -5,4 +5,6 @@ import Notifiers
 let notifierKinds: [NotifierKind] = [
     ConsoleNotifier.kind,
     EmailNotifier.kind,
+    InfluxDBNotifier.v1Kind,
+    InfluxDBNotifier.v2Kind,
 ]

@@ -101,11 +101,6 @@ import Testing
         return out
     }
 
-    @Test(arguments: [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")])
-    func base64(_ plain: String, _ encoded: String) {
-        #expect(MailEncoding.base64(Array(plain.utf8)) == encoded)
-    }
-
     @Test(arguments: [
         (Int64(0), "Thu, 1 Jan 1970 00:00:00 +0000"),
         (Int64(1_795_611_909_042), "Wed, 25 Nov 2026 13:05:09 +0000"),

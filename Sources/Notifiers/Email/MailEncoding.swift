@@ -1,5 +1,5 @@
 /// The MIME encodings an e-mail needs: quoted-printable bodies (RFC 2045), encoded-word headers
-/// (RFC 2047), base64, RFC 5322 dates and HTML escaping. Pure functions, no I/O.
+/// (RFC 2047), RFC 5322 dates and HTML escaping. Pure functions, no I/O.
 enum MailEncoding {
     /// Quoted-printable text with CRLF line ends: `\n` in `text` becomes a hard line break, lines
     /// longer than 76 characters get soft breaks, and `=`, control characters, bytes of non-ASCII
@@ -60,12 +60,12 @@ enum MailEncoding {
             let bytes = Array(String(scalar).utf8)
             // 45 bytes encode to 60 base64 characters: 12 + 60 = 72 ≤ 75.
             if chunk.count + bytes.count > 45 {
-                words.append("=?UTF-8?B?" + base64(chunk) + "?=")
+                words.append("=?UTF-8?B?" + Base64.encode(chunk) + "?=")
                 chunk = []
             }
             chunk += bytes
         }
-        if !chunk.isEmpty || words.isEmpty { words.append("=?UTF-8?B?" + base64(chunk) + "?=") }
+        if !chunk.isEmpty || words.isEmpty { words.append("=?UTF-8?B?" + Base64.encode(chunk) + "?=") }
         return words.joined(separator: "\r\n ")
     }
 
@@ -81,26 +81,6 @@ enum MailEncoding {
             return "\"" + escaped + "\" <" + address.address + ">"
         }
         return name + " <" + address.address + ">"
-    }
-
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    /// Standard base64 with padding.
-    static func base64(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let b0 = bytes[index]
-            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// RFC 5322 date in UTC, e.g. `Wed, 25 Nov 2026 13:05:09 +0000`, for Unix milliseconds.
