@@ -216,8 +216,10 @@ public final class EmailNotifier: Notifier {
         logger.debug("e-mail sent", metadata: ["subject": "\(message.subject)", "recipients": "\(recipients.count)"])
     }
 
+    /// Seconds on a monotonic clock (since the first call).
     private static func monotonicSeconds() -> Double {
-        let now = ContinuousClock.now - ContinuousClock.Instant.zeroReference
+        let start = ContinuousClock.Instant.zeroReference  // initialised before `now` is read
+        let now = ContinuousClock.now - start
         return Double(now.components.seconds) + Double(now.components.attoseconds) * 1e-18
     }
 }

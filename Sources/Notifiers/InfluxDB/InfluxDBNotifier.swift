@@ -338,8 +338,10 @@ public final class InfluxDBNotifier: Notifier {
             ])
     }
 
+    /// Seconds on a monotonic clock (since the first call).
     private static func monotonicSeconds() -> Double {
-        let now = ContinuousClock.now - processStart
+        let start = processStart  // initialised before `now` is read, so the result is never negative
+        let now = ContinuousClock.now - start
         return Double(now.components.seconds) + Double(now.components.attoseconds) * 1e-18
     }
 
