@@ -65,7 +65,7 @@ import Testing
         let plain = mail.parts[0].text
         #expect(plain.hasPrefix("The following checks are now failing:\n\n- ping/clowder ✓: Prüfung: 0/5 packets <lost> & \"gone\"\n"))
         #expect(plain.contains("  measurements: loss = 100.0, reachable = false, sent = 5\n"))
-        #expect(plain.contains("  time: \(result.created), host: monitor1, took 4.25 s\n"))
+        #expect(plain.contains("  time: \(result.created), host: monitor1, took 4.250 s\n"))
         #expect(plain.contains("The configuration for \"ping/clowder ✓\" is:\n- count = 5\n- host = clowder.example.org\n- password = ********\n"))
 
         let html = mail.parts[1].text

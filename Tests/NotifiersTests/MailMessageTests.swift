@@ -53,7 +53,7 @@ import Testing
                 The following checks are now failing:
 
                 - ping/clowder: 0/5 packets
-                  time: 2026-11-25T13:05:09.042Z, host: monitor1, took 4.5 s
+                  time: 2026-11-25T13:05:09.042Z, host: monitor1, took 4.500 s
                   measurements: loss = 100.0, sent = 5
 
                 The configuration for "ping/clowder" is:
@@ -79,6 +79,11 @@ import Testing
         #expect(now.lowerBound < still.lowerBound && still.lowerBound < ok.lowerBound)
         #expect(text.ranges(of: "The configuration for \"ping/a\" is:").count == 1)
         #expect(text.ranges(of: "The configuration for \"ping/b\" is:").count == 1)
+    }
+
+    @Test(arguments: [(0.000231725, "0.000"), (4.25, "4.250"), (12.3456, "12.346"), (0.9999, "1.000")])
+    func secondsHaveThreeDecimals(_ value: Double, _ text: String) {
+        #expect(MailMessage.seconds(value) == text)
     }
 
     @Test func htmlEscapesUserText() {

@@ -94,6 +94,14 @@ struct MailMessage: Sendable {
         return order.map { latest[$0]! }
     }
 
+    /// Seconds with three decimals: `4.250`.
+    static func seconds(_ value: Double) -> String {
+        guard value.isFinite, value >= 0 else { return JSONValue.format(value) }
+        let millis = Int((value * 1000).rounded())
+        let fraction = String(millis % 1000)
+        return "\(millis / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
     static func measurementText(_ measurement: [String: JSONValue]) -> [String] {
         measurement.keys.sorted().map { "\($0) = \(measurement[$0]!.displayText)" }
     }
@@ -106,7 +114,7 @@ struct MailMessage: Sendable {
                 let r = delivery.result
                 let message = r.message.replacingCRLF().replacing("\n", with: "\n    ")
                 text += "- \(r.key): \(message)\n"
-                text += "  time: \(r.created), host: \(r.host), took \(JSONValue.format(r.elapsed)) s\n"
+                text += "  time: \(r.created), host: \(r.host), took \(seconds(r.elapsed)) s\n"
                 let measurements = measurementText(r.measurement)
                 if !measurements.isEmpty { text += "  measurements: " + measurements.joined(separator: ", ") + "\n" }
             }
