@@ -225,6 +225,39 @@ import Testing
         #expect(logs.text.contains("points lost"))
     }
 
+    @Test func pointsUnwrittenAtShutdownAreSavedAndWrittenAfterTheNextStart() async throws {
+        guard let url = TestServers.value("HM_INFLUXDB_URL") else { return }
+        let database = Self.uniqueDatabase()
+        let influx = InfluxQuery(url: url, database: database)
+        let directory = try LocalHTTPServer.makeTemporaryDirectory()
+        defer { _ = try? LocalHTTPServer.run(["/bin/rm", "-rf", directory]) }
+        let spool = directory + "/unsent.lp"
+        let deliveries = (0..<3).map {
+            Delivery(result: CheckResult(status: .failure, check: "ping", label: "p\($0)", message: "down", createdMillis: Self.base + Int64($0)), reason: .always)
+        }
+
+        // First run: InfluxDB unreachable (nothing listens on port 9).
+        let first = InfluxDBNotifier(
+            target: Self.v1Target("http://127.0.0.1:9", database: database), tags: [:], flushInterval: 0.2, flushSize: 1000,
+            bufferSize: 100, client: .shared, logger: Logger(label: "test"), spoolPath: spool)
+        try await first.send(deliveries)
+        await first.shutdown()
+        #expect(first.counters.dropped == 0)
+        #expect(try FileSystem.readText(spool).split(separator: "\n").count == 3)
+
+        // Second run, InfluxDB back: the saved points go out (and `once`-style use, without
+        // `run()`, still keeps them: shutdown loads the file first).
+        let second = InfluxDBNotifier(
+            target: Self.v1Target(url, database: database), tags: [:], flushInterval: 0.2, flushSize: 1000,
+            bufferSize: 100, client: .shared, logger: Logger(label: "test"), spoolPath: spool)
+        await second.shutdown()
+        #expect(second.counters.written == 3)
+        #expect(!FileSystem.exists(spool))
+        let names = try await influx.select("SELECT * FROM ping").rows.compactMap { $0["name"]?.string }
+        #expect(names == ["p0", "p1", "p2"])
+        try await influx.drop()
+    }
+
     @Test func v2WriteAPIGetsTokenOrgBucketPrecisionAndBody() async throws {
         try await LocalHTTPServer.with { server in
             let logs = LogRecorder()

@@ -2,10 +2,16 @@ import Logging
 import Monitor
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `influxdb` (1.x) and `influxdb_v2`: every result as one line-protocol point, written in
 /// batches every `flush_interval` seconds (5, as the original) or as soon as `flush_size`
 /// points wait. Points are kept in a bounded buffer while InfluxDB cannot be reached and written
-/// when it is back; past `buffer_size` the oldest are dropped, counted and logged.
+/// when it is back; past `buffer_size` the oldest are dropped, counted and logged. What is
+/// still unwritten at shutdown is saved in the notifier's state directory and written after the
+/// next start.
 ///
 /// The notifier keeps its own buffer, so `send` never fails: the delivery core's retries are
 /// not needed, and a slow InfluxDB never holds up the queue. See the README section
@@ -65,6 +71,8 @@ public final class InfluxDBNotifier: Notifier {
         var flushing = false
         /// Set by `shutdown()`: only its own final flush runs from then on.
         var closing = false
+        /// Whether the points saved by the last run have been taken back.
+        var spoolLoaded = false
         var databaseReady = false
         /// No write before this monotonic time (a 429's `Retry-After`).
         var pausedUntil = 0.0
@@ -79,6 +87,8 @@ public final class InfluxDBNotifier: Notifier {
     let flushSize: Int
     private let client: HTTPClient
     private let logger: Logger
+    /// Where unwritten points wait between runs (`<state dir>/unsent.lp`); `nil`: nowhere.
+    let spoolPath: String?
     private let state: Mutex<State>
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -90,12 +100,13 @@ public final class InfluxDBNotifier: Notifier {
         self.init(
             target: try Self.target(options, version: version), tags: options.stringMap("tags") ?? [:],
             flushInterval: options.double("flush_interval") ?? 5, flushSize: options.int("flush_size") ?? 1000,
-            bufferSize: options.int("buffer_size") ?? 10_000, client: .shared, logger: context.logger)
+            bufferSize: options.int("buffer_size") ?? 10_000, client: .shared, logger: context.logger,
+            spoolPath: context.stateDirectory + "/unsent.lp")
     }
 
     init(
         target: InfluxDBTarget, tags: [String: String], flushInterval: Double, flushSize: Int, bufferSize: Int,
-        client: HTTPClient, logger: Logger
+        client: HTTPClient, logger: Logger, spoolPath: String? = nil
     ) {
         self.target = target
         self.tags = tags
@@ -103,6 +114,7 @@ public final class InfluxDBNotifier: Notifier {
         self.flushSize = flushSize
         self.client = client
         self.logger = logger
+        self.spoolPath = spoolPath
         self.state = Mutex(State(buffer: PointBuffer(capacity: bufferSize)))
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -157,6 +169,7 @@ public final class InfluxDBNotifier: Notifier {
 
     /// Writes every `flush_interval` seconds, and early when `flush_size` points wait.
     public func run() async throws {
+        loadSpool()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [wake, flushInterval] in
                 while !Task.isCancelled {
@@ -173,8 +186,9 @@ public final class InfluxDBNotifier: Notifier {
     }
 
     /// One last write of what is buffered (no retries: shutdown has a deadline); what cannot be
-    /// written is counted and logged as lost.
+    /// written is saved for the next start (or, without a spool file, counted and logged as lost).
     public func shutdown() async {
+        loadSpool()  // `healthmonitor once` never calls `run()`: keep the old points too
         state.withLock { $0.closing = true }
         wake.finish()
         // Let a write in flight end first (it is bounded by `timeout`).
@@ -182,6 +196,18 @@ public final class InfluxDBNotifier: Notifier {
             try? await Task.sleep(for: .milliseconds(20))
         }
         await flush(final: true)
+        let leftLines = state.withLock { Array($0.buffer.batch(max: $0.buffer.count).lines) }
+        if !leftLines.isEmpty, let spoolPath {
+            do {
+                try FileSystem.writeAtomically(leftLines.joined(separator: "\n") + "\n", to: spoolPath)
+                logger.warning(
+                    "InfluxDB unreachable at shutdown, points saved for the next start",
+                    metadata: ["host": "\(target.host)", "points": "\(leftLines.count)", "file": "\(spoolPath)"])
+                return
+            } catch {
+                logger.error("cannot save unwritten points", metadata: ["file": "\(spoolPath)", "error": "\(error)"])
+            }
+        }
         let (left, counters) = state.withLock { state in
             let left = state.buffer.count
             state.counters.dropped += left
@@ -191,6 +217,22 @@ public final class InfluxDBNotifier: Notifier {
             logger.error(
                 "InfluxDB unreachable at shutdown, points lost",
                 metadata: ["host": "\(target.host)", "points": "\(left)", "dropped_total": "\(counters.dropped)"])
+        }
+    }
+
+    /// Takes the points saved by the last shutdown into the buffer (once) and removes the file.
+    /// Not in `init`: building a notifier (as config checks do) must not consume the file.
+    private func loadSpool() {
+        guard let spoolPath, !state.withLock({ $0.spoolLoaded }) else { return }
+        state.withLock { $0.spoolLoaded = true }
+        guard FileSystem.exists(spoolPath) else { return }
+        do {
+            let lines = try FileSystem.readText(spoolPath).split(separator: "\n").map(String.init)
+            state.withLock { $0.buffer.append(lines) }
+            unlink(spoolPath)
+            logger.info("points saved at the last shutdown will be written", metadata: ["points": "\(lines.count)"])
+        } catch {
+            logger.error("cannot read saved points", metadata: ["file": "\(spoolPath)", "error": "\(error)"])
         }
     }
 
