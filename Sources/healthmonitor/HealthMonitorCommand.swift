@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import Monitor
 import ServiceLifecycle
@@ -147,6 +148,13 @@ struct Validate: AsyncParsableCommand {
         let config: MonitorConfig
         do {
             config = try common.loadConfig(logger: logger)
+            // Build every check and notifier too (without running them), so problems only found
+            // then (an unusable address, a bad URL) are reported here as well. Their state goes to a
+            // scratch directory: validating must not touch the real one.
+            var scratch = config
+            scratch.settings.stateDirectory = try ScratchDirectory.make()
+            defer { ScratchDirectory.remove(scratch.settings.stateDirectory) }
+            _ = try Runtime(config: scratch, notifierKinds: notifierKinds, logger: logger)
         } catch let error as ConfigError {
             throw reportConfigError(error)
         }
@@ -198,5 +206,18 @@ struct Once: AsyncParsableCommand {
         if results.count < runtime.checks.count || results.contains(where: { $0.status == .failure }) {
             throw ExitCode(1)
         }
+    }
+}
+
+/// A temporary directory for `validate`, removed afterwards.
+enum ScratchDirectory {
+    static func make() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("healthmonitor-validate-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -111,6 +111,17 @@ func scratchDirectory() -> String {
         #expect(out.stderr.contains("broken.yml:12:5: error: checks.filewrite.tmp.file: is required"))
     }
 
+    /// Problems found only when a notifier is built are reported by `validate` too.
+    @Test func validateBuildsNotifiers() throws {
+        let dir = scratchDirectory()
+        try "notifiers:\n  email: {to: \"not an address\"}\nchecks:\n  random: {r: {}}\n"
+            .write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
+        let out = try Binary.run(["validate", "--config", "c.yml"], directory: dir)
+        #expect(out.status == 2)
+        #expect(out.stderr.contains("c.yml:2:15: error: notifiers.email.to: \"not an address\" is not an e-mail address"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/state"))
+    }
+
     @Test func configFromTheEnvironment() throws {
         let out = try Binary.run(
             ["validate"], environment: ["CONFIG": "checks:\n  random:\n    r: {seed: 3}\n", "NOTIFIERS": "console: {report: change}"],
