@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/icmp6.h>
 #include <linux/icmp.h>
+#include <malloc.h>
 
 // CMSG_FIRSTHDR, CMSG_NXTHDR, CMSG_DATA and CMSG_SPACE are macros, which Swift cannot call:
 // each shim wraps one as a typed function.
@@ -23,6 +24,11 @@ static inline const unsigned char *clinux_cmsg_data(const struct cmsghdr *header
 }
 static inline size_t clinux_cmsg_space(size_t length) {
     return CMSG_SPACE(length);
+}
+
+// M_ARENA_MAX is a macro and mallopt lives in <malloc.h>, which the Glibc module leaves out.
+static inline int clinux_limit_malloc_arenas(int arenas) {
+    return mallopt(M_ARENA_MAX, arenas);
 }
 
 #endif

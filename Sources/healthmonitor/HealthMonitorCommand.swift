@@ -54,7 +54,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    /// Process set-up every subcommand does first; returns the logger.
     func makeLogger() -> Logger {
+        MemoryTuning.limitMallocArenas()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
