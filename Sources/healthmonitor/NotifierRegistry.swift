@@ -5,4 +5,5 @@ import Notifiers
 let notifierKinds: [NotifierKind] = [
     ConsoleNotifier.kind,
     RabbitMQNotifier.kind,
+    MongoNotifier.kind,
 ]
