@@ -60,7 +60,8 @@ let package = Package(
         ),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "Monitor"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor"]),
+        // CAMQP: the tests consume what the rabbitmq notifier published (basic.get).
+        .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor", "CAMQP"]),
     ],
     swiftLanguageModes: [.v6]
 )
