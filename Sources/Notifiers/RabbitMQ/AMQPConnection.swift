@@ -56,8 +56,11 @@ final class AMQPConnection {
     private let timeout: Double
 
     /// Opens the socket, logs in, opens channel 1. `heartbeat` in seconds (0: none); `timeout`
-    /// bounds the connect, the handshake and every RPC, in seconds.
-    init(endpoint: AMQPEndpoint, heartbeat: Int, timeout: Double, caFile: String?, verify: Bool) throws(Failure) {
+    /// bounds the connect, the handshake and every RPC, in seconds; `name` is the connection
+    /// name the broker shows. Announces the `connection.blocked` capability.
+    init(
+        endpoint: AMQPEndpoint, heartbeat: Int, timeout: Double, caFile: String?, verify: Bool, name: String
+    ) throws(Failure) {
         guard let state = amqp_new_connection() else { throw Failure(operation: "connect", detail: "out of memory") }
         self.state = state
         self.timeout = timeout
@@ -84,7 +87,8 @@ final class AMQPConnection {
             throw Failure(operation: "connect to \(endpoint.host):\(endpoint.port)", detail: Self.statusText(opened))
         }
         try check(
-            camqp_login_plain(state, endpoint.vhost, 0, 131_072, Int32(heartbeat), endpoint.user, endpoint.password),
+            camqp_login_plain_notify_blocked(
+                state, endpoint.vhost, 0, 131_072, Int32(heartbeat), name, endpoint.user, endpoint.password),
             "log in to vhost \(endpoint.vhost) as \(endpoint.user)")
         amqp_channel_open(state, channel)
         try check(amqp_get_rpc_reply(state), "open channel")

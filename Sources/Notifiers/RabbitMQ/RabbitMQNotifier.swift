@@ -58,7 +58,7 @@ public final class RabbitMQNotifier: Notifier {
             connectTimeout: options.double("connect_timeout") ?? 10,
             // A confirm may legitimately take as long as the heartbeat timeout to come.
             confirmTimeout: max(options.double("confirm_timeout") ?? 30, Double(2 * heartbeat)),
-            maxInFlight: options.int("max_in_flight") ?? 1000)
+            maxInFlight: options.int("max_in_flight") ?? 1000, connectionName: "healthmonitor \(context.name) on \(HostName.current)")
         let sink = RabbitMQSink(settings: settings, logger: context.logger)
         worker = SinkWorker(
             sink: sink,

@@ -29,6 +29,8 @@ final class RabbitMQSink: Sink {
         var confirmTimeout: Double
         /// Unconfirmed messages allowed at once.
         var maxInFlight: Int
+        /// The connection name the broker shows (management UI, `rabbitmqctl list_connections`).
+        var connectionName: String
     }
 
     let settings: Settings
@@ -61,7 +63,7 @@ final class RabbitMQSink: Sink {
     func connect() throws {
         let c = try AMQPConnection(
             endpoint: settings.endpoint, heartbeat: settings.heartbeat, timeout: settings.connectTimeout,
-            caFile: settings.caFile, verify: settings.verify)
+            caFile: settings.caFile, verify: settings.verify, name: settings.connectionName)
         try c.confirmSelect()
         if !settings.exchange.isEmpty { try c.declareExchange(settings.exchange, type: settings.exchangeType) }
         if let queue = settings.queue {
