@@ -101,3 +101,10 @@ final class AMQPTestClient {
         guard amqp_get_rpc_reply(state).reply_type == AMQP_RESPONSE_NORMAL else { throw Failure(description: "queue.bind") }
     }
 }
+
+extension AMQPTestClient {
+    /// Deletes a queue and an exchange, ignoring every error (test cleanup).
+    static func cleanup(uri: String, queue: String?, exchange: String?) {
+        (try? AMQPTestClient(uri: uri))?.delete(queue: queue, exchange: exchange)
+    }
+}
