@@ -58,6 +58,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Benchmark of the spooling notifiers (scripts/bench.sh); not part of the tests.
+        .executableTarget(
+            name: "sink-bench",
+            dependencies: ["Monitor", "Notifiers", "CAMQP", "CMongo"],
+            path: "Benchmarks/SinkBenchmark"
+        ),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "Monitor"]),
         // CAMQP: the tests consume what the rabbitmq notifier published (basic.get).
