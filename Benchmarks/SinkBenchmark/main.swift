@@ -1,12 +1,13 @@
 // sink-bench: results per second the rabbitmq and mongo notifiers sustain with publisher
 // confirms / acknowledged inserts. Run through scripts/bench.sh (release build).
 //
-//   sink-bench rabbitmq [--count N] [--uri URI] [--batch B] [--option key=value ...]
-//   sink-bench mongo    [--count N] [--uri URI] [--batch B] [--option key=value ...]
+//   sink-bench rabbitmq|mongo [--count N] [--uri URI] [--batch B] [--burst] [--option key=value ...]
 //
 // The results are made before the clock starts; then they are handed to the notifier in
-// batches of B (the core's default batch_size, 100) as fast as it takes them, and the clock
-// stops when the last one is confirmed by the broker / acknowledged by the server.
+// batches of B (the core's default batch_size, 100), and the clock stops when the last one is
+// confirmed by the broker / acknowledged by the server. Sustained mode (the default) keeps at
+// most half the spool's memory bound outstanding, as a steady stream of checks would; --burst
+// hands everything over at once, so most of it spills to the file spool and is read back.
 import CAMQP
 import CMongo
 import Logging
@@ -22,6 +23,7 @@ struct Arguments {
     var count = 100_000
     var uri: String?
     var batch = 100
+    var burst = false
     var options: [String: JSONValue] = [:]
 
     init(_ argv: [String]) {
@@ -31,9 +33,13 @@ struct Arguments {
             case "--count": count = Int(it.next() ?? "") ?? count
             case "--uri": uri = it.next()
             case "--batch": batch = Int(it.next() ?? "") ?? batch
+            case "--burst": burst = true
             case "--option":
                 let pair = (it.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
-                if pair.count == 2 { options[pair[0]] = Int(pair[1]).map(JSONValue.int) ?? Double(pair[1]).map(JSONValue.double) ?? .string(pair[1]) }
+                guard pair.count == 2 else { continue }
+                options[pair[0]] =
+                    pair[1] == "true" ? .bool(true) : pair[1] == "false" ? .bool(false)
+                    : Int(pair[1]).map(JSONValue.int) ?? Double(pair[1]).map(JSONValue.double) ?? .string(pair[1])
             default: sink = arg
             }
         }
@@ -150,9 +156,14 @@ while stats().connects == 0 {
     }
     try await Task.sleep(for: .milliseconds(10))
 }
+let outstandingLimit = max(arguments.batch, (arguments.options["spool_memory"]?.intValue ?? 10_000) / 2)
 let start = MonotonicTime.seconds()
 var index = 0
 while index < results.count {
+    if !arguments.burst && index - stats().delivered >= outstandingLimit {
+        try await Task.sleep(for: .microseconds(500))
+        continue
+    }
     let end = min(results.count, index + arguments.batch)
     try await notifier.send(Array(results[index..<end]))
     index = end
@@ -171,7 +182,7 @@ cleanup()
 let rate = Double(arguments.count) / elapsed
 print("""
     sink-bench \(arguments.sink): \(arguments.count) results in \((elapsed * 1000).rounded() / 1000) s = \(Int(rate.rounded())) results/s \
-    (\(arguments.sink == "rabbitmq" ? "publisher confirms" : "acknowledged inserts"); handed over in \((handedOver * 1000).rounded() / 1000) s \
+    (\(arguments.sink == "rabbitmq" ? "publisher confirms" : "acknowledged inserts"), \(arguments.burst ? "burst" : "sustained"); handed over in \((handedOver * 1000).rounded() / 1000) s \
     in batches of \(arguments.batch); peak on disk \(maxOnDisk); delivered \(final.delivered), duplicates \(final.duplicates), \
     connection losses \(final.connectionLosses))
     options: \(arguments.options.isEmpty ? "defaults" : arguments.options.map { "\($0.key)=\($0.value.displayText)" }.sorted().joined(separator: " "))

@@ -13,6 +13,9 @@ public final class MongoNotifier: Notifier {
             OptionSpec("database", .string, default: "healthmonitor", help: "database name"),
             OptionSpec("collection", .string, default: "results", help: "collection name"),
             OptionSpec("ttl_days", .number(0.0001...36500), help: "days after which documents expire (TTL index on created); unset: never"),
+            OptionSpec(
+                "create_indexes", .boolean, default: true,
+                help: "create the label/check indexes (and the TTL index) at start-up; off when they are managed elsewhere"),
             OptionSpec("write_concern", .string, default: "1", help: "w of every insert: a number of members (at least 1) or majority"),
             OptionSpec("bulk_size", .integer(1...100_000), default: 500, help: "documents per insert"),
             OptionSpec("flush_interval", .duration(minimum: 0.001), default: 0.1, help: "longest a result waits for a fuller batch"),
@@ -45,6 +48,7 @@ public final class MongoNotifier: Notifier {
         let settings = MongoSink.Settings(
             uri: uri, database: options.string("database") ?? "healthmonitor",
             collection: options.string("collection") ?? "results", ttlDays: options.double("ttl_days"),
+            createIndexes: options.bool("create_indexes") ?? true,
             writeConcern: writeConcern, bulkSize: options.int("bulk_size") ?? 500,
             flushInterval: options.double("flush_interval") ?? 0.1,
             timeouts: .init(connectMillis: millis("connect_timeout", 5), socketMillis: millis("socket_timeout", 10)))

@@ -15,6 +15,8 @@ final class MongoSink: Sink {
         var collection: String
         /// Days after `created` a document expires (a TTL index); `nil`: never.
         var ttlDays: Double?
+        /// Whether to create the indexes at start-up.
+        var createIndexes: Bool
         /// `w`: a number of members, or `majority`.
         var writeConcern: String
         /// Documents per insert.
@@ -54,7 +56,7 @@ final class MongoSink: Sink {
         let c = try MongoConnection(
             uri: settings.uri, timeouts: settings.timeouts, database: settings.database, collection: settings.collection)
         try c.ping()
-        if !indexesDone { try ensureIndexes(c) }
+        if !indexesDone && settings.createIndexes { try ensureIndexes(c) }
         connection = c
     }
 

@@ -25,7 +25,7 @@ public final class RabbitMQNotifier: Notifier {
             OptionSpec(
                 "confirm_timeout", .duration(minimum: 1), default: 30,
                 help: "a confirm overdue this long means the connection is dead (at least twice the heartbeat)"),
-            OptionSpec("max_in_flight", .integer(1...100_000), default: 1000, help: "published, unconfirmed messages allowed at once"),
+            OptionSpec("max_in_flight", .integer(1...100_000), default: 5000, help: "published, unconfirmed messages allowed at once"),
             OptionSpec("spool_memory", .integer(1...10_000_000), default: 10000, help: "results held in memory before they spill to disk"),
             OptionSpec("flush_timeout", .duration(), default: 5, help: "at shutdown, seconds to deliver what is held before spilling it"),
         ],
@@ -58,7 +58,7 @@ public final class RabbitMQNotifier: Notifier {
             connectTimeout: options.double("connect_timeout") ?? 10,
             // A confirm may legitimately take as long as the heartbeat timeout to come.
             confirmTimeout: max(options.double("confirm_timeout") ?? 30, Double(2 * heartbeat)),
-            maxInFlight: options.int("max_in_flight") ?? 1000, connectionName: "healthmonitor \(context.name) on \(HostName.current)")
+            maxInFlight: options.int("max_in_flight") ?? 5000, connectionName: "healthmonitor \(context.name) on \(HostName.current)")
         let sink = RabbitMQSink(settings: settings, logger: context.logger)
         worker = SinkWorker(
             sink: sink,
