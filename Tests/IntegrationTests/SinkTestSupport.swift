@@ -157,7 +157,7 @@ enum SinkTest {
 }
 
 /// Records log lines, for assertions on what a notifier logged.
-final class LogRecorder: @unchecked Sendable {
+final class SinkLogRecorder: @unchecked Sendable {
     // @unchecked: `lines` is guarded by the mutex.
     private let lines = Mutex<[String]>([])
 
@@ -171,7 +171,7 @@ final class LogRecorder: @unchecked Sendable {
     fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }
 
     private struct Handler: LogHandler {
-        let recorder: LogRecorder
+        let recorder: SinkLogRecorder
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .trace
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {

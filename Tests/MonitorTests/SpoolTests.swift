@@ -15,7 +15,7 @@ struct Note: SpoolRecord, Equatable {
 }
 
 /// A fresh, empty directory under /tmp.
-func temporaryDirectory(_ name: String = "spool") -> String {
+func spoolTestDirectory(_ name: String = "spool") -> String {
     var template = Array("/tmp/hm-test-\(name)-XXXXXX".utf8CString)
     let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
     precondition(made != nil, "mkdtemp failed")
@@ -88,7 +88,7 @@ extension Spool where Record == Note {
     }
 
     @Test func spillsBeyondTheMemoryLimitAndReadsBackInOrder() {
-        let directory = temporaryDirectory()
+        let directory = spoolTestDirectory()
         var spool = Spool<Note>(directory: directory, memoryLimit: 3)
         spool.append(notes(1...10))
         #expect(spool.memoryCount <= 3)
@@ -109,7 +109,7 @@ extension Spool where Record == Note {
     }
 
     @Test func aRestartReplaysWhatWasPersistedBeforeNewRecords() {
-        let directory = temporaryDirectory()
+        let directory = spoolTestDirectory()
         do {
             var spool = Spool<Note>(directory: directory, memoryLimit: 100)
             spool.append(notes(1...5))
@@ -124,7 +124,7 @@ extension Spool where Record == Note {
     }
 
     @Test func writeThroughSurvivesACrashWithoutShutdown() {
-        let directory = temporaryDirectory()
+        let directory = spoolTestDirectory()
         do {
             var spool = Spool<Note>(directory: directory, memoryLimit: 100)
             spool.writeThrough = true
@@ -137,7 +137,7 @@ extension Spool where Record == Note {
     }
 
     @Test func confirmedRecordsAreNotReplayedAfterCompaction() {
-        let directory = temporaryDirectory()
+        let directory = spoolTestDirectory()
         do {
             var spool = Spool<Note>(directory: directory, memoryLimit: 100)
             spool.writeThrough = true
@@ -155,7 +155,7 @@ extension Spool where Record == Note {
     @Test func persistingAMixedWindowKeepsTheReplayOrder() {
         // Build a window holding a record only in memory (r4) ahead of records loaded from
         // files (r5, r6 and r7), then persist and replay after a restart.
-        let directory = temporaryDirectory()
+        let directory = spoolTestDirectory()
         do {
             var spool = Spool<Note>(directory: directory, memoryLimit: 4)
             spool.append(notes(1...4))
@@ -174,7 +174,7 @@ extension Spool where Record == Note {
     }
 
     @Test func unreadableLinesAreSkippedAndReported() throws {
-        let directory = temporaryDirectory()
+        let directory = spoolTestDirectory()
         try FileSystem.writeAtomically("1 r1\ngarbage\n3 r3\n", to: directory + "/00000000000000000001.spool")
         var spool = Spool<Note>(directory: directory, memoryLimit: 10)
         #expect(spool.count == 2)
@@ -188,7 +188,7 @@ extension Spool where Record == Note {
     /// pending records, and a restart after `persistAll` must restore exactly the live ones.
     @Test(arguments: [1, 2, 3, 5, 8])
     func behavesLikeAnOrderedListUnderRandomOperations(memoryLimit: Int) {
-        let directory = temporaryDirectory("model")
+        let directory = spoolTestDirectory("model")
         var rng = SplitMix64(seed: UInt64(memoryLimit) * 7919)
         var spool = Spool<Note>(directory: directory, memoryLimit: memoryLimit)
         // The model: live records in order, with whether each is in flight.
