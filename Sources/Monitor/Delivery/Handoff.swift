@@ -12,6 +12,8 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
     private var items: [Element] = []
+    /// Items taken so far: the position (counted from the first push) of `items[0]`.
+    private var taken = 0
     private var woken = false
 
     public init() {
@@ -47,11 +49,29 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
 
     /// Takes every item, oldest first, without waiting.
     public func take() -> [Element] {
+        takeNumbered().items
+    }
+
+    /// Takes every item, oldest first, with the position of the first one (items are numbered
+    /// from 0 in push order).
+    public func takeNumbered() -> (first: Int, items: [Element]) {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        let taken = items
+        let out = (taken, items)
+        taken += items.count
         items.removeAll(keepingCapacity: true)
-        return taken
+        return out
+    }
+
+    /// A copy of the items still waiting whose position is at least `position`, with the
+    /// position of the first one; nothing is taken.
+    public func waiting(from position: Int) -> (first: Int, items: [Element]) {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        let start = max(position, taken)
+        let offset = start - taken
+        guard offset < items.count else { return (start, []) }
+        return (start, Array(items[offset...]))
     }
 
     /// Items waiting now.

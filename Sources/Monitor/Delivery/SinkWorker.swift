@@ -1,6 +1,10 @@
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The connection to one sink (a broker, a database), driven by a `SinkWorker` from its own
 /// thread only: implementations may block (always with timeouts) and need not be thread-safe.
 public protocol Sink: AnyObject, SendableMetatype {
@@ -93,6 +97,8 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     private let logger: Logger
     private let thread: DedicatedThread
     private let inbox = Handoff<CheckResult>()
+    /// Keeps results waiting in `inbox` durable while the sink is away or the loop is stuck.
+    private let journal: IntakeJournal?
     private let control = Mutex(Control())
     private let published = Mutex(SinkStats())
 
@@ -101,6 +107,9 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.thread = DedicatedThread(name: threadName)
+        self.journal = settings.spoolDirectory.map {
+            IntakeJournal(path: $0 + "/intake.journal", threadName: threadName + "-journal")
+        }
     }
 
     /// Takes results for delivery. Never waits for the sink, never fails.
@@ -155,10 +164,46 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         }
     }
 
+    /// Moves what `accept` handed in into the spool; results the journal holds are written to
+    /// spool files first, then released from the journal.
+    /// Returns the handoff position after the last result taken.
+    @discardableResult
+    private func takeIncoming(_ spool: inout Spool<CheckResult>, _ stats: inout SinkStats) -> Int {
+        let (first, incoming) = inbox.takeNumbered()
+        guard !incoming.isEmpty else { return first }
+        spool.append(incoming)
+        stats.accepted += incoming.count
+        if let journal, journal.holds(below: first + incoming.count) {
+            if !spool.writeThrough { spool.persistAll(compact: false) }
+            journal.release(upTo: first + incoming.count)
+        }
+        return first + incoming.count
+    }
+
+    /// Results a crashed run left in the intake journal go to the spool (after what the
+    /// spool files hold), then the journal is removed.
+    private func recoverJournal(_ spool: inout Spool<CheckResult>) {
+        guard let journal else { return }
+        let (recovered, skipped) = IntakeJournal.recover(path: journal.path)
+        if skipped > 0 { logger.error("intake journal: skipped \(skipped) unreadable line(s)", metadata: ["path": "\(journal.path)"]) }
+        guard !recovered.isEmpty else {
+            unlink(journal.path)
+            return
+        }
+        spool.append(recovered)
+        spool.persistAll(compact: false)
+        let problems = spool.takeProblems()
+        for problem in problems { logger.error("spool: \(problem)", metadata: ["endpoint": "\(sink.endpoint)"]) }
+        if problems.isEmpty { unlink(journal.path) }
+        logger.notice("recovered results from the intake journal of an earlier run", metadata: ["results": "\(recovered.count)"])
+    }
+
     private func loop() {
         var spool = Spool<CheckResult>(directory: settings.spoolDirectory, memoryLimit: settings.memoryLimit)
         var stats = published.withLock { $0 }
         logProblems(&spool)
+        recoverJournal(&spool)
+        journal?.start(watching: inbox)
         if !spool.isEmpty {
             logger.notice(
                 "replaying results spooled by an earlier run",
@@ -173,11 +218,8 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
 
         while true {
             let (stop, deadline) = control.withLock { ($0.stop, $0.flushDeadline) }
-            let incoming = inbox.take()
-            if !incoming.isEmpty {
-                spool.append(incoming)
-                stats.accepted += incoming.count
-            }
+            takeIncoming(&spool, &stats)
+            for problem in journal?.takeProblems() ?? [] { logger.error("\(problem)") }
             let now = MonotonicTime.seconds()
             if stop { break }
             if let deadline, (spool.isEmpty && inbox.count == 0) || !connected || now >= deadline { break }
@@ -189,8 +231,11 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
                     continue
                 }
                 do {
+                    journal?.setBusy(since: now)
+                    defer { journal?.setBusy(since: nil) }
                     try sink.connect()
                     connected = true
+                    journal?.setDisconnected(false)
                     stats.connects += 1
                     spool.writeThrough = false
                     backoff.reset()
@@ -225,6 +270,8 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
             }
 
             do {
+                journal?.setBusy(since: now)
+                defer { journal?.setBusy(since: nil) }
                 let idle = try sink.exchange(&spool, stats: &stats, flushing: deadline != nil)
                 publish(stats, spool)
                 logProblems(&spool)
@@ -232,6 +279,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
             } catch {
                 sink.disconnect(graceful: false)
                 connected = false
+                journal?.setDisconnected(true)
                 stats.connectionLosses += 1
                 stats.blocked = false
                 spool.retryAllInFlight()
@@ -253,14 +301,15 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         }
 
         if connected { sink.disconnect(graceful: true) }
-        let late = inbox.take()
-        if !late.isEmpty {
-            spool.append(late)
-            stats.accepted += late.count
-        }
+        journal?.setDisconnected(true)
+        let takenUpTo = takeIncoming(&spool, &stats)
         spool.retryAllInFlight()
         spool.persistAll(compact: true)
         logProblems(&spool)
+        // Everything taken is in the spool files now; what arrives later stays in the journal
+        // and is recovered at the next start.
+        journal?.release(upTo: takenUpTo)
+        journal?.stop()
         publish(stats, spool)
         if !spool.isEmpty {
             logger.notice(

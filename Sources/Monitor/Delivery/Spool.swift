@@ -463,6 +463,11 @@ enum SpoolFiles {
     /// Appends lines and flushes them to the disk before returning; a new file's directory
     /// entry is flushed too, so an acknowledged append survives a power cut.
     static func append(_ lines: [String], to path: String) throws(FileSystem.Error) {
+        try appendRaw(lines, to: path)
+    }
+
+    /// `append` for any line-oriented file (the intake journal).
+    static func appendRaw(_ lines: [String], to path: String) throws(FileSystem.Error) {
         let existed = FileSystem.exists(path)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileSystem.Error(operation: "open", path: path, code: errno) }
