@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 CONFIG ?= config.yml
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: run build release test unit services-start services-stop validate bench clean
+.PHONY: run build release test unit services-start services-stop validate bench compose-config clean
 
 build:
 	scripts/bootstrap.sh
@@ -28,6 +28,14 @@ test: build
 # Unit tests only (no servers).
 unit: build
 	swift test --skip IntegrationTests $(SWIFT_TEST_FLAGS)
+
+# The benchmark of the rabbitmq and mongo notifiers (release build; needs the test servers).
+bench:
+	scripts/bench.sh
+
+# Validates docker-compose.yml (no Docker engine needed).
+compose-config:
+	docker-compose config --quiet
 
 services-start:
 	scripts/services.sh start

@@ -66,9 +66,16 @@ let package = Package(
             dependencies: ["Monitor", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/HostPortBenchmark"
         ),
+        // Benchmark of the spooling notifiers (scripts/bench.sh); not part of the tests.
+        .executableTarget(
+            name: "sink-bench",
+            dependencies: ["Monitor", "Notifiers", "CAMQP", "CMongo"],
+            path: "Benchmarks/SinkBenchmark"
+        ),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "Monitor"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor"]),
+        // CAMQP: the tests consume what the rabbitmq notifier published (basic.get).
+        .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor", "CAMQP"]),
     ],
     swiftLanguageModes: [.v6]
 )

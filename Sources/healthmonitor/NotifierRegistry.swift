@@ -9,4 +9,6 @@ let notifierKinds: [NotifierKind] = [
     InfluxDBNotifier.v2Kind,
     SlackNotifier.kind,
     MSTeamsNotifier.kind,
+    RabbitMQNotifier.kind,
+    MongoNotifier.kind,
 ]

@@ -1,4 +1,8 @@
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 /// The built `healthmonitor` executable, run as a user would.
@@ -12,31 +16,37 @@ enum Binary {
         var stderr: String
     }
 
-    /// Starts the binary; the caller waits or signals.
-    static func start(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> (Process, Pipe, Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for key in ["CONFIG", "CONFIG_FILE", "HEALTHMONITOR_CONFIG_FILE", "CHECKS", "CHECKS_FILE", "NOTIFIERS", "NOTIFIERS_FILE"] {
-            env[key] = nil
+    /// A started `healthmonitor`: its process and the files its output goes to.
+    struct Launched {
+        var process: ChildProcess
+        var stdoutPath: String
+        var stderrPath: String
+
+        /// Waits (without blocking a thread) for the exit and reads the output.
+        func finish() async -> Output {
+            let status = await process.exitStatus()
+            let out = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+            let err = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+            return Output(status: status, stdout: out, stderr: err)
         }
-        env.merge(environment) { _, new in new }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        return (process, out, err)
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Output {
-        let (process, out, err) = try start(arguments, environment: environment, directory: directory)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    /// Starts the binary in `directory` (through `env -C`, with the config variables of the
+    /// test run's own environment removed), output to files; never blocks a thread.
+    static func start(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Launched {
+        let outputs = scratchDirectory()
+        var envArguments = ["-C", directory ?? repository.path]
+        for key in ["CONFIG", "CONFIG_FILE", "HEALTHMONITOR_CONFIG_FILE", "CHECKS", "CHECKS_FILE", "NOTIFIERS", "NOTIFIERS_FILE"] {
+            envArguments += ["-u", key]
+        }
+        envArguments += environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let process = try ChildProcess(
+            "/usr/bin/env", envArguments + [path] + arguments, output: outputs + "/stdout", errorOutput: outputs + "/stderr")
+        return Launched(process: process, stdoutPath: outputs + "/stdout", stderrPath: outputs + "/stderr")
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) async throws -> Output {
+        try await start(arguments, environment: environment, directory: directory).finish()
     }
 }
 
@@ -51,16 +61,16 @@ func scratchDirectory() -> String {
         try #require(FileManager.default.isExecutableFile(atPath: Binary.path), "build first: swift build")
     }
 
-    @Test func validateAcceptsTheBundledConfig() throws {
-        let out = try Binary.run(["validate", "--config", "config.yml"], directory: Binary.repository.path)
+    @Test func validateAcceptsTheBundledConfig() async throws {
+        let out = try await Binary.run(["validate", "--config", "config.yml"], directory: Binary.repository.path)
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.hasPrefix("configuration OK (config.yml)"))
         #expect(out.stdout.contains("filewrite/tmp"))
     }
 
     /// The original tool's README example loads unchanged.
-    @Test func validateAcceptsTheOriginalExample() throws {
-        let out = try Binary.run(["validate", "--config", "examples/seed-config.yml"], directory: Binary.repository.path)
+    @Test func validateAcceptsTheOriginalExample() async throws {
+        let out = try await Binary.run(["validate", "--config", "examples/seed-config.yml"], directory: Binary.repository.path)
         #expect(out.status == 0, "\(out.stderr)")
         for line in [
             "ping/clowder  every 60.0 s", "ping/google  every 600.0 s", "hostport/clowder  every 10.0 s",
@@ -76,7 +86,7 @@ func scratchDirectory() -> String {
             .replacingOccurrences(of: "count: 3", with: "count: -3")
             .replacingOccurrences(of: "  download:", with: "  downlaod:")
         try broken.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
-        let rejected = try Binary.run(["validate"], directory: dir)
+        let rejected = try await Binary.run(["validate"], directory: dir)
         #expect(rejected.status == 2)
         #expect(rejected.stderr.contains("configuration has 3 errors"), "\(rejected.stderr)")
         #expect(rejected.stderr.contains("error: checks.hostport.clowder.port: found \"nine-thousand\", expected an integer from 1 to 65535"))
@@ -84,7 +94,7 @@ func scratchDirectory() -> String {
         #expect(rejected.stderr.contains("error: checks.downlaod: unknown check type (did you mean \"download\"?)"))
     }
 
-    @Test func validateRejectsABrokenConfigWithEveryError() throws {
+    @Test func validateRejectsABrokenConfigWithEveryError() async throws {
         let dir = scratchDirectory()
         try """
         notifiers:
@@ -101,7 +111,7 @@ func scratchDirectory() -> String {
             tmp:
               sleep: -5
         """.write(toFile: dir + "/broken.yml", atomically: true, encoding: .utf8)
-        let out = try Binary.run(["validate", "--config", "broken.yml"], directory: dir)
+        let out = try await Binary.run(["validate", "--config", "broken.yml"], directory: dir)
         #expect(out.status == 2)
         #expect(out.stderr.contains("configuration has 5 errors"))
         #expect(out.stderr.contains("broken.yml:3:13: error: notifiers.console.report: found \"sometimes\", expected one of always, change, failure"))
@@ -112,18 +122,18 @@ func scratchDirectory() -> String {
     }
 
     /// Problems found only when a notifier is built are reported by `validate` too.
-    @Test func validateBuildsNotifiers() throws {
+    @Test func validateBuildsNotifiers() async throws {
         let dir = scratchDirectory()
         try "notifiers:\n  email: {to: \"not an address\"}\nchecks:\n  random: {r: {}}\n"
             .write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
-        let out = try Binary.run(["validate", "--config", "c.yml"], directory: dir)
+        let out = try await Binary.run(["validate", "--config", "c.yml"], directory: dir)
         #expect(out.status == 2)
         #expect(out.stderr.contains("c.yml:2:15: error: notifiers.email.to: \"not an address\" is not an e-mail address"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/state"))
     }
 
-    @Test func configFromTheEnvironment() throws {
-        let out = try Binary.run(
+    @Test func configFromTheEnvironment() async throws {
+        let out = try await Binary.run(
             ["validate"], environment: ["CONFIG": "checks:\n  random:\n    r: {seed: 3}\n", "NOTIFIERS": "console: {report: change}"],
             directory: scratchDirectory())
         #expect(out.status == 0, "\(out.stderr)")
@@ -131,17 +141,17 @@ func scratchDirectory() -> String {
         #expect(out.stdout.contains("console (console)  report change"))
     }
 
-    @Test func missingDefaultConfigSaysWhatToDo() throws {
-        let out = try Binary.run(["validate"], directory: scratchDirectory())
+    @Test func missingDefaultConfigSaysWhatToDo() async throws {
+        let out = try await Binary.run(["validate"], directory: scratchDirectory())
         #expect(out.status == 2)
         #expect(out.stderr.contains("config.yml: error: cannot read config: No such file or directory (no config given: pass --config FILE, or set CONFIG_FILE or CONFIG)"))
     }
 
-    @Test func onceExitsOneWhenAnyCheckFails() throws {
+    @Test func onceExitsOneWhenAnyCheckFails() async throws {
         let dir = scratchDirectory()
         let good = "notifiers:\n  console: {report: always, format: json}\nchecks:\n  random:\n    up: {mark: 0, seed: 1}\nsettings: {state_dir: \(dir)/state}\n"
         try good.write(toFile: dir + "/good.yml", atomically: true, encoding: .utf8)
-        let ok = try Binary.run(["once", "--config", "good.yml"], directory: dir)
+        let ok = try await Binary.run(["once", "--config", "good.yml"], directory: dir)
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("1 checks, 1 succeeded, 0 failed"))
         let line = try #require(ok.stdout.split(separator: "\n").first { $0.hasPrefix("{") })
@@ -151,7 +161,7 @@ func scratchDirectory() -> String {
 
         let bad = good.replacingOccurrences(of: "up: {mark: 0, seed: 1}", with: "up: {mark: 0, seed: 1}\n    down: {mark: 1, seed: 1}")
         try bad.write(toFile: dir + "/bad.yml", atomically: true, encoding: .utf8)
-        let failed = try Binary.run(["once", "--config", "bad.yml"], directory: dir)
+        let failed = try await Binary.run(["once", "--config", "bad.yml"], directory: dir)
         #expect(failed.status == 1)
         #expect(failed.stdout.contains("2 checks, 1 succeeded, 1 failed"))
         #expect(failed.stdout.contains("FAIL    random/down"))
@@ -159,7 +169,7 @@ func scratchDirectory() -> String {
 
     /// SIGTERM stops scheduling, flushes the notifiers and exits 0; the alert state survives the
     /// restart, so the same failure streak is not alerted twice.
-    @Test func sigtermFlushesAndStateSurvivesARestart() throws {
+    @Test func sigtermFlushesAndStateSurvivesARestart() async throws {
         let dir = scratchDirectory()
         try """
         notifiers:
@@ -170,20 +180,18 @@ func scratchDirectory() -> String {
         settings: {state_dir: \(dir)/state}
         """.write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
 
-        func runFor(_ seconds: Double) throws -> (Int32, [String], String) {
-            let (process, out, err) = try Binary.start(["run", "--config", "c.yml"], directory: dir)
-            Thread.sleep(forTimeInterval: seconds)
-            process.terminate()  // SIGTERM
-            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, stdout.split(separator: "\n").map(String.init), stderr)
+        func runFor(_ seconds: Double) async throws -> (Int32, [String], String) {
+            let launched = try Binary.start(["run", "--config", "c.yml"], directory: dir)
+            try await Task.sleep(for: .seconds(seconds))
+            launched.process.signal(SIGTERM)
+            let out = await launched.finish()
+            return (out.status, out.stdout.split(separator: "\n").map(String.init), out.stderr)
         }
-        let (status1, lines1, log1) = try runFor(0.8)
+        let (status1, lines1, log1) = try await runFor(0.8)
         #expect(status1 == 0, "\(log1)")
         #expect(lines1.count == 1)  // one alert for the streak
         #expect(log1.contains("healthmonitor stopped"))
-        let (status2, lines2, log2) = try runFor(0.5)
+        let (status2, lines2, log2) = try await runFor(0.5)
         #expect(status2 == 0, "\(log2)")
         #expect(lines2.isEmpty)  // same streak after the restart: not repeated
         let state = try String(contentsOfFile: dir + "/state/policy/console.json", encoding: .utf8)

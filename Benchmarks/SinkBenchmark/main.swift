@@ -1,0 +1,190 @@
+// sink-bench: results per second the rabbitmq and mongo notifiers sustain with publisher
+// confirms / acknowledged inserts. Run through scripts/bench.sh (release build).
+//
+//   sink-bench rabbitmq|mongo [--count N] [--uri URI] [--batch B] [--burst] [--option key=value ...]
+//
+// The results are made before the clock starts; then they are handed to the notifier in
+// batches of B (the core's default batch_size, 100), and the clock stops when the last one is
+// confirmed by the broker / acknowledged by the server. Sustained mode (the default) keeps at
+// most half the spool's memory bound outstanding, as a steady stream of checks would; --burst
+// hands everything over at once, so most of it spills to the file spool and is read back.
+import CAMQP
+import CMongo
+import Logging
+import Monitor
+import Notifiers
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Arguments {
+    var sink = ""
+    var count = 100_000
+    var uri: String?
+    var batch = 100
+    var burst = false
+    var options: [String: JSONValue] = [:]
+
+    init(_ argv: [String]) {
+        var it = argv.dropFirst().makeIterator()
+        while let arg = it.next() {
+            switch arg {
+            case "--count": count = Int(it.next() ?? "") ?? count
+            case "--uri": uri = it.next()
+            case "--batch": batch = Int(it.next() ?? "") ?? batch
+            case "--burst": burst = true
+            case "--option":
+                let pair = (it.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
+                guard pair.count == 2 else { continue }
+                options[pair[0]] =
+                    pair[1] == "true" ? .bool(true) : pair[1] == "false" ? .bool(false)
+                    : Int(pair[1]).map(JSONValue.int) ?? Double(pair[1]).map(JSONValue.double) ?? .string(pair[1])
+            default: sink = arg
+            }
+        }
+    }
+}
+
+func machine() -> String {
+    let cpu = ((try? FileSystem.readText("/proc/cpuinfo")) ?? "").split(separator: "\n")
+        .first { $0.hasPrefix("model name") }.map { String($0.split(separator: ":", maxSplits: 1)[1]).trimmingSpaces() } ?? "?"
+    let memory = ((try? FileSystem.readText("/proc/meminfo")) ?? "").split(separator: "\n").first ?? "?"
+    var name = utsname()
+    uname(&name)
+    let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    return "\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPU(s) \(cpu), \(memory.split(separator: " ", omittingEmptySubsequences: true).dropFirst().joined(separator: " ")) RAM, Linux \(release)"
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+        while s.last == " " || s.last == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+func context(_ kind: NotifierKind, _ options: [String: JSONValue], directory: String) -> NotifierContext {
+    var values: [String: JSONValue] = [:]
+    for spec in kind.options { if let d = spec.defaultValue { values[spec.name] = d } }
+    for (k, v) in options { values[k] = v }
+    var logger = Logger(label: "bench")
+    logger.logLevel = .warning
+    return NotifierContext(name: kind.name, options: Options(values), logger: logger, stateDirectory: directory)
+}
+
+/// Deletes the benchmark queue and exchange.
+func cleanUpRabbitMQ(uri: String, name: String) {
+    var buffer = Array(uri.utf8CString)
+    var info = amqp_connection_info()
+    let ok = buffer.withUnsafeMutableBufferPointer { raw -> Bool in
+        amqp_default_connection_info(&info)
+        guard amqp_parse_url(raw.baseAddress, &info) == 0 else { return false }
+        let state = amqp_new_connection()
+        defer { amqp_destroy_connection(state) }
+        guard let socket = amqp_tcp_socket_new(state), amqp_socket_open(socket, info.host, info.port) == 0 else { return false }
+        guard camqp_login_plain(state, info.vhost, 0, 131_072, 0, info.user, info.password).reply_type == AMQP_RESPONSE_NORMAL else { return false }
+        amqp_channel_open(state, 1)
+        name.withCString { n in
+            _ = amqp_queue_delete(state, 1, amqp_cstring_bytes(n), 0, 0)
+            _ = amqp_exchange_delete(state, 1, amqp_cstring_bytes(n), 0)
+        }
+        _ = amqp_connection_close(state, 200)
+        return true
+    }
+    if !ok { print("note: could not delete queue/exchange \(name)") }
+}
+
+/// Drops the benchmark database.
+func cleanUpMongo(uri: String, database: String) {
+    mongoc_init()
+    guard let client = mongoc_client_new(uri) else { return }
+    defer { mongoc_client_destroy(client) }
+    let db = mongoc_client_get_database(client, database)
+    defer { mongoc_database_destroy(db) }
+    var error = bson_error_t()
+    _ = mongoc_database_drop(db, &error)
+}
+
+let arguments = Arguments(CommandLine.arguments)
+guard arguments.sink == "rabbitmq" || arguments.sink == "mongo" else {
+    print("usage: sink-bench rabbitmq|mongo [--count N] [--uri URI] [--batch B] [--option key=value ...]")
+    exit(2)
+}
+let unique = String(ResultID.next().suffix(8))
+let directory = "/tmp/hm-bench-\(unique)"
+try FileSystem.makeDirectories(directory)
+let notifier: any Notifier
+let stats: @Sendable () -> SinkStats
+let uri: String
+var cleanup: () -> Void
+if arguments.sink == "rabbitmq" {
+    uri = arguments.uri ?? "amqp://guest:guest@127.0.0.1:5672/%2F"
+    let name = "hm-bench-\(unique)"
+    var options: [String: JSONValue] = ["uri": .string(uri), "exchange": .string(name), "queue": .string(name)]
+    for (k, v) in arguments.options { options[k] = v }
+    let n = try RabbitMQNotifier(context: context(RabbitMQNotifier.kind, options, directory: directory))
+    notifier = n
+    stats = { n.stats }
+    cleanup = { cleanUpRabbitMQ(uri: uri, name: name) }
+} else {
+    uri = arguments.uri ?? "mongodb://127.0.0.1:27017"
+    let database = "hm_bench_\(unique)"
+    var options: [String: JSONValue] = ["uri": .string(uri), "database": .string(database)]
+    for (k, v) in arguments.options { options[k] = v }
+    let n = try MongoNotifier(context: context(MongoNotifier.kind, options, directory: directory))
+    notifier = n
+    stats = { n.stats }
+    cleanup = { cleanUpMongo(uri: uri, database: database) }
+}
+
+let results = (0..<arguments.count).map { i in
+    Delivery(
+        result: CheckResult(
+            status: i % 10 == 0 ? .failure : .success, check: "ping", label: "bench-\(i % 50)",
+            message: "5/5 packets, avg 0.051 ms", measurement: ["loss": 0.0, "sent": 5, "received": 5, "avg": 0.051, "up": true],
+            elapsed: 4.01, config: ["host": "clowder.example.org", "count": 5, "sleep": 60], host: "bench"),
+        reason: .always)
+}
+let running = Task { try await notifier.run() }
+let connected = MonotonicTime.seconds()
+while stats().connects == 0 {
+    if MonotonicTime.seconds() - connected > 15 {
+        print("cannot connect to \(SecretMasking.maskURLPassword(uri)) within 15 s")
+        exit(1)
+    }
+    try await Task.sleep(for: .milliseconds(10))
+}
+let outstandingLimit = max(arguments.batch, (arguments.options["spool_memory"]?.intValue ?? 10_000) / 2)
+let start = MonotonicTime.seconds()
+var index = 0
+while index < results.count {
+    if !arguments.burst && index - stats().delivered >= outstandingLimit {
+        try await Task.sleep(for: .microseconds(500))
+        continue
+    }
+    let end = min(results.count, index + arguments.batch)
+    try await notifier.send(Array(results[index..<end]))
+    index = end
+}
+let handedOver = MonotonicTime.seconds() - start
+var maxOnDisk = 0
+while stats().delivered < arguments.count {
+    maxOnDisk = max(maxOnDisk, stats().spooledOnDisk)
+    try await Task.sleep(for: .milliseconds(2))
+}
+let elapsed = MonotonicTime.seconds() - start
+let final = stats()
+await notifier.shutdown()
+running.cancel()
+cleanup()
+let rate = Double(arguments.count) / elapsed
+print("""
+    sink-bench \(arguments.sink): \(arguments.count) results in \((elapsed * 1000).rounded() / 1000) s = \(Int(rate.rounded())) results/s \
+    (\(arguments.sink == "rabbitmq" ? "publisher confirms" : "acknowledged inserts"), \(arguments.burst ? "burst" : "sustained"); handed over in \((handedOver * 1000).rounded() / 1000) s \
+    in batches of \(arguments.batch); peak on disk \(maxOnDisk); delivered \(final.delivered), duplicates \(final.duplicates), \
+    connection losses \(final.connectionLosses))
+    options: \(arguments.options.isEmpty ? "defaults" : arguments.options.map { "\($0.key)=\($0.value.displayText)" }.sorted().joined(separator: " "))
+    machine: \(machine())
+    """)

@@ -1,0 +1,145 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Makes results durable between `send` and the spool while a `SinkWorker` cannot take them in
+/// promptly: when the sink is unreachable, or when the worker has been stuck in one blocking
+/// call (a connect, an insert to a hung server) for more than `stuckAfter` seconds.
+///
+/// Its own thread copies such waiting results from the worker's handoff to
+/// `<spool directory>/intake.journal` (appended, `fdatasync`ed) every `interval` seconds, so a
+/// crash (`kill -9`) loses none of them. The worker, once it has taken journaled results and
+/// written them to spool files, releases them (`release(upTo:)`), which shrinks the file. A
+/// journal left by a crash is read back by `recover` at the next start. Results may then be
+/// delivered twice (same id): delivery is at least once.
+public final class IntakeJournal: Sendable {
+    private struct State {
+        var disconnected = true
+        var busySince: Double?
+        var stopping = false
+        /// Handoff positions below this are in the file (or were taken before journaling).
+        var journaledUpTo = 0
+        /// Lines in the file, by handoff position.
+        var entries: [(position: Int, line: String)] = []
+        var releaseUpTo = 0
+        var problems: [String] = []
+    }
+
+    public let path: String
+    /// Seconds one worker call may last before waiting results are journaled.
+    public let stuckAfter: Double
+    /// Seconds between two looks at the handoff.
+    public let interval: Double
+    private let state = Mutex(State())
+    private let thread: DedicatedThread
+
+    public init(path: String, stuckAfter: Double = 0.5, interval: Double = 0.02, threadName: String) {
+        self.path = path
+        self.stuckAfter = stuckAfter
+        self.interval = interval
+        self.thread = DedicatedThread(name: threadName)
+    }
+
+    /// Reads the results a crashed run left in the journal at `path` (unreadable lines are
+    /// skipped and counted in `skipped`).
+    public static func recover(path: String) -> (results: [CheckResult], skipped: Int) {
+        guard FileSystem.exists(path), let text = try? FileSystem.readText(path) else { return ([], 0) }
+        var results: [CheckResult] = []
+        var skipped = 0
+        for line in text.split(separator: "\n") {
+            if let result = try? CheckResult(spoolLine: String(line)) { results.append(result) } else { skipped += 1 }
+        }
+        return (results, skipped)
+    }
+
+    /// Starts watching `inbox` on the journal's thread.
+    public func start(watching inbox: Handoff<CheckResult>) {
+        thread.submit { [self] in loop(inbox) }
+    }
+
+    /// Stops the thread (after a last look) and removes the file if nothing is left in it.
+    public func stop() {
+        state.withLock { $0.stopping = true }
+        thread.stop()
+    }
+
+    /// Whether the worker has no usable connection (results are then journaled at once).
+    public func setDisconnected(_ value: Bool) {
+        state.withLock { $0.disconnected = value }
+    }
+
+    /// The worker entered (`since` = now, monotonic seconds) or left (`nil`) a blocking call.
+    public func setBusy(since: Double?) {
+        state.withLock { $0.busySince = since }
+    }
+
+    /// Whether any handoff position below `position` is in the journal.
+    public func holds(below position: Int) -> Bool {
+        state.withLock { s in s.entries.first.map { $0.position < position } ?? false }
+    }
+
+    /// The worker made every result below handoff position `position` durable (spool files)
+    /// or delivered it: the journal forgets them.
+    public func release(upTo position: Int) {
+        state.withLock { $0.releaseUpTo = max($0.releaseUpTo, position) }
+    }
+
+    /// File problems since the last call, for logging.
+    public func takeProblems() -> [String] {
+        state.withLock { s in
+            defer { s.problems.removeAll() }
+            return s.problems
+        }
+    }
+
+    private func loop(_ inbox: Handoff<CheckResult>) {
+        var fileHolds = FileSystem.exists(path)
+        while true {
+            let (stopping, active, from, release) = state.withLock { s -> (Bool, Bool, Int, Int) in
+                let stuck = s.busySince.map { MonotonicTime.seconds() - $0 > stuckAfter } ?? false
+                return (s.stopping, s.disconnected || stuck, s.journaledUpTo, s.releaseUpTo)
+            }
+            if active {
+                let (first, items) = inbox.waiting(from: from)
+                if !items.isEmpty {
+                    let lines = items.map(\.spoolLine)
+                    do {
+                        try SpoolFiles.appendRaw(lines, to: path)
+                        fileHolds = true
+                        state.withLock { s in
+                            for (i, line) in lines.enumerated() { s.entries.append((first + i, line)) }
+                            s.journaledUpTo = first + items.count
+                        }
+                    } catch {
+                        state.withLock { $0.problems.append("cannot write intake journal: \(error)") }
+                    }
+                }
+            }
+            let rewrite: [String]? = state.withLock { s in
+                guard let firstEntry = s.entries.first, firstEntry.position < release else { return nil }
+                s.entries.removeAll { $0.position < release }
+                return s.entries.map(\.line)
+            }
+            if let keep = rewrite {
+                do {
+                    if keep.isEmpty {
+                        unlink(path)
+                        fileHolds = false
+                    } else {
+                        try FileSystem.writeAtomically(keep.joined(separator: "\n") + "\n", to: path)
+                    }
+                } catch {
+                    state.withLock { $0.problems.append("cannot rewrite intake journal: \(error)") }
+                }
+            }
+            if stopping {
+                // The worker persisted everything before stopping the journal.
+                if fileHolds && state.withLock({ $0.entries.isEmpty }) { unlink(path) }
+                return
+            }
+            usleep(UInt32(interval * 1_000_000))
+        }
+    }
+}

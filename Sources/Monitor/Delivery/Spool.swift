@@ -1,0 +1,501 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A record a `Spool` can keep: one line of text that reads back into an equal record.
+public protocol SpoolRecord: Sendable {
+    /// The record's identity (a result id), for logs and de-duplication by consumers.
+    var spoolID: String { get }
+    /// The record as one line of text, without a newline.
+    var spoolLine: String { get }
+    /// Reads a record back from `spoolLine`.
+    init(spoolLine: String) throws
+}
+
+/// The "no result lost" store of a notifier that talks to a sink which may be away: a FIFO of
+/// records that leave only when the sink confirmed them.
+///
+/// Records live in memory up to `memoryLimit`; beyond that, and whenever the owner asks
+/// (`persistAll()`, e.g. when the sink went away or at shutdown, or every append while
+/// `writeThrough` is on), they go to segment files in `directory`, which a new `Spool` on the same
+/// directory replays first, in order, after a restart.
+///
+/// The life of a record: `append` → pending → `takeToSend` → sent → `complete` (confirmed, or
+/// given up by the owner) → gone; or `retry` / `retryAllInFlight` → pending again, sent again in
+/// order. Delivery is at least once: a record sent but not confirmed before a crash is sent again.
+///
+/// A plain value: the owner confines it to one thread (a `SinkWorker` thread). File problems
+/// never throw; the records stay in memory and the reasons are collected for the owner to log
+/// (`takeProblems()`).
+///
+/// On disk: `<directory>/<first sequence number, 20 digits>.spool`, one `<seq> <record line>`
+/// per line; files never interleave, so their names give the replay order.
+public struct Spool<Record: SpoolRecord>: Sendable {
+    /// A record with its position in the spool.
+    public struct Entry: Sendable {
+        /// Increasing position, unique in this spool (also across restarts).
+        public let seq: UInt64
+        public let record: Record
+    }
+
+    private enum Phase: Sendable {
+        case pending, sent, done
+    }
+
+    private struct Slot: Sendable {
+        var seq: UInt64
+        var record: Record
+        var phase: Phase
+        /// The segment file (its first sequence number) that holds this record, if any.
+        var segment: UInt64?
+    }
+
+    /// A segment file not loaded into memory.
+    private struct Segment: Sendable {
+        var first: UInt64
+        var lines: Int
+    }
+
+    /// Where segment files are kept; `nil` keeps everything in memory.
+    public let directory: String?
+    /// Records held in memory before new ones go to disk (and the size of one segment file).
+    public let memoryLimit: Int
+    /// When on, every `append` writes the new records to disk at once (used while the sink is
+    /// away, so a crash loses nothing that was accepted).
+    public var writeThrough = false
+
+    // The logical queue, oldest first, is `window` ++ `disk` ++ `tail`.
+    /// Records in memory that may be sent: `window[windowHead...]`.
+    private var window: [Slot] = []
+    private var windowHead = 0
+    /// Index into `window` before which nothing is pending.
+    private var firstPending = 0
+    /// Segment files waiting to be loaded, oldest first.
+    private var disk: [Segment] = []
+    /// The newest records, kept in memory behind `disk`.
+    private var tail: [Slot] = []
+    /// For each segment loaded into `window`: records from it not yet done, and lines in its file.
+    private var loadedLive: [UInt64: Int] = [:]
+    private var loadedLines: [UInt64: Int] = [:]
+    /// The segment holding the highest persisted sequence number: new records may be appended.
+    private var openSegment: UInt64?
+    private var maxPersisted: UInt64 = 0
+    private var nextSeq: UInt64 = 1
+    private var liveInWindow = 0
+    private var problems: [String] = []
+
+    /// Records sent and not yet completed or retried.
+    public private(set) var inFlightCount = 0
+
+    /// Opens a spool; with a `directory`, loads the list of segment files left by an earlier run
+    /// (they are replayed before anything appended now) and removes half-written temporary files.
+    public init(directory: String?, memoryLimit: Int) {
+        self.directory = directory
+        self.memoryLimit = max(1, memoryLimit)
+        guard let directory else { return }
+        do {
+            try FileSystem.makeDirectories(directory)
+        } catch {
+            problems.append("cannot create spool directory: \(error)")
+            return
+        }
+        var firsts: [UInt64] = []
+        for name in SpoolFiles.list(directory) {
+            if name.hasSuffix(".spool.tmp") {
+                unlink(directory + "/" + name)
+            } else if name.hasSuffix(".spool"), let first = UInt64(name.dropLast(6)) {
+                firsts.append(first)
+            }
+        }
+        for first in firsts.sorted() {
+            let path = SpoolFiles.path(directory, first)
+            do {
+                let lines = try SpoolFiles.readLines(path)
+                var count = 0
+                for line in lines {
+                    guard let seq = SpoolFiles.sequence(of: line) else { continue }
+                    count += 1
+                    nextSeq = max(nextSeq, seq + 1)
+                }
+                if count == 0 {
+                    unlink(path)
+                    continue
+                }
+                disk.append(Segment(first: first, lines: count))
+                maxPersisted = nextSeq - 1
+            } catch {
+                problems.append("cannot read spool file, leaving it aside: \(error)")
+                rename(path, path + ".corrupt")
+            }
+        }
+    }
+
+    // MARK: Counts
+
+    /// Records not yet completed (pending or sent), in memory and on disk.
+    public var count: Int { liveInWindow + tail.count + disk.reduce(0) { $0 + $1.lines } }
+    /// Whether every record was completed.
+    public var isEmpty: Bool { count == 0 }
+    /// Records waiting to be sent.
+    public var pendingCount: Int { count - inFlightCount }
+    /// Records held in memory (including completed ones not yet released).
+    public var memoryCount: Int { window.count - windowHead + tail.count }
+    /// Records only on disk, not loaded.
+    public var diskOnlyCount: Int { disk.reduce(0) { $0 + $1.lines } }
+
+    /// The file problems since the last call (failed writes, unreadable lines), for logging.
+    public mutating func takeProblems() -> [String] {
+        defer { problems.removeAll() }
+        return problems
+    }
+
+    // MARK: Transitions
+
+    /// Adds records at the end, in order.
+    public mutating func append(_ records: some Sequence<Record>) {
+        for record in records {
+            let slot = Slot(seq: nextSeq, record: record, phase: .pending, segment: nil)
+            nextSeq += 1
+            if disk.isEmpty && tail.isEmpty && window.count - windowHead < memoryLimit {
+                window.append(slot)
+                liveInWindow += 1
+            } else {
+                tail.append(slot)
+            }
+        }
+        if writeThrough {
+            persistAll(compact: false)
+        } else if !tail.isEmpty && memoryCount > memoryLimit {
+            spillTail()
+        }
+    }
+
+    /// Up to `max` pending records, oldest first, now marked sent.
+    public mutating func takeToSend(max: Int) -> [Entry] {
+        refill()
+        var taken: [Entry] = []
+        var index = Swift.max(firstPending, windowHead)
+        while index < window.count && taken.count < max {
+            if window[index].phase == .pending {
+                window[index].phase = .sent
+                taken.append(Entry(seq: window[index].seq, record: window[index].record))
+            }
+            index += 1
+        }
+        firstPending = index
+        inFlightCount += taken.count
+        return taken
+    }
+
+    /// Marks records as finished (confirmed by the sink, or given up by the owner): they leave
+    /// the spool, and segment files whose records are all finished are deleted.
+    public mutating func complete(_ seqs: some Sequence<UInt64>) {
+        for seq in seqs {
+            guard let index = index(of: seq), window[index].phase != .done else { continue }
+            if window[index].phase == .sent { inFlightCount -= 1 }
+            window[index].phase = .done
+            liveInWindow -= 1
+            if let segment = window[index].segment {
+                let left = (loadedLive[segment] ?? 1) - 1
+                loadedLive[segment] = left
+                if left == 0 { removeLoadedSegment(segment) }
+            }
+        }
+        releaseDone()
+    }
+
+    /// Puts sent records back to pending: they are sent again, before newer records.
+    public mutating func retry(_ seqs: some Sequence<UInt64>) {
+        for seq in seqs {
+            guard let index = index(of: seq), window[index].phase == .sent else { continue }
+            window[index].phase = .pending
+            inFlightCount -= 1
+            firstPending = min(firstPending, index)
+        }
+    }
+
+    /// Puts every sent record back to pending (the connection was lost before confirms came).
+    public mutating func retryAllInFlight() {
+        guard inFlightCount > 0 else { return }
+        for index in windowHead..<window.count where window[index].phase == .sent {
+            window[index].phase = .pending
+        }
+        inFlightCount = 0
+        firstPending = windowHead
+    }
+
+    /// Writes every record held only in memory to disk and frees the memory of those at the
+    /// end; with `compact`, also rewrites loaded files without their completed records, so a
+    /// restart resends nothing already confirmed. Used when the sink goes away and at shutdown.
+    public mutating func persistAll(compact: Bool = true) {
+        guard directory != nil else { return }
+        persistWindow()
+        spillTail()
+        if compact { compactLoaded() }
+    }
+
+    // MARK: Internals
+
+    private func index(of seq: UInt64) -> Int? {
+        var low = windowHead
+        var high = window.count
+        while low < high {
+            let mid = (low + high) / 2
+            if window[mid].seq < seq { low = mid + 1 } else { high = mid }
+        }
+        return low < window.count && window[low].seq == seq ? low : nil
+    }
+
+    private mutating func releaseDone() {
+        while windowHead < window.count && window[windowHead].phase == .done { windowHead += 1 }
+        if windowHead == window.count {
+            window.removeAll(keepingCapacity: true)
+            windowHead = 0
+            firstPending = 0
+        } else if windowHead > 1024 && windowHead * 2 > window.count {
+            window.removeFirst(windowHead)
+            firstPending = max(0, firstPending - windowHead)
+            windowHead = 0
+        }
+    }
+
+    /// Moves records from disk, then from the tail, into the window while it has room. A whole
+    /// segment file is loaded at once, so the window holds less than twice `memoryLimit`.
+    private mutating func refill() {
+        while window.count - windowHead < memoryLimit {
+            if !disk.isEmpty {
+                load(disk.removeFirst())
+            } else if !tail.isEmpty {
+                let moving = min(tail.count, memoryLimit - (window.count - windowHead))
+                window.append(contentsOf: tail[..<moving])
+                liveInWindow += moving
+                tail.removeFirst(moving)
+            } else {
+                return
+            }
+        }
+    }
+
+    private mutating func load(_ segment: Segment) {
+        guard let directory else { return }
+        let path = SpoolFiles.path(directory, segment.first)
+        let lines: [String]
+        do {
+            lines = try SpoolFiles.readLines(path)
+        } catch {
+            problems.append("cannot read spool file, leaving it aside: \(error)")
+            rename(path, path + ".corrupt")
+            return
+        }
+        var loaded = 0
+        var bad = 0
+        let previousLast = window.last?.seq ?? 0
+        for line in lines {
+            guard let seq = SpoolFiles.sequence(of: line), seq > previousLast else {
+                bad += 1
+                continue
+            }
+            let text = line[line.index(after: line.firstIndex(of: " ")!)...]
+            do {
+                let record = try Record(spoolLine: String(text))
+                window.append(Slot(seq: seq, record: record, phase: .pending, segment: segment.first))
+                loaded += 1
+            } catch {
+                bad += 1
+            }
+        }
+        if bad > 0 { problems.append("skipped \(bad) unreadable line(s) in spool file \(path)") }
+        liveInWindow += loaded
+        if loaded == 0 {
+            unlink(path)
+            if openSegment == segment.first { openSegment = nil }
+            return
+        }
+        loadedLive[segment.first] = loaded
+        loadedLines[segment.first] = lines.count
+    }
+
+    /// Deletes a loaded segment whose records are all done.
+    private mutating func removeLoadedSegment(_ segment: UInt64) {
+        if let directory { unlink(SpoolFiles.path(directory, segment)) }
+        loadedLive[segment] = nil
+        loadedLines[segment] = nil
+        if openSegment == segment { openSegment = nil }
+    }
+
+    /// Writes each run of not-yet-persisted live records in the window to disk. Runs are split
+    /// at records already on disk, so no two files' ranges interleave.
+    private mutating func persistWindow() {
+        guard let directory else { return }
+        var index = windowHead
+        while index < window.count {
+            guard window[index].segment == nil, window[index].phase != .done else {
+                index += 1
+                continue
+            }
+            var run: [Int] = []
+            while index < window.count && window[index].segment == nil {
+                if window[index].phase != .done { run.append(index) }
+                index += 1
+            }
+            let lines = run.map { SpoolFiles.line(window[$0].seq, window[$0].record) }
+            let first = window[run[0]].seq
+            // Append to the open file when this run follows everything persisted and that
+            // file is loaded (its records are in the window, just before this run).
+            let target: UInt64
+            if let open = openSegment, first > maxPersisted, let openLines = loadedLines[open],
+                openLines + lines.count <= memoryLimit
+            {
+                target = open
+            } else {
+                target = first
+            }
+            do {
+                try SpoolFiles.append(lines, to: SpoolFiles.path(directory, target))
+            } catch {
+                problems.append("cannot write spool file: \(error)")
+                return
+            }
+            for i in run { window[i].segment = target }
+            loadedLive[target, default: 0] += run.count
+            loadedLines[target, default: 0] += run.count
+            let last = window[run[run.count - 1]].seq
+            if last > maxPersisted {
+                maxPersisted = last
+                openSegment = target
+            }
+        }
+    }
+
+    /// Moves the tail to disk in files of at most `memoryLimit` records (the first part appended
+    /// to the last file when that is the open one and has room).
+    private mutating func spillTail() {
+        guard let directory, !tail.isEmpty else { return }
+        var start = 0
+        while start < tail.count {
+            let room = disk.last.map { memoryLimit - $0.lines } ?? 0
+            let appendToLast = openSegment != nil && disk.last?.first == openSegment && tail[start].seq > maxPersisted && room > 0
+            let end = min(tail.count, start + (appendToLast ? room : memoryLimit))
+            let lines = tail[start..<end].map { SpoolFiles.line($0.seq, $0.record) }
+            let target = appendToLast ? disk[disk.count - 1].first : tail[start].seq
+            do {
+                try SpoolFiles.append(lines, to: SpoolFiles.path(directory, target))
+            } catch {
+                problems.append("cannot write spool file, keeping \(tail.count - start) record(s) in memory: \(error)")
+                break
+            }
+            if appendToLast {
+                disk[disk.count - 1].lines += lines.count
+            } else {
+                disk.append(Segment(first: target, lines: lines.count))
+            }
+            maxPersisted = max(maxPersisted, tail[end - 1].seq)
+            openSegment = target
+            start = end
+        }
+        tail.removeFirst(start)
+    }
+
+    /// Rewrites loaded files that hold completed records with only their live records.
+    private mutating func compactLoaded() {
+        guard let directory else { return }
+        var live: [UInt64: [String]] = [:]
+        for index in windowHead..<window.count {
+            guard let segment = window[index].segment, window[index].phase != .done else { continue }
+            live[segment, default: []].append(SpoolFiles.line(window[index].seq, window[index].record))
+        }
+        for (segment, lines) in loadedLines where (loadedLive[segment] ?? 0) < lines {
+            let keep = live[segment] ?? []
+            let path = SpoolFiles.path(directory, segment)
+            if keep.isEmpty {
+                removeLoadedSegment(segment)
+                continue
+            }
+            do {
+                try FileSystem.writeAtomically(keep.joined(separator: "\n") + "\n", to: path)
+                loadedLines[segment] = keep.count
+            } catch {
+                problems.append("cannot compact spool file: \(error)")
+            }
+        }
+    }
+}
+
+/// The spool's file format and POSIX file operations.
+enum SpoolFiles {
+    static func path(_ directory: String, _ first: UInt64) -> String {
+        let digits = String(first)
+        return directory + "/" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".spool"
+    }
+
+    static func line<R: SpoolRecord>(_ seq: UInt64, _ record: R) -> String {
+        // A record line must be one line; a newline would split it on reading. JSON writers
+        // escape newlines, so this only guards against a broken `spoolLine`.
+        let text = record.spoolLine
+        precondition(!text.utf8.contains(0x0A), "spool record lines must not contain a newline")
+        return String(seq) + " " + text
+    }
+
+    /// The sequence number at the start of a line, or `nil` when the line is not a record.
+    static func sequence(of line: String) -> UInt64? {
+        guard let space = line.firstIndex(of: " ") else { return nil }
+        return UInt64(line[..<space])
+    }
+
+    static func readLines(_ path: String) throws(FileSystem.Error) -> [String] {
+        try FileSystem.readText(path).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    /// Names in `directory` (no `.` / `..`); empty when it cannot be read.
+    static func list(_ directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Appends lines and flushes them to the disk before returning; a new file's directory
+    /// entry is flushed too, so an acknowledged append survives a power cut.
+    static func append(_ lines: [String], to path: String) throws(FileSystem.Error) {
+        try appendRaw(lines, to: path)
+    }
+
+    /// `append` for any line-oriented file (the intake journal).
+    static func appendRaw(_ lines: [String], to path: String) throws(FileSystem.Error) {
+        let existed = FileSystem.exists(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSystem.Error(operation: "open", path: path, code: errno) }
+        var bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(fd)
+                throw FileSystem.Error(operation: "write", path: path, code: code)
+            }
+            offset += n
+        }
+        bytes.removeAll()
+        if fdatasync(fd) != 0 {
+            let code = errno
+            close(fd)
+            throw FileSystem.Error(operation: "fdatasync", path: path, code: code)
+        }
+        close(fd)
+        if !existed, let slash = path.lastIndex(of: "/") {
+            let dirfd = open(String(path[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dirfd >= 0 {
+                fsync(dirfd)
+                close(dirfd)
+            }
+        }
+    }
+}

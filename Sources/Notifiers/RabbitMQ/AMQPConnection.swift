@@ -1,0 +1,294 @@
+internal import CAMQP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One AMQP 0-9-1 connection with one channel, owning librabbitmq's connection state.
+///
+/// librabbitmq has no thread of its own and is not thread-safe: exactly one thread (the
+/// RabbitMQ notifier's `SinkWorker` thread) uses an instance. Every call that waits has a
+/// timeout: the socket connect, the handshake and every RPC (`timeout`), frame waits (the
+/// caller's), and publishing only happens while the socket has room (`canWrite`).
+final class AMQPConnection {
+    /// A failed AMQP operation: what was being done and what the library or broker said.
+    struct Failure: Error, CustomStringConvertible {
+        var operation: String
+        var detail: String
+        var description: String { "\(operation): \(detail)" }
+    }
+
+    /// What the broker sent, as far as a publisher cares.
+    enum Event: Equatable {
+        /// Publisher confirm: the message(s) up to `tag` (all of them if `multiple`) are safe.
+        case ack(tag: UInt64, multiple: Bool)
+        /// Negative confirm: the broker could not take the message(s); send again.
+        case nack(tag: UInt64, multiple: Bool)
+        /// `basic.return`: a mandatory message no queue took (its confirm follows).
+        case returned(messageID: String?, code: Int, text: String)
+        /// `connection.blocked`: a resource alarm; stop publishing until `unblocked`.
+        case blocked(reason: String)
+        case unblocked
+        /// Anything else (ignored).
+        case other
+    }
+
+    // Method ids from amqp_framing.h (their macros carry casts Swift does not import).
+    private static let basicAck: UInt32 = 0x003C_0050
+    private static let basicNack: UInt32 = 0x003C_0078
+    private static let basicReturn: UInt32 = 0x003C_0032
+    private static let connectionClose: UInt32 = 0x000A_0032
+    private static let connectionBlocked: UInt32 = 0x000A_003C
+    private static let connectionUnblocked: UInt32 = 0x000A_003D
+    private static let channelClose: UInt32 = 0x0014_0028
+    // Basic property flags from amqp_framing.h.
+    private static let contentTypeFlag: UInt32 = 1 << 15
+    private static let deliveryModeFlag: UInt32 = 1 << 12
+    private static let messageIDFlag: UInt32 = 1 << 7
+    private static let timestampFlag: UInt32 = 1 << 6
+    private static let appIDFlag: UInt32 = 1 << 3
+
+    private static let contentType: StaticString = "application/json"
+    private static let appID: StaticString = "healthmonitor"
+
+    private let state: amqp_connection_state_t
+    private let channel: amqp_channel_t = 1
+    private let timeout: Double
+
+    /// Opens the socket, logs in, opens channel 1. `heartbeat` in seconds (0: none); `timeout`
+    /// bounds the connect, the handshake and every RPC, in seconds; `name` is the connection
+    /// name the broker shows. Announces the `connection.blocked` capability.
+    init(
+        endpoint: AMQPEndpoint, heartbeat: Int, timeout: Double, caFile: String?, verify: Bool, name: String
+    ) throws(Failure) {
+        guard let state = amqp_new_connection() else { throw Failure(operation: "connect", detail: "out of memory") }
+        self.state = state
+        self.timeout = timeout
+        // From here on a failure runs deinit, which destroys the state and its socket.
+        let socket: OpaquePointer?
+        if endpoint.tls {
+            socket = amqp_ssl_socket_new(state)
+            if let socket {
+                if let caFile, amqp_ssl_socket_set_cacert(socket, caFile) != AMQP_STATUS_OK.rawValue {
+                    throw Failure(operation: "TLS", detail: "cannot read CA file \(caFile)")
+                }
+                amqp_ssl_socket_set_verify_peer(socket, verify ? 1 : 0)
+                amqp_ssl_socket_set_verify_hostname(socket, verify ? 1 : 0)
+            }
+        } else {
+            socket = amqp_tcp_socket_new(state)
+        }
+        guard let socket else { throw Failure(operation: "connect", detail: "cannot create a socket") }
+        var limit = Self.timeval(seconds: timeout)
+        amqp_set_handshake_timeout(state, &limit)
+        amqp_set_rpc_timeout(state, &limit)
+        let opened = amqp_socket_open_noblock(socket, endpoint.host, Int32(endpoint.port), &limit)
+        guard opened == AMQP_STATUS_OK.rawValue else {
+            throw Failure(operation: "connect to \(endpoint.host):\(endpoint.port)", detail: Self.statusText(opened))
+        }
+        try check(
+            camqp_login_plain_notify_blocked(
+                state, endpoint.vhost, 0, 131_072, Int32(heartbeat), name, endpoint.user, endpoint.password),
+            "log in to vhost \(endpoint.vhost) as \(endpoint.user)")
+        amqp_channel_open(state, channel)
+        try check(amqp_get_rpc_reply(state), "open channel")
+    }
+
+    deinit {
+        // Frees the state and closes the socket without a close handshake.
+        amqp_destroy_connection(state)
+    }
+
+    /// Closes channel and connection politely (bounded by the RPC timeout); use only on a link
+    /// believed healthy. The socket itself is closed by `deinit`.
+    func closeGracefully() {
+        var short = Self.timeval(seconds: min(timeout, 2))
+        amqp_set_rpc_timeout(state, &short)
+        _ = amqp_channel_close(state, channel, Int32(AMQP_REPLY_SUCCESS))
+        _ = amqp_connection_close(state, Int32(AMQP_REPLY_SUCCESS))
+    }
+
+    /// Turns on publisher confirms for the channel: every publish gets an ack or nack.
+    func confirmSelect() throws(Failure) {
+        amqp_confirm_select(state, channel)
+        try check(amqp_get_rpc_reply(state), "confirm.select")
+    }
+
+    /// Declares a durable exchange (idempotent when it exists with the same type).
+    func declareExchange(_ name: String, type: String) throws(Failure) {
+        Self.withBytes(name) { exchange in
+            Self.withBytes(type) { kind in
+                _ = amqp_exchange_declare(state, channel, exchange, kind, 0, 1, 0, 0, amqp_empty_table)
+            }
+        }
+        try check(amqp_get_rpc_reply(state), "declare exchange \"\(name)\" (\(type), durable)")
+    }
+
+    /// Declares a durable queue (idempotent when it exists with the same arguments).
+    func declareQueue(_ name: String) throws(Failure) {
+        Self.withBytes(name) { queue in
+            _ = amqp_queue_declare(state, channel, queue, 0, 1, 0, 0, amqp_empty_table)
+        }
+        try check(amqp_get_rpc_reply(state), "declare queue \"\(name)\" (durable)")
+    }
+
+    /// Binds `queue` to `exchange` with `routingKey`.
+    func bind(queue: String, exchange: String, routingKey: String) throws(Failure) {
+        Self.withBytes(queue) { q in
+            Self.withBytes(exchange) { e in
+                Self.withBytes(routingKey) { k in
+                    _ = amqp_queue_bind(state, channel, q, e, k, amqp_empty_table)
+                }
+            }
+        }
+        try check(amqp_get_rpc_reply(state), "bind queue \"\(queue)\" to exchange \"\(exchange)\"")
+    }
+
+    /// Whether the socket can take more bytes now, so a publish will not wait for the broker.
+    func canWrite() -> Bool {
+        var descriptor = pollfd(fd: amqp_get_sockfd(state), events: Int16(POLLOUT), revents: 0)
+        return poll(&descriptor, 1, 0) == 1 && descriptor.revents & Int16(POLLOUT) != 0
+    }
+
+    /// Publishes one persistent JSON message (delivery mode 2, `application/json`, the given
+    /// `message_id` and `timestamp` in Unix seconds, app id `healthmonitor`). Returning proves
+    /// only that the bytes were handed to the socket; the confirm says whether the broker took it.
+    func publish(
+        exchange: String, routingKey: String, mandatory: Bool, body: String, messageID: String, timestamp: UInt64
+    ) throws(Failure) {
+        var properties = amqp_basic_properties_t()
+        properties._flags = Self.contentTypeFlag | Self.deliveryModeFlag | Self.messageIDFlag | Self.timestampFlag | Self.appIDFlag
+        properties.content_type = Self.bytes(Self.contentType)
+        properties.app_id = Self.bytes(Self.appID)
+        properties.delivery_mode = 2
+        properties.timestamp = timestamp
+        let status = Self.withBytes(exchange) { e in
+            Self.withBytes(routingKey) { k in
+                Self.withBytes(messageID) { id in
+                    Self.withBytes(body) { b in
+                        properties.message_id = id
+                        return amqp_basic_publish(state, channel, e, k, mandatory ? 1 : 0, 0, &properties, b)
+                    }
+                }
+            }
+        }
+        guard status == AMQP_STATUS_OK.rawValue else { throw Failure(operation: "publish", detail: Self.statusText(status)) }
+    }
+
+    /// The next event from the broker, waiting at most `seconds`; `nil` when none came. Throws
+    /// when the connection failed: socket error, heartbeat timeout (no frame from the broker for
+    /// two heartbeat intervals), or the broker closed the channel or connection.
+    func nextEvent(waiting seconds: Double) throws(Failure) -> Event? {
+        var frame = amqp_frame_t()
+        var limit = Self.timeval(seconds: seconds)
+        let status = amqp_simple_wait_frame_noblock(state, &frame, &limit)
+        if status == AMQP_STATUS_TIMEOUT.rawValue { return nil }
+        guard status == AMQP_STATUS_OK.rawValue else { throw Failure(operation: "read from broker", detail: Self.statusText(status)) }
+        guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return .other }
+        let decoded = frame.payload.method.decoded
+        switch frame.payload.method.id {
+        case Self.basicAck:
+            let ack = decoded!.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
+            return .ack(tag: ack.delivery_tag, multiple: ack.multiple != 0)
+        case Self.basicNack:
+            let nack = decoded!.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
+            return .nack(tag: nack.delivery_tag, multiple: nack.multiple != 0)
+        case Self.basicReturn:
+            let returned = decoded!.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
+            let code = Int(returned.reply_code)
+            let text = Self.string(returned.reply_text)
+            return .returned(messageID: try readReturnedContent(), code: code, text: text)
+        case Self.connectionBlocked:
+            let blocked = decoded!.assumingMemoryBound(to: amqp_connection_blocked_t.self).pointee
+            return .blocked(reason: Self.string(blocked.reason))
+        case Self.connectionUnblocked:
+            return .unblocked
+        case Self.channelClose:
+            let close = decoded!.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+            throw Failure(operation: "broker closed the channel", detail: "\(close.reply_code) \(Self.string(close.reply_text))")
+        case Self.connectionClose:
+            let close = decoded!.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+            throw Failure(operation: "broker closed the connection", detail: "\(close.reply_code) \(Self.string(close.reply_text))")
+        default:
+            return .other
+        }
+    }
+
+    /// Frees librabbitmq's frame memory once nothing is buffered (it grows per frame otherwise).
+    func releaseBuffers() {
+        amqp_maybe_release_buffers(state)
+    }
+
+    /// Reads the header and body frames that follow a `basic.return`; returns the message id.
+    private func readReturnedContent() throws(Failure) -> String? {
+        var messageID: String?
+        var remaining: UInt64?
+        while remaining != 0 {
+            var frame = amqp_frame_t()
+            var limit = Self.timeval(seconds: timeout)
+            let status = amqp_simple_wait_frame_noblock(state, &frame, &limit)
+            guard status == AMQP_STATUS_OK.rawValue else {
+                throw Failure(operation: "read returned message", detail: Self.statusText(status))
+            }
+            if frame.frame_type == UInt8(AMQP_FRAME_HEADER) {
+                remaining = frame.payload.properties.body_size
+                let properties = frame.payload.properties.decoded.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee
+                if properties._flags & Self.messageIDFlag != 0 { messageID = Self.string(properties.message_id) }
+            } else if frame.frame_type == UInt8(AMQP_FRAME_BODY), let left = remaining {
+                remaining = left - min(left, UInt64(frame.payload.body_fragment.len))
+            } else {
+                throw Failure(operation: "read returned message", detail: "unexpected frame type \(frame.frame_type)")
+            }
+        }
+        return messageID
+    }
+
+    private func check(_ reply: amqp_rpc_reply_t, _ operation: String) throws(Failure) {
+        switch reply.reply_type {
+        case AMQP_RESPONSE_NORMAL:
+            return
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+            throw Failure(operation: operation, detail: Self.statusText(reply.library_error))
+        case AMQP_RESPONSE_SERVER_EXCEPTION:
+            switch reply.reply.id {
+            case Self.connectionClose:
+                let close = reply.reply.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+                throw Failure(operation: operation, detail: "broker closed the connection: \(close.reply_code) \(Self.string(close.reply_text))")
+            case Self.channelClose:
+                let close = reply.reply.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+                throw Failure(operation: operation, detail: "broker closed the channel: \(close.reply_code) \(Self.string(close.reply_text))")
+            default:
+                throw Failure(operation: operation, detail: "unexpected broker method 0x\(String(reply.reply.id, radix: 16))")
+            }
+        default:
+            throw Failure(operation: operation, detail: "no reply")
+        }
+    }
+
+    private static func statusText(_ status: Int32) -> String {
+        guard let text = amqp_error_string2(status) else { return "status \(status)" }
+        return String(cString: text)
+    }
+
+    private static func string(_ bytes: amqp_bytes_t) -> String {
+        guard let base = bytes.bytes, bytes.len > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: base, count: bytes.len), as: UTF8.self)
+    }
+
+    private static func bytes(_ text: StaticString) -> amqp_bytes_t {
+        amqp_bytes_t(len: text.utf8CodeUnitCount, bytes: UnsafeMutableRawPointer(mutating: text.utf8Start))
+    }
+
+    /// Lends `text` as `amqp_bytes_t` for the duration of `body` (librabbitmq only reads it).
+    private static func withBytes<R>(_ text: String, _ body: (amqp_bytes_t) -> R) -> R {
+        var copy = text
+        return copy.withUTF8 { buffer in
+            body(amqp_bytes_t(len: buffer.count, bytes: UnsafeMutableRawPointer(mutating: buffer.baseAddress)))
+        }
+    }
+
+    private static func timeval(seconds: Double) -> Glibc.timeval {
+        let s = max(0, seconds)
+        return Glibc.timeval(tv_sec: Int(s), tv_usec: Int((s - Double(Int(s))) * 1_000_000))
+    }
+}

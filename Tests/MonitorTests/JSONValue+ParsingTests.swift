@@ -1,0 +1,33 @@
+import Monitor
+import Testing
+
+@Suite struct JSONValueParsingTests {
+    @Test(arguments: [
+        ("1", JSONValue.int(1)),
+        ("-0", .int(0)),
+        ("1.0", .double(1)),
+        ("1e3", .double(1000)),
+        ("-2.5E-3", .double(-0.0025)),
+        ("123456789012345678901234", .double(1.2345678901234568e23)),
+        ("true", .bool(true)),
+        ("null", .null),
+        (#""a\"b\\c\n\u00e9\ud83d\ude00""#, .string("a\"b\\c\né😀")),
+        (#" { "b" : [1, 2.0, "x"], "a": {} } "#, .object(["b": [1, 2.0, "x"], "a": .object([:])])),
+    ])
+    func readsValuesKeepingIntegersApartFromFractions(text: String, expected: JSONValue) throws {
+        #expect(try JSONValue.parse(text) == expected)
+    }
+
+    @Test func roundTripsWhatTheWriterProduces() throws {
+        let value: JSONValue = [
+            "loss": 0.0, "sent": 5, "rtt": 0.051, "tiny": 1e-05, "big": 5e20, "ok": true, "none": .null,
+            "text": "tab\tquote\" ctrl\u{01} 雪", "list": [1, [2.5], ["k": "v"]],
+        ]
+        #expect(try JSONValue.parse(value.json()) == value)
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "01x", "\"open", "tru", "{\"a\" 1}", "1 2", "\"\\ud800\"", "-", "\"\u{01}\""])
+    func rejectsMalformedText(text: String) {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
+    }
+}
