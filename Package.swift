@@ -58,7 +58,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Benchmark of the spooling notifiers (scripts/bench.sh); not part of the tests.
+        // Benchmark of the spooling notifiers (scripts/bench-sinks.sh); not part of the tests.
         .executableTarget(
             name: "sink-bench",
             dependencies: ["Monitor", "Notifiers", "CAMQP", "CMongo"],
