@@ -31,7 +31,7 @@ unit: build
 
 # The benchmark of the rabbitmq and mongo notifiers (release build; needs the test servers).
 bench:
-	scripts/bench.sh
+	scripts/bench-sinks.sh
 
 # Validates docker-compose.yml (no Docker engine needed).
 compose-config:

@@ -66,7 +66,7 @@ let package = Package(
             dependencies: ["Monitor", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/HostPortBenchmark"
         ),
-        // Benchmark of the spooling notifiers (scripts/bench.sh); not part of the tests.
+        // Benchmark of the spooling notifiers (scripts/bench-sinks.sh); not part of the tests.
         .executableTarget(
             name: "sink-bench",
             dependencies: ["Monitor", "Notifiers", "CAMQP", "CMongo"],

@@ -12,6 +12,7 @@ scripts/services.sh start
 trap 'scripts/services.sh stop || true' EXIT
 # shellcheck disable=SC1091
 source scripts/env.sh
+swift build
 swift build --build-tests
 swift test --skip-build --skip IntegrationTests "$@"
 swift test --skip-build --filter IntegrationTests "$@"

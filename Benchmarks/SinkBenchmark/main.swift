@@ -1,5 +1,5 @@
 // sink-bench: results per second the rabbitmq and mongo notifiers sustain with publisher
-// confirms / acknowledged inserts. Run through scripts/bench.sh (release build).
+// confirms / acknowledged inserts. Run through scripts/bench-sinks.sh (release build).
 //
 //   sink-bench rabbitmq|mongo [--count N] [--uri URI] [--batch B] [--burst] [--option key=value ...]
 //

@@ -17,6 +17,9 @@ public final class MongoNotifier: Notifier {
                 "create_indexes", .boolean, default: true,
                 help: "create the label/check indexes (and the TTL index) at start-up; off when they are managed elsewhere"),
             OptionSpec("write_concern", .string, default: "1", help: "w of every insert: a number of members (at least 1) or majority"),
+            OptionSpec(
+                "journal", .boolean, default: true,
+                help: "acknowledged only once in the server's journal (j: true), so a server crash cannot lose an acknowledged insert"),
             OptionSpec("bulk_size", .integer(1...100_000), default: 500, help: "documents per insert"),
             OptionSpec("flush_interval", .duration(minimum: 0.001), default: 0.1, help: "longest a result waits for a fuller batch"),
             OptionSpec("connect_timeout", .duration(minimum: 0.1), default: 5, help: "server selection and connect timeout, unless the URI sets them"),
@@ -49,7 +52,7 @@ public final class MongoNotifier: Notifier {
             uri: uri, database: options.string("database") ?? "healthmonitor",
             collection: options.string("collection") ?? "results", ttlDays: options.double("ttl_days"),
             createIndexes: options.bool("create_indexes") ?? true,
-            writeConcern: writeConcern, bulkSize: options.int("bulk_size") ?? 500,
+            writeConcern: writeConcern, journal: options.bool("journal") ?? true, bulkSize: options.int("bulk_size") ?? 500,
             flushInterval: options.double("flush_interval") ?? 0.1,
             timeouts: .init(connectMillis: millis("connect_timeout", 5), socketMillis: millis("socket_timeout", 10)))
         worker = SinkWorker(

@@ -19,6 +19,8 @@ final class MongoSink: Sink {
         var createIndexes: Bool
         /// `w`: a number of members, or `majority`.
         var writeConcern: String
+        /// `j`: acknowledged only once journaled.
+        var journal: Bool
         /// Documents per insert.
         var bulkSize: Int
         /// Seconds a result may wait for a fuller batch.
@@ -44,6 +46,7 @@ final class MongoSink: Sink {
             } else {
                 concern.append("w", string: settings.writeConcern)
             }
+            if settings.journal { concern.append("j", .bool(true)) }
             concern.append("wtimeout", int32: settings.timeouts.socketMillis)
         }
     }

@@ -3,7 +3,7 @@
 # confirms and the mongo notifier with acknowledged (w:1) batched inserts, against the servers
 # of scripts/services.sh. Not part of the test run. Release build.
 #
-# Usage: scripts/bench.sh [COUNT]        (default 100000 results per notifier)
+# Usage: scripts/bench-sinks.sh [COUNT]        (default 100000 results per notifier)
 #        extra sink-bench arguments via BENCH_ARGS, e.g. BENCH_ARGS="--option bulk_size=1000"
 set -euo pipefail
 cd "$(dirname "$0")/.."
