@@ -86,14 +86,19 @@ public struct NotifierKind: Sendable {
     public var name: String
     /// The options this type accepts besides the common ones (`report`, `threshold`, …).
     public var options: [OptionSpec]
+    /// The `report` mode when the config gives none: `failure` for alerting notifiers, `always`
+    /// for sinks that record every result (RabbitMQ, MongoDB).
+    public var defaultReport: ReportMode
     /// Builds a notifier.
     public var make: @Sendable (NotifierContext) throws -> any Notifier
 
     public init(
-        name: String, options: [OptionSpec], make: @escaping @Sendable (NotifierContext) throws -> any Notifier
+        name: String, options: [OptionSpec], defaultReport: ReportMode = .failure,
+        make: @escaping @Sendable (NotifierContext) throws -> any Notifier
     ) {
         self.name = name
         self.options = options
+        self.defaultReport = defaultReport
         self.make = make
     }
 }

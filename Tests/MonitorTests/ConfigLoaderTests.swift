@@ -58,6 +58,14 @@ import Testing
         #expect(config.checks.first?.threshold == 2)
     }
 
+    @Test func aNotifierTypeMayDefaultToReportAlways() throws {
+        let sinkKind = NotifierKind(name: "recorder", options: [], defaultReport: .always, make: { _ in RecordingNotifier() })
+        let loader = ConfigLoader(checkKinds: [sampleCheckKind], notifierKinds: [sinkKind, sampleNotifierKind], environment: [:])
+        let yaml = "notifiers:\n  recorder: {}\n  explicit: {type: recorder, report: change}\n  sink: {webhook: x}\nchecks:\n  sample:\n    a: {host: h}\n"
+        let config = try loader.load([ConfigSource(section: .whole, name: "c.yml", text: yaml)])
+        #expect(config.notifiers.map(\.report) == [.always, .change, .failure])
+    }
+
     @Test func everyErrorIsCollectedWithFileLineColumnAndPath() {
         let diagnostics = errors(
             """

@@ -153,11 +153,17 @@ public struct ConfigLoader: Sendable {
                             "unknown notifier type \"\(typeName)\"\(Suggestions.hint(for: typeName, in: valid)); valid types: \(valid.joined(separator: ", ")) (name a notifier freely and set type: to one of these)"))
                     continue
                 }
-                let opts = options(entry.value, specs: Self.commonNotifierOptions + kind.options, path: path, at: entry.keyLocation, into: &diagnostics)
+                let common = Self.commonNotifierOptions.map { spec -> OptionSpec in
+                    guard spec.name == "report" else { return spec }
+                    var perKind = spec
+                    perKind.defaultValue = .string(kind.defaultReport.rawValue)
+                    return perKind
+                }
+                let opts = options(entry.value, specs: common + kind.options, path: path, at: entry.keyLocation, into: &diagnostics)
                 notifiers.append(
                     NotifierConfig(
                         name: entry.key, type: kind.name,
-                        report: ReportMode(rawValue: opts.string("report") ?? "failure") ?? .failure,
+                        report: ReportMode(rawValue: opts.string("report") ?? "") ?? kind.defaultReport,
                         threshold: opts.int("threshold") ?? 1, resolved: opts.bool("resolved") ?? false,
                         repeatInterval: opts.double("repeat"), queueSize: opts.int("queue_size") ?? 10000,
                         overflow: OverflowPolicy(rawValue: opts.string("overflow") ?? "") ?? .dropOldest,

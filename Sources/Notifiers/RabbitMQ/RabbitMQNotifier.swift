@@ -29,6 +29,7 @@ public final class RabbitMQNotifier: Notifier {
             OptionSpec("spool_memory", .integer(1...10_000_000), default: 10000, help: "results held in memory before they spill to disk"),
             OptionSpec("flush_timeout", .duration(), default: 5, help: "at shutdown, seconds to deliver what is held before spilling it"),
         ],
+        defaultReport: .always,
         make: { context in try RabbitMQNotifier(context: context) })
 
     private let worker: SinkWorker<RabbitMQSink>
