@@ -45,9 +45,8 @@ RUN setcap cap_net_raw+ep /usr/local/bin/healthmonitor \
 WORKDIR /src
 USER healthmonitor:healthmonitor
 VOLUME ["/src/state"]
-# Healthy while the binary and its libraries load and the configuration (file or environment)
-# still validates: `validate` builds every check and notifier without running them.
-HEALTHCHECK --interval=60s --timeout=15s --start-period=10s --retries=3 \
-    CMD ["healthmonitor", "validate", "--log-level", "error"]
+# The running monitor writes state/heartbeat.json every 10 s; `health` fails when it is stale.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
+    CMD ["healthmonitor", "health", "--log-level", "error"]
 ENTRYPOINT ["healthmonitor"]
 CMD ["run"]

@@ -89,6 +89,8 @@ public struct Runtime: Sendable {
     /// Services for `run`, in start order: notifiers first, the scheduler last, so that at
     /// shutdown (reverse order) scheduling stops before the queues drain.
     public func services(observer: (any SchedulerObserver)? = nil) -> [any Service] {
-        deliveryServices() + [scheduler(clock: ContinuousClock(), observer: observer)]
+        deliveryServices()
+            + [Heartbeat(stateDirectory: config.settings.stateDirectory, router: router, logger: logger) as any Service]
+            + [scheduler(clock: ContinuousClock(), observer: observer)]
     }
 }

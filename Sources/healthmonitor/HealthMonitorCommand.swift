@@ -26,10 +26,11 @@ struct HealthMonitorCommand: AsyncParsableCommand {
               healthmonitor run --config base.yml --config site.yml
               healthmonitor validate --config config.yml check a config, print a summary
               healthmonitor once --config config.yml     run every check once (exit 1 if any failed)
+              healthmonitor health                       is the running monitor alive? (container health checks)
               CONFIG="$(cat config.yml)" healthmonitor   config from the environment
             """,
         version: healthmonitorVersion,
-        subcommands: [Run.self, Validate.self, Once.self],
+        subcommands: [Run.self, Validate.self, Once.self, Health.self],
         defaultSubcommand: Run.self
     )
 }
@@ -177,6 +178,33 @@ struct Validate: AsyncParsableCommand {
         }
         out += "state directory: \(config.settings.stateDirectory)\n"
         FileOutput.standardOutput.write(out)
+    }
+}
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exit 0 if the monitor using this state directory wrote its heartbeat recently (for container health checks).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customLong("max-age"), help: "Seconds a heartbeat stays fresh (it is written every 10 s).")
+    var maxAge: Double = 60
+
+    func run() async throws {
+        let logger = common.makeLogger()
+        let stateDirectory: String
+        if let explicit = common.stateDirectory {
+            stateDirectory = explicit
+        } else {
+            do {
+                stateDirectory = try common.loadConfig(logger: logger).settings.stateDirectory
+            } catch let error as ConfigError {
+                throw reportConfigError(error)
+            }
+        }
+        let (healthy, summary) = Heartbeat.check(stateDirectory: stateDirectory, maxAge: maxAge)
+        FileOutput.standardOutput.write(summary + "\n")
+        if !healthy { throw ExitCode(1) }
     }
 }
 

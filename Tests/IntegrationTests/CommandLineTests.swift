@@ -187,6 +187,16 @@ func scratchDirectory() -> String {
             let out = await launched.finish()
             return (out.status, out.stdout.split(separator: "\n").map(String.init), out.stderr)
         }
+        // While it runs, `health` sees a fresh heartbeat.
+        let running = try Binary.start(["run", "--config", "c.yml"], directory: dir)
+        try await Task.sleep(for: .milliseconds(500))
+        let health = try await Binary.run(["health", "--config", "c.yml"], directory: dir)
+        #expect(health.status == 0, "\(health.stdout)")
+        #expect(health.stdout.hasPrefix("healthy: heartbeat "))
+        running.process.signal(SIGTERM)
+        #expect(await running.finish().status == 0)
+        try? FileManager.default.removeItem(atPath: dir + "/state")
+
         let (status1, lines1, log1) = try await runFor(0.8)
         #expect(status1 == 0, "\(log1)")
         #expect(lines1.count == 1)  // one alert for the streak
@@ -195,6 +205,10 @@ func scratchDirectory() -> String {
         #expect(status2 == 0, "\(log2)")
         #expect(lines2.isEmpty)  // same streak after the restart: not repeated
         let state = try String(contentsOfFile: dir + "/state/policy/console.json", encoding: .utf8)
+        // The stopped monitor's heartbeat goes stale.
+        let stale = try await Binary.run(["health", "--state-dir", "state", "--max-age", "0.001"], directory: dir)
+        #expect(stale.status == 1)
+        #expect(stale.stdout.hasPrefix("unhealthy: heartbeat "))
         #expect(state.contains("\"openAlert\":true"))
     }
 }
