@@ -17,7 +17,7 @@ extension SinkIntegrationTests {
             var uri: String
             var exchange: String
             var queue: String?
-            var recorder: SinkLogRecorder
+            var recorder: LogRecorder
         }
 
         /// A running notifier on a fresh exchange (and, with `queue`, a fresh bound queue).
@@ -28,7 +28,7 @@ extension SinkIntegrationTests {
             var options: [String: JSONValue] = ["uri": .string(uri), "exchange": .string(exchange), "connect_timeout": 3]
             if let queueName { options["queue"] = .string(queueName) }
             for (k, v) in extra { options[k] = v }
-            let recorder = SinkLogRecorder()
+            let recorder = LogRecorder()
             let notifier = try RabbitMQNotifier(
                 context: SinkTest.context(
                     RabbitMQNotifier.kind, options, stateDirectory: try SinkTest.directory("rabbitmq"), logger: recorder.logger()))

@@ -155,34 +155,3 @@ enum SinkTest {
         }
     }
 }
-
-/// Records log lines, for assertions on what a notifier logged.
-final class SinkLogRecorder: @unchecked Sendable {
-    // @unchecked: `lines` is guarded by the mutex.
-    private let lines = Mutex<[String]>([])
-
-    var all: [String] { lines.withLock { $0 } }
-
-    /// A logger writing into this recorder (and nowhere else).
-    func logger() -> Logger {
-        Logger(label: "it") { _ in Handler(recorder: self) }
-    }
-
-    fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }
-
-    private struct Handler: LogHandler {
-        let recorder: SinkLogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            let extra = (event.metadata ?? [:]).merging(metadata) { a, _ in a }.sorted { $0.key < $1.key }
-                .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            let (level, message) = (event.level, event.message)
-            recorder.append("\(level) \(message) \(extra)")
-        }
-    }
-}
