@@ -23,7 +23,7 @@ public struct Runtime: Sendable {
             try FileSystem.makeDirectories(policyDirectory)
         } catch {
             problems.append(
-                ConfigDiagnostic(.error, at: SourceLocation(file: "settings"), path: "settings.state_dir",
+                ConfigDiagnostic(.error, at: SourceLocation(file: config.sources.first ?? "config"), path: "settings.state_dir",
                     "cannot create state directory: \(error)"))
         }
 

@@ -46,10 +46,7 @@ public final class MSTeamsNotifier: Notifier {
 
     convenience init(context: NotifierContext) throws(ConfigDiagnostic) {
         let o = context.options
-        let webhook = o.string("webhook") ?? ""
-        guard WebhookPoster.isWebURL(webhook) else {
-            throw o.problem("webhook", "expected an https:// webhook URL (value not shown: it is a secret)")
-        }
+        let webhook = try WebhookPoster.webhookURL(from: o)
         self.init(
             webhook: webhook, format: Format(rawValue: o.string("format") ?? "") ?? .adaptiveCard,
             timeout: o.double("timeout") ?? 10, logger: context.logger)

@@ -41,10 +41,7 @@ public final class SlackNotifier: Notifier {
 
     convenience init(context: NotifierContext) throws(ConfigDiagnostic) {
         let o = context.options
-        let webhook = o.string("webhook") ?? ""
-        guard WebhookPoster.isWebURL(webhook) else {
-            throw o.problem("webhook", "expected an https:// webhook URL (value not shown: it is a secret)")
-        }
+        let webhook = try WebhookPoster.webhookURL(from: o)
         self.init(
             webhook: webhook, channel: o.string("channel"), user: o.string("user"), tags: o.stringMap("tags") ?? [:],
             timeout: o.double("timeout") ?? 10, logger: context.logger)

@@ -46,6 +46,15 @@ final class WebhookPoster: Sendable {
         posted.withLock { $0.subtract(ids) }
     }
 
+    /// The `webhook` option, checked to be an http(s) URL without echoing it (it is a secret).
+    static func webhookURL(from options: Options) throws(ConfigDiagnostic) -> String {
+        let webhook = options.string("webhook") ?? ""
+        guard isWebURL(webhook) else {
+            throw options.problem("webhook", "expected an https:// webhook URL (value not shown: it is a secret)")
+        }
+        return webhook
+    }
+
     /// Whether `url` is an http(s) URL with a host; used to validate `webhook` without echoing it.
     static func isWebURL(_ url: String) -> Bool {
         let lower = url.lowercased()

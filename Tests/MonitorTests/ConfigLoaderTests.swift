@@ -134,6 +134,13 @@ import Testing
         #expect(options.string("password") == "x${literal}")
     }
 
+    /// Problems found after validation (when a check or notifier is built) point at the label.
+    @Test func problemsWithAWholeMappingNameItsKey() throws {
+        let config = try load("checks:\n  sample:\n    web: {host: h}\n")
+        let problem = try #require(config.checks.first).options.problem("", "cannot set up check: boom")
+        #expect(problem.description == "config.yml:3:5: error: checks.sample.web: cannot set up check: boom")
+    }
+
     @Test func unsetVariableIsAnError() {
         let diagnostics = errors("checks:\n  sample:\n    a: {host: \"${NOPE}\"}\n")
         #expect(diagnostics.contains { $0.path == "checks.sample.a.host" && $0.message.contains("environment variable NOPE is not set") })

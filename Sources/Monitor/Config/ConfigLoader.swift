@@ -229,6 +229,6 @@ public struct ConfigLoader: Sendable {
                 values[spec.name] = value
             }
         }
-        return Options(values, path: path, locations: locations)
+        return Options(values, path: path, locations: locations, location: owner ?? node?.location)
     }
 }

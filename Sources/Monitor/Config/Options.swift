@@ -6,10 +6,16 @@ public struct Options: Sendable, Hashable {
     public var locations: [String: SourceLocation]
     /// The key path of the owning mapping, e.g. `checks.ping.clowder`.
     public var path: String
+    /// Where the owning mapping's key was written (`clowder:`), for problems with no one option.
+    public var location: SourceLocation?
 
-    public init(_ values: [String: JSONValue], path: String = "", locations: [String: SourceLocation] = [:]) {
+    public init(
+        _ values: [String: JSONValue], path: String = "", locations: [String: SourceLocation] = [:],
+        location: SourceLocation? = nil
+    ) {
         self.values = values
         self.path = path
+        self.location = location
         self.locations = locations
     }
 
@@ -30,9 +36,11 @@ public struct Options: Sendable, Hashable {
         values[name]?.objectValue?.compactMapValues(\.stringValue)
     }
 
-    /// A diagnostic about option `name`, located where it was written.
+    /// A diagnostic about option `name` (or, with an empty name, the whole mapping), located
+    /// where it was written.
     public func problem(_ name: String, _ message: String) -> ConfigDiagnostic {
         ConfigDiagnostic(
-            .error, at: locations[name] ?? SourceLocation(file: "config"), path: path + "." + name, message)
+            .error, at: locations[name] ?? location ?? SourceLocation(file: "config"),
+            path: name.isEmpty ? path : path + "." + name, message)
     }
 }

@@ -34,9 +34,10 @@ public struct Heartbeat: Service {
 
     func write() {
         let last = router.lastResultMillis
+        let now = Int64(WallClock.nowMillis())
         let beat: JSONValue = [
-            "time": .string(WallClock.iso8601(millis: Int64(WallClock.nowMillis()))),
-            "time_ms": .int(Int(WallClock.nowMillis())),
+            "time": .string(WallClock.iso8601(millis: now)),
+            "time_ms": .int(Int(now)),
             "results": .int(router.resultCount),
             "last_result": last > 0 ? .string(WallClock.iso8601(millis: last)) : .null,
         ]

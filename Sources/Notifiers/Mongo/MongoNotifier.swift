@@ -24,9 +24,7 @@ public final class MongoNotifier: Notifier {
             OptionSpec("flush_interval", .duration(minimum: 0.001), default: 0.1, help: "longest a result waits for a fuller batch"),
             OptionSpec("connect_timeout", .duration(minimum: 0.1), default: 5, help: "server selection and connect timeout, unless the URI sets them"),
             OptionSpec("socket_timeout", .duration(minimum: 0.1), default: 10, help: "bound on each reply (socketTimeoutMS), unless the URI sets it"),
-            OptionSpec("spool_memory", .integer(1...10_000_000), default: 10000, help: "results held in memory before they spill to disk"),
-            OptionSpec("flush_timeout", .duration(), default: 5, help: "at shutdown, seconds to deliver what is held before spilling it"),
-        ],
+        ] + SpoolOptions.specs,
         defaultReport: .always,
         make: { context in try MongoNotifier(context: context) })
 
@@ -56,11 +54,8 @@ public final class MongoNotifier: Notifier {
             writeConcern: writeConcern, journal: options.bool("journal") ?? true, bulkSize: options.int("bulk_size") ?? 500,
             flushInterval: options.double("flush_interval") ?? 0.1,
             timeouts: .init(connectMillis: millis("connect_timeout", 5), socketMillis: millis("socket_timeout", 10)))
-        worker = SinkWorker(
-            sink: MongoSink(settings: settings, logger: context.logger),
-            settings: .init(spoolDirectory: context.stateDirectory + "/spool", memoryLimit: options.int("spool_memory") ?? 10000),
-            logger: context.logger, threadName: "mongo-\(context.name)")
-        flushTimeout = options.double("flush_timeout") ?? 5
+        worker = SpoolOptions.worker(MongoSink(settings: settings, logger: context.logger), context: context, type: "mongo")
+        flushTimeout = SpoolOptions.flushTimeout(options)
     }
 
     /// Takes the results into the spool; never waits for the server, never throws.

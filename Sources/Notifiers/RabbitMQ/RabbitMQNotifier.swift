@@ -26,9 +26,7 @@ public final class RabbitMQNotifier: Notifier {
                 "confirm_timeout", .duration(minimum: 1), default: 30,
                 help: "a confirm overdue this long means the connection is dead (at least twice the heartbeat)"),
             OptionSpec("max_in_flight", .integer(1...100_000), default: 5000, help: "published, unconfirmed messages allowed at once"),
-            OptionSpec("spool_memory", .integer(1...10_000_000), default: 10000, help: "results held in memory before they spill to disk"),
-            OptionSpec("flush_timeout", .duration(), default: 5, help: "at shutdown, seconds to deliver what is held before spilling it"),
-        ],
+        ] + SpoolOptions.specs,
         defaultReport: .always,
         make: { context in try RabbitMQNotifier(context: context) })
 
@@ -61,11 +59,8 @@ public final class RabbitMQNotifier: Notifier {
             confirmTimeout: max(options.double("confirm_timeout") ?? 30, Double(2 * heartbeat)),
             maxInFlight: options.int("max_in_flight") ?? 5000, connectionName: "healthmonitor \(context.name) on \(HostName.current)")
         let sink = RabbitMQSink(settings: settings, logger: context.logger)
-        worker = SinkWorker(
-            sink: sink,
-            settings: .init(spoolDirectory: context.stateDirectory + "/spool", memoryLimit: options.int("spool_memory") ?? 10000),
-            logger: context.logger, threadName: "rabbitmq-\(context.name)")
-        flushTimeout = options.double("flush_timeout") ?? 5
+        worker = SpoolOptions.worker(sink, context: context, type: "rabbitmq")
+        flushTimeout = SpoolOptions.flushTimeout(options)
     }
 
     /// Takes the results into the spool; never waits for the broker, never throws.

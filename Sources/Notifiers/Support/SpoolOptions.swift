@@ -1,0 +1,22 @@
+import Monitor
+
+/// The options and set-up every spooling notifier shares.
+enum SpoolOptions {
+    static let specs: [OptionSpec] = [
+        OptionSpec("spool_memory", .integer(1...10_000_000), default: 10000, help: "results held in memory before they spill to disk"),
+        OptionSpec("flush_timeout", .duration(), default: 5, help: "at shutdown, seconds to deliver what is held before spilling it"),
+    ]
+
+    /// A worker for `sink` with its spool under the notifier's state directory.
+    static func worker<S: Sink>(_ sink: S, context: NotifierContext, type: String) -> SinkWorker<S> {
+        SinkWorker(
+            sink: sink,
+            settings: .init(spoolDirectory: context.stateDirectory + "/spool", memoryLimit: context.options.int("spool_memory") ?? 10000),
+            logger: context.logger, threadName: "\(type)-\(context.name)")
+    }
+
+    /// The `flush_timeout` option, in seconds.
+    static func flushTimeout(_ options: Options) -> Double {
+        options.double("flush_timeout") ?? 5
+    }
+}
