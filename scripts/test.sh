@@ -2,9 +2,10 @@
 # Runs every test: starts the real test servers, runs `swift test` with HM_SERVICES=1 (so no
 # integration test may skip), then stops the servers. Extra arguments go to `swift test`.
 #
-# Two runs: the unit tests first, then the integration tests. Several unit tests check timing
-# (scheduler grid, timers, ping deadlines); they run alone so the integration tests' child
-# processes and server restarts do not starve them of the two cores.
+# Two runs: the unit tests first, then the integration tests, so the integration tests' child
+# processes and server restarts do not compete with the unit tests for the two cores. Either
+# run fails the script when a test fails or when any test was skipped: under `make test` and CI
+# every test must run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -14,5 +15,21 @@ trap 'scripts/services.sh stop || true' EXIT
 source scripts/env.sh
 swift build
 swift build --build-tests
-swift test --skip-build --skip IntegrationTests "$@"
-swift test --skip-build --filter IntegrationTests "$@"
+
+LOG_DIR=$(mktemp -d /tmp/hm-test-log.XXXXXX)
+# run_stage NAME ARGS...: runs `swift test ARGS`, keeps its output, fails on a skipped test.
+run_stage() {
+  local name=$1; shift
+  local log="$LOG_DIR/$name.log"
+  swift test --skip-build "$@" 2>&1 | tee "$log"
+  local skipped
+  skipped=$(grep -E '^.{0,4}Test .* skipped' "$log" || true)
+  if [[ -n $skipped ]]; then
+    echo "test.sh: $name: tests were skipped, but under make test every test must run:" >&2
+    echo "$skipped" >&2
+    return 1
+  fi
+}
+run_stage unit --skip IntegrationTests "$@"
+run_stage integration --filter IntegrationTests "$@"
+rm -rf "$LOG_DIR"

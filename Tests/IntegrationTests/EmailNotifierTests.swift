@@ -8,7 +8,7 @@ import Testing
 /// The `email` notifier against the project's capturing SMTP server (scripts/smtp_server.py):
 /// plain, STARTTLS + AUTH, implicit TLS, grouping. Messages are read back from the JSON files
 /// the server writes and parsed by Python's `email` package, an independent MIME parser.
-@Suite struct EmailNotifierTests {
+@Suite(.needs(.smtp)) struct EmailNotifierTests {
     /// A recipient unique to one test, so tests sharing the server find their own messages.
     static func uniqueRecipient(_ tag: String) -> String { "\(tag)-\(ResultID.next())@example.org" }
 
@@ -29,9 +29,9 @@ import Testing
     }
 
     @Test func plainMessageEnvelopeHeadersAndBothBodies() async throws {
-        guard let host = TestServers.value("HM_SMTP_HOST"), let port = TestServers.value("HM_SMTP_PLAIN_PORT"),
-            let directory = TestServers.value("HM_SMTP_DIR")
-        else { return }
+        let host = try TestServers.value("HM_SMTP_HOST")
+        let port = try TestServers.value("HM_SMTP_PLAIN_PORT")
+        let directory = try TestServers.value("HM_SMTP_DIR")
         let to = Self.uniqueRecipient("plain")
         let email = try Self.notifier([
             "server": .string("\(host):\(port)"), "to": [.string("Ops Team <\(to)>"), "second@example.org"],
@@ -76,10 +76,11 @@ import Testing
     }
 
     @Test func starttlsWithAuthAndVerificationOff() async throws {
-        guard let host = TestServers.value("HM_SMTP_HOST"), let port = TestServers.value("HM_SMTP_PORT"),
-            let directory = TestServers.value("HM_SMTP_DIR"), let user = TestServers.value("HM_SMTP_USER"),
-            let password = TestServers.value("HM_SMTP_PASSWORD")
-        else { return }
+        let host = try TestServers.value("HM_SMTP_HOST")
+        let port = try TestServers.value("HM_SMTP_PORT")
+        let directory = try TestServers.value("HM_SMTP_DIR")
+        let user = try TestServers.value("HM_SMTP_USER")
+        let password = try TestServers.value("HM_SMTP_PASSWORD")
         let to = Self.uniqueRecipient("starttls")
         let email = try Self.notifier([
             "server": .string("\(host):\(port)"), "to": [.string(to)], "from": "hm@example.org",
@@ -95,9 +96,10 @@ import Testing
     }
 
     @Test func starttlsVerifiesAgainstTheGivenCA() async throws {
-        guard let host = TestServers.value("HM_SMTP_HOST"), let port = TestServers.value("HM_SMTP_PORT"),
-            let directory = TestServers.value("HM_SMTP_DIR"), let caFile = TestServers.value("HM_SMTP_CA_FILE")
-        else { return }
+        let host = try TestServers.value("HM_SMTP_HOST")
+        let port = try TestServers.value("HM_SMTP_PORT")
+        let directory = try TestServers.value("HM_SMTP_DIR")
+        let caFile = try TestServers.value("HM_SMTP_CA_FILE")
         let to = Self.uniqueRecipient("verified")
         let email = try Self.notifier([
             "server": .string("\(host):\(port)"), "to": [.string(to)], "from": "hm@example.org",
@@ -110,7 +112,8 @@ import Testing
     }
 
     @Test func selfSignedCertificateIsRejectedWhenVerifying() async throws {
-        guard let host = TestServers.value("HM_SMTP_HOST"), let port = TestServers.value("HM_SMTP_PORT") else { return }
+        let host = try TestServers.value("HM_SMTP_HOST")
+        let port = try TestServers.value("HM_SMTP_PORT")
         let email = try Self.notifier([
             "server": .string("\(host):\(port)"), "to": ["x@example.org"], "from": "hm@example.org", "tls": "starttls",
         ])
@@ -122,7 +125,8 @@ import Testing
     }
 
     @Test func starttlsIsRequiredNotOptional() async throws {
-        guard let host = TestServers.value("HM_SMTP_HOST"), let port = TestServers.value("HM_SMTP_PLAIN_PORT") else { return }
+        let host = try TestServers.value("HM_SMTP_HOST")
+        let port = try TestServers.value("HM_SMTP_PLAIN_PORT")
         let email = try Self.notifier([
             "server": .string("\(host):\(port)"), "to": ["x@example.org"], "from": "hm@example.org", "tls": "starttls",
             "verify": false,
@@ -135,9 +139,9 @@ import Testing
     }
 
     @Test func wrongPasswordFailsWithoutRevealingIt() async throws {
-        guard let host = TestServers.value("HM_SMTP_HOST"), let port = TestServers.value("HM_SMTP_PORT"),
-            let user = TestServers.value("HM_SMTP_USER")
-        else { return }
+        let host = try TestServers.value("HM_SMTP_HOST")
+        let port = try TestServers.value("HM_SMTP_PORT")
+        let user = try TestServers.value("HM_SMTP_USER")
         let email = try Self.notifier([
             "server": .string("\(host):\(port)"), "to": ["x@example.org"], "from": "hm@example.org",
             "username": .string(user), "password": "wrong-Pa55word", "verify": false,
@@ -154,10 +158,11 @@ import Testing
     }
 
     @Test func implicitTLSWithAuth() async throws {
-        guard let host = TestServers.value("HM_SMTP_HOST"), let port = TestServers.value("HM_SMTPS_PORT"),
-            let directory = TestServers.value("HM_SMTP_DIR"), let user = TestServers.value("HM_SMTP_USER"),
-            let password = TestServers.value("HM_SMTP_PASSWORD")
-        else { return }
+        let host = try TestServers.value("HM_SMTP_HOST")
+        let port = try TestServers.value("HM_SMTPS_PORT")
+        let directory = try TestServers.value("HM_SMTP_DIR")
+        let user = try TestServers.value("HM_SMTP_USER")
+        let password = try TestServers.value("HM_SMTP_PASSWORD")
         let to = Self.uniqueRecipient("smtps")
         let email = try Self.notifier([
             "server": .string("\(host):\(port)"), "to": [.string(to)], "from": "hm@example.org", "tls": "ssl",
@@ -171,9 +176,9 @@ import Testing
     }
 
     @Test func resultsWithinTheWindowBecomeOneMessage() async throws {
-        guard let host = TestServers.value("HM_SMTP_HOST"), let port = TestServers.value("HM_SMTP_PLAIN_PORT"),
-            let directory = TestServers.value("HM_SMTP_DIR")
-        else { return }
+        let host = try TestServers.value("HM_SMTP_HOST")
+        let port = try TestServers.value("HM_SMTP_PLAIN_PORT")
+        let directory = try TestServers.value("HM_SMTP_DIR")
         let to = Self.uniqueRecipient("group")
         let email = try Self.notifier([
             "server": .string("\(host):\(port)"), "to": [.string(to)], "from": "hm@example.org", "group_seconds": 3,
@@ -209,9 +214,9 @@ import Testing
     }
 
     @Test func shutdownMailsAnOpenGroupAtOnce() async throws {
-        guard let host = TestServers.value("HM_SMTP_HOST"), let port = TestServers.value("HM_SMTP_PLAIN_PORT"),
-            let directory = TestServers.value("HM_SMTP_DIR")
-        else { return }
+        let host = try TestServers.value("HM_SMTP_HOST")
+        let port = try TestServers.value("HM_SMTP_PLAIN_PORT")
+        let directory = try TestServers.value("HM_SMTP_DIR")
         let to = Self.uniqueRecipient("flush")
         let email = try Self.notifier([
             "server": .string("\(host):\(port)"), "to": [.string(to)], "from": "hm@example.org", "group_seconds": 600,

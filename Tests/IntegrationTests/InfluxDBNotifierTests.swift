@@ -38,8 +38,8 @@ import Testing
         }
     }
 
-    @Test func writesPointsThatReadBackWithTagsFieldsTypesAndTimestamps() async throws {
-        guard let url = TestServers.value("HM_INFLUXDB_URL") else { return }
+    @Test(.needs(.influxdb)) func writesPointsThatReadBackWithTagsFieldsTypesAndTimestamps() async throws {
+        let url = try TestServers.value("HM_INFLUXDB_URL")
         let database = Self.uniqueDatabase()
         let influx = InfluxQuery(url: url, database: database)
         #expect(try await !influx.databases().contains(database))
@@ -114,8 +114,8 @@ import Testing
         (#"all ,= "\ of them"#, #"all ,= "\ of them"#, #"all ,= "\ of them"#, #"all ,= "\ of them"#),
     ]
 
-    @Test func hostileLabelsAndMessagesRoundTrip() async throws {
-        guard let url = TestServers.value("HM_INFLUXDB_URL") else { return }
+    @Test(.needs(.influxdb)) func hostileLabelsAndMessagesRoundTrip() async throws {
+        let url = try TestServers.value("HM_INFLUXDB_URL")
         let database = Self.uniqueDatabase()
         let influx = InfluxQuery(url: url, database: database)
         let notifier = Self.notifier(Self.v1Target(url, database: database))
@@ -143,8 +143,8 @@ import Testing
         try await influx.drop()
     }
 
-    @Test func aBadPointIsRejectedWithoutBlockingTheOthers() async throws {
-        guard let url = TestServers.value("HM_INFLUXDB_URL") else { return }
+    @Test(.needs(.influxdb)) func aBadPointIsRejectedWithoutBlockingTheOthers() async throws {
+        let url = try TestServers.value("HM_INFLUXDB_URL")
         let database = Self.uniqueDatabase()
         let influx = InfluxQuery(url: url, database: database)
         let notifier = Self.notifier(Self.v1Target(url, database: database))
@@ -166,8 +166,9 @@ import Testing
         try await influx.drop()
     }
 
-    @Test func pointsBufferedDuringAnOutageArriveAfterTheRestart() async throws {
-        guard let url = TestServers.value("HM_INFLUXDB_URL"), let script = TestServers.value("HM_SERVICES_SCRIPT") else { return }
+    @Test(.needs(.influxdb, .script)) func pointsBufferedDuringAnOutageArriveAfterTheRestart() async throws {
+        let url = try TestServers.value("HM_INFLUXDB_URL")
+        let script = try TestServers.value("HM_SERVICES_SCRIPT")
         let database = Self.uniqueDatabase()
         let influx = InfluxQuery(url: url, database: database)
         let logs = LogRecorder()
@@ -206,7 +207,7 @@ import Testing
         try await influx.drop()
     }
 
-    @Test func aFullBufferDropsTheOldestAndCountsThem() async throws {
+    @Test(.needs(.influxdb)) func aFullBufferDropsTheOldestAndCountsThem() async throws {
         // Nothing listens on this port: every write fails.
         let logs = LogRecorder()
         let notifier = Self.notifier(Self.v1Target("http://127.0.0.1:9", database: "x"), bufferSize: 10, logger: logs.logger())
@@ -225,8 +226,8 @@ import Testing
         #expect(logs.text.contains("points lost"))
     }
 
-    @Test func pointsUnwrittenAtShutdownAreSavedAndWrittenAfterTheNextStart() async throws {
-        guard let url = TestServers.value("HM_INFLUXDB_URL") else { return }
+    @Test(.needs(.influxdb)) func pointsUnwrittenAtShutdownAreSavedAndWrittenAfterTheNextStart() async throws {
+        let url = try TestServers.value("HM_INFLUXDB_URL")
         let database = Self.uniqueDatabase()
         let influx = InfluxQuery(url: url, database: database)
         let directory = try LocalHTTPServer.makeTemporaryDirectory()

@@ -5,7 +5,7 @@ import Testing
 
 extension SinkIntegrationTests {
     /// The `mongo` notifier against SecantusDB (MongoDB wire protocol; scripts/services.sh).
-    @Suite struct MongoNotifierIntegrationTests {
+    @Suite(.needs(.mongo, .script)) struct MongoNotifierIntegrationTests {
         struct Setup {
             var notifier: MongoNotifier
             var running: Task<Void, Never>
@@ -37,7 +37,7 @@ extension SinkIntegrationTests {
         }
 
         @Test func storesTypedDocumentsWithIndexesAndTTL() async throws {
-            guard TestServers.available, let uri = TestServers.value("HM_MONGO_URI") else { return }
+            let uri = try TestServers.value("HM_MONGO_URI")
             let setup = try start(uri, ["ttl_days": 7])
             let results = (1...3).map { SinkTest.result($0) }
             try await setup.notifier.send(results.map { Delivery(result: $0, reason: .always) })
@@ -78,7 +78,7 @@ extension SinkIntegrationTests {
         }
 
         @Test func aDuplicateIDOnARetriedInsertCountsAsDelivered() async throws {
-            guard TestServers.available, let uri = TestServers.value("HM_MONGO_URI") else { return }
+            let uri = try TestServers.value("HM_MONGO_URI")
             let first = SinkTest.result(1)
             let database = "hm_it_\(SinkTest.unique())"
             // The result is already stored, as after an insert whose acknowledgement was lost.
@@ -101,7 +101,7 @@ extension SinkIntegrationTests {
         }
 
         @Test func serverStopAndRestartLosesNothing() async throws {
-            guard TestServers.available, let uri = TestServers.value("HM_MONGO_URI") else { return }
+            let uri = try TestServers.value("HM_MONGO_URI")
             let setup = try start(uri)
             let producer = SinkTest.Producer(setup.notifier, interval: 0.02)
             try await Task.sleep(for: .seconds(1))

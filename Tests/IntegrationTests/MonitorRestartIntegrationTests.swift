@@ -10,7 +10,7 @@ extension SinkIntegrationTests {
     /// The whole monitor (the built `healthmonitor` executable) with console, rabbitmq and mongo
     /// notifiers: killed with SIGKILL while both sinks are down, started again, every result
     /// printed on the console arrives in the queue and the collection.
-    @Suite struct MonitorRestartIntegrationTests {
+    @Suite(.needs(.rabbitmq, .mongo, .script)) struct MonitorRestartIntegrationTests {
         static let executable: String = {
             // Tests/IntegrationTests/ThisFile.swift → the package root.
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -32,9 +32,8 @@ extension SinkIntegrationTests {
         }
 
         @Test func killedWithANonEmptySpoolDeliversEverythingAfterARestart() async throws {
-            guard TestServers.available, let rabbitURI = TestServers.value("HM_RABBITMQ_URI"),
-                let mongoURI = TestServers.value("HM_MONGO_URI")
-            else { return }
+            let rabbitURI = try TestServers.value("HM_RABBITMQ_URI")
+            let mongoURI = try TestServers.value("HM_MONGO_URI")
             guard FileSystem.exists(Self.executable) else {
                 Issue.record("\(Self.executable) is missing: run `swift build` first")
                 return

@@ -10,7 +10,7 @@ import Glibc
 
 extension SinkIntegrationTests {
     /// The `rabbitmq` notifier against Debian's rabbitmq-server (scripts/services.sh).
-    @Suite struct RabbitMQNotifierIntegrationTests {
+    @Suite(.needs(.rabbitmq, .script)) struct RabbitMQNotifierIntegrationTests {
         struct Setup {
             var notifier: RabbitMQNotifier
             var running: Task<Void, Never>
@@ -57,7 +57,7 @@ extension SinkIntegrationTests {
         }
 
         @Test func publishesEveryFieldAndProperty() async throws {
-            guard TestServers.available, let uri = TestServers.value("HM_RABBITMQ_URI") else { return }
+            let uri = try TestServers.value("HM_RABBITMQ_URI")
             let setup = try start(uri)
             let results = (1...3).map { SinkTest.result($0) }
             try await setup.notifier.send(results.map { Delivery(result: $0, reason: .always) })
@@ -92,7 +92,7 @@ extension SinkIntegrationTests {
         }
 
         @Test func brokerStopAndRestartLosesNothing() async throws {
-            guard TestServers.available, let uri = TestServers.value("HM_RABBITMQ_URI") else { return }
+            let uri = try TestServers.value("HM_RABBITMQ_URI")
             let setup = try start(uri)
             let producer = SinkTest.Producer(setup.notifier, interval: 0.02)
             try await Task.sleep(for: .seconds(1))
@@ -115,7 +115,7 @@ extension SinkIntegrationTests {
         }
 
         @Test func silentHangIsDetectedAndNothingIsLost() async throws {
-            guard TestServers.available, let uri = TestServers.value("HM_RABBITMQ_URI") else { return }
+            let uri = try TestServers.value("HM_RABBITMQ_URI")
             // Heartbeat 2 s: librabbitmq gives up after 2 missed intervals (4 s).
             let setup = try start(uri, ["heartbeat": 2, "confirm_timeout": 4])
             let producer = SinkTest.Producer(setup.notifier, interval: 0.02)
@@ -144,7 +144,7 @@ extension SinkIntegrationTests {
         }
 
         @Test func resourceAlarmPausesPublishingAndNothingIsLost() async throws {
-            guard TestServers.available, let uri = TestServers.value("HM_RABBITMQ_URI") else { return }
+            let uri = try TestServers.value("HM_RABBITMQ_URI")
             let setup = try start(uri)
             let producer = SinkTest.Producer(setup.notifier, interval: 0.02)
             try await Task.sleep(for: .seconds(1))
@@ -178,7 +178,7 @@ extension SinkIntegrationTests {
         }
 
         @Test func unroutableResultsAreCountedAndLoggedNotDelivered() async throws {
-            guard TestServers.available, let uri = TestServers.value("HM_RABBITMQ_URI") else { return }
+            let uri = try TestServers.value("HM_RABBITMQ_URI")
             let setup = try start(uri, queue: false)
             let results = (1...10).map { SinkTest.result($0) }
             try await setup.notifier.send(results.map { Delivery(result: $0, reason: .always) })

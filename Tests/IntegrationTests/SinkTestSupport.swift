@@ -57,7 +57,7 @@ enum SinkTest {
     /// standard output. Throws when it exits non-zero.
     @discardableResult
     static func services(_ arguments: String...) async throws -> String {
-        guard let script = TestServers.value("HM_SERVICES_SCRIPT") else { throw ScriptError(message: "HM_SERVICES_SCRIPT not set") }
+        let script = try TestServers.value("HM_SERVICES_SCRIPT")
         return try await run(script, arguments)
     }
 
