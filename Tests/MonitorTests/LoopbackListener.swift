@@ -49,7 +49,14 @@ final class LoopbackListener {
         return port
     }
 
+    private var closed = false
+
+    /// Closes the socket once. Tests call it in a `defer` so the listener lives to the end of the
+    /// test: Swift may release an object right after its last use, which would close the port
+    /// while a connect to it is still to come.
     func close() {
+        guard !closed else { return }
+        closed = true
         _ = Glibc.close(fd)
     }
 

@@ -32,30 +32,6 @@ import Testing
         #expect(outcome.measurement["address"] == "127.0.0.1")
     }
 
-    /// 198.51.100.1 (TEST-NET-2) is never answered. (192.0.2.1, TEST-NET-1, is this sandbox's
-    /// default gateway and does answer.) The run must end at `timeout`, not at `wait`.
-    @Test func silentHostFailsAtTheDeadline() async {
-        let start = ContinuousClock.now
-        let outcome = await PingCheck(host: "198.51.100.1", count: 3, interval: 0.2, wait: 10, timeout: 1.5).run()
-        let elapsed = start.duration(to: .now)
-        #expect(outcome.status == .failure)
-        #expect(outcome.message == "Host is not reachable (100% packet loss: 0 of 3 replies from 198.51.100.1)")
-        #expect(outcome.measurement["loss"] == 100.0)
-        #expect(outcome.measurement["received"] == 0)
-        #expect(outcome.measurement["avg"] == nil)
-        #expect(elapsed >= .milliseconds(1450) && elapsed < .milliseconds(2200), "took \(elapsed)")
-    }
-
-    @Test func waitLimitsEachReply() async {
-        let start = ContinuousClock.now
-        let outcome = await PingCheck(host: "198.51.100.1", count: 2, interval: 0.1, wait: 0.3, timeout: 30).run()
-        #expect(outcome.status == .failure)
-        // About 0.4 s (0.1 s interval + 0.3 s wait); far below the 30 s timeout even on a loaded
-        // machine, which is what shows `wait` ended the run.
-        let elapsed = start.duration(to: .now)
-        #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(5), "took \(elapsed)")
-    }
-
     @Test func lossThresholdDecides() {
         let check = PingCheck(host: "x", count: 4, loss: 50)
         let address = SocketAddress(numeric: "10.0.0.1")!
@@ -132,16 +108,6 @@ import Testing
         #expect(outcome.measurement["sent"] == 5)
     }
 
-    @Test func cancellationEndsTheRun() async throws {
-        let start = ContinuousClock.now
-        let task = Task { await PingCheck(host: "198.51.100.1", count: 100, interval: 0.05, timeout: 30).run() }
-        try await Task.sleep(for: .milliseconds(300))
-        task.cancel()
-        let outcome = await task.value
-        #expect(outcome.status == .failure)
-        #expect(start.duration(to: .now) < .seconds(2))
-    }
-
     @Test func permissionErrorSaysHowToFix() {
         let error = ICMPSocketError(family: .ipv4, datagramErrno: EACCES, rawErrno: EPERM)
         #expect(error.description.hasPrefix("cannot open an IPv4 ICMP socket: unprivileged ICMP sockets are not allowed"))
@@ -206,6 +172,47 @@ import Testing
                 host: "127.0.0.1", count: 2, interval: 0.05, wait: 2, timeout: 5, size: 56, family: .any, loss: 99,
                 engine: { _ in engine })
             #expect(await check.run().measurement["received"] == 2)
+        }
+    }
+}
+
+extension RealTimeTests {
+    @Suite struct PingCheckTimingTests {
+        /// 198.51.100.1 (TEST-NET-2) is never answered. (192.0.2.1, TEST-NET-1, is this sandbox's
+        /// default gateway and does answer.) The run must end at `timeout`, not at `wait`. 3 s leaves
+        /// room for all 3 requests (0.4 s) even when the machine is loaded.
+        @Test func silentHostFailsAtTheDeadline() async {
+            let start = ContinuousClock.now
+            let outcome = await PingCheck(host: "198.51.100.1", count: 3, interval: 0.2, wait: 10, timeout: 3).run()
+            let elapsed = start.duration(to: .now)
+            #expect(outcome.status == .failure)
+            #expect(outcome.message == "Host is not reachable (100% packet loss: 0 of 3 replies from 198.51.100.1)")
+            #expect(outcome.measurement["loss"] == 100.0)
+            #expect(outcome.measurement["received"] == 0)
+            #expect(outcome.measurement["avg"] == nil)
+            // Never before the deadline; far below `wait` (10 s), which a run ignoring `timeout` would take.
+            #expect(elapsed >= .milliseconds(2990) && elapsed < .seconds(8), "took \(elapsed)")
+        }
+
+        @Test func waitLimitsEachReply() async {
+            let start = ContinuousClock.now
+            let outcome = await PingCheck(host: "198.51.100.1", count: 2, interval: 0.1, wait: 0.3, timeout: 30).run()
+            #expect(outcome.status == .failure)
+            // About 0.4 s (0.1 s interval + 0.3 s wait); far below the 30 s timeout even on a loaded
+            // machine, which is what shows `wait` ended the run.
+            let elapsed = start.duration(to: .now)
+            #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(10), "took \(elapsed)")
+        }
+
+        @Test func cancellationEndsTheRun() async throws {
+            let start = ContinuousClock.now
+            let task = Task { await PingCheck(host: "198.51.100.1", count: 100, interval: 0.05, timeout: 30).run() }
+            try await Task.sleep(for: .milliseconds(300))
+            task.cancel()
+            let outcome = await task.value
+            #expect(outcome.status == .failure)
+            // Far below the 30 s timeout a run that ignored cancellation would take.
+            #expect(start.duration(to: .now) < .seconds(10))
         }
     }
 }

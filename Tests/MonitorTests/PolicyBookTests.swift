@@ -1,7 +1,7 @@
 import Monitor
 import Testing
 
-@Suite struct PolicyBookTests {
+@Suite(.blocking) struct PolicyBookTests {
     private func result(_ status: Status, _ label: String = "web", at seconds: Int64 = 0) -> CheckResult {
         CheckResult(status: status, check: "sample", label: label, message: "", createdMillis: seconds * 1000)
     }

@@ -44,7 +44,7 @@ extension Spool where Record == Note {
     }
 }
 
-@Suite struct SpoolTests {
+@Suite(.blocking) struct SpoolTests {
     @Test func keepsOrderAndForgetsCompletedRecords() {
         var spool = Spool<Note>(directory: nil, memoryLimit: 100)
         spool.append(notes(1...5))

@@ -71,3 +71,27 @@ func errors(_ yaml: String, environment: [String: String] = [:]) -> [ConfigDiagn
         return error.diagnostics
     }
 }
+
+/// Runs each test of a suite (or one test) on an OS thread of its own instead of a cooperative
+/// thread. For tests that block (files written with `fsync`, spool compaction): on two cores,
+/// two such tests on the cooperative pool stall every other test of the run for seconds.
+struct BlockingTrait: TestTrait, SuiteTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? {
+        testCase == nil ? nil : self  // one thread per test case, not one more around the suite
+    }
+
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        let thread = DedicatedThread(name: "test-blocking")
+        defer { thread.stop() }
+        try await withTaskExecutorPreference(thread) { try await function() }
+    }
+}
+
+extension Trait where Self == BlockingTrait {
+    /// The test blocks its thread (file I/O with `fsync`): run it off the cooperative pool.
+    static var blocking: Self { BlockingTrait() }
+}

@@ -109,6 +109,9 @@ public struct PingCheck: Check {
                 let expiry = min(deadline, now + Int64(wait * 1e9))
                 session.send(index: index, engine: engine, to: address, payloadSize: size, expiry: expiry)
             }
+            // A cancellation that came between the check above and `send` found the last request
+            // not yet registered, so `onCancel` could not end it: it would wait its full `wait`.
+            if Task.isCancelled { engine.cancel(session.keys) }
             await session.waitForReplies()
         } onCancel: {
             engine.cancel(session.keys)

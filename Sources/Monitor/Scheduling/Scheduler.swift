@@ -118,7 +118,8 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     /// Runs a check once, its hard deadline kept by `timers`; `nil` when cancelled (shutdown).
     func execute(_ scheduled: ScheduledCheck, timers: TimerQueue<C>) async -> CheckResult? {
         let createdMillis = WallClock.nowMillis()
-        let start = ContinuousClock.now
+        // Elapsed time is read on the scheduler's clock, the one its deadlines are kept on.
+        let start = clock.now
         let check = scheduled.check
         let hardTimeout = scheduled.hardTimeout
         let deadline = timers.offset(of: clock.now) + Int64((hardTimeout * 1e9).rounded())
@@ -133,7 +134,7 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
             return first
         }
         guard let outcome, !Task.isCancelled else { return nil }
-        let elapsed = start.duration(to: .now).components
+        let elapsed = start.duration(to: clock.now).components
         return CheckResult(
             id: ResultID.next(millis: createdMillis), status: outcome.status, check: scheduled.config.type,
             label: scheduled.config.label, message: outcome.message, measurement: outcome.measurement,
