@@ -86,11 +86,14 @@ public struct Runtime: Sendable {
         Scheduler(checks: checks, router: router, host: config.settings.host, clock: clock, observer: observer, logger: logger)
     }
 
-    /// Services for `run`, in start order: notifiers first, the scheduler last, so that at
-    /// shutdown (reverse order) scheduling stops before the queues drain.
+    /// Services for `run`, in start order: the notifiers (one group, so they drain together)
+    /// first, the scheduler last, so that at shutdown (reverse order) scheduling stops before
+    /// the queues drain.
     public func services(observer: (any SchedulerObserver)? = nil) -> [any Service] {
-        deliveryServices()
-            + [Heartbeat(stateDirectory: config.settings.stateDirectory, router: router, logger: logger) as any Service]
-            + [scheduler(clock: ContinuousClock(), observer: observer)]
+        [
+            DeliveryGroup(services: deliveryServices()),
+            Heartbeat(stateDirectory: config.settings.stateDirectory, router: router, logger: logger),
+            scheduler(clock: ContinuousClock(), observer: observer),
+        ]
     }
 }

@@ -123,10 +123,7 @@ struct Run: AsyncParsableCommand {
                 "notifiers": "\(runtime.channels.map(\.config.name).joined(separator: ","))",
                 "state_dir": "\(runtime.config.settings.stateDirectory)",
             ])
-        let group = ServiceGroup(
-            services: runtime.services(), gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
-            logger: logger)
-        try await group.run()
+        try await StopControl.run(runtime.services(), shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
         for channel in runtime.channels {
             let s = channel.stats
             logger.info(
@@ -223,14 +220,11 @@ struct Once: AsyncParsableCommand {
             throw reportConfigError(error)
         }
         let runner = OnceRunner(runtime: runtime)
-        var services = runtime.deliveryServices().map {
-            ServiceGroupConfiguration.ServiceConfiguration(service: $0)
-        }
-        services.append(.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup))
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: DeliveryGroup(services: runtime.deliveryServices())),
+            .init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        try await StopControl.run(services, shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
         let results = runner.results
         FileOutput.standardOutput.write(Summary.table(results))
         if results.count < runtime.checks.count || results.contains(where: { $0.status == .failure }) {

@@ -23,9 +23,12 @@ private func channel(_ notifier: RecordingNotifier, name: String, queueSize: Int
         logger: Logger(label: "test"))
 }
 
+/// Runs the notifiers as `healthmonitor run` does (one `DeliveryGroup`) until `producer` is done.
 private func runGroup(_ delivery: [DeliveryService], producer: Producer) async throws {
-    var services = delivery.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-    services.append(.init(service: producer, successTerminationBehavior: .gracefullyShutdownGroup))
+    let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        .init(service: DeliveryGroup(services: delivery)),
+        .init(service: producer, successTerminationBehavior: .gracefullyShutdownGroup),
+    ]
     let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: Logger(label: "test")))
     try await group.run()
 }
@@ -46,11 +49,9 @@ private func runGroup(_ delivery: [DeliveryService], producer: Producer) async t
         }
         #expect(routeTime < .milliseconds(500))
 
-        let started = clock.now
         try await runGroup(
             [DeliveryService(channel: stuckChannel, shutdownTimeout: 0.3), DeliveryService(channel: healthyChannel, shutdownTimeout: 0.3)],
             producer: Producer(router: router, count: 0))
-        #expect(started.duration(to: clock.now) < .seconds(3))
 
         #expect(healthy.deliveries.map(\.result.message) == (0..<1000).map(String.init))
         #expect(healthyChannel.stats.delivered == 1000)
@@ -84,6 +85,22 @@ private func runGroup(_ delivery: [DeliveryService], producer: Producer) async t
         #expect(ch.stats.delivered == 0)
     }
 
+    /// An alert that opens is saved at once, not at the next periodic save (an hour away here),
+    /// and the save happens off the cooperative threads.
+    @Test func anAlertTransitionIsSavedWithoutWaitingForThePeriod() async throws {
+        let file = temporaryDirectory() + "/alerts.json"
+        let notifier = RecordingNotifier()
+        let ch = NotifierChannel(
+            config: notifierConfig(report: .failure, threshold: 1), notifier: notifier,
+            policies: PolicyBook(basePolicy: ReportPolicy(mode: .failure, threshold: 1), file: file), logger: Logger(label: "test"))
+        let service = DeliveryService(channel: ch, shutdownTimeout: 1, stateSaveInterval: 3600)
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        ch.offer(CheckResult(status: .failure, check: "sample", label: "x", message: "down"))
+        #expect(await eventually(within: 20) { ((try? FileSystem.readText(file)) ?? "").contains("\"openAlert\":true") })
+        #expect(await eventually { notifier.deliveries.count == 1 })
+    }
+
     /// Only what the policy selects reaches the queue.
     @Test func policySelectsWhatIsQueued() async {
         let notifier = RecordingNotifier()
@@ -99,3 +116,26 @@ private func runGroup(_ delivery: [DeliveryService], producer: Producer) async t
 }
 
 import Foundation
+
+extension RealTimeTests {
+    @Suite struct DeliveryShutdownTimingTests {
+        /// Seven notifiers that never finish a send: the stop takes one `shutdown_timeout`, not
+        /// seven, and each is shut down once with its queued result counted as failed.
+        @Test func everyNotifierDrainsAtOnceWithinOneDeadline() async throws {
+            let notifiers = (0..<7).map { _ in RecordingNotifier(.hang) }
+            let channels = notifiers.enumerated().map { channel($1, name: "stuck\($0)") }
+            let router = ResultRouter(channels: channels, logger: Logger(label: "test"))
+            let start = ContinuousClock.now
+            try await runGroup(
+                channels.map { DeliveryService(channel: $0, shutdownTimeout: 1) }, producer: Producer(router: router, count: 2))
+            let elapsed = start.duration(to: .now)
+            // Never before the deadline; far below the 7 s that draining one after another takes.
+            #expect(elapsed >= .seconds(1) && elapsed < .seconds(5), "took \(elapsed)")
+            for (notifier, ch) in zip(notifiers, channels) {
+                #expect(notifier.shutdownCalls == 1)
+                #expect(ch.stats.failed == 2)
+                #expect(ch.stats.delivered == 0)
+            }
+        }
+    }
+}

@@ -68,7 +68,9 @@ import Testing
         }
         #expect(outcomes.allSatisfy { $0.measurement["received"] == 3 && $0.measurement["sent"] == 3 })
         let worst = outcomes.compactMap { $0.measurement["max"]?.doubleValue }.max() ?? 0
-        #expect(worst < 20, "largest loopback round trip \(worst) ms")
+        // A reply matched to the wrong request would be a whole interval (50 ms) off; a loaded
+        // machine may add some milliseconds of scheduling delay to a true loopback round trip.
+        #expect(worst < 45, "largest loopback round trip \(worst) ms")
     }
 
     /// Replies that carry our identifier and sequence numbers but not our payload token (forged

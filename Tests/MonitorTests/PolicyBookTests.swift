@@ -24,13 +24,17 @@ import Testing
         #expect(restored.observe(result(.success)) == .recovery)  // not forgotten
     }
 
-    @Test func alertTransitionsAreSavedImmediately() throws {
+    /// `observe` runs on the check's task, so it never writes (a save is an `fsync`): it asks for
+    /// a save, which the delivery service makes at once on its own thread.
+    @Test func alertTransitionsAskForASaveWithoutWriting() async throws {
         let file = temporaryDirectory() + "/ops.json"
         let book = PolicyBook(basePolicy: ReportPolicy(mode: .failure, threshold: 1), file: file)
+        var transitions = book.alertTransitions.makeAsyncIterator()
         #expect(book.observe(result(.failure)) == .failure)
-        // No explicit save: a crash right after sending must not lose the open alert.
-        let text = try FileSystem.readText(file)
-        #expect(text.contains("\"openAlert\":true"))
+        #expect(!FileSystem.exists(file))
+        #expect(await transitions.next() != nil)
+        try book.save()
+        #expect(try FileSystem.readText(file).contains("\"openAlert\":true"))
     }
 
     @Test func checkThresholdOverridesTheNotifiers() {

@@ -16,6 +16,11 @@ public final class PolicyBook: Sendable {
     /// The JSON file the state is saved in; `nil` keeps it in memory only.
     public let file: String?
     private let book: Mutex<Book>
+    /// Yields when an alert opened or closed (state a crash must not lose); the notifier's
+    /// `DeliveryService` saves at once, off the cooperative threads. Coalesced: one pending
+    /// element at most.
+    public let alertTransitions: AsyncStream<Void>
+    private let alertTransitionsContinuation: AsyncStream<Void>.Continuation
 
     /// Loads saved state from `file` when it exists (an unreadable file starts fresh and is
     /// reported through `loadProblem`).
@@ -39,12 +44,15 @@ public final class PolicyBook: Sendable {
         }
         self.loadProblem = problem
         self.book = Mutex(initial)
+        (alertTransitions, alertTransitionsContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Why saved state could not be restored, if it could not.
     public let loadProblem: String?
 
-    /// Feeds a result; returns why to deliver it, or `nil`. Alert transitions are saved at once.
+    /// Feeds a result; returns why to deliver it, or `nil`. Never blocks: an alert transition is
+    /// announced on `alertTransitions` for saving, not written here (this runs on the check's
+    /// task, and a save is an `fsync`).
     public func observe(_ result: CheckResult) -> ReportReason? {
         // `always` needs no memory: skip the lock and the state file on the hottest path.
         if basePolicy.mode == .always { return .always }
@@ -60,7 +68,7 @@ public final class PolicyBook: Sendable {
                 || state.streakAlerted != before.streakAlerted || state.lastAlertTime != before.lastAlertTime
             return (reason, alertChanged)
         }
-        if alertChanged { try? save() }
+        if alertChanged { alertTransitionsContinuation.yield() }
         return reason
     }
 
@@ -69,7 +77,8 @@ public final class PolicyBook: Sendable {
         book.withLock { $0.states[key] }
     }
 
-    /// Writes the state to `file` if it changed since the last save.
+    /// Writes the state to `file` if it changed since the last save. Blocks (`fsync`): call it on
+    /// a thread of its own, not on a cooperative thread.
     public func save() throws {
         guard let file else { return }
         let snapshot: [String: PolicyState]? = book.withLock { b in

@@ -24,9 +24,13 @@ public struct Heartbeat: Service {
 
     public func run() async throws {
         let interval = self.interval
+        // The write ends in an `fsync`: it runs on a thread of its own, never on a cooperative
+        // thread, where a slow disk would stall the checks.
+        let writer = DedicatedThread(name: "heartbeat")
+        defer { writer.stop() }
         try? await cancelWhenGracefulShutdown { [self] in
             while !Task.isCancelled {
-                write()
+                _ = try? await writer.run { write() }
                 try await Task.sleep(for: .seconds(interval))
             }
         }
