@@ -138,7 +138,12 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
 
     /// Delivers what is held for at most `timeout` seconds while the sink is reachable, spills
     /// the rest to the spool files, closes the connection and ends the loop.
-    public func shutdown(timeout: Double) async {
+    ///
+    /// Cancellation (the shutdown deadline, a second signal) ends the flush at once: the loop
+    /// spills what it holds and ends. If the loop is inside a blocking call that does not return
+    /// within `abandonAfter` seconds, this returns without it; results waiting to be taken are
+    /// in the intake journal by then.
+    public func shutdown(timeout: Double, abandonAfter: Double = 1) async {
         let startHere = control.withLock { c -> Bool in
             c.flushDeadline = MonotonicTime.seconds() + timeout
             defer { c.started = true }
@@ -146,9 +151,68 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         }
         if startHere { thread.submit { [self] in loop() } }
         inbox.wake()
+        let ended = LoopEnd()
         // Jobs run in order: this one runs once the loop has returned.
-        _ = try? await thread.run {}
-        thread.stop()
+        thread.submit { ended.signal() }
+        let finished = await withTaskCancellationHandler {
+            await ended.wait()
+        } onCancel: {
+            control.withLock { $0.stop = true }
+            // Results still waiting to be taken go to the intake journal now, not only once the
+            // loop has been stuck for `stuckAfter`: the wait below may be given up.
+            journal?.setDisconnected(true)
+            inbox.wake()
+            ended.expire(after: abandonAfter)
+        }
+        if finished {
+            thread.stop()
+        } else {
+            // Joining would block this (cooperative) thread until the call returns.
+            logger.warning(
+                "sink worker still inside a blocking call at shutdown; not waiting for it",
+                metadata: ["endpoint": "\(sink.endpoint)", "waited": "\(abandonAfter)s"])
+        }
+    }
+
+    /// The end of the delivery loop, awaited by `shutdown`: `true` when it came, `false` when the
+    /// wait was given up.
+    private final class LoopEnd: Sendable {
+        private struct State {
+            var outcome: Bool?
+            var waiter: CheckedContinuation<Bool, Never>?
+        }
+        private let state = Mutex(State())
+
+        func wait() async -> Bool {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { s -> Bool? in
+                    if let outcome = s.outcome { return outcome }
+                    s.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+
+        func signal() { settle(true) }
+
+        /// Gives up waiting `seconds` from now (in a task of its own: the caller is cancelled).
+        func expire(after seconds: Double) {
+            Task { [self] in
+                try? await Task.sleep(for: .seconds(seconds))
+                settle(false)
+            }
+        }
+
+        private func settle(_ outcome: Bool) {
+            let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+                guard s.outcome == nil else { return nil }
+                s.outcome = outcome
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume(returning: outcome)
+        }
     }
 
     private func publish(_ stats: SinkStats, _ spool: Spool<CheckResult>) {

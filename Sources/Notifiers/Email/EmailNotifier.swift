@@ -210,8 +210,13 @@ public final class EmailNotifier: Notifier {
         let sender = settings.from.address
         let recipients = settings.to.map(\.address)
         let smtp = settings.smtp
-        try await mailer.run {
-            try SMTPTransfer.send(message: text, sender: sender, recipients: recipients, settings: smtp)
+        let abort = SMTPAbort()
+        try await withTaskCancellationHandler {
+            try await mailer.run {
+                try SMTPTransfer.send(message: text, sender: sender, recipients: recipients, settings: smtp, abort: abort)
+            }
+        } onCancel: {
+            abort.abort()
         }
         logger.debug("e-mail sent", metadata: ["subject": "\(message.subject)", "recipients": "\(recipients.count)"])
     }

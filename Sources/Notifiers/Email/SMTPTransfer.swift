@@ -1,5 +1,6 @@
 internal import CCurl
 import Monitor
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -58,6 +59,17 @@ struct SMTPError: Error, CustomStringConvertible, PermanentError {
     }
 }
 
+/// Ends a submission in progress from another thread: curl's progress callback checks it at
+/// least once a second (also while a server stalls), and the transfer then fails with
+/// `CURLE_ABORTED_BY_CALLBACK`. The e-mail notifier sets it when its task is cancelled (the
+/// shutdown deadline), so a stalled server cannot hold the monitor's stop for `timeout`.
+final class SMTPAbort: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    func abort() { flag.store(true, ordering: .relaxed) }
+    var isAborted: Bool { flag.load(ordering: .relaxed) }
+}
+
 /// One SMTP submission through libcurl's easy interface: connect, EHLO, optional STARTTLS and
 /// AUTH, MAIL FROM, RCPT TO for each recipient, DATA, QUIT.
 ///
@@ -89,16 +101,20 @@ final class SMTPTransfer {
     }
 
     /// Submits `message` (CRLF line ends) from `sender` to `recipients`. Blocks.
-    static func send(message: String, sender: String, recipients: [String], settings: SMTPSettings) throws(SMTPError) {
+    static func send(
+        message: String, sender: String, recipients: [String], settings: SMTPSettings, abort: SMTPAbort = SMTPAbort()
+    ) throws(SMTPError) {
         LibCurl.initialize()
         guard let handle = curl_easy_init() else {
             throw SMTPError(server: settings.url, curlCode: -1, detail: "curl_easy_init failed", replyCode: 0)
         }
         let transfer = SMTPTransfer(handle: handle, message: Array(message.utf8))
-        try transfer.perform(sender: sender, recipients: recipients, settings: settings)
+        try withExtendedLifetime(abort) { () throws(SMTPError) in
+            try transfer.perform(sender: sender, recipients: recipients, settings: settings, abort: abort)
+        }
     }
 
-    private func perform(sender: String, recipients list: [String], settings: SMTPSettings) throws(SMTPError) {
+    private func perform(sender: String, recipients list: [String], settings: SMTPSettings, abort: SMTPAbort) throws(SMTPError) {
         func fail(_ code: CURLcode, _ what: String) -> SMTPError {
             SMTPError(
                 server: settings.url, curlCode: Int(code.rawValue),
@@ -146,6 +162,13 @@ final class SMTPTransfer {
         let code = ccurl_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, read)
         if code != CURLE_OK { throw fail(code, "setting the read callback") }
 
+        try set(CURLOPT_NOPROGRESS, 0)
+        try set(CURLOPT_XFERINFODATA, pointer: UnsafeRawPointer(Unmanaged.passUnretained(abort).toOpaque()))
+        let progress: ccurl_xferinfo_callback = { userdata, _, _, _, _ in
+            Unmanaged<SMTPAbort>.fromOpaque(userdata!).takeUnretainedValue().isAborted ? 1 : 0
+        }
+        let progressCode = ccurl_easy_setopt_xferinfo_callback(handle, progress)
+        if progressCode != CURLE_OK { throw fail(progressCode, "setting the progress callback") }
         try set(CURLOPT_NOSIGNAL, 1)  // several threads use curl; no SIGALRM for timeouts
         try set(CURLOPT_CONNECTTIMEOUT_MS, Int(min(settings.timeout, 10) * 1000))
         try set(CURLOPT_TIMEOUT_MS, Int(settings.timeout * 1000))

@@ -191,8 +191,9 @@ public final class InfluxDBNotifier: Notifier {
         loadSpool()  // `healthmonitor once` never calls `run()`: keep the old points too
         state.withLock { $0.closing = true }
         wake.finish()
-        // Let a write in flight end first (it is bounded by `timeout`).
-        while state.withLock({ $0.flushing }) {
+        // Let a write in flight end first (it is bounded by `timeout`), unless the shutdown
+        // deadline passed already: then the points go to the spool file at once.
+        while state.withLock({ $0.flushing }) && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
         await flush(final: true)
