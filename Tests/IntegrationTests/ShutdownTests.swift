@@ -141,6 +141,22 @@ final class SilentListener {
         #expect(ids.allSatisfy { kept.contains($0) }, "\(ids.filter { !kept.contains($0) }.count) of \(ids.count) not on disk")
     }
 
+    /// The container stack gives the monitor the time its stop may take: `stop_grace_period` of
+    /// docker-compose.yml exceeds `shutdown_timeout` of config.compose.yml plus the 1 s
+    /// escalation and 5 s cancellation grace (README, "Stopping"), so Docker never kills it first.
+    @Test func composeStopGracePeriodExceedsTheShutdownDeadline() throws {
+        let compose = try String(contentsOfFile: Binary.repository.path + "/docker-compose.yml", encoding: .utf8)
+        let config = try String(contentsOfFile: Binary.repository.path + "/config.compose.yml", encoding: .utf8)
+        func number(after key: String, in text: String) -> Double? {
+            guard let line = text.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(key + ":") }) else { return nil }
+            let value = line.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
+            return Double(value.hasSuffix("s") ? String(value.dropLast()) : value)
+        }
+        let grace = try #require(number(after: "stop_grace_period", in: compose), "stop_grace_period (seconds) in docker-compose.yml")
+        let deadline = try #require(number(after: "shutdown_timeout", in: config), "settings.shutdown_timeout in config.compose.yml")
+        #expect(grace > deadline + 6, "stop_grace_period \(grace) s, shutdown_timeout \(deadline) s")
+    }
+
     /// The ids of the results in a notifier's spool files and intake journal (all files under
     /// its state directory).
     static func resultIDs(under directory: String) -> Set<String> {
