@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 CONFIG ?= config.yml
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: run build release test unit services-start services-stop validate bench compose-config clean
+.PHONY: run build release test test-stress unit services-start services-stop validate bench compose-config clean
 
 build:
 	scripts/bootstrap.sh
@@ -24,6 +24,12 @@ validate: build
 # Every test, with the real servers started (and stopped) by scripts/services.sh.
 test: build
 	scripts/test.sh $(SWIFT_TEST_FLAGS)
+
+# `make test` twice while stress-ng keeps one core busy (RUNS=5 STRESS=--no-stress: five plain runs).
+RUNS ?= 2
+STRESS ?=
+test-stress:
+	scripts/test-stress.sh $(RUNS) $(STRESS)
 
 # Unit tests only (no servers).
 unit: build
