@@ -94,6 +94,57 @@ func scratchDirectory() -> String {
         #expect(rejected.stderr.contains("error: checks.downlaod: unknown check type (did you mean \"download\"?)"))
     }
 
+    /// Every YAML example of README.md and examples/ validates with no warning. README blocks
+    /// show one section: the other is filled in minimally (`--checks` / `--notifiers`), each
+    /// `${NAME}` gets a value, and the files they name (`/run/secrets/NAME`, CA files) are made in
+    /// a scratch folder.
+    @Test func everyDocumentedExampleValidatesWithoutWarnings() async throws {
+        let readme = try String(contentsOfFile: Binary.repository.path + "/README.md", encoding: .utf8)
+        var examples: [(name: String, text: String)] = []
+        for (index, block) in readme.components(separatedBy: "```yaml\n").dropFirst().enumerated() {
+            guard let end = block.range(of: "```") else { continue }
+            examples.append(("README.md YAML block \(index + 1)", String(block[..<end.lowerBound])))
+        }
+        let exampleFiles = (try? FileManager.default.contentsOfDirectory(atPath: Binary.repository.path + "/examples")) ?? []
+        for file in exampleFiles.sorted() where file.hasSuffix(".yml") || file.hasSuffix(".yaml") {
+            examples.append(("examples/\(file)", try String(contentsOfFile: Binary.repository.path + "/examples/" + file, encoding: .utf8)))
+        }
+        #expect(examples.count >= 10, "found \(examples.count) examples")
+
+        let dir = scratchDirectory()
+        try "random:\n  a: {}\n".write(toFile: dir + "/checks.yml", atomically: true, encoding: .utf8)
+        try "console: {}\n".write(toFile: dir + "/notifiers.yml", atomically: true, encoding: .utf8)
+        for (name, original) in examples {
+            var text = original.replacingOccurrences(of: "/run/secrets/", with: dir + "/secrets/")
+                .replacingOccurrences(of: "/etc/ssl/certs/", with: dir + "/secrets/")
+            var environment: [String: String] = [:]
+            var rest = Substring(text)
+            while let open = rest.range(of: "${") {
+                let after = rest[open.upperBound...]
+                guard let close = after.firstIndex(of: "}") else { break }
+                let variable = after[..<close].split(separator: ":", maxSplits: 1)[0]
+                environment[String(variable)] = variable.contains("WEBHOOK") ? "https://hooks.example.org/services/T0/B0/x" : "secret"
+                rest = after[close...]
+            }
+            for line in text.split(separator: "\n") where line.contains(dir + "/secrets/") {
+                guard let start = line.range(of: dir + "/secrets/") else { continue }
+                let path = String(line[start.lowerBound...].prefix { !$0.isWhitespace && $0 != "\"" && $0 != "," && $0 != "}" })
+                try FileManager.default.createDirectory(atPath: dir + "/secrets", withIntermediateDirectories: true)
+                let secret = path.lowercased().contains("webhook") ? "https://hooks.example.org/services/T0/B0/x" : "secret"
+                try secret.write(toFile: path, atomically: true, encoding: .utf8)
+            }
+            text = text.replacingOccurrences(of: "state_dir: /var/lib/healthmonitor", with: "state_dir: \(dir)/state")
+            try text.write(toFile: dir + "/example.yml", atomically: true, encoding: .utf8)
+            var arguments = ["validate", "--config", "example.yml", "--state-dir", dir + "/state"]
+            let lines = text.split(separator: "\n")
+            if !lines.contains(where: { $0.hasPrefix("checks:") }) { arguments += ["--checks", "checks.yml"] }
+            if !lines.contains(where: { $0.hasPrefix("notifiers:") }) { arguments += ["--notifiers", "notifiers.yml"] }
+            let out = try await Binary.run(arguments, environment: environment, directory: dir)
+            #expect(out.status == 0, "\(name) does not validate:\n\(original)\n\(out.stderr)")
+            #expect(!out.stdout.contains("warning") && !out.stderr.contains("warning"), "\(name) has warnings:\n\(out.stdout)\(out.stderr)")
+        }
+    }
+
     @Test func validateRejectsABrokenConfigWithEveryError() async throws {
         let dir = scratchDirectory()
         try """

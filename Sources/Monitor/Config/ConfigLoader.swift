@@ -63,7 +63,9 @@ public struct ConfigLoader: Sendable {
             }
         }
         if diagnostics.contains(where: { $0.severity == .error }) { throw ConfigError(diagnostics) }
-        let resolved = Interpolation(environment: environment).apply(root, path: "", into: &diagnostics)
+        var interpolation = Interpolation(environment: environment)
+        interpolation.declaredOptions = { path, entries in declaredOptions(at: path, entries: entries) }
+        let resolved = interpolation.apply(root, path: "", into: &diagnostics)
         let config = validate(resolved, sources: sources.map(\.name), into: &diagnostics)
         guard !diagnostics.contains(where: { $0.severity == .error }), var config else {
             throw ConfigError(diagnostics)
@@ -181,6 +183,26 @@ public struct ConfigLoader: Sendable {
             }
         }
         return MonitorConfig(checks: checks, notifiers: notifiers, settings: settings, warnings: [], sources: sources)
+    }
+
+    /// The option names declared for the mapping at `path`: `settings`, `checks.TYPE.LABEL` or
+    /// `notifiers.NAME` (whose kind is its `type:`, else its name); none elsewhere.
+    func declaredOptions(at path: String, entries: [ConfigNode.Entry]) -> Set<String> {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        var specs: [OptionSpec] = []
+        switch (parts.first, parts.count) {
+        case ("settings", 1):
+            specs = Self.settingsOptions
+        case ("checks", 3):
+            specs = Self.commonCheckOptions + (checkKinds[parts[1]]?.options ?? [])
+        case ("notifiers", 2):
+            var typeName = parts[1]
+            if let entry = entries.first(where: { $0.key == "type" }), case .scalar(let t) = entry.value.kind { typeName = t }
+            specs = Self.commonNotifierOptions + (notifierKinds[typeName]?.options ?? [])
+        default:
+            break
+        }
+        return Set(specs.map(\.name))
     }
 
     /// Validates one options mapping against `specs`: types, required keys, unknown keys.

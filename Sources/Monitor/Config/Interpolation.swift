@@ -5,9 +5,15 @@ import Glibc
 /// Resolves `${NAME}` / `${NAME:-default}` from the environment in every scalar, and every key
 /// `NAME_file` into `NAME` with the file's content (container secrets), so secrets stay out of
 /// the config file. `$${` writes a literal `${`.
+///
+/// A key that is itself a declared option ending in `_file` (`ca_file`, `body_file`) is an option
+/// like any other, a path the check or notifier reads; it is never replaced.
 struct Interpolation {
     var environment: [String: String]
     var readFile: (String) -> Result<String, ReadFileError> = Interpolation.readFile
+    /// The declared options of the mapping at a path (`notifiers.amqp`, `checks.ping.web`,
+    /// `settings`), given its entries (a notifier's `type:` decides its kind).
+    var declaredOptions: (_ path: String, _ entries: [ConfigNode.Entry]) -> Set<String> = { _, _ in [] }
 
     struct ReadFileError: Error {
         var reason: String
@@ -24,11 +30,12 @@ struct Interpolation {
             return ConfigNode(.sequence(resolved), at: node.location)
         case .mapping(let entries):
             var out: [ConfigNode.Entry] = []
+            let declared = declaredOptions(path, entries)
             for entry in entries {
                 let keyPath = path.isEmpty ? entry.key : "\(path).\(entry.key)"
                 var value = apply(entry.value, path: keyPath, into: &diagnostics)
                 var key = entry.key
-                if key.hasSuffix("_file"), key.count > 5 {
+                if key.hasSuffix("_file"), key.count > 5, !declared.contains(key) {
                     let target = String(key.dropLast(5))
                     if entries.contains(where: { $0.key == target }) {
                         diagnostics.append(
