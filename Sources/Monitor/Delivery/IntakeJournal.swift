@@ -54,9 +54,9 @@ public final class IntakeJournal: Sendable {
         return (results, skipped)
     }
 
-    /// Starts watching `inbox` on the journal's thread.
-    public func start(watching inbox: Handoff<CheckResult>) {
-        thread.submit { [self] in loop(inbox) }
+    /// Starts watching `inbox` on the journal's thread. Throws once the journal has been stopped.
+    public func start(watching inbox: Handoff<CheckResult>) throws(DedicatedThread.Stopped) {
+        try thread.submit { [self] in loop(inbox) }
     }
 
     /// Stops the thread (after a last look) and removes the file if nothing is left in it.

@@ -129,7 +129,11 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         }
         guard start else { return }
         await withTaskCancellationHandler {
-            try? await thread.run { [self] in loop() }
+            do {
+                try await thread.run { [self] in loop() }
+            } catch {
+                logger.error("delivery loop not started", metadata: ["endpoint": "\(sink.endpoint)", "error": "\(error)"])
+            }
         } onCancel: {
             control.withLock { $0.stop = true }
             inbox.wake()
@@ -144,9 +148,16 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
             defer { c.started = true }
             return !c.started
         }
-        if startHere { thread.submit { [self] in loop() } }
+        if startHere {
+            do {
+                try thread.submit { [self] in loop() }
+            } catch {
+                logger.error("results not flushed", metadata: ["endpoint": "\(sink.endpoint)", "error": "\(error)"])
+            }
+        }
         inbox.wake()
-        // Jobs run in order: this one runs once the loop has returned.
+        // Jobs run in order: this one runs once the loop has returned. `Stopped` means an
+        // earlier shutdown already ended the loop, so there is nothing to wait for.
         _ = try? await thread.run {}
         thread.stop()
     }
@@ -203,7 +214,11 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         var stats = published.withLock { $0 }
         logProblems(&spool)
         recoverJournal(&spool)
-        journal?.start(watching: inbox)
+        do {
+            try journal?.start(watching: inbox)
+        } catch {
+            logger.error("intake journal not running; results waiting in memory are not journaled", metadata: ["error": "\(error)"])
+        }
         if !spool.isEmpty {
             logger.notice(
                 "replaying results spooled by an earlier run",
