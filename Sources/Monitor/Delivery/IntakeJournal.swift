@@ -23,6 +23,8 @@ public final class IntakeJournal: Sendable {
         var journaledUpTo = 0
         /// Lines in the file, by handoff position.
         var entries: [(position: Int, line: String)] = []
+        /// Handoff positions being written to the file now.
+        var writing: Range<Int>?
         var releaseUpTo = 0
         var problems: [String] = []
     }
@@ -75,9 +77,11 @@ public final class IntakeJournal: Sendable {
         state.withLock { $0.busySince = since }
     }
 
-    /// Whether any handoff position below `position` is in the journal.
+    /// Whether any handoff position below `position` is in the journal (or being written to it).
     public func holds(below position: Int) -> Bool {
-        state.withLock { s in s.entries.first.map { $0.position < position } ?? false }
+        state.withLock { s in
+            (s.entries.first.map { $0.position < position } ?? false) || (s.writing.map { $0.lowerBound < position } ?? false)
+        }
     }
 
     /// The worker made every result below handoff position `position` durable (spool files)
@@ -97,12 +101,19 @@ public final class IntakeJournal: Sendable {
     private func loop(_ inbox: Handoff<CheckResult>) {
         var fileHolds = FileSystem.exists(path)
         while true {
-            let (stopping, active, from, release) = state.withLock { s -> (Bool, Bool, Int, Int) in
+            let (stopping, active, release) = state.withLock { s -> (Bool, Bool, Int) in
                 let stuck = s.busySince.map { MonotonicTime.seconds() - $0 > stuckAfter } ?? false
-                return (s.stopping, s.disconnected || stuck, s.journaledUpTo, s.releaseUpTo)
+                return (s.stopping, s.disconnected || stuck, s.releaseUpTo)
             }
             if active {
-                let (first, items) = inbox.waiting(from: from)
+                // Read and marked as being written under one lock: a worker that takes these
+                // items meanwhile then sees `holds(below:)` and releases them once they are in
+                // its spool files; otherwise the file would keep them until the next release.
+                let (first, items) = state.withLock { s in
+                    let waiting = inbox.waiting(from: s.journaledUpTo)
+                    if !waiting.items.isEmpty { s.writing = waiting.first..<(waiting.first + waiting.items.count) }
+                    return waiting
+                }
                 if !items.isEmpty {
                     let lines = items.map(\.spoolLine)
                     do {
@@ -111,9 +122,13 @@ public final class IntakeJournal: Sendable {
                         state.withLock { s in
                             for (i, line) in lines.enumerated() { s.entries.append((first + i, line)) }
                             s.journaledUpTo = first + items.count
+                            s.writing = nil
                         }
                     } catch {
-                        state.withLock { $0.problems.append("cannot write intake journal: \(error)") }
+                        state.withLock { s in
+                            s.problems.append("cannot write intake journal: \(error)")
+                            s.writing = nil
+                        }
                     }
                 }
             }
