@@ -4,7 +4,7 @@ import Testing
 @Suite struct ConditionLockTests {
     @Test func aWaitWhoseDeadlineHasPassedTimesOutAtOnce() {
         let lock = ConditionLock()
-        let timedOut = lock.withLock { lock.wait(until: MonotonicTime.seconds() - 1) }
+        let timedOut = lock.withLock { lock.wait(until: MonotonicClock().seconds() - 1) }
         #expect(timedOut)
     }
 
@@ -14,7 +14,7 @@ import Testing
         let waiter = DedicatedThread(name: "test-waiter")
         defer { waiter.stop() }
         // A deadline no test run reaches: returning at all shows the signal woke it.
-        let deadline = MonotonicTime.seconds() + 3600
+        let deadline = MonotonicClock().seconds() + 3600
         async let outcome = waiter.run {
             lock.withLock { () -> Bool in
                 var timedOut = false

@@ -6,12 +6,16 @@
 public final class Handoff<Element: Sendable>: @unchecked Sendable {
     // @unchecked: `items`, `taken` and `woken` are guarded by `lock`.
     private let lock = ConditionLock()
+    private let clock: any ThreadClock
     private var items: [Element] = []
     /// Items taken so far: the position (counted from the first push) of `items[0]`.
     private var taken = 0
     private var woken = false
 
-    public init() {}
+    /// A handoff whose `wait` measures its timeout on `clock`.
+    public init(clock: any ThreadClock = MonotonicClock()) {
+        self.clock = clock
+    }
 
     /// Adds items and wakes the waiting thread.
     public func push(_ new: [Element]) {
@@ -62,13 +66,14 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
         lock.withLock { items.count }
     }
 
-    /// Blocks the calling thread until items arrive, `wake()` is called, or `seconds` pass.
+    /// Blocks the calling thread until items arrive, `wake()` is called, or `seconds` pass on
+    /// the handoff's clock.
     public func wait(seconds: Double) {
         guard seconds > 0 else { return }
-        let deadline = MonotonicTime.seconds() + seconds
+        let deadline = clock.seconds() + seconds
         lock.withLock {
             while items.isEmpty && !woken {
-                if lock.wait(until: deadline) { break }
+                if clock.wait(lock, until: deadline) { break }
             }
             woken = false
         }

@@ -36,12 +36,20 @@ public final class IntakeJournal: Sendable {
     public let interval: Double
     private let state = Mutex(State())
     private let thread: DedicatedThread
+    /// The worker's clock: `setBusy(since:)` times are read on it.
+    private let clock: any ThreadClock
 
-    public init(path: String, stuckAfter: Double = 0.5, interval: Double = 0.02, threadName: String) {
+    /// A journal at `path`; `stuckAfter` and `interval` in seconds, `stuckAfter` measured on
+    /// `clock` (the worker's).
+    public init(
+        path: String, stuckAfter: Double = 0.5, interval: Double = 0.02, threadName: String,
+        clock: any ThreadClock = MonotonicClock()
+    ) {
         self.path = path
         self.stuckAfter = stuckAfter
         self.interval = interval
         self.thread = DedicatedThread(name: threadName)
+        self.clock = clock
     }
 
     /// Reads the results a crashed run left in the journal at `path` (unreadable lines are
@@ -72,7 +80,8 @@ public final class IntakeJournal: Sendable {
         state.withLock { $0.disconnected = value }
     }
 
-    /// The worker entered (`since` = now, monotonic seconds) or left (`nil`) a blocking call.
+    /// The worker entered (`since` = now, seconds on the journal's clock) or left (`nil`) a
+    /// blocking call.
     public func setBusy(since: Double?) {
         state.withLock { $0.busySince = since }
     }
@@ -102,7 +111,7 @@ public final class IntakeJournal: Sendable {
         var fileHolds = FileSystem.exists(path)
         while true {
             let (stopping, active, release) = state.withLock { s -> (Bool, Bool, Int) in
-                let stuck = s.busySince.map { MonotonicTime.seconds() - $0 > stuckAfter } ?? false
+                let stuck = s.busySince.map { clock.seconds() - $0 > stuckAfter } ?? false
                 return (s.stopping, s.disconnected || stuck, s.releaseUpTo)
             }
             if active {

@@ -96,19 +96,24 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     private let sink: S
     private let logger: Logger
     private let thread: DedicatedThread
-    private let inbox = Handoff<CheckResult>()
+    /// Backoff, flush deadlines and the journal's `stuckAfter` are measured on it.
+    private let clock: any ThreadClock
+    private let inbox: Handoff<CheckResult>
     /// Keeps results waiting in `inbox` durable while the sink is away or the loop is stuck.
     private let journal: IntakeJournal?
     private let control = Mutex(Control())
     private let published = Mutex(SinkStats())
 
-    public init(sink: S, settings: Settings, logger: Logger, threadName: String) {
+    /// A worker for `sink`; `clock` is the real monotonic clock except in tests.
+    public init(sink: S, settings: Settings, logger: Logger, threadName: String, clock: any ThreadClock = MonotonicClock()) {
         self.sink = sink
         self.settings = settings
         self.logger = logger
         self.thread = DedicatedThread(name: threadName)
+        self.clock = clock
+        self.inbox = Handoff(clock: clock)
         self.journal = settings.spoolDirectory.map {
-            IntakeJournal(path: $0 + "/intake.journal", threadName: threadName + "-journal")
+            IntakeJournal(path: $0 + "/intake.journal", threadName: threadName + "-journal", clock: clock)
         }
     }
 
@@ -144,7 +149,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     /// the rest to the spool files, closes the connection and ends the loop.
     public func shutdown(timeout: Double) async {
         let startHere = control.withLock { c -> Bool in
-            c.flushDeadline = MonotonicTime.seconds() + timeout
+            c.flushDeadline = clock.seconds() + timeout
             defer { c.started = true }
             return !c.started
         }
@@ -235,7 +240,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
             let (stop, deadline) = control.withLock { ($0.stop, $0.flushDeadline) }
             takeIncoming(&spool, &stats)
             for problem in journal?.takeProblems() ?? [] { logger.error("\(problem)") }
-            let now = MonotonicTime.seconds()
+            let now = clock.seconds()
             if stop { break }
             if let deadline, (spool.isEmpty && inbox.count == 0) || !connected || now >= deadline { break }
 
@@ -267,7 +272,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
                     }
                 } catch {
                     let delay = backoff.next()
-                    nextAttempt = MonotonicTime.seconds() + delay
+                    nextAttempt = clock.seconds() + delay
                     // The first failure, then one line every 30 s: an outage must not flood the log.
                     if outageStart == nil || now - lastOutageLog >= 30 {
                         logger.warning(
@@ -302,7 +307,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
                 spool.persistAll()
                 logProblems(&spool)
                 let delay = backoff.next()
-                nextAttempt = MonotonicTime.seconds() + delay
+                nextAttempt = clock.seconds() + delay
                 outageStart = now
                 lastOutageLog = now
                 logger.warning(

@@ -71,7 +71,7 @@ public final class ConditionLock: @unchecked Sendable {
         pthread_cond_wait(condition, mutex)
     }
 
-    /// Like `wait()`, but returns by `deadline` at the latest, in seconds on `MonotonicTime`.
+    /// Like `wait()`, but returns by `deadline` at the latest, in seconds on `MonotonicClock`.
     /// Returns `true` when the deadline has passed (timed out), `false` when woken before it.
     public func wait(until deadline: Double) -> Bool {
         // Beyond ~30,000 years (or infinity) means no deadline; it would not fit a timespec.
