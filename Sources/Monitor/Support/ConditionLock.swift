@@ -24,6 +24,8 @@ public final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
+    /// A new, unlocked lock. Out of memory or pthread resources, the process stops: every
+    /// thread handoff depends on it.
     public init() {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())

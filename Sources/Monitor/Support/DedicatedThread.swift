@@ -20,6 +20,7 @@ public final class DedicatedThread: @unchecked Sendable {
     public struct Stopped: Error, CustomStringConvertible, PermanentError {
         /// The thread's name.
         public var thread: String
+        /// What to log: which thread refused the job.
         public var description: String { "thread \"\(thread)\" has been stopped; the job did not run" }
         /// Always: a stopped thread never runs a job again.
         public var isPermanent: Bool { true }
@@ -29,6 +30,7 @@ public final class DedicatedThread: @unchecked Sendable {
     private var jobs: [() -> Void] = []
     private var stopping = false
     private var thread: pthread_t?
+    /// The name given at `init`, used in `Stopped` errors.
     public let name: String
 
     /// A thread named `name` (for logs and errors). The OS thread starts with the first job, so

@@ -7,6 +7,7 @@ import Glibc
 /// (`SO_TIMESTAMPNS` is `CLOCK_REALTIME`) and with `poll`/`epoll_wait` timeouts.
 /// Unaffected by wall-clock steps.
 public struct MonotonicClock: ThreadClock {
+    /// The clock; it has no state, so any instance reads the same time.
     public init() {}
 
     /// Seconds since an arbitrary start (boot), with nanosecond resolution.
