@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 CONFIG ?= config.yml
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: run build release test test-stress unit services-start services-stop validate bench compose-config clean
+.PHONY: run build release test test-stress unit tsan services-start services-stop validate bench compose-config clean
 
 build:
 	scripts/bootstrap.sh
@@ -34,6 +34,18 @@ test-stress:
 # Unit tests only (no servers).
 unit: build
 	swift test --skip IntegrationTests $(SWIFT_TEST_FLAGS)
+
+# Unit tests under ThreadSanitizer, in their own scratch path so the debug build stays valid.
+# Fails on the first report (halt_on_error) and, should a report not stop the run, on any
+# report in the output. scripts/tsan.supp says why each suppression is a false positive.
+# TSAN_OPTIONS from the environment are kept (after ours).
+tsan:
+	scripts/bootstrap.sh
+	mkdir -p .build-tsan
+	set -o pipefail; TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/scripts/tsan.supp $$TSAN_OPTIONS" \
+		swift test --sanitize=thread --skip IntegrationTests --scratch-path .build-tsan $(SWIFT_TEST_FLAGS) 2>&1 \
+		| tee .build-tsan/tsan.log
+	@! grep -q "WARNING: ThreadSanitizer" .build-tsan/tsan.log || { echo "make tsan: ThreadSanitizer reports in .build-tsan/tsan.log" >&2; exit 1; }
 
 # The benchmark of the rabbitmq and mongo notifiers (release build; needs the test servers).
 bench:

@@ -148,16 +148,16 @@ let results = (0..<arguments.count).map { i in
         reason: .always)
 }
 let running = Task { try await notifier.run() }
-let connected = MonotonicTime.seconds()
+let connected = MonotonicClock().seconds()
 while stats().connects == 0 {
-    if MonotonicTime.seconds() - connected > 15 {
+    if MonotonicClock().seconds() - connected > 15 {
         print("cannot connect to \(SecretMasking.maskURLPassword(uri)) within 15 s")
         exit(1)
     }
     try await Task.sleep(for: .milliseconds(10))
 }
 let outstandingLimit = max(arguments.batch, (arguments.options["spool_memory"]?.intValue ?? 10_000) / 2)
-let start = MonotonicTime.seconds()
+let start = MonotonicClock().seconds()
 var index = 0
 while index < results.count {
     if !arguments.burst && index - stats().delivered >= outstandingLimit {
@@ -168,13 +168,13 @@ while index < results.count {
     try await notifier.send(Array(results[index..<end]))
     index = end
 }
-let handedOver = MonotonicTime.seconds() - start
+let handedOver = MonotonicClock().seconds() - start
 var maxOnDisk = 0
 while stats().delivered < arguments.count {
     maxOnDisk = max(maxOnDisk, stats().spooledOnDisk)
     try await Task.sleep(for: .milliseconds(2))
 }
-let elapsed = MonotonicTime.seconds() - start
+let elapsed = MonotonicClock().seconds() - start
 let final = stats()
 await notifier.shutdown()
 running.cancel()

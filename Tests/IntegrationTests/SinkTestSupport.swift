@@ -45,8 +45,8 @@ enum SinkTest {
 
     /// Waits until `condition` holds, polling every 50 ms, for at most `seconds`.
     static func waitUntil(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
-        let deadline = MonotonicTime.seconds() + seconds
-        while MonotonicTime.seconds() < deadline {
+        let deadline = MonotonicClock().seconds() + seconds
+        while MonotonicClock().seconds() < deadline {
             if condition() { return true }
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -104,9 +104,9 @@ enum SinkTest {
                 while !state.mutex.withLock({ $0.stop }) {
                     n += 1
                     let result = SinkTest.result(n, label: label)
-                    let start = MonotonicTime.seconds()
+                    let start = MonotonicClock().seconds()
                     try? await notifier.send([Delivery(result: result, reason: .always)])
-                    let took = MonotonicTime.seconds() - start
+                    let took = MonotonicClock().seconds() - start
                     state.mutex.withLock {
                         $0.ids.append(result.id)
                         $0.slowestSend = max($0.slowestSend, took)

@@ -1,7 +1,12 @@
+import Monitor
 import Synchronization
 
 /// A clock that only moves when the test says so; sleepers wake when it passes their deadline.
-final class ManualClock: Clock, Sendable {
+///
+/// It is both a Swift `Clock` (for the scheduler's tasks) and a `ThreadClock` (for code on its
+/// own thread: sink workers, the intake journal), so one test drives both kinds of code with the
+/// same `advance`.
+final class ManualClock: Clock, ThreadClock, Sendable {
     struct Instant: InstantProtocol {
         var offset: Duration
         func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
@@ -15,9 +20,17 @@ final class ManualClock: Clock, Sendable {
         var continuation: CheckedContinuation<Void, any Error>
     }
 
+    /// A thread blocked in `wait(_:until:)`.
+    private struct ThreadWaiter {
+        var id: Int
+        var lock: ConditionLock
+    }
+
     private struct State {
         var now = Instant(offset: .zero)
         var sleepers: [Sleeper] = []
+        var threadWaiters: [ThreadWaiter] = []
+        var threadWaits = 0
         var nextID = 0
     }
 
@@ -60,16 +73,61 @@ final class ManualClock: Clock, Sendable {
         }
     }
 
-    /// Moves time forward and wakes every sleeper whose deadline has come.
+    /// Moves time forward and wakes every sleeper whose deadline has come, and every blocked
+    /// thread (each re-checks its own deadline).
     func advance(by duration: Duration) {
-        let due = state.withLock { s -> [Sleeper] in
+        let (due, threads) = state.withLock { s -> ([Sleeper], [ThreadWaiter]) in
             s.now = s.now.advanced(by: duration)
             let now = s.now
             let due = s.sleepers.filter { $0.deadline <= now }
             s.sleepers.removeAll { $0.deadline <= now }
-            return due
+            return (due, s.threadWaiters)
         }
         for sleeper in due { sleeper.continuation.resume() }
+        // Taking the waiter's lock first means a thread between its check of `now` and its
+        // `wait()` cannot miss this wake-up: it holds the lock until it waits.
+        for waiter in threads { waiter.lock.withLock { waiter.lock.broadcast() } }
+    }
+
+    /// Moves time forward by `seconds`.
+    func advance(seconds: Double) {
+        advance(by: .nanoseconds(Int64((seconds * 1e9).rounded())))
+    }
+
+    // MARK: ThreadClock
+
+    /// Seconds since the clock was made, as far as `advance` has moved it.
+    func seconds() -> Double {
+        Self.seconds(now)
+    }
+
+    /// Blocks until `lock` is signalled or `advance` passes `deadline`; never times out in real time.
+    func wait(_ lock: ConditionLock, until deadline: Double) -> Bool {
+        let id = state.withLock { s -> Int? in
+            guard Self.seconds(s.now) < deadline else { return nil }
+            s.nextID += 1
+            s.threadWaiters.append(ThreadWaiter(id: s.nextID, lock: lock))
+            s.threadWaits += 1
+            return s.nextID
+        }
+        guard let id else { return true }
+        lock.wait()
+        return state.withLock { s in
+            s.threadWaiters.removeAll { $0.id == id }
+            return Self.seconds(s.now) >= deadline
+        }
+    }
+
+    /// Threads blocked in `wait(_:until:)` now.
+    var blockedThreads: Int { state.withLock { $0.threadWaiters.count } }
+
+    /// Times a thread has blocked in `wait(_:until:)` so far: when it grows, a thread woke,
+    /// looked at the clock and chose to wait again.
+    var threadWaits: Int { state.withLock { $0.threadWaits } }
+
+    private static func seconds(_ instant: Instant) -> Double {
+        let parts = instant.offset.components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
     }
 }
 

@@ -3,67 +3,183 @@ import Monitor
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A sink without a server: `connect` waits `connectDelay` seconds and then fails or succeeds;
-/// once connected, `exchange` confirms everything pending and remembers the ids in order.
-final class StubSink: Sink, @unchecked Sendable {
-    // @unchecked: touched by the worker thread; the test reads `delivered` under the mutex.
-    let connectDelay: Double
-    let reachable: Bool
-    private let deliveredIDs = Mutex<[String]>([])
-    var endpoint: String { "stub" }
-
-    init(connectDelay: Double, reachable: Bool) {
-        self.connectDelay = connectDelay
-        self.reachable = reachable
+/// A sink without a server that the test drives step by step: `connect` and `exchange` pass
+/// through gates the test may hold closed, a connect fails while `reachable` is false, and
+/// `exchange` confirms everything pending unless `confirming` is false (a server that stalls).
+final class FakeSink: Sink, @unchecked Sendable {
+    // @unchecked: called on the worker's thread; what the test sets and reads is in `state`.
+    private struct State {
+        var reachable = true
+        var confirming = true
+        var connectAttempts = 0
+        var delivered: [String] = []
     }
 
-    var delivered: [String] { deliveredIDs.withLock { $0 } }
+    let connectGate = Gate()
+    let exchangeGate = Gate()
+    private let state = Mutex(State())
+    var endpoint: String { "fake" }
 
     struct Unreachable: Error {}
 
+    var reachable: Bool {
+        get { state.withLock { $0.reachable } }
+        set { state.withLock { $0.reachable = newValue } }
+    }
+
+    var confirming: Bool {
+        get { state.withLock { $0.confirming } }
+        set { state.withLock { $0.confirming = newValue } }
+    }
+
+    var connectAttempts: Int { state.withLock { $0.connectAttempts } }
+    var delivered: [String] { state.withLock { $0.delivered } }
+
     func connect() throws {
-        usleep(UInt32(connectDelay * 1_000_000))
+        connectGate.pass()
+        let reachable = state.withLock { s in
+            s.connectAttempts += 1
+            return s.reachable
+        }
         if !reachable { throw Unreachable() }
     }
 
     func disconnect(graceful: Bool) {}
 
     func exchange(_ spool: inout Spool<CheckResult>, stats: inout SinkStats, flushing: Bool) throws -> Double {
+        exchangeGate.pass()
         let entries = spool.takeToSend(max: 1000)
+        guard confirming else { return 0.05 }  // sent, never confirmed
         spool.complete(entries.map(\.seq))
         stats.delivered += entries.count
-        deliveredIDs.withLock { $0 += entries.map(\.record.id) }
+        state.withLock { $0.delivered += entries.map(\.record.id) }
         return entries.isEmpty ? 0.05 : 0
     }
 }
 
+/// The worker runs on a `ManualClock`: backoff, `stuckAfter` and flush deadlines pass only when
+/// a test advances it, and every wait below is for an event (bounded by `eventually`).
 @Suite struct SinkWorkerTests {
     func results(_ n: Int) -> [CheckResult] {
         (0..<n).map { CheckResult(status: .success, check: "random", label: "w", message: "\($0)") }
     }
 
+    func makeWorker(
+        _ sink: FakeSink, _ directory: String, clock: ManualClock, backoff: Backoff = Backoff(initial: 0.5, maximum: 30)
+    ) -> SinkWorker<FakeSink> {
+        SinkWorker(
+            sink: sink, settings: .init(spoolDirectory: directory, backoff: backoff), logger: Logger(label: "test"),
+            threadName: "fake", clock: clock)
+    }
+
+    func journal(_ directory: String) -> [String] {
+        IntakeJournal.recover(path: directory + "/intake.journal").results.map(\.id)
+    }
+
+    func spooled(_ directory: String) -> [String] {
+        var spool = Spool<CheckResult>(directory: directory, memoryLimit: 1000)
+        return spool.takeToSend(max: 1000).map(\.record.id)
+    }
+
     @Test func resultsWaitingWhileAConnectAttemptBlocksAreJournaledAtOnce() async throws {
         let directory = spoolTestDirectory("worker")
-        let worker = SinkWorker(
-            sink: StubSink(connectDelay: 2, reachable: false), settings: .init(spoolDirectory: directory),
-            logger: Logger(label: "test"), threadName: "stub")
+        let clock = ManualClock()
+        let sink = FakeSink()
+        sink.reachable = false
+        sink.connectGate.close()
+        let worker = makeWorker(sink, directory, clock: clock)
         let running = Task { await worker.run() }
-        try await Task.sleep(for: .milliseconds(100))  // the worker is inside its first connect
+        #expect(await eventually { sink.connectGate.waiting == 1 }, "the worker is inside its first connect")
         let sent = results(3)
         worker.accept(sent)
-        try await Task.sleep(for: .milliseconds(300))
-        // A `kill -9` now would leave exactly this on disk:
-        let journaled = IntakeJournal.recover(path: directory + "/intake.journal")
-        #expect(journaled.results.map(\.id) == sent.map(\.id))
+        // Never connected: the journal takes them without waiting for `stuckAfter` (the clock
+        // stands still). A `kill -9` now would leave exactly this on disk.
+        #expect(await eventually { journal(directory) == sent.map(\.id) })
+        sink.connectGate.open()
         await worker.shutdown(timeout: 0.1)
-        running.cancel()
+        await running.value
         #expect(!FileSystem.exists(directory + "/intake.journal"), "after a clean stop the spool files hold everything")
-        var spool = Spool<CheckResult>(directory: directory, memoryLimit: 100)
-        #expect(spool.takeToSend(max: 100).map(\.record.id) == sent.map(\.id))
+        #expect(spooled(directory) == sent.map(\.id))
+    }
+
+    @Test func resultsArrivingWhileTheSinkIsStuckAreJournaledOnceStuckAfterHasPassed() async throws {
+        let directory = spoolTestDirectory("worker")
+        let clock = ManualClock()
+        let sink = FakeSink()
+        let worker = makeWorker(sink, directory, clock: clock)
+        let running = Task { await worker.run() }
+        #expect(await eventually { worker.stats.connects == 1 && clock.blockedThreads == 1 }, "connected and idle")
+        sink.exchangeGate.close()
+        let held = results(2)
+        worker.accept(held)
+        #expect(await eventually { sink.exchangeGate.waiting == 1 }, "the worker took `held` and is stuck sending it")
+        let waiting = results(3)
+        worker.accept(waiting)
+        // Connected and stuck for 0 s on the clock: nothing is journaled. (Real time only gives
+        // the journal thread rounds to get this wrong; it cannot make the check fail wrongly.)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(journal(directory).isEmpty)
+        clock.advance(seconds: 0.6)  // past `stuckAfter` (0.5 s)
+        #expect(await eventually { journal(directory) == waiting.map(\.id) })
+        sink.exchangeGate.open()
+        #expect(await eventually { sink.delivered == (held + waiting).map(\.id) })
+        #expect(await eventually { !FileSystem.exists(directory + "/intake.journal") }, "released once in spool files")
+        await worker.shutdown(timeout: 1)
+        await running.value
+        #expect(spoolFiles(directory).isEmpty)
+    }
+
+    @Test func reconnectsOnlyOnceTheBackoffDelayHasPassedOnTheClock() async throws {
+        let directory = spoolTestDirectory("worker")
+        let clock = ManualClock()
+        let sink = FakeSink()
+        sink.reachable = false
+        // Delays are drawn from [ceiling/2, ceiling]: the first from [0.5, 1] s.
+        let worker = makeWorker(sink, directory, clock: clock, backoff: Backoff(initial: 1, maximum: 1))
+        let running = Task { await worker.run() }
+        #expect(await eventually { sink.connectAttempts == 1 && clock.blockedThreads == 1 })
+        let waits = clock.threadWaits
+        clock.advance(seconds: 0.4)
+        #expect(await eventually { clock.threadWaits > waits }, "the worker looked at the clock and waits again")
+        #expect(sink.connectAttempts == 1)
+        clock.advance(seconds: 0.6)
+        #expect(await eventually { sink.connectAttempts == 2 })
+        sink.reachable = true
+        #expect(await eventually { clock.blockedThreads == 1 })
+        clock.advance(seconds: 1)
+        #expect(await eventually { worker.stats.connects == 1 })
+        #expect(sink.connectAttempts == 3)
+        await worker.shutdown(timeout: 1)
+        await running.value
+    }
+
+    @Test func shutdownFlushesUntilItsDeadlineOnTheClockThenSpillsTheRest() async throws {
+        let directory = spoolTestDirectory("worker")
+        let clock = ManualClock()
+        let sink = FakeSink()
+        sink.confirming = false
+        let worker = makeWorker(sink, directory, clock: clock)
+        let running = Task { await worker.run() }
+        #expect(await eventually { worker.stats.connects == 1 && clock.blockedThreads == 1 })
+        let sent = results(4)
+        worker.accept(sent)
+        #expect(await eventually { sink.exchangeGate.arrivals >= 2 && clock.blockedThreads == 1 }, "sent, unconfirmed")
+        let waits = clock.threadWaits
+        let finished = Atomic<Bool>(false)
+        let stopping = Task {
+            await worker.shutdown(timeout: 2)
+            finished.store(true, ordering: .sequentiallyConsistent)
+        }
+        // The worker woke for the shutdown and waits again: it is flushing, and only the clock
+        // reaching the deadline (or the sink confirming) lets it stop.
+        #expect(await eventually { clock.threadWaits > waits })
+        let returned = finished.load(ordering: .sequentiallyConsistent)
+        #expect(!returned)
+        clock.advance(seconds: 2.1)
+        await stopping.value
+        await running.value
+        #expect(spooled(directory) == sent.map(\.id))
+        #expect(sink.delivered.isEmpty)
     }
 
     @Test func aJournalLeftByACrashIsDeliveredAfterTheSpoolFiles() async throws {
@@ -76,39 +192,30 @@ final class StubSink: Sink, @unchecked Sendable {
             spool.persistAll()
         }
         try FileSystem.writeAtomically(newer.map(\.spoolLine).joined(separator: "\n") + "\n", to: directory + "/intake.journal")
-        let sink = StubSink(connectDelay: 0, reachable: true)
-        let worker = SinkWorker(sink: sink, settings: .init(spoolDirectory: directory), logger: Logger(label: "test"), threadName: "stub")
+        let sink = FakeSink()
+        let worker = makeWorker(sink, directory, clock: ManualClock())
         let running = Task { await worker.run() }
-        #expect(await waitUntil { sink.delivered.count == 4 })
+        #expect(await eventually { sink.delivered.count == 4 })
         await worker.shutdown(timeout: 1)
-        running.cancel()
+        await running.value
         #expect(sink.delivered == (older + newer).map(\.id))
         #expect(!FileSystem.exists(directory + "/intake.journal"))
     }
 
     @Test func aHealthySinkLeavesNothingOnDisk() async throws {
         let directory = spoolTestDirectory("worker")
-        let sink = StubSink(connectDelay: 0, reachable: true)
-        let worker = SinkWorker(sink: sink, settings: .init(spoolDirectory: directory), logger: Logger(label: "test"), threadName: "stub")
+        let sink = FakeSink()
+        let worker = makeWorker(sink, directory, clock: ManualClock())
         let running = Task { await worker.run() }
-        #expect(await waitUntil { worker.stats.connects == 1 })
+        #expect(await eventually { worker.stats.connects == 1 })
         let sent = results(50)
         worker.accept(sent)
-        #expect(await waitUntil { sink.delivered.count == 50 })
+        #expect(await eventually { sink.delivered.count == 50 })
         await worker.shutdown(timeout: 1)
-        running.cancel()
+        await running.value
         #expect(sink.delivered == sent.map(\.id))
         #expect(spoolFiles(directory).isEmpty)
         #expect(!FileSystem.exists(directory + "/intake.journal"))
         #expect(worker.stats.accepted == 50 && worker.stats.spooled == 0)
-    }
-
-    func waitUntil(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
-        let deadline = MonotonicTime.seconds() + seconds
-        while MonotonicTime.seconds() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
     }
 }

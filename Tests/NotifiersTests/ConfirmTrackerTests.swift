@@ -35,6 +35,18 @@ import Testing
         #expect(settled == [.init(seq: 101, returned: false), .init(seq: 102, returned: true), .init(seq: 103, returned: false)])
     }
 
+    @Test func aConfirmIsOverdueOnlyWhenTheOldestUnsettledPublishWaitedLongerThanTheTimeout() {
+        var t = tracker(3)  // sent at 1, 2 and 3 s
+        #expect(!t.isOverdue(now: 31, timeout: 30))
+        #expect(t.isOverdue(now: 31.5, timeout: 30))
+        _ = t.settle(tag: 1, multiple: false)
+        #expect(!t.isOverdue(now: 31.5, timeout: 30), "the oldest unsettled one was sent at 2 s")
+        t.restartClock(at: 40)
+        #expect(!t.isOverdue(now: 69, timeout: 30))
+        _ = t.settle(tag: 3, multiple: true)
+        #expect(!t.isOverdue(now: 1000, timeout: 30), "nothing unsettled")
+    }
+
     @Test func theClockRestartsAfterABlockAndResetForgetsTheChannel() {
         var t = tracker(2)
         t.restartClock(at: 50)

@@ -23,6 +23,8 @@ public final class IntakeJournal: Sendable {
         var journaledUpTo = 0
         /// Lines in the file, by handoff position.
         var entries: [(position: Int, line: String)] = []
+        /// Handoff positions being written to the file now.
+        var writing: Range<Int>?
         var releaseUpTo = 0
         var problems: [String] = []
     }
@@ -34,12 +36,20 @@ public final class IntakeJournal: Sendable {
     public let interval: Double
     private let state = Mutex(State())
     private let thread: DedicatedThread
+    /// The worker's clock: `setBusy(since:)` times are read on it.
+    private let clock: any ThreadClock
 
-    public init(path: String, stuckAfter: Double = 0.5, interval: Double = 0.02, threadName: String) {
+    /// A journal at `path`; `stuckAfter` and `interval` in seconds, `stuckAfter` measured on
+    /// `clock` (the worker's).
+    public init(
+        path: String, stuckAfter: Double = 0.5, interval: Double = 0.02, threadName: String,
+        clock: any ThreadClock = MonotonicClock()
+    ) {
         self.path = path
         self.stuckAfter = stuckAfter
         self.interval = interval
         self.thread = DedicatedThread(name: threadName)
+        self.clock = clock
     }
 
     /// Reads the results a crashed run left in the journal at `path` (unreadable lines are
@@ -54,9 +64,9 @@ public final class IntakeJournal: Sendable {
         return (results, skipped)
     }
 
-    /// Starts watching `inbox` on the journal's thread.
-    public func start(watching inbox: Handoff<CheckResult>) {
-        thread.submit { [self] in loop(inbox) }
+    /// Starts watching `inbox` on the journal's thread. Throws once the journal has been stopped.
+    public func start(watching inbox: Handoff<CheckResult>) throws(DedicatedThread.Stopped) {
+        try thread.submit { [self] in loop(inbox) }
     }
 
     /// Stops the thread (after a last look) and removes the file if nothing is left in it.
@@ -70,14 +80,17 @@ public final class IntakeJournal: Sendable {
         state.withLock { $0.disconnected = value }
     }
 
-    /// The worker entered (`since` = now, monotonic seconds) or left (`nil`) a blocking call.
+    /// The worker entered (`since` = now, seconds on the journal's clock) or left (`nil`) a
+    /// blocking call.
     public func setBusy(since: Double?) {
         state.withLock { $0.busySince = since }
     }
 
-    /// Whether any handoff position below `position` is in the journal.
+    /// Whether any handoff position below `position` is in the journal (or being written to it).
     public func holds(below position: Int) -> Bool {
-        state.withLock { s in s.entries.first.map { $0.position < position } ?? false }
+        state.withLock { s in
+            (s.entries.first.map { $0.position < position } ?? false) || (s.writing.map { $0.lowerBound < position } ?? false)
+        }
     }
 
     /// The worker made every result below handoff position `position` durable (spool files)
@@ -97,12 +110,19 @@ public final class IntakeJournal: Sendable {
     private func loop(_ inbox: Handoff<CheckResult>) {
         var fileHolds = FileSystem.exists(path)
         while true {
-            let (stopping, active, from, release) = state.withLock { s -> (Bool, Bool, Int, Int) in
-                let stuck = s.busySince.map { MonotonicTime.seconds() - $0 > stuckAfter } ?? false
-                return (s.stopping, s.disconnected || stuck, s.journaledUpTo, s.releaseUpTo)
+            let (stopping, active, release) = state.withLock { s -> (Bool, Bool, Int) in
+                let stuck = s.busySince.map { clock.seconds() - $0 > stuckAfter } ?? false
+                return (s.stopping, s.disconnected || stuck, s.releaseUpTo)
             }
             if active {
-                let (first, items) = inbox.waiting(from: from)
+                // Read and marked as being written under one lock: a worker that takes these
+                // items meanwhile then sees `holds(below:)` and releases them once they are in
+                // its spool files; otherwise the file would keep them until the next release.
+                let (first, items) = state.withLock { s in
+                    let waiting = inbox.waiting(from: s.journaledUpTo)
+                    if !waiting.items.isEmpty { s.writing = waiting.first..<(waiting.first + waiting.items.count) }
+                    return waiting
+                }
                 if !items.isEmpty {
                     let lines = items.map(\.spoolLine)
                     do {
@@ -111,9 +131,13 @@ public final class IntakeJournal: Sendable {
                         state.withLock { s in
                             for (i, line) in lines.enumerated() { s.entries.append((first + i, line)) }
                             s.journaledUpTo = first + items.count
+                            s.writing = nil
                         }
                     } catch {
-                        state.withLock { $0.problems.append("cannot write intake journal: \(error)") }
+                        state.withLock { s in
+                            s.problems.append("cannot write intake journal: \(error)")
+                            s.writing = nil
+                        }
                     }
                 }
             }

@@ -96,19 +96,24 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     private let sink: S
     private let logger: Logger
     private let thread: DedicatedThread
-    private let inbox = Handoff<CheckResult>()
+    /// Backoff, flush deadlines and the journal's `stuckAfter` are measured on it.
+    private let clock: any ThreadClock
+    private let inbox: Handoff<CheckResult>
     /// Keeps results waiting in `inbox` durable while the sink is away or the loop is stuck.
     private let journal: IntakeJournal?
     private let control = Mutex(Control())
     private let published = Mutex(SinkStats())
 
-    public init(sink: S, settings: Settings, logger: Logger, threadName: String) {
+    /// A worker for `sink`; `clock` is the real monotonic clock except in tests.
+    public init(sink: S, settings: Settings, logger: Logger, threadName: String, clock: any ThreadClock = MonotonicClock()) {
         self.sink = sink
         self.settings = settings
         self.logger = logger
         self.thread = DedicatedThread(name: threadName)
+        self.clock = clock
+        self.inbox = Handoff(clock: clock)
         self.journal = settings.spoolDirectory.map {
-            IntakeJournal(path: $0 + "/intake.journal", threadName: threadName + "-journal")
+            IntakeJournal(path: $0 + "/intake.journal", threadName: threadName + "-journal", clock: clock)
         }
     }
 
@@ -129,7 +134,11 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         }
         guard start else { return }
         await withTaskCancellationHandler {
-            try? await thread.run { [self] in loop() }
+            do {
+                try await thread.run { [self] in loop() }
+            } catch {
+                logger.error("delivery loop not started", metadata: ["endpoint": "\(sink.endpoint)", "error": "\(error)"])
+            }
         } onCancel: {
             control.withLock { $0.stop = true }
             inbox.wake()
@@ -145,15 +154,25 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     /// in the intake journal by then.
     public func shutdown(timeout: Double, abandonAfter: Double = 1) async {
         let startHere = control.withLock { c -> Bool in
-            c.flushDeadline = MonotonicTime.seconds() + timeout
+            c.flushDeadline = clock.seconds() + timeout
             defer { c.started = true }
             return !c.started
         }
-        if startHere { thread.submit { [self] in loop() } }
+        if startHere {
+            do {
+                try thread.submit { [self] in loop() }
+            } catch {
+                logger.error("results not flushed", metadata: ["endpoint": "\(sink.endpoint)", "error": "\(error)"])
+            }
+        }
         inbox.wake()
         let ended = LoopEnd()
-        // Jobs run in order: this one runs once the loop has returned.
-        thread.submit { ended.signal() }
+        do {
+            // Jobs run in order: this one runs once the loop has returned.
+            try thread.submit { ended.signal() }
+        } catch {
+            ended.signal()  // `Stopped`: an earlier shutdown already ended the loop
+        }
         let finished = await withTaskCancellationHandler {
             await ended.wait()
         } onCancel: {
@@ -267,7 +286,11 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         var stats = published.withLock { $0 }
         logProblems(&spool)
         recoverJournal(&spool)
-        journal?.start(watching: inbox)
+        do {
+            try journal?.start(watching: inbox)
+        } catch {
+            logger.error("intake journal not running; results waiting in memory are not journaled", metadata: ["error": "\(error)"])
+        }
         if !spool.isEmpty {
             logger.notice(
                 "replaying results spooled by an earlier run",
@@ -284,7 +307,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
             let (stop, deadline) = control.withLock { ($0.stop, $0.flushDeadline) }
             takeIncoming(&spool, &stats)
             for problem in journal?.takeProblems() ?? [] { logger.error("\(problem)") }
-            let now = MonotonicTime.seconds()
+            let now = clock.seconds()
             if stop { break }
             if let deadline, (spool.isEmpty && inbox.count == 0) || !connected || now >= deadline { break }
 
@@ -316,7 +339,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
                     }
                 } catch {
                     let delay = backoff.next()
-                    nextAttempt = MonotonicTime.seconds() + delay
+                    nextAttempt = clock.seconds() + delay
                     // The first failure, then one line every 30 s: an outage must not flood the log.
                     if outageStart == nil || now - lastOutageLog >= 30 {
                         logger.warning(
@@ -351,7 +374,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
                 spool.persistAll()
                 logProblems(&spool)
                 let delay = backoff.next()
-                nextAttempt = MonotonicTime.seconds() + delay
+                nextAttempt = clock.seconds() + delay
                 outageStart = now
                 lastOutageLog = now
                 logger.warning(

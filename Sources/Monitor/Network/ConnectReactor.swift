@@ -93,7 +93,8 @@ final class ConnectReactor: @unchecked Sendable {
         precondition(epollFD >= 0 && wakeFD >= 0, "cannot create epoll/eventfd: \(String(cString: strerror(errno)))")
         var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: 0))
         epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
-        thread.submit { [self] in loop() }
+        // Cannot throw: only `stop()` makes a thread refuse jobs, and this one is never stopped.
+        try! thread.submit { [self] in loop() }
     }
 
     /// Connects to `address`, waiting until `deadline` (`MonotonicClock` nanoseconds) at most, and

@@ -147,7 +147,8 @@ final class ICMPEngine: @unchecked Sendable {
         self.kind = kind
         self.state = Mutex(State(random: random))
         self.thread = DedicatedThread(name: "icmp-\(family == .ipv4 ? "v4" : "v6")")
-        thread.submit { [self] in readLoop() }
+        // Cannot throw: only `stop()` makes a thread refuse jobs, and this one was made above.
+        try! thread.submit { [self] in readLoop() }
     }
 
     /// Sets the socket options; returns the identifier replies will carry.

@@ -7,9 +7,8 @@ import Synchronization
 /// pool. Unlike one `DedicatedThread`, a slow job (a DNS server that does not answer) holds up one
 /// thread only; the others keep taking jobs.
 final class BlockingPool: @unchecked Sendable {
-    // @unchecked: `jobs`, `head` and `stopping` are guarded by `mutex`.
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    // @unchecked: `jobs`, `head` and `stopping` are guarded by `lock`.
+    private let lock = ConditionLock()
     private var jobs: [() -> Void] = []
     private var head = 0
     let name: String
@@ -17,8 +16,6 @@ final class BlockingPool: @unchecked Sendable {
     /// Starts `threads` threads; they live as long as the process (the pool is a shared singleton).
     init(name: String, threads: Int) {
         self.name = name
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
         for _ in 0..<max(1, threads) {
             let box = Unmanaged.passRetained(self)
             var handle = pthread_t()
@@ -67,23 +64,23 @@ final class BlockingPool: @unchecked Sendable {
     }
 
     private func submit(_ job: @escaping () -> Void) {
-        pthread_mutex_lock(&mutex)
+        lock.lock()
         jobs.append(job)
-        pthread_cond_signal(&condition)
-        pthread_mutex_unlock(&mutex)
+        lock.signal()
+        lock.unlock()
     }
 
     private func loop() {
         while true {
-            pthread_mutex_lock(&mutex)
-            while head == jobs.count { pthread_cond_wait(&condition, &mutex) }
+            lock.lock()
+            while head == jobs.count { lock.wait() }
             let job = jobs[head]
             head += 1
             if head == jobs.count {
                 jobs.removeAll(keepingCapacity: true)
                 head = 0
             }
-            pthread_mutex_unlock(&mutex)
+            lock.unlock()
             job()
         }
     }

@@ -6,25 +6,83 @@ import Glibc
 /// Swift's cooperative pool: on two cores, two blocked calls there would stop the whole program.
 ///
 /// Jobs run one at a time in submission order, so a C handle owned by one `DedicatedThread` is
-/// only ever touched by that thread. Example:
+/// only ever touched by that thread. After `stop()` the thread takes no more jobs: `submit` and
+/// `run` throw `Stopped` rather than run the job on the caller (which may be a cooperative
+/// thread). Example:
 /// ```swift
 /// let thread = DedicatedThread(name: "amqp")
 /// let ok = try await thread.run { try connection.publish(body) }
 /// ```
 public final class DedicatedThread: @unchecked Sendable {
-    // @unchecked: every mutable field is guarded by `mutex`.
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    // @unchecked: every mutable field is guarded by `lock`.
+
+    /// A job was handed to a thread after `stop()`; it did not run.
+    public struct Stopped: Error, CustomStringConvertible, PermanentError {
+        /// The thread's name.
+        public var thread: String
+        /// What to log: which thread refused the job.
+        public var description: String { "thread \"\(thread)\" has been stopped; the job did not run" }
+        /// Always: a stopped thread never runs a job again.
+        public var isPermanent: Bool { true }
+    }
+
+    private let lock = ConditionLock()
     private var jobs: [() -> Void] = []
-    private var head = 0
     private var stopping = false
     private var thread: pthread_t?
+    /// The name given at `init`, used in `Stopped` errors.
     public let name: String
 
+    /// A thread named `name` (for logs and errors). The OS thread starts with the first job, so
+    /// building a component that owns one (as `validate` does) starts none.
     public init(name: String) {
         self.name = name
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
+    }
+
+    /// Runs `body` on the thread and returns its value; the caller's task suspends meanwhile.
+    /// Throws `Stopped` (and `body` does not run) after `stop()`.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            do {
+                try submit { continuation.resume(with: Result { try body() }) }
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Queues `body` without waiting for it. Throws `Stopped` (and `body` does not run) after
+    /// `stop()`.
+    public func submit(_ body: @escaping () -> Void) throws(Stopped) {
+        let accepted = lock.withLock {
+            guard !stopping else { return false }
+            if thread == nil { thread = start() }
+            jobs.append(body)
+            lock.signal()
+            return true
+        }
+        if !accepted { throw Stopped(thread: name) }
+    }
+
+    /// Finishes the queued jobs and ends the thread; jobs submitted from now on are refused.
+    /// The first call waits for the thread to end (joins it), unless it is made from a job.
+    public func stop() {
+        let handle = lock.withLock {
+            stopping = true
+            lock.signal()
+            defer { thread = nil }
+            return thread
+        }
+        guard let handle else { return }
+        if pthread_equal(handle, pthread_self()) != 0 {
+            pthread_detach(handle)  // a job cannot join its own thread; it is reaped when it ends
+        } else {
+            pthread_join(handle, nil)
+        }
+    }
+
+    /// Creates the OS thread; it keeps `self` alive until its loop ends.
+    private func start() -> pthread_t {
         let box = Unmanaged.passRetained(self)
         var handle = pthread_t()
         let rc = pthread_create(&handle, nil, { raw in
@@ -32,63 +90,23 @@ public final class DedicatedThread: @unchecked Sendable {
             me.loop()
             return nil
         }, box.toOpaque())
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        thread = handle
-    }
-
-    /// Runs `body` on the thread and returns its value; the caller's task suspends meanwhile.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            submit { continuation.resume(with: Result { try body() }) }
-        }
-    }
-
-    /// Queues `body` without waiting for it.
-    public func submit(_ body: @escaping () -> Void) {
-        pthread_mutex_lock(&mutex)
-        if stopping {
-            pthread_mutex_unlock(&mutex)
-            body()  // the thread is gone; run inline rather than lose the job
-            return
-        }
-        jobs.append(body)
-        pthread_cond_signal(&condition)
-        pthread_mutex_unlock(&mutex)
-    }
-
-    /// Finishes the queued jobs and ends the thread (joins it).
-    public func stop() {
-        pthread_mutex_lock(&mutex)
-        stopping = true
-        pthread_cond_signal(&condition)
-        let handle = thread
-        thread = nil
-        pthread_mutex_unlock(&mutex)
-        if let handle, !pthread_equal(handle, pthread_self()).isTrue { pthread_join(handle, nil) }
+        // Out of threads or memory: nothing sensible can run without this thread.
+        precondition(rc == 0, "cannot start thread \"\(name)\": pthread_create failed: \(rc)")
+        return handle
     }
 
     private func loop() {
         while true {
-            pthread_mutex_lock(&mutex)
-            while head == jobs.count && !stopping { pthread_cond_wait(&condition, &mutex) }
-            if head == jobs.count && stopping {
-                pthread_mutex_unlock(&mutex)
+            lock.lock()
+            while jobs.isEmpty && !stopping { lock.wait() }
+            if jobs.isEmpty {
+                lock.unlock()
                 return
             }
-            let batch = Array(jobs[head...])
+            let batch = jobs
             jobs.removeAll(keepingCapacity: true)
-            head = 0
-            pthread_mutex_unlock(&mutex)
+            lock.unlock()
             for job in batch { job() }
         }
     }
-
-    deinit {
-        pthread_mutex_destroy(&mutex)
-        pthread_cond_destroy(&condition)
-    }
-}
-
-extension Int32 {
-    fileprivate var isTrue: Bool { self != 0 }
 }

@@ -2,10 +2,24 @@
 import Glibc
 #endif
 
-/// Raw readings of the kernel clocks in nanoseconds, for the network code that must line its own
-/// readings up with timestamps the kernel hands back (`SO_TIMESTAMPNS` is `CLOCK_REALTIME`) and
-/// with `poll`/`epoll_wait` timeouts (`CLOCK_MONOTONIC`).
-enum MonotonicClock {
+/// `CLOCK_MONOTONIC`: the real `ThreadClock` (seconds), and raw readings in nanoseconds for the
+/// network code that must line its own readings up with timestamps the kernel hands back
+/// (`SO_TIMESTAMPNS` is `CLOCK_REALTIME`) and with `poll`/`epoll_wait` timeouts.
+/// Unaffected by wall-clock steps.
+public struct MonotonicClock: ThreadClock {
+    /// The clock; it has no state, so any instance reads the same time.
+    public init() {}
+
+    /// Seconds since an arbitrary start (boot), with nanosecond resolution.
+    public func seconds() -> Double {
+        Double(Self.nanos()) / 1e9
+    }
+
+    /// Waits on `lock`'s condition, which runs on this same clock.
+    public func wait(_ lock: ConditionLock, until deadline: Double) -> Bool {
+        lock.wait(until: deadline)
+    }
+
     /// `CLOCK_MONOTONIC` now, in nanoseconds.
     static func nanos() -> Int64 {
         var ts = timespec()

@@ -32,8 +32,8 @@ public final class MongoNotifier: Notifier {
     private let flushTimeout: Double
 
     /// Builds the notifier from validated options; a URI libmongoc refuses or a bad write
-    /// concern is a config error.
-    public init(context: NotifierContext) throws {
+    /// concern is a config error. `clock` times the flush interval, backoff and shutdown.
+    public init(context: NotifierContext, clock: any ThreadClock = MonotonicClock()) throws {
         let options = context.options
         let uri = options.string("uri") ?? "mongodb://localhost:27017"
         if let problem = MongoConnection.validate(uri: uri) {
@@ -54,7 +54,8 @@ public final class MongoNotifier: Notifier {
             writeConcern: writeConcern, journal: options.bool("journal") ?? true, bulkSize: options.int("bulk_size") ?? 500,
             flushInterval: options.double("flush_interval") ?? 0.1,
             timeouts: .init(connectMillis: millis("connect_timeout", 5), socketMillis: millis("socket_timeout", 10)))
-        worker = SpoolOptions.worker(MongoSink(settings: settings, logger: context.logger), context: context, type: "mongo")
+        worker = SpoolOptions.worker(
+            MongoSink(settings: settings, logger: context.logger, clock: clock), context: context, type: "mongo", clock: clock)
         flushTimeout = SpoolOptions.flushTimeout(options)
     }
 

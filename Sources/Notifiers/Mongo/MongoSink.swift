@@ -32,12 +32,15 @@ final class MongoSink: Sink {
     private let logger: Logger
     private var connection: MongoConnection?
     private var indexesDone = false
+    /// When the oldest pending result started waiting for a fuller batch (seconds on `clock`).
     private var pendingSince: Double?
     private let insertOptions: BSONDocument
+    private let clock: any ThreadClock
 
-    init(settings: Settings, logger: Logger) {
+    init(settings: Settings, logger: Logger, clock: any ThreadClock = MonotonicClock()) {
         self.settings = settings
         self.logger = logger
+        self.clock = clock
         insertOptions = BSONDocument()
         insertOptions.append("ordered", .bool(false))
         insertOptions.appendDocument("writeConcern") { concern in
@@ -136,7 +139,7 @@ final class MongoSink: Sink {
             pendingSince = nil
             return 1
         }
-        let now = MonotonicTime.seconds()
+        let now = clock.seconds()
         let since = pendingSince ?? now
         pendingSince = since
         if spool.pendingCount < settings.bulkSize && !flushing && now - since < settings.flushInterval {

@@ -83,6 +83,12 @@ struct ConfirmTracker: Sendable {
         return nil
     }
 
+    /// Whether the oldest unsettled publish has waited more than `timeout` seconds for its
+    /// confirm at `now` (both in the seconds `published(seq:id:at:)` was given).
+    func isOverdue(now: Double, timeout: Double) -> Bool {
+        oldestSentAt.map { now - $0 > timeout } ?? false
+    }
+
     /// Restarts the confirm clock of every unsettled publish at `time` (after the broker
     /// stopped blocking publishers: the wait while blocked does not count).
     mutating func restartClock(at time: Double) {

@@ -34,8 +34,8 @@ public final class RabbitMQNotifier: Notifier {
     private let flushTimeout: Double
 
     /// Builds the notifier from validated options; problems in them (a bad URI, a missing CA
-    /// file) are config errors.
-    public init(context: NotifierContext) throws {
+    /// file) are config errors. `clock` times confirms, backoff and shutdown.
+    public init(context: NotifierContext, clock: any ThreadClock = MonotonicClock()) throws {
         let options = context.options
         let uri = options.string("uri") ?? "amqp://guest:guest@localhost:5672/%2F"
         let endpoint: AMQPEndpoint
@@ -58,8 +58,8 @@ public final class RabbitMQNotifier: Notifier {
             // A confirm may legitimately take as long as the heartbeat timeout to come.
             confirmTimeout: max(options.double("confirm_timeout") ?? 30, Double(2 * heartbeat)),
             maxInFlight: options.int("max_in_flight") ?? 5000, connectionName: "healthmonitor \(context.name) on \(HostName.current)")
-        let sink = RabbitMQSink(settings: settings, logger: context.logger)
-        worker = SpoolOptions.worker(sink, context: context, type: "rabbitmq")
+        let sink = RabbitMQSink(settings: settings, logger: context.logger, clock: clock)
+        worker = SpoolOptions.worker(sink, context: context, type: "rabbitmq", clock: clock)
         flushTimeout = SpoolOptions.flushTimeout(options)
     }
 

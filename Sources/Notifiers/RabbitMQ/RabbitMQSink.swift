@@ -38,7 +38,7 @@ final class RabbitMQSink: Sink {
     private var connection: AMQPConnection?
     private var tracker = ConfirmTracker()
     private var blocked = false
-    /// No publishing before this time (monotonic seconds): after a return with a queue configured.
+    /// No publishing before this time (seconds on `clock`): after a return with a queue configured.
     private var holdUntil = 0.0
     private var redeclare = false
     private var returnsSinceLog = 0
@@ -51,9 +51,13 @@ final class RabbitMQSink: Sink {
     /// Publishes per round before reading confirms again.
     private static let burst = 256
 
-    init(settings: Settings, logger: Logger) {
+    /// Times confirms, the pause after a return and the log rate limits.
+    private let clock: any ThreadClock
+
+    init(settings: Settings, logger: Logger, clock: any ThreadClock = MonotonicClock()) {
         self.settings = settings
         self.logger = logger
+        self.clock = clock
     }
 
     var endpoint: String {
@@ -87,7 +91,7 @@ final class RabbitMQSink: Sink {
 
     func exchange(_ spool: inout Spool<CheckResult>, stats: inout SinkStats, flushing: Bool) throws -> Double {
         guard let c = connection else { throw AMQPConnection.Failure(operation: "publish", detail: "not connected") }
-        var now = MonotonicTime.seconds()
+        var now = clock.seconds()
         if redeclare && tracker.count == 0, let queue = settings.queue {
             try c.declareQueue(queue)
             if !settings.exchange.isEmpty {
@@ -116,14 +120,14 @@ final class RabbitMQSink: Sink {
         var wait = morePending ? 0 : Self.idleWait
         var events = 0
         while events < 4096, let event = try c.nextEvent(waiting: wait) {
-            now = MonotonicTime.seconds()
+            now = clock.seconds()
             handle(event, spool: &spool, stats: &stats, now: now)
             events += 1
             wait = 0
         }
         c.releaseBuffers()
 
-        if !blocked, let oldest = tracker.oldestSentAt, MonotonicTime.seconds() - oldest > settings.confirmTimeout {
+        if !blocked, tracker.isOverdue(now: clock.seconds(), timeout: settings.confirmTimeout) {
             throw AMQPConnection.Failure(
                 operation: "publisher confirm",
                 detail: "none within \(JSONValue.format(settings.confirmTimeout)) s; the connection is considered dead")

@@ -7,12 +7,13 @@ enum SpoolOptions {
         OptionSpec("flush_timeout", .duration(), default: 5, help: "at shutdown, seconds to deliver what is held before spilling it"),
     ]
 
-    /// A worker for `sink` with its spool under the notifier's state directory.
-    static func worker<S: Sink>(_ sink: S, context: NotifierContext, type: String) -> SinkWorker<S> {
+    /// A worker for `sink` with its spool under the notifier's state directory, timed by `clock`
+    /// (the sink's).
+    static func worker<S: Sink>(_ sink: S, context: NotifierContext, type: String, clock: any ThreadClock) -> SinkWorker<S> {
         SinkWorker(
             sink: sink,
             settings: .init(spoolDirectory: context.stateDirectory + "/spool", memoryLimit: context.options.int("spool_memory") ?? 10000),
-            logger: context.logger, threadName: "\(type)-\(context.name)")
+            logger: context.logger, threadName: "\(type)-\(context.name)", clock: clock)
     }
 
     /// The `flush_timeout` option, in seconds.
