@@ -26,7 +26,7 @@ public final class SlackNotifier: Notifier {
     public let channel: String?
     public let user: String?
     public let tags: [(name: String, value: String)]
-    private let poster: WebhookPoster
+    let poster: WebhookPoster
 
     public init(
         webhook: String, channel: String? = nil, user: String? = nil, tags: [String: String] = [:], timeout: Double = 10,

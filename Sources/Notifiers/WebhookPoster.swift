@@ -20,8 +20,10 @@ final class WebhookPoster: Sendable {
     let retry: HTTPRetryPolicy
     let logger: Logger
     private let client: HTTPClient
-    /// Ids of results posted while their batch is still being retried.
-    private let posted = Mutex<Set<String>>([])
+    /// The batch being posted (its result ids, in order) and the ids of those already posted.
+    /// Only the batch of the latest call is remembered: a batch the delivery loop gave up on is
+    /// forgotten when the next one comes, so memory stays bounded by one batch.
+    private let posted = Mutex<(batch: [String], ids: Set<String>)>(([], []))
 
     init(url: String, what: String, timeout: Double, retry: HTTPRetryPolicy, logger: Logger, client: HTTPClient = .shared) {
         self.url = url
@@ -35,16 +37,20 @@ final class WebhookPoster: Sendable {
     /// Posts `messages` in order, skipping those whose results were posted by an earlier try of
     /// the same batch. Throws the first failure (permanent for a 4xx other than 429).
     func post(_ messages: [Message]) async throws(HTTPError) {
+        let batch = messages.flatMap(\.resultIDs)
+        posted.withLock { if $0.batch != batch { $0 = (batch, []) } }
         for message in messages {
-            if posted.withLock({ set in message.resultIDs.allSatisfy(set.contains) }) { continue }
+            if posted.withLock({ state in message.resultIDs.allSatisfy(state.ids.contains) }) { continue }
             let request = HTTPRequest.postJSON(message.json, to: url, timeout: timeout)
             _ = try await client.send(request, retry: retry, logger: logger, what: what)
-            posted.withLock { $0.formUnion(message.resultIDs) }
+            posted.withLock { $0.ids.formUnion(message.resultIDs) }
         }
         // The whole batch is out: the delivery loop will not retry it.
-        let ids = messages.flatMap(\.resultIDs)
-        posted.withLock { $0.subtract(ids) }
+        posted.withLock { $0 = ([], []) }
     }
+
+    /// Result ids remembered as posted (for tests: at most one batch's worth).
+    var rememberedCount: Int { posted.withLock { $0.ids.count } }
 
     /// The `webhook` option, checked to be an http(s) URL without echoing it (it is a secret).
     static func webhookURL(from options: Options) throws(ConfigDiagnostic) -> String {

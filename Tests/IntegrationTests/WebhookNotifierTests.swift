@@ -127,6 +127,24 @@ import Testing
             try await slack.send(batch)  // what the delivery loop does next
             let counts = try await Self.bodies(server, path).map { ($0["attachments"] as? [Any])?.count ?? 0 }
             #expect(counts == [20, 5, 5])
+            #expect(slack.poster.rememberedCount == 0)
+        }
+    }
+
+    /// A batch the delivery loop gave up on is forgotten when the next one comes: what the
+    /// poster remembers stays bounded by one batch.
+    @Test func aBatchGivenUpOnIsForgotten() async throws {
+        try await LocalHTTPServer.with { server in
+            let slack = SlackNotifier(webhook: server.base + "/hook/failnth2/T0/B0/SLACKSECRET6", retry: .never, logger: LogRecorder().logger())
+            do {
+                try await slack.send(Self.deliveries(25))  // the second message (request 2) fails
+                Issue.record("the second message's 500 was not reported")
+            } catch {}
+            #expect(slack.poster.rememberedCount == 20)
+            // The delivery loop gave up on it; the next batch (other results) goes out whole.
+            let next = (26...30).map { Delivery(result: Self.result($0), reason: .failure) }
+            try await slack.send(next)
+            #expect(slack.poster.rememberedCount == 0, "the abandoned batch's ids are still held")
         }
     }
 
