@@ -77,13 +77,31 @@ public final class SlackNotifier: Notifier {
         default: break
         }
         return .object([
-            "fallback": .string(Self.block(r, tags: tags)),
-            "pretext": .string(pretext),
+            "fallback": .string(Self.escaped(Self.block(r, tags: tags))),
+            "pretext": .string(Self.escaped(pretext)),
             "color": .string(r.status == .success ? "good" : "danger"),
-            "text": .string(Self.block(r, tags: [])),
-            "fields": .array(tags.map { .object(["title": .string($0.name), "value": .string($0.value), "short": false]) }),
+            "text": .string(Self.escaped(Self.block(r, tags: []))),
+            "fields": .array(tags.map { .object(["title": .string(Self.escaped($0.name)), "value": .string(Self.escaped($0.value)), "short": false]) }),
             "ts": .int(Int(r.createdMillis / 1000)),
         ])
+    }
+
+    /// `&`, `<` and `>` as Slack's message formatting requires (`&amp;`, `&lt;`, `&gt;`): a check
+    /// message holding `<!channel>` or `<@U123>` must not ping anyone, nor `<http://x|y>` become a
+    /// link.
+    static func escaped(_ text: String) -> String {
+        guard text.contains(where: { $0 == "&" || $0 == "<" || $0 == ">" }) else { return text }
+        var out = ""
+        out.reserveCapacity(text.count + 8)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            default: out.append(character)
+            }
+        }
+        return out
     }
 
     /// The code block: label, check, status, then tags (fallback only) and the masked config,

@@ -81,6 +81,22 @@ import Testing
         #expect(attachment["pretext"] == "failure from download-site")
     }
 
+    /// A message or label holding Slack control sequences is shown as text: no `@channel`
+    /// ping, no mention, no link.
+    @Test func ampersandAndAngleBracketsAreEscaped() throws {
+        var result = Self.result
+        result.message = "down <!channel> <@U123> & <http://evil.example|click>"
+        result.label = "a<b>&c"
+        let slack = Self.notifier(tags: ["owner": "<@U999>"])
+        let attachment = try #require(slack.attachment(Delivery(result: result, reason: .failure)).objectValue)
+        #expect(attachment["pretext"] == "down &lt;!channel&gt; &lt;@U123&gt; &amp; &lt;http://evil.example|click&gt;")
+        let text = try #require(attachment["text"]?.stringValue)
+        #expect(text.contains("Label           : a&lt;b&gt;&amp;c"))
+        let everything = slack.payload([Delivery(result: result, reason: .failure)]).json()
+        #expect(!everything.contains("<"), "\(everything)")
+        #expect(!everything.contains(">"), "\(everything)")
+    }
+
     @Test func channelAndUserOnlyWhenConfigured() {
         let deliveries = [Delivery(result: Self.result, reason: .always), Delivery(result: Self.result, reason: .always)]
         let bare = Self.notifier().payload(deliveries).objectValue ?? [:]

@@ -1,18 +1,50 @@
 /// Masks secrets in a check's configuration before it leaves the process (results, logs).
 ///
-/// Masked: any key named like password, passwd, token, secret, apikey / api-key / api_key,
-/// webhook, authorization, credential; every value under `headers`; the password part of any URL
-/// with user information (`amqp://user:pass@host` → `amqp://user:********@host`); and URL query
-/// parameters with such names (`?token=abc` → `?token=********`), plus `key`, `sig` and `signature`.
+/// Masked: any key whose name contains password, passwd, token, secret, apikey / api-key /
+/// api_key, webhook, authorization, credential, signature, private_key, access_key, session or
+/// cookie, or has `pass` or `pwd` as a word (`db_pass`, `smtpPwd`); every value under `headers`;
+/// the password part of any URL with user information (`amqp://user:pass@host` →
+/// `amqp://user:********@host`), even when the password holds unencoded `@`, `/`, `?` or `#`; and
+/// URL query parameters with such names (`?token=abc` → `?token=********`), plus `key`, `sig`,
+/// `signature` and `code`.
 public enum SecretMasking {
     /// The replacement text.
     public static let mask = "********"
 
+    private static let secretFragments = [
+        "password", "passwd", "token", "secret", "apikey", "webhook", "authorization", "credential", "signature",
+        "privatekey", "accesskey", "session", "cookie",
+    ]
+    private static let secretWords: Set<String> = ["pass", "pwd"]
+
     /// Whether a key names a secret.
     public static func isSecretKey(_ key: String) -> Bool {
-        let k = key.lowercased().filter { $0 != "-" && $0 != "_" }
-        return ["password", "passwd", "token", "secret", "apikey", "webhook", "authorization", "credential"]
-            .contains { k.contains($0) }
+        let k = key.lowercased().filter { $0 != "-" && $0 != "_" && $0 != "." }
+        if secretFragments.contains(where: { k.contains($0) }) { return true }
+        return words(key).contains { secretWords.contains($0) }
+    }
+
+    /// The words of a key: split at `_`, `-`, `.` and lower-to-upper case changes, lower-cased.
+    static func words(_ key: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var previousWasLower = false
+        for character in key {
+            if !character.isLetter && !character.isNumber {
+                if !current.isEmpty { words.append(current) }
+                current = ""
+                previousWasLower = false
+                continue
+            }
+            if character.isUppercase && previousWasLower {
+                words.append(current)
+                current = ""
+            }
+            current.append(Character(character.lowercased()))
+            previousWasLower = character.isLowercase
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
     }
 
     /// A copy of `value` with secrets masked.
@@ -55,14 +87,22 @@ public enum SecretMasking {
     }
 
     /// Masks the password in `scheme://user:password@host…`; other text is returned unchanged.
+    ///
+    /// The user name ends at the first `:`; the password runs to the last `@`, so a password
+    /// with unencoded `@`, `/`, `?` or `#` is masked whole. Where the text is ambiguous, more is
+    /// masked, never less (a path holding `@` after a password). `host:8080/a@b` has no user
+    /// information and is left alone.
     public static func maskURLPassword(_ text: String) -> String {
         guard let schemeEnd = text.range(of: "://") else { return text }
-        let afterScheme = text[schemeEnd.upperBound...]
-        let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? afterScheme.endIndex
-        let authority = afterScheme[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else {
-            return text
+        let rest = text[schemeEnd.upperBound...]
+        guard let colon = rest.firstIndex(where: { ":/?#@".contains($0) }), rest[colon] == ":",
+            let at = rest.lastIndex(of: "@"), at > colon
+        else { return text }
+        let passwordStart = rest.index(after: colon)
+        let authorityEnd = rest.firstIndex(where: { "/?#".contains($0) }) ?? rest.endIndex
+        if authorityEnd < at, !rest[..<authorityEnd].contains("@"), rest[passwordStart..<authorityEnd].allSatisfy(\.isNumber) {
+            return text  // host:port, then an `@` in the path
         }
-        return String(text[..<authority.index(after: colon)]) + mask + String(text[at...])
+        return String(text[..<passwordStart]) + mask + String(rest[at...])
     }
 }
