@@ -92,7 +92,9 @@ public struct Runtime: Sendable {
     public func services(observer: (any SchedulerObserver)? = nil) -> [any Service] {
         [
             DeliveryGroup(services: deliveryServices()),
-            Heartbeat(stateDirectory: config.settings.stateDirectory, router: router, logger: logger),
+            Heartbeat(
+                stateDirectory: config.settings.stateDirectory, router: router, checks: checks.count,
+                longestSleep: checks.map(\.config.sleep).max() ?? 0, logger: logger),
             scheduler(clock: ContinuousClock(), observer: observer),
         ]
     }

@@ -3,8 +3,12 @@ import Logging
 import ServiceLifecycle
 
 /// Proof of life for container health checks: every `interval` seconds the running monitor
-/// writes `STATE_DIR/heartbeat.json` — `{"time": …, "results": …, "last_result": …}` — and
-/// `healthmonitor health` reads it.
+/// writes `STATE_DIR/heartbeat.json` — `{"time": …, "results": …, "last_result": …, "started": …,
+/// "checks": …, "longest_sleep": …}` — and `healthmonitor health` reads it.
+///
+/// The file is written by its own task, so a fresh heartbeat alone does not prove that checks
+/// run: `health` also fails when checks are configured and no result has been routed for
+/// 2 × the longest `sleep` + 30 s (a wedged scheduler in a live process).
 public struct Heartbeat: Service {
     /// The file name inside the state directory.
     public static let fileName = "heartbeat.json"
@@ -13,12 +17,21 @@ public struct Heartbeat: Service {
     public let router: ResultRouter
     /// Seconds between writes.
     public let interval: Double
+    /// Checks configured, and the longest `sleep` among them (seconds).
+    public let checks: Int
+    public let longestSleep: Double
+    private let started = Int64(WallClock.nowMillis())
     private let logger: Logger
 
-    public init(stateDirectory: String, router: ResultRouter, interval: Double = 10, logger: Logger) {
+    public init(
+        stateDirectory: String, router: ResultRouter, interval: Double = 10, checks: Int = 0, longestSleep: Double = 0,
+        logger: Logger
+    ) {
         self.file = stateDirectory + "/" + Self.fileName
         self.router = router
         self.interval = interval
+        self.checks = checks
+        self.longestSleep = longestSleep
         self.logger = logger
     }
 
@@ -44,6 +57,10 @@ public struct Heartbeat: Service {
             "time_ms": .int(Int(now)),
             "results": .int(router.resultCount),
             "last_result": last > 0 ? .string(WallClock.iso8601(millis: last)) : .null,
+            "last_result_ms": last > 0 ? .int(Int(last)) : .null,
+            "started_ms": .int(Int(started)),
+            "checks": .int(checks),
+            "longest_sleep": .double(longestSleep),
         ]
         do {
             try FileSystem.writeAtomically(beat.json() + "\n", to: file)
@@ -52,9 +69,12 @@ public struct Heartbeat: Service {
         }
     }
 
-    /// Reads a heartbeat file: whether it was written within `maxAge` seconds, and a one-line
-    /// summary for the health check's output.
-    public static func check(stateDirectory: String, maxAge: Double) -> (healthy: Bool, summary: String) {
+    /// Reads a heartbeat file: whether it was written within `maxAge` seconds and, when checks are
+    /// configured, whether a result was routed within 2 × the longest `sleep` + 30 s (counted from
+    /// the start when none has been yet); and a one-line summary for the health check's output.
+    public static func check(
+        stateDirectory: String, maxAge: Double, nowMillis: Int64 = Int64(WallClock.nowMillis())
+    ) -> (healthy: Bool, summary: String) {
         let path = stateDirectory + "/" + fileName
         guard let text = try? FileSystem.readText(path),
             let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
@@ -62,10 +82,27 @@ public struct Heartbeat: Service {
         else {
             return (false, "unhealthy: no heartbeat in \(path) (is healthmonitor running with this state directory?)")
         }
-        let age = Double(Int64(WallClock.nowMillis()) - written) / 1000
+        let age = Double(nowMillis - written) / 1000
         let results = (object["results"] as? NSNumber)?.intValue ?? 0
         let last = object["last_result"] as? String ?? "none yet"
         let detail = "heartbeat \(JSONValue.format((age * 10).rounded() / 10)) s ago, \(results) results, last result \(last)"
-        return age <= maxAge ? (true, "healthy: " + detail) : (false, "unhealthy: " + detail + " (older than \(JSONValue.format(maxAge)) s)")
+        guard age <= maxAge else {
+            return (false, "unhealthy: " + detail + " (older than \(JSONValue.format(maxAge)) s)")
+        }
+        let checks = (object["checks"] as? NSNumber)?.intValue ?? 0
+        if checks > 0, let longest = (object["longest_sleep"] as? NSNumber)?.doubleValue,
+            let since = (object["last_result_ms"] as? NSNumber)?.int64Value ?? (object["started_ms"] as? NSNumber)?.int64Value
+        {
+            let allowed = 2 * longest + 30
+            let silent = Double(written - since) / 1000
+            if silent > allowed {
+                return (
+                    false,
+                    "unhealthy: " + detail + " (no result for \(Int(silent.rounded())) s with \(checks) checks configured;"
+                        + " at most \(JSONValue.format(allowed)) s expected: 2 × the longest sleep + 30 s)"
+                )
+            }
+        }
+        return (true, "healthy: " + detail)
     }
 }
