@@ -58,7 +58,8 @@ public struct Runtime: Sendable {
                     mode: notifierConfig.report, threshold: notifierConfig.threshold, resolved: notifierConfig.resolved,
                     repeatInterval: notifierConfig.repeatInterval)
                 let book = PolicyBook(
-                    basePolicy: policy, thresholdOverrides: overrides, file: "\(policyDirectory)/\(notifierConfig.name).json")
+                    basePolicy: policy, thresholdOverrides: overrides, file: "\(policyDirectory)/\(notifierConfig.name).json",
+                    configuredChecks: Set(config.checks.map(\.key)))
                 if let problem = book.loadProblem { notifierLogger.warning("\(problem)") }
                 channels.append(NotifierChannel(config: notifierConfig, notifier: notifier, policies: book, logger: notifierLogger))
             } catch let diagnostic as ConfigDiagnostic {

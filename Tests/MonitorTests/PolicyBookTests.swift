@@ -37,6 +37,22 @@ import Testing
         #expect(try FileSystem.readText(file).contains("\"openAlert\":true"))
     }
 
+    /// State of a check removed from the config is dropped at the next start, not kept forever.
+    @Test func stateOfChecksNoLongerConfiguredIsDropped() throws {
+        let file = temporaryDirectory() + "/ops.json"
+        let policy = ReportPolicy(mode: .failure, threshold: 1)
+        let book = PolicyBook(basePolicy: policy, file: file)
+        _ = book.observe(result(.failure, "kept"))
+        _ = book.observe(result(.failure, "removed"))
+        try book.save()
+        let restarted = PolicyBook(basePolicy: policy, file: file, configuredChecks: ["sample/kept"])
+        #expect(restarted.state(for: "sample/kept")?.openAlert == true)
+        #expect(restarted.state(for: "sample/removed") == nil)
+        try restarted.save()
+        let text = try FileSystem.readText(file)
+        #expect(text.contains("sample/kept") && !text.contains("sample/removed"))
+    }
+
     @Test func checkThresholdOverridesTheNotifiers() {
         let book = PolicyBook(basePolicy: ReportPolicy(mode: .failure, threshold: 1), thresholdOverrides: ["sample/slow": 3], file: nil)
         #expect(book.observe(result(.failure, "fast")) == .failure)

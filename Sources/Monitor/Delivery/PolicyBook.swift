@@ -23,8 +23,11 @@ public final class PolicyBook: Sendable {
     private let alertTransitionsContinuation: AsyncStream<Void>.Continuation
 
     /// Loads saved state from `file` when it exists (an unreadable file starts fresh and is
-    /// reported through `loadProblem`).
-    public init(basePolicy: ReportPolicy, thresholdOverrides: [String: Int] = [:], file: String?) {
+    /// reported through `loadProblem`). With `configuredChecks` (`type/label` keys), the state
+    /// of checks no longer configured is dropped (and the file rewritten at the next save).
+    public init(
+        basePolicy: ReportPolicy, thresholdOverrides: [String: Int] = [:], file: String?, configuredChecks: Set<String>? = nil
+    ) {
         self.basePolicy = basePolicy
         self.overrides = thresholdOverrides.mapValues { threshold in
             var policy = basePolicy
@@ -38,6 +41,11 @@ public final class PolicyBook: Sendable {
             do {
                 let text = try FileSystem.readText(file)
                 initial.states = try JSONDecoder().decode([String: PolicyState].self, from: Data(text.utf8))
+                if let configuredChecks {
+                    let before = initial.states.count
+                    initial.states = initial.states.filter { configuredChecks.contains($0.key) }
+                    initial.dirty = initial.states.count != before
+                }
             } catch {
                 problem = "cannot read saved policy state \(file), starting fresh: \(error)"
             }
