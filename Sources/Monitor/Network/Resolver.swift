@@ -46,13 +46,16 @@ public struct ResolveError: Error, Sendable, Hashable, CustomStringConvertible {
 /// Every lookup has the check's deadline: when it passes the lookup fails at once
 /// (`.timedOut`), though `getaddrinfo` cannot be interrupted and finishes on its thread. During a
 /// DNS outage the four threads hang, lookups queue behind them, and each leaves the queue at its
-/// deadline without ever starting; at most `queueCapacity` wait, so a further one fails at once
-/// (`.queueFull`) instead of the queue growing with every run of every check.
+/// deadline without ever starting (a cancelled one at once), so no lookup is left behind for a
+/// run that is over. At most `queueCapacity` wait; a further one fails at once (`.queueFull`).
 struct Resolver: Sendable {
-    /// Lookups that may wait for a thread at once: 256 is 64 per thread, far more than a healthy
-    /// resolver ever queues (a lookup takes milliseconds), small enough that an outage costs
-    /// little memory and the checks beyond it fail fast with a clear message.
-    static let queueCapacity = 256
+    /// Lookups that may wait for a thread at once. A check never overlaps itself, so at most one
+    /// lookup per by-name check waits; but the first runs of all checks start within one second and
+    /// keep that phase, so every period begins with a burst of every by-name check's lookup. With
+    /// a slow but working resolver (30 ms a lookup: four threads answer ~130 a second) a burst of
+    /// 1,000 must queue, not fail; 4,096 leaves room for that and costs a few MB at most (a
+    /// suspended task and two small closures each). Only when lookups hang does the queue fill.
+    static let queueCapacity = 4096
 
     /// The resolver every check uses. Four threads: enough for a handful of slow lookups at once
     /// without stalling the rest; checks that name hosts run at most a few lookups a second each.
