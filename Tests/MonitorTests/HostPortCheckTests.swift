@@ -44,14 +44,14 @@ import Testing
         let open = listener.port
         let closed = LoopbackListener.closedPort()
         // The first address refuses; the second (the listener) accepts.
-        let check = HostPortCheck(host: "example.test", port: open, timeout: 5, family: .any) { _, _, _ in
+        let check = HostPortCheck(host: "example.test", port: open, timeout: 5, family: .any) { _, _, _, _ in
             [SocketAddress(numeric: "127.0.0.1", port: closed)!, SocketAddress(numeric: "::1", port: open)!]
         }
         let outcome = await check.run()
         #expect(outcome.status == .success)
         #expect(outcome.measurement["address"] == "::1")
 
-        let allRefuse = HostPortCheck(host: "example.test", port: closed, timeout: 5, family: .any) { _, _, _ in
+        let allRefuse = HostPortCheck(host: "example.test", port: closed, timeout: 5, family: .any) { _, _, _, _ in
             [SocketAddress(numeric: "127.0.0.1", port: closed)!, SocketAddress(numeric: "127.0.0.2", port: closed)!]
         }
         let failed = await allRefuse.run()
@@ -63,6 +63,28 @@ import Testing
         #expect(outcome.status == .failure)
         #expect(outcome.message.hasPrefix("Failed to connect to no-such-host.invalid:80: DNS lookup of no-such-host.invalid failed: "))
         #expect(outcome.measurement["error"] == "dns")
+    }
+
+    @Test func aFullLookupQueueFailsWithDNSAtOnce() async throws {
+        let hanging = HangingLookup()
+        defer { hanging.release() }
+        let resolver = hanging.resolver(threads: 1, capacity: 1)
+        let check = HostPortCheck(host: "hang.test", port: 80, timeout: 60, family: .any) { host, port, family, deadline throws(ResolveError) in
+            try await resolver.resolve(host, port: port, preference: family, deadline: deadline)
+        }
+        // One run's lookup takes the only thread and hangs, the next one's waits in the queue.
+        let running = Task { await check.run() }
+        await hanging.waitForCalls(1)
+        let waiting = Task { await check.run() }
+        while resolver.pool.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        let outcome = await check.run()
+        #expect(outcome.message == "Failed to connect to hang.test:80: DNS lookup of hang.test not started: lookup queue full (1 waiting); the resolver is not answering")
+        #expect(outcome.measurement["error"] == "dns")
+        #expect(!hanging.isReleased)
+        for run in [running, waiting] {
+            run.cancel()
+            #expect(await run.value.message == "Failed to connect to hang.test:80: DNS lookup of hang.test cancelled")
+        }
     }
 
     @Test func manyConcurrentConnectsAllComplete() async {
@@ -98,6 +120,30 @@ import Testing
 
 extension RealTimeTests {
     @Suite struct HostPortCheckTimingTests {
+        /// A resolver that never answers: the run fails with `error: dns` at its `timeout`, long before
+        /// the scheduler's hard deadline, while the lookup still hangs.
+        @Test func aLookupWithNoAnswerFailsWithDNSAtTheTimeout() async {
+            let hanging = HangingLookup()
+            defer { hanging.release() }
+            let resolver = hanging.resolver()
+            let check = HostPortCheck(host: "hang.test", port: 80, timeout: 0.3, family: .any) { host, port, family, deadline throws(ResolveError) in
+                try await resolver.resolve(host, port: port, preference: family, deadline: deadline)
+            }
+            let start = ContinuousClock.now
+            let outcome = await check.run()
+            let elapsed = start.duration(to: .now)
+            #expect(outcome.status == .failure)
+            #expect(outcome.message == "Failed to connect to hang.test:80: DNS lookup of hang.test did not answer within 0.3 s")
+            #expect(outcome.measurement["error"] == "dns")
+            #expect(outcome.measurement["connection"] == 0)
+            // On a loaded machine the deadline may pass before the thread even starts the lookup.
+            #expect(!hanging.isReleased && hanging.calls.count <= 1, "answered while the lookup still hung")
+            // Not before the timeout (causal); the upper bound only has to hold on a loaded machine.
+            #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5))
+            let dnsMs = outcome.measurement["dns_ms"]?.doubleValue ?? 0
+            #expect(dnsMs >= 300 && dnsMs < 5000)
+        }
+
         /// A listener whose backlog is full drops new SYNs, so a connect hangs: the only local way to
         /// make a connect time out without touching routes or firewall rules.
         @Test func timesOutAtTheDeadline() async throws {

@@ -180,6 +180,27 @@ import Testing
 
 extension RealTimeTests {
     @Suite struct PingCheckTimingTests {
+        /// A resolver that never answers: the run fails with `error: dns` at its `timeout` and sends
+        /// nothing.
+        @Test func aLookupWithNoAnswerFailsWithDNSAtTheTimeout() async {
+            let hanging = HangingLookup()
+            defer { hanging.release() }
+            let resolver = hanging.resolver()
+            let check = PingCheck(
+                host: "hang.test", count: 3, interval: 0.05, wait: 1, timeout: 0.3, size: 56, family: .any, loss: 99,
+                engine: { _ throws(ICMPSocketError) in throw ICMPSocketError(family: .ipv4, datagramErrno: EACCES, rawErrno: EPERM) },
+                resolve: { host, family, deadline throws(ResolveError) in try await resolver.resolve(host, preference: family, deadline: deadline) })
+            let start = ContinuousClock.now
+            let outcome = await check.run()
+            let elapsed = start.duration(to: .now)
+            #expect(outcome.status == .failure)
+            #expect(outcome.message == "Host is not reachable (DNS lookup of hang.test did not answer within 0.3 s)")
+            #expect(outcome.measurement["error"] == "dns")
+            #expect(outcome.measurement["sent"] == 0)
+            #expect(!hanging.isReleased)
+            #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5), "took \(elapsed)")
+        }
+
         /// 198.51.100.1 (TEST-NET-2) is never answered. (192.0.2.1, TEST-NET-1, is this sandbox's
         /// default gateway and does answer.) The run must end at `timeout`, not at `wait`. 3 s leaves
         /// room for all 3 requests (0.4 s) even when the machine is loaded.

@@ -14,18 +14,18 @@ import Testing
     }
 
     @Test func numericHostsNeedNoLookupAndRespectTheFamily() async throws {
-        #expect(try await Resolver.resolve("::1", port: 5, preference: .any) == [SocketAddress(numeric: "::1", port: 5)!])
-        await #expect(throws: ResolveError.self) { try await Resolver.resolve("::1", preference: .ipv4) }
+        #expect(try await Resolver.resolve("::1", port: 5, preference: .any, deadline: deadline(in: 5)) == [SocketAddress(numeric: "::1", port: 5)!])
+        await #expect(throws: ResolveError.self) { try await Resolver.resolve("::1", preference: .ipv4, deadline: deadline(in: 5)) }
     }
 
     @Test func resolvesNamesOffThePool() async throws {
-        let addresses = try await Resolver.resolve("localhost", port: 7, preference: .ipv4)
+        let addresses = try await Resolver.resolve("localhost", port: 7, preference: .ipv4, deadline: deadline(in: 30))
         #expect(addresses.contains(SocketAddress(numeric: "127.0.0.1", port: 7)!))
     }
 
     @Test func lookupFailureSaysWhy() async {
         do {
-            _ = try await Resolver.resolve("no-such-host.invalid")
+            _ = try await Resolver.resolve("no-such-host.invalid", deadline: deadline(in: 30))
             Issue.record("expected a DNS failure")
         } catch {
             #expect(error.description.hasPrefix("DNS lookup of no-such-host.invalid failed: "))

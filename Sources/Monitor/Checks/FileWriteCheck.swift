@@ -11,8 +11,9 @@ import Synchronization
 /// small shared pool of OS threads, never on Swift's cooperative threads. A run cancelled by the
 /// scheduler's deadline returns at once; the stuck write finishes on its thread.
 public final class FileWriteCheck: Check {
-    /// Two threads: one hung mount stalls one of them, the other keeps serving other files.
-    private static let pool = BlockingPool(name: "filewrite", threads: 2)
+    /// Two threads: one hung mount stalls one of them, the other keeps serving other files. At
+    /// most 256 writes wait for them; each leaves at its deadline without starting.
+    private static let pool = BlockingPool(name: "filewrite", threads: 2, capacity: 256)
 
     /// The options of `filewrite`.
     public static let kind = CheckKind(
@@ -50,21 +51,22 @@ public final class FileWriteCheck: Check {
         let line = "\(WallClock.iso8601(millis: Int64(WallClock.nowMillis()))) : ok=\(okSoFar + 1) fail=\(failSoFar) total=\(total)\n"
         let file = self.file
         let timeout = self.timeout
-        let (error, latencyNanos) = await withTaskGroup(of: (String?, Int64).self) { group in
-            group.addTask {
-                await Self.pool.run(cancelled: ("cancelled", 0)) { () -> (String?, Int64) in
-                    let start = MonotonicClock.nanos()
-                    let error = Self.write(line, to: file)
-                    return (error, MonotonicClock.nanos() - start)
-                }
+        let deadline = MonotonicClock.nanos() + Int64(timeout * 1e9)
+        let error: String?
+        let latencyNanos: Int64
+        do {
+            (error, latencyNanos) = try await Self.pool.run(deadline: deadline) { () -> (String?, Int64) in
+                let start = MonotonicClock.nanos()
+                let error = Self.write(line, to: file)
+                return (error, MonotonicClock.nanos() - start)
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(timeout))
-                return ("did not finish within \(JSONValue.format(timeout)) s", 0)
+        } catch let refusal {
+            latencyNanos = 0
+            switch refusal {
+            case .expired: error = "did not finish within \(JSONValue.format(timeout)) s"
+            case .cancelled: error = "cancelled"
+            case .full(let waiting): error = "not started: \(waiting) writes already waiting; the disk is not answering"
             }
-            let first = await group.next()!
-            group.cancelAll()
-            return first
         }
         let latencyMs = Double(latencyNanos) / 1e6
         let c = counters.withLock { c -> Counters in

@@ -6,8 +6,9 @@ import Glibc
 ///
 /// The host is resolved on every run (numeric addresses need no lookup) and every address found
 /// is tried in the resolver's order until one accepts; `timeout` covers the lookup and all the
-/// attempts together. No thread waits on a connect: the sockets are non-blocking and one epoll
-/// thread (`ConnectReactor`) completes them all.
+/// attempts together: a lookup with no answer by then fails the run with `error: dns`. No thread
+/// waits on a connect: the sockets are non-blocking and one epoll thread (`ConnectReactor`)
+/// completes them all.
 public struct HostPortCheck: Check {
     /// The options of `hostport`.
     public static let kind = CheckKind(
@@ -33,18 +34,19 @@ public struct HostPortCheck: Check {
     public let timeout: Double
     public let family: AddressPreference
 
-    /// Looks the host up; tests replace it to try several addresses.
-    let resolve: @Sendable (String, UInt16, AddressPreference) async throws(ResolveError) -> [SocketAddress]
+    /// Looks the host up by the deadline (`MonotonicClock` nanoseconds); tests replace it to try
+    /// several addresses or a resolver that hangs.
+    let resolve: @Sendable (String, UInt16, AddressPreference, Int64) async throws(ResolveError) -> [SocketAddress]
 
     public init(host: String, port: UInt16, timeout: Double = 30, family: AddressPreference = .any) {
-        self.init(host: host, port: port, timeout: timeout, family: family) { host, port, family throws(ResolveError) in
-            try await Resolver.resolve(host, port: port, preference: family)
+        self.init(host: host, port: port, timeout: timeout, family: family) { host, port, family, deadline throws(ResolveError) in
+            try await Resolver.resolve(host, port: port, preference: family, deadline: deadline)
         }
     }
 
     init(
         host: String, port: UInt16, timeout: Double, family: AddressPreference,
-        resolve: @escaping @Sendable (String, UInt16, AddressPreference) async throws(ResolveError) -> [SocketAddress]
+        resolve: @escaping @Sendable (String, UInt16, AddressPreference, Int64) async throws(ResolveError) -> [SocketAddress]
     ) {
         self.host = host
         self.port = port
@@ -62,10 +64,10 @@ public struct HostPortCheck: Check {
         var measurement: [String: JSONValue] = ["connection": 0]
         let addresses: [SocketAddress]
         do {
-            addresses = try await resolve(host, port, family)
+            addresses = try await resolve(host, port, family, deadline)
         } catch {
             measurement["dns_ms"] = Self.milliseconds(MonotonicClock.nanos() - start)
-            measurement["error"] = "dns"
+            measurement["error"] = error.reason == .cancelled ? "cancelled" : "dns"
             return .failure("Failed to connect to \(target): \(error)", measurement)
         }
         let resolved = MonotonicClock.nanos()

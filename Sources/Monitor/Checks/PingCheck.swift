@@ -6,9 +6,10 @@ import Glibc
 /// no `ping` subprocess (see `ICMPEngine` for sockets, matching and timing).
 ///
 /// A run resolves `host` (names on every run), sends `count` requests `interval` apart, and waits
-/// for each reply `wait` seconds at most; the whole run never outlasts `timeout`: no request is
-/// sent after it, and requests still waiting then count as lost. The run fails when the loss
-/// reaches `loss` percent (default 99, as the original: any reply means the host is up).
+/// for each reply `wait` seconds at most; the whole run never outlasts `timeout`: a lookup with no
+/// answer by then fails the run (`error: dns`), no request is sent after it, and requests still
+/// waiting then count as lost. The run fails when the loss reaches `loss` percent (default 99, as
+/// the original: any reply means the host is up).
 public struct PingCheck: Check {
     /// The options of `ping`.
     public static let kind = CheckKind(
@@ -48,6 +49,9 @@ public struct PingCheck: Check {
     public let loss: Double
     /// Opens (or shares) the ICMP engine of a family; tests choose the socket kind through it.
     let engine: @Sendable (SocketAddress.Family) throws(ICMPSocketError) -> ICMPEngine
+    /// Looks the host up by the deadline (`MonotonicClock` nanoseconds); tests replace it with a
+    /// resolver that hangs.
+    let resolve: @Sendable (String, AddressPreference, Int64) async throws(ResolveError) -> [SocketAddress]
 
     public init(
         host: String, count: Int = 5, interval: Double = 1, wait: Double = 10, timeout: Double = 30, size: Int = 56,
@@ -60,7 +64,10 @@ public struct PingCheck: Check {
 
     init(
         host: String, count: Int, interval: Double, wait: Double, timeout: Double, size: Int, family: AddressPreference,
-        loss: Double, engine: @escaping @Sendable (SocketAddress.Family) throws(ICMPSocketError) -> ICMPEngine
+        loss: Double, engine: @escaping @Sendable (SocketAddress.Family) throws(ICMPSocketError) -> ICMPEngine,
+        resolve: @escaping @Sendable (String, AddressPreference, Int64) async throws(ResolveError) -> [SocketAddress] = {
+            host, family, deadline throws(ResolveError) in try await Resolver.resolve(host, preference: family, deadline: deadline)
+        }
     ) {
         self.host = host
         self.count = max(1, count)
@@ -71,6 +78,7 @@ public struct PingCheck: Check {
         self.family = family
         self.loss = loss
         self.engine = engine
+        self.resolve = resolve
     }
 
     public func run() async -> CheckOutcome {
@@ -78,10 +86,12 @@ public struct PingCheck: Check {
         let deadline = start + Int64(timeout * 1e9)
         var measurement: [String: JSONValue] = ["packets": .int(count), "sent": 0, "received": 0, "loss": 100.0]
         let address: SocketAddress
-        do {
-            guard let first = try await Resolver.resolve(host, preference: family).first else { throw ResolveError(host: host, reason: "no address") }
+        do throws(ResolveError) {
+            let addresses = try await resolve(host, family, deadline)
+            guard let first = addresses.first else { throw ResolveError(host: host, reason: .failed("no address")) }
             address = first
         } catch {
+            measurement["error"] = error.reason == .cancelled ? "cancelled" : "dns"
             return .failure("Host is not reachable (\(error))", measurement)
         }
         measurement["address"] = .string(address.host)

@@ -64,6 +64,12 @@ final class CurlTransfer: @unchecked Sendable {
         }
         text(CURLOPT_URL, r.url)
         long(CURLOPT_NOSIGNAL, 1)  // timeouts must not use signals in a threaded program
+        // A lookup that times out (a DNS server that does not answer) is abandoned, not waited
+        // for: without this, libcurl (7.87+) joins its resolver thread when the transfer ends, and
+        // the one curl-multi thread shared by every download and HTTP notifier stops until
+        // getaddrinfo gives up (30 s and more). The abandoned thread frees itself when its lookup
+        // ends. libcurl before 7.87 does not know the option: its result is not checked.
+        _ = ccurl_easy_setopt_long(handle, CURLOPT_QUICK_EXIT, 1)
         text(CURLOPT_PROTOCOLS_STR, "http,https")
         text(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         text(CURLOPT_USERAGENT, "healthmonitor")
