@@ -42,6 +42,7 @@ unit: build
 tsan:
 	scripts/bootstrap.sh
 	mkdir -p .build-tsan
+	scripts/silent-host.sh up >/dev/null
 	set -o pipefail; TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/scripts/tsan.supp $$TSAN_OPTIONS" \
 		swift test --sanitize=thread --skip IntegrationTests --scratch-path .build-tsan $(SWIFT_TEST_FLAGS) 2>&1 \
 		| tee .build-tsan/tsan.log

@@ -201,15 +201,15 @@ extension RealTimeTests {
             #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5), "took \(elapsed)")
         }
 
-        /// 198.51.100.1 (TEST-NET-2) is never answered. (192.0.2.1, TEST-NET-1, is this sandbox's
-        /// default gateway and does answer.) The run must end at `timeout`, not at `wait`. 3 s leaves
+        /// The silent host never answers. The run must end at `timeout`, not at `wait`. 3 s leaves
         /// room for all 3 requests (0.4 s) even when the machine is loaded.
-        @Test func silentHostFailsAtTheDeadline() async {
+        @Test(.silentHost) func silentHostFailsAtTheDeadline() async throws {
+            try SilentHost.require()
             let start = ContinuousClock.now
-            let outcome = await PingCheck(host: "198.51.100.1", count: 3, interval: 0.2, wait: 10, timeout: 3).run()
+            let outcome = await PingCheck(host: SilentHost.address, count: 3, interval: 0.2, wait: 10, timeout: 3).run()
             let elapsed = start.duration(to: .now)
             #expect(outcome.status == .failure)
-            #expect(outcome.message == "Host is not reachable (100% packet loss: 0 of 3 replies from 198.51.100.1)")
+            #expect(outcome.message == "Host is not reachable (100% packet loss: 0 of 3 replies from \(SilentHost.address))")
             #expect(outcome.measurement["loss"] == 100.0)
             #expect(outcome.measurement["received"] == 0)
             #expect(outcome.measurement["avg"] == nil)
@@ -217,9 +217,10 @@ extension RealTimeTests {
             #expect(elapsed >= .milliseconds(2990) && elapsed < .seconds(8), "took \(elapsed)")
         }
 
-        @Test func waitLimitsEachReply() async {
+        @Test(.silentHost) func waitLimitsEachReply() async throws {
+            try SilentHost.require()
             let start = ContinuousClock.now
-            let outcome = await PingCheck(host: "198.51.100.1", count: 2, interval: 0.1, wait: 0.3, timeout: 30).run()
+            let outcome = await PingCheck(host: SilentHost.address, count: 2, interval: 0.1, wait: 0.3, timeout: 30).run()
             #expect(outcome.status == .failure)
             // About 0.4 s (0.1 s interval + 0.3 s wait); far below the 30 s timeout even on a loaded
             // machine, which is what shows `wait` ended the run.
@@ -227,9 +228,10 @@ extension RealTimeTests {
             #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(10), "took \(elapsed)")
         }
 
-        @Test func cancellationEndsTheRun() async throws {
+        @Test(.silentHost) func cancellationEndsTheRun() async throws {
+            try SilentHost.require()
             let start = ContinuousClock.now
-            let task = Task { await PingCheck(host: "198.51.100.1", count: 100, interval: 0.05, timeout: 30).run() }
+            let task = Task { await PingCheck(host: SilentHost.address, count: 100, interval: 0.05, timeout: 30).run() }
             try await Task.sleep(for: .milliseconds(300))
             task.cancel()
             let outcome = await task.value

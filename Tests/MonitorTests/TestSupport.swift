@@ -95,3 +95,32 @@ extension Trait where Self == BlockingTrait {
     /// The test blocks its thread (file I/O with `fsync`): run it off the cooperative pool.
     static var blocking: Self { BlockingTrait() }
 }
+
+/// A host on this machine that never answers ICMP echo (`scripts/silent-host.sh up`: a network
+/// namespace that ignores echo requests, behind a veth pair), so no test packet leaves the machine.
+enum SilentHost {
+    static let address = "169.254.77.2"
+
+    /// Whether the silent host is set up (its veth end exists).
+    static var isUp: Bool { FileSystem.exists("/sys/class/net/hm-silent0") }
+
+    /// Throws (a failure, never a packet to another host) when the silent host is missing; under
+    /// `make test` (HM_SERVICES=1) the test then fails instead of being skipped.
+    static func require() throws {
+        guard isUp else { throw Missing() }
+    }
+
+    struct Missing: Error, CustomStringConvertible {
+        var description: String { "the silent host is not set up: run `scripts/silent-host.sh up` (root), as `make test` does" }
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test only when the silent host is up (always under `make test`, where a missing
+    /// one fails the test); elsewhere it is skipped with how to set it up.
+    static var silentHost: Self {
+        .enabled(
+            if: SilentHost.isUp || getenv("HM_SERVICES").map { String(cString: $0) } == "1",
+            "needs the silent host: run `scripts/silent-host.sh up` (root)")
+    }
+}
