@@ -68,7 +68,7 @@ public struct HostPortCheck: Check {
         } catch {
             measurement["dns_ms"] = Self.milliseconds(MonotonicClock.nanos() - start)
             measurement["error"] = error.reason == .cancelled ? "cancelled" : "dns"
-            return .failure("Failed to connect to \(target): \(error)", measurement)
+            return .failure("Failed to connect to \(target): \(error.statingTimeout(timeout))", measurement)
         }
         let resolved = MonotonicClock.nanos()
         measurement["dns_ms"] = Self.milliseconds(resolved - start)

@@ -92,7 +92,7 @@ public struct PingCheck: Check {
             address = first
         } catch {
             measurement["error"] = error.reason == .cancelled ? "cancelled" : "dns"
-            return .failure("Host is not reachable (\(error))", measurement)
+            return .failure("Host is not reachable (\(error.statingTimeout(timeout)))", measurement)
         }
         measurement["address"] = .string(address.host)
         let engine: ICMPEngine

@@ -26,6 +26,13 @@ public struct ResolveError: Error, Sendable, Hashable, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// The same error, a time-out stated as the run's whole `timeout` (what the user configured)
+    /// rather than the part of it the lookup had left.
+    public func statingTimeout(_ timeout: Double) -> ResolveError {
+        guard case .timedOut = reason else { return self }
+        return ResolveError(host: host, reason: .timedOut(seconds: timeout))
+    }
+
     public var description: String {
         switch reason {
         case .failed(let text): "DNS lookup of \(host) failed: \(text)"
