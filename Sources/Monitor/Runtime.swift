@@ -21,6 +21,9 @@ public struct Runtime: Sendable {
         let policyDirectory = config.settings.stateDirectory + "/policy"
         do {
             try FileSystem.makeDirectories(policyDirectory)
+            // Temporaries a killed run left behind (its state and heartbeat writes).
+            FileSystem.removeStaleTemporaries(in: policyDirectory)
+            FileSystem.removeStaleTemporaries(in: config.settings.stateDirectory)
         } catch {
             problems.append(
                 ConfigDiagnostic(.error, at: SourceLocation(file: config.sources.first ?? "config"), path: "settings.state_dir",

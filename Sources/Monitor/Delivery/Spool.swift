@@ -101,7 +101,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         }
         var firsts: [UInt64] = []
         for name in SpoolFiles.list(directory) {
-            if name.hasSuffix(".spool.tmp") {
+            if name.contains(".spool.tmp"), FileSystem.isStaleTemporary(name) {
                 unlink(directory + "/" + name)
             } else if name.hasSuffix(".spool"), let first = UInt64(name.dropLast(6)) {
                 firsts.append(first)
@@ -469,7 +469,7 @@ enum SpoolFiles {
     /// `append` for any line-oriented file (the intake journal).
     static func appendRaw(_ lines: [String], to path: String) throws(FileSystem.Error) {
         let existed = FileSystem.exists(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, FileSystem.fileMode)
         guard fd >= 0 else { throw FileSystem.Error(operation: "open", path: path, code: errno) }
         var bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
         var offset = 0

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Small POSIX file helpers with errors that carry the OS reason (`No such file or directory`).
 public enum FileSystem {
@@ -38,21 +39,29 @@ public enum FileSystem {
         access(path, F_OK) == 0
     }
 
-    /// Creates `path` and its parents (like `mkdir -p`).
+    /// Permissions of the directories and files the monitor creates in its state directory:
+    /// owner only. Spools and journals hold every result (with whatever a check reports), so
+    /// other users of the machine have no business reading them.
+    public static let directoryMode: mode_t = 0o700
+    public static let fileMode: mode_t = 0o600
+
+    /// Creates `path` and its parents (like `mkdir -p`), owner-only (`directoryMode`).
     public static func makeDirectories(_ path: String) throws(Error) {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+            if mkdir(current, directoryMode) != 0 && errno != EEXIST {
                 throw Error(operation: "mkdir", path: current, code: errno)
             }
         }
     }
 
-    /// Writes `text` to `path` atomically: a temporary file, `fsync`, then `rename`.
+    /// Writes `text` to `path` atomically: a temporary file, `fsync`, then `rename`. The file is
+    /// owner-only (`fileMode`). The temporary name is unique to the process and the call, so two
+    /// writers of one file can never interleave their bytes in one temporary file.
     public static func writeAtomically(_ text: String, to path: String) throws(Error) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let temporary = "\(path).tmp.\(getpid()).\(temporaryCounter.add(1, ordering: .relaxed).newValue)"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, fileMode)
         guard fd >= 0 else { throw Error(operation: "open", path: temporary, code: errno) }
         do {
             try writeAll(text, to: fd, path: temporary)
@@ -66,7 +75,38 @@ public enum FileSystem {
             throw Error(operation: "fsync", path: temporary, code: code)
         }
         close(fd)
-        guard rename(temporary, path) == 0 else { throw Error(operation: "rename", path: path, code: errno) }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw Error(operation: "rename", path: path, code: code)
+        }
+    }
+
+    private static let temporaryCounter = Atomic<UInt64>(0)
+
+    /// Whether `name` is a temporary file of `writeAtomically` left by a process that is gone
+    /// (killed between `open` and `rename`): `NAME.tmp.PID.N` with no process PID, or the
+    /// `NAME.tmp` of earlier versions.
+    public static func isStaleTemporary(_ name: String) -> Bool {
+        if name.hasSuffix(".tmp") { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[parts.count - 3] == "tmp", let pid = pid_t(parts[parts.count - 2]),
+            UInt64(parts[parts.count - 1]) != nil
+        else { return false }
+        return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    /// Removes the stale temporaries (`isStaleTemporary`) in `directory`; returns how many.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: String) -> Int {
+        guard let dir = opendir(directory) else { return 0 }
+        defer { closedir(dir) }
+        var removed = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if isStaleTemporary(name), unlink(directory + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// Writes all of `text` to `fd`, retrying short writes and `EINTR`; `path` names the

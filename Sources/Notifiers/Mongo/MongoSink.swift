@@ -160,6 +160,13 @@ final class MongoSink: Sink {
         guard failure.isServerError, !report.isClean else {
             throw failure  // not reached, or no per-document answer: the whole batch again
         }
+        if let bad = report.malformedIndex(batch: entries.count) {
+            // Never index the batch with what the server sent: a bad index would trap.
+            logger.error(
+                "malformed insert reply: a write error's index is missing or outside the batch; sending the batch again",
+                metadata: ["endpoint": "\(endpoint)", "index": "\(bad.index)", "batch": "\(entries.count)", "code": "\(bad.code)"])
+            throw MongoConnection.Failure("insert", message: "malformed reply (write error index \(bad.index) of a batch of \(entries.count))")
+        }
         let transient = Set(report.transient.map(\.index))
         let rejected = Set(report.rejected.map(\.index))
         var delivered: [UInt64] = []

@@ -1,16 +1,36 @@
 internal import CMongo
+import Foundation
 
 /// What the server said about one unordered `insert_many`, document by document, read from
 /// the command reply (`writeErrors`, `writeConcernErrors`).
 ///
 /// A duplicate `_id` (code 11000) means the document is already stored: a retried insert whose
-/// first attempt did land. It counts as delivered, as at-least-once delivery requires.
+/// first attempt did land. It counts as delivered, as at-least-once delivery requires. A
+/// duplicate on another unique index (the reply's `keyPattern`, or `index: NAME` in its
+/// message, names it) is a refusal like any other: the document is not stored.
 struct MongoWriteReport: Sendable, Equatable {
     /// One failed document: its index in the batch, the server's code and message.
     struct WriteError: Sendable, Equatable {
         var index: Int
         var code: Int
         var message: String
+        /// The fields of the unique index a duplicate-key error is on, when the server says.
+        var keyPattern: [String]? = nil
+
+        init(index: Int, code: Int, message: String, keyPattern: [String]? = nil) {
+            self.index = index
+            self.code = code
+            self.message = message
+            self.keyPattern = keyPattern
+        }
+
+        /// Whether a duplicate-key error is on `_id` (or the server does not say which index:
+        /// the notifier's own documents have no other unique index).
+        var isOnID: Bool {
+            if let keyPattern { return keyPattern == ["_id"] }
+            guard let range = message.range(of: "index: ") else { return true }
+            return message[range.upperBound...].hasPrefix("_id_")
+        }
     }
 
     /// Documents that already existed (duplicate `_id`).
@@ -41,10 +61,16 @@ struct MongoWriteReport: Sendable, Equatable {
                     case "index": error.index = field.int
                     case "code": error.code = field.int
                     case "errmsg": error.message = field.string ?? ""
+                    case "keyPattern":
+                        if field.type == BSON_TYPE_DOCUMENT, let keys = field.children() {
+                            var names: [String] = []
+                            while keys.next() { names.append(keys.key) }
+                            error.keyPattern = names
+                        }
                     default: break
                     }
                 }
-                if Self.duplicateCodes.contains(error.code) {
+                if Self.duplicateCodes.contains(error.code) && error.isOnID {
                     duplicates.append(error.index)
                 } else if Self.transientCodes.contains(error.code) {
                     transient.append(error)
@@ -66,6 +92,15 @@ struct MongoWriteReport: Sendable, Equatable {
             writeConcernError = message
         }
     }
+
+    /// The first error whose `index` is missing or outside a batch of `count` documents: a reply
+    /// the sink must not trust (it sends the whole batch again).
+    func malformedIndex(batch count: Int) -> WriteError? {
+        (duplicateErrors + transient + rejected).first { !(0..<count).contains($0.index) }
+    }
+
+    /// Duplicates as errors, for `malformedIndex`.
+    private var duplicateErrors: [WriteError] { duplicates.map { WriteError(index: $0, code: 11000, message: "") } }
 
     /// Whether the reply lists no per-document errors at all.
     var isClean: Bool { duplicates.isEmpty && transient.isEmpty && rejected.isEmpty && writeConcernError == nil }
