@@ -64,6 +64,38 @@ import Testing
         }
     }
 
+    /// An http→https redirect: the phases are the final (https) request's own — libcurl sums
+    /// every hop's, which made `tls_ms` and `ttfb_ms` too small or 0 — with the redirect's time
+    /// and count beside them.
+    @Test func phasesAfterARedirectAreTheFinalRequests() async throws {
+        try await LocalHTTPServer.with(tls: true) { secure in
+            try await LocalHTTPServer.with { plain in
+                let url = JSONValue.string(plain.base + "/redirect/1?to=\(secure.base)/bytes/2000")
+                let outcome = try await Self.check(["url": url, "ssl": false]).run()
+                #expect(outcome.status == .success, "\(outcome.message)")
+                let m = outcome.measurement
+                #expect(m["bytes"] == .int(2000))
+                #expect(m["redirects"] == .int(1))
+                let tls = try #require(m["tls_ms"]?.doubleValue)
+                let connect = try #require(m["connect_ms"]?.doubleValue)
+                let ttfb = try #require(m["ttfb_ms"]?.doubleValue)
+                let redirect = try #require(m["redirect_ms"]?.doubleValue)
+                let total = try #require(m["total_ms"]?.doubleValue)
+                #expect(tls > 0, "the https hop had a TLS handshake")
+                #expect(connect > 0, "a new connection to the https server")
+                // The final request's first byte comes after its own TLS handshake ended.
+                #expect(ttfb >= tls + connect, "ttfb \(ttfb) ms, tls \(tls) ms, connect \(connect) ms")
+                #expect(redirect > 0 && redirect < total)
+                // The final hop and the redirect before it fit in the whole transfer.
+                #expect(redirect + ttfb <= total + 0.5, "redirect \(redirect) + ttfb \(ttfb) vs total \(total)")
+
+                let direct = try await Self.check(["url": .string(secure.base + "/bytes/2000"), "ssl": false]).run()
+                #expect(direct.measurement["redirects"] == .int(0))
+                #expect(direct.measurement["redirect_ms"] == .double(0))
+            }
+        }
+    }
+
     @Test(arguments: [404, 500])
     func errorStatusIsAFailure(status: Int) async throws {
         try await LocalHTTPServer.with { server in

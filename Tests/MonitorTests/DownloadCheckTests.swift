@@ -91,6 +91,24 @@ import Testing
         #expect(m["tls_ms"] == .double(2))
         #expect(m["ttfb_ms"] == .double(5))
         #expect(m["total_ms"] == .double(2000))
-        #expect(m.count == 9)
+        #expect(m["redirect_ms"] == .double(0))
+        #expect(m["redirects"] == .int(0))
+        #expect(m.count == 11)
+    }
+
+    /// libcurl sums each hop's phases; the final hop's own are the sums minus those at the last
+    /// redirect (here a plain-HTTP hop, then an https one on a new connection).
+    @Test func theFinalHopsPhasesAfterARedirect() {
+        let base = HTTPTimings(nameLookupMicros: 500, connectMicros: 900, appConnectMicros: 0, startTransferMicros: 2_000, totalMicros: 2_100)
+        let sums = HTTPTimings(
+            nameLookupMicros: 1_000, connectMicros: 1_700, appConnectMicros: 4_700, startTransferMicros: 8_000, totalMicros: 9_000,
+            redirectMicros: 2_300)
+        let final = sums.finalHop(after: base)
+        #expect(final.dnsMs == 0.5)
+        #expect(final.connectMs == 0.3)  // 0.8 ms from the hop's start, 0.5 ms of it DNS
+        #expect(final.tlsMs == 3.9)  // appconnect 4.7 ms from the hop's start, connect 0.8 ms
+        #expect(final.ttfbMs == 6)
+        #expect(final.totalMs == 9)
+        #expect(final.redirectMs == 2.3)
     }
 }

@@ -123,7 +123,7 @@ public struct DownloadCheck: Check {
     }
 
     /// `bytes`, `time` (s), `speed` (Mbit/s), `status`, and `dns_ms`, `connect_ms`, `tls_ms`,
-    /// `ttfb_ms`, `total_ms`.
+    /// `ttfb_ms` (the final request's, after redirects), `total_ms`, `redirect_ms`, `redirects`.
     static func measurement(_ response: HTTPResponse) -> [String: JSONValue] {
         let t = response.timings
         return [
@@ -136,6 +136,8 @@ public struct DownloadCheck: Check {
             "tls_ms": .double(round(t.tlsMs, 3)),
             "ttfb_ms": .double(round(t.ttfbMs, 3)),
             "total_ms": .double(round(t.totalMs, 3)),
+            "redirect_ms": .double(round(t.redirectMs, 3)),
+            "redirects": .int(response.redirects),
         ]
     }
 

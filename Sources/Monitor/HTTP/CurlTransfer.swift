@@ -24,6 +24,9 @@ final class CurlTransfer: @unchecked Sendable {
     private var stoppedAtMaxBytes = false
     private var responseHeaders: [(name: String, value: String)] = []
     private var responseHeaderBytes = 0
+    /// libcurl's cumulative phase times when the last redirect (3xx) response began: libcurl adds
+    /// every hop's phases together, so the final hop's own are the totals minus these.
+    private var beforeFinalHop: HTTPTimings?
     private let collectLimit: Int
 
     /// Response headers kept per response; more are dropped (a hostile server cannot grow us).
@@ -146,6 +149,8 @@ final class CurlTransfer: @unchecked Sendable {
         if line.hasPrefix("HTTP/") {
             responseHeaders.removeAll()
             responseHeaderBytes = 0
+            // A 3xx response: if it is followed, the next hop's phases are counted from here.
+            if line.split(separator: " ").dropFirst().first?.hasPrefix("3") == true { beforeFinalHop = cumulativeTimings() }
         } else if let colon = line.firstIndex(of: ":"), responseHeaderBytes + count <= Self.maxHeaderBytes {
             let name = String(line[..<colon])
             let value = line[line.index(after: colon)...].trimmingCharacters(in: [" ", "\t", "\r", "\n", "\r\n"])
@@ -177,15 +182,28 @@ final class CurlTransfer: @unchecked Sendable {
         if ccurl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK { response.status = status }
         var redirects = 0
         if ccurl_easy_getinfo_long(handle, CURLINFO_REDIRECT_COUNT, &redirects) == CURLE_OK { response.redirects = redirects }
+        let cumulative = cumulativeTimings()
+        if redirects > 0, let base = beforeFinalHop {
+            response.timings = cumulative.finalHop(after: base)
+        } else {
+            response.timings = cumulative
+        }
+        return response
+    }
+
+    /// libcurl's phase times as it reports them: with redirects followed, each phase is the sum
+    /// over the hops, `totalMicros` and `redirectMicros` run from the start.
+    private func cumulativeTimings() -> HTTPTimings {
+        guard let handle else { return HTTPTimings() }
         func micros(_ info: CURLINFO) -> Int64 {
             var value: curl_off_t = 0
             return ccurl_easy_getinfo_offt(handle, info, &value) == CURLE_OK ? Int64(value) : 0
         }
-        response.timings = HTTPTimings(
+        return HTTPTimings(
             nameLookupMicros: micros(CURLINFO_NAMELOOKUP_TIME_T), connectMicros: micros(CURLINFO_CONNECT_TIME_T),
             appConnectMicros: micros(CURLINFO_APPCONNECT_TIME_T),
-            startTransferMicros: micros(CURLINFO_STARTTRANSFER_TIME_T), totalMicros: micros(CURLINFO_TOTAL_TIME_T))
-        return response
+            startTransferMicros: micros(CURLINFO_STARTTRANSFER_TIME_T), totalMicros: micros(CURLINFO_TOTAL_TIME_T),
+            redirectMicros: micros(CURLINFO_REDIRECT_TIME_T))
     }
 
     /// An error for this request, its text cleaned of the URL.

@@ -64,26 +64,46 @@ public struct HTTPResponse: Sendable {
 
 /// Phase timings of one transfer, from libcurl, in milliseconds with microsecond resolution.
 ///
-/// curl reports cumulative times from the start; `dnsMs`, `connectMs` and `tlsMs` are the
-/// lengths of those phases alone, `ttfbMs` and `totalMs` count from the start. A reused
-/// connection has no DNS, connect or TLS phase (all `0`); so has a plain-HTTP request no TLS.
+/// curl reports cumulative times from the start of a request; `dnsMs`, `connectMs` and `tlsMs`
+/// are the lengths of those phases alone, `ttfbMs` counts from the start of the request. After
+/// redirects these are the **final hop's** (libcurl sums every hop's phases, so an http→https
+/// redirect would otherwise show a TLS handshake too short or clamped to 0); `redirectMs` is the
+/// time spent on the hops before it, and `totalMs` the whole transfer, redirects included. A
+/// reused connection has no DNS, connect or TLS phase (all `0`); so has a plain-HTTP request no TLS.
 public struct HTTPTimings: Sendable, Hashable {
-    /// Cumulative microseconds from the start, as libcurl reports them.
+    /// Cumulative microseconds from the start of the (final) request.
     public var nameLookupMicros: Int64
     public var connectMicros: Int64
     public var appConnectMicros: Int64
     public var startTransferMicros: Int64
+    /// Microseconds of the whole transfer, redirects included.
     public var totalMicros: Int64
+    /// Microseconds spent on redirects before the final request started (`0` without).
+    public var redirectMicros: Int64
 
     public init(
         nameLookupMicros: Int64 = 0, connectMicros: Int64 = 0, appConnectMicros: Int64 = 0,
-        startTransferMicros: Int64 = 0, totalMicros: Int64 = 0
+        startTransferMicros: Int64 = 0, totalMicros: Int64 = 0, redirectMicros: Int64 = 0
     ) {
         self.nameLookupMicros = nameLookupMicros
         self.connectMicros = connectMicros
         self.appConnectMicros = appConnectMicros
         self.startTransferMicros = startTransferMicros
         self.totalMicros = totalMicros
+        self.redirectMicros = redirectMicros
+    }
+
+    /// The final hop's own phases, from libcurl's sums over all hops (`self`) and the sums as they
+    /// stood when the last redirect response began (`base`): libcurl adds each hop's phase times,
+    /// each counted from that hop's start. A phase the final hop did not go through (a reused
+    /// connection: no DNS, connect or TLS) stays `0`.
+    public func finalHop(after base: HTTPTimings) -> HTTPTimings {
+        func own(_ total: Int64, _ before: Int64) -> Int64 { max(0, total - before) }
+        return HTTPTimings(
+            nameLookupMicros: own(nameLookupMicros, base.nameLookupMicros), connectMicros: own(connectMicros, base.connectMicros),
+            appConnectMicros: own(appConnectMicros, base.appConnectMicros),
+            startTransferMicros: own(startTransferMicros, base.startTransferMicros), totalMicros: totalMicros,
+            redirectMicros: redirectMicros)
     }
 
     /// Name resolution (ms).
@@ -92,8 +112,10 @@ public struct HTTPTimings: Sendable, Hashable {
     public var connectMs: Double { connectMicros > 0 ? Double(max(0, connectMicros - nameLookupMicros)) / 1000 : 0 }
     /// TLS handshake alone (ms); `0` for plain HTTP.
     public var tlsMs: Double { appConnectMicros > 0 ? Double(max(0, appConnectMicros - connectMicros)) / 1000 : 0 }
-    /// From the start to the first byte of the response (ms).
+    /// From the start of the (final) request to the first byte of its response (ms).
     public var ttfbMs: Double { Double(startTransferMicros) / 1000 }
+    /// Spent on redirects before the final request (ms).
+    public var redirectMs: Double { Double(redirectMicros) / 1000 }
     /// The whole transfer (ms).
     public var totalMs: Double { Double(totalMicros) / 1000 }
     /// The whole transfer (s).
