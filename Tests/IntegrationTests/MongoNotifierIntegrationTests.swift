@@ -11,15 +11,16 @@ extension SinkIntegrationTests {
             var running: Task<Void, Never>
             var uri: String
             var database: String
+            var stateDirectory: String
         }
 
         func start(_ uri: String, database: String = "hm_it_\(SinkTest.unique())", _ extra: [String: JSONValue] = [:]) throws -> Setup {
             var options: [String: JSONValue] = ["uri": .string(uri), "database": .string(database), "connect_timeout": 2]
             for (k, v) in extra { options[k] = v }
-            let notifier = try MongoNotifier(
-                context: SinkTest.context(MongoNotifier.kind, options, stateDirectory: try SinkTest.directory("mongo")))
+            let stateDirectory = try SinkTest.directory("mongo")
+            let notifier = try MongoNotifier(context: SinkTest.context(MongoNotifier.kind, options, stateDirectory: stateDirectory))
             let running = Task { _ = try? await notifier.run() }
-            return Setup(notifier: notifier, running: running, uri: uri, database: database)
+            return Setup(notifier: notifier, running: running, uri: uri, database: database, stateDirectory: stateDirectory)
         }
 
         func finish(_ setup: Setup) async throws {
@@ -75,6 +76,32 @@ extension SinkIntegrationTests {
             #expect(byName["check_1_created_-1"]?.keys == ["check:1", "created:-1"])
             #expect(byName["created_ttl"]?.keys == ["created:1"])
             #expect(byName["created_ttl"]?.expireAfterSeconds == 7 * 86_400)
+        }
+
+        /// A result the client library refuses to send (a document over the server's 16 MB
+        /// limit) goes to the dead-letter file; the results around it are stored, and nothing
+        /// stays stuck at the head of the spool.
+        @Test func aDocumentTheClientRefusesIsDeadLetteredAndBlocksNothing() async throws {
+            let uri = try TestServers.value("HM_MONGO_URI")
+            let setup = try start(uri)
+            var huge = SinkTest.result(2)
+            huge.message = String(repeating: "x", count: 17 * 1024 * 1024)
+            let results = [SinkTest.result(1), huge, SinkTest.result(3)]
+            try await setup.notifier.send(results.map { Delivery(result: $0, reason: .always) })
+            #expect(await drained(setup, produced: 3, within: 60))
+            let stats = setup.notifier.stats
+            let (uri2, database) = (setup.uri, setup.database)
+            let ids = try await SinkTest.blocking.run {
+                try MongoTestClient(uri: uri2, database: database).documents().compactMap { $0.objectValue?["_id"]?.stringValue }
+            }
+            let deadLetters = try FileSystem.readText(setup.stateDirectory + "/dead-letter.jsonl")
+            try await finish(setup)
+            #expect(Set(ids) == [results[0].id, results[2].id])
+            #expect(stats.delivered == 2)
+            #expect(stats.undeliverable == 1)
+            let lines = deadLetters.split(separator: "\n")
+            #expect(lines.count == 1)
+            #expect(try CheckResult(spoolLine: String(lines[0])).id == huge.id)
         }
 
         @Test func aDuplicateIDOnARetriedInsertCountsAsDelivered() async throws {

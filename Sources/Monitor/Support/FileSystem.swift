@@ -84,6 +84,13 @@ public enum FileSystem {
 
     private static let temporaryCounter = Atomic<UInt64>(0)
 
+    /// Appends `lines` (each ended by a newline) to `path`, created owner-only, and syncs them to
+    /// disk before returning: for line-oriented files that must survive a crash (spools,
+    /// journals, dead letters).
+    public static func appendDurably(_ lines: [String], to path: String) throws(Error) {
+        try SpoolFiles.appendRaw(lines, to: path)
+    }
+
     /// Whether `name` is a temporary file of `writeAtomically` left by a process that is gone
     /// (killed between `open` and `rename`): `NAME.tmp.PID.N` with no process PID, or the
     /// `NAME.tmp` of earlier versions.

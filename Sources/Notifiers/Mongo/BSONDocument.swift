@@ -6,6 +6,9 @@ import Monitor
 final class BSONDocument {
     /// The `bson_t` (opaque to Swift: libbson aligns it to 128 bytes).
     let pointer: OpaquePointer
+    /// Whether an append was refused by libbson (the document would exceed its size limit): the
+    /// document is incomplete and must not be sent.
+    private(set) var appendFailed = false
 
     /// An empty document.
     init() {
@@ -41,30 +44,30 @@ final class BSONDocument {
 
     /// Appends a text value.
     func append(_ key: String, string value: String) {
-        Self.append(pointer, key, .string(value))
+        if !Self.append(pointer, key, .string(value)) { appendFailed = true }
     }
 
     /// Appends a 32-bit integer (for fields the protocol types as int32, e.g. a write concern's `w`).
     func append(_ key: String, int32 value: Int32) {
-        bson_append_int32(pointer, key, -1, value)
+        if !bson_append_int32(pointer, key, -1, value) { appendFailed = true }
     }
 
     /// Appends a UTC date (Unix milliseconds).
     func append(_ key: String, dateMillis value: Int64) {
-        bson_append_date_time(pointer, key, -1, value)
+        if !bson_append_date_time(pointer, key, -1, value) { appendFailed = true }
     }
 
     /// Appends a JSON value with the matching BSON type: integers as 64-bit integers, fractions
     /// as doubles, booleans, null, text, and arrays and objects (keys sorted) as sub-documents.
     func append(_ key: String, _ value: JSONValue) {
-        Self.append(pointer, key, value)
+        if !Self.append(pointer, key, value) { appendFailed = true }
     }
 
     /// Appends a sub-document built by `body`.
     func appendDocument(_ key: String, _ body: (BSONDocument) -> Void) {
         let child = BSONDocument()
         body(child)
-        bson_append_document(pointer, key, -1, child.pointer)
+        if child.appendFailed || !bson_append_document(pointer, key, -1, child.pointer) { appendFailed = true }
     }
 
     /// Storage for a child document being built in place (`bson_t` is 128 bytes, 128-aligned).
@@ -73,9 +76,9 @@ final class BSONDocument {
         let storage = Self.childStorage()
         defer { storage.deallocate() }
         let child = OpaquePointer(storage)
-        bson_append_array_begin(pointer, key, -1, child)
-        for (i, document) in documents.enumerated() { bson_append_document(child, String(i), -1, document.pointer) }
-        bson_append_array_end(pointer, child)
+        var ok = bson_append_array_begin(pointer, key, -1, child)
+        for (i, document) in documents.enumerated() where ok { ok = bson_append_document(child, String(i), -1, document.pointer) }
+        if !(ok && bson_append_array_end(pointer, child)) { appendFailed = true }
     }
 
     /// Runs `body` with a `bson_t` for libmongoc to fill in as a reply (it initialises it even
@@ -94,43 +97,44 @@ final class BSONDocument {
         UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 128)
     }
 
-    private static func append(_ doc: OpaquePointer, _ key: String, _ value: JSONValue) {
+    /// Appends `value` under `key`; `false` when libbson refused (the document would grow past
+    /// its size limit).
+    private static func append(_ doc: OpaquePointer, _ key: String, _ value: JSONValue) -> Bool {
         switch value {
         case .null:
-            bson_append_null(doc, key, -1)
+            return bson_append_null(doc, key, -1)
         case .bool(let b):
-            bson_append_bool(doc, key, -1, b)
+            return bson_append_bool(doc, key, -1, b)
         case .int(let v):
-            bson_append_int64(doc, key, -1, Int64(v))
+            return bson_append_int64(doc, key, -1, Int64(v))
         case .double(let v):
-            bson_append_double(doc, key, -1, v)
+            return bson_append_double(doc, key, -1, v)
         case .string(let s):
             var text = s
             // An explicit length keeps text with NUL characters whole.
             // libbson stores null for a NULL pointer, so empty text gets a real (empty) C string.
-            if text.isEmpty {
-                bson_append_utf8(doc, key, -1, "", 0)
-                return
-            }
-            text.withUTF8 { bytes in
+            if text.isEmpty { return bson_append_utf8(doc, key, -1, "", 0) }
+            return text.withUTF8 { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { chars in
-                    _ = key.withCString { k in bson_append_utf8(doc, k, -1, chars.baseAddress, Int32(chars.count)) }
+                    key.withCString { k in bson_append_utf8(doc, k, -1, chars.baseAddress, Int32(chars.count)) }
                 }
             }
         case .array(let items):
             let storage = childStorage()
             defer { storage.deallocate() }
             let child = OpaquePointer(storage)
-            bson_append_array_begin(doc, key, -1, child)
-            for (i, item) in items.enumerated() { append(child, String(i), item) }
-            bson_append_array_end(doc, child)
+            guard bson_append_array_begin(doc, key, -1, child) else { return false }
+            var ok = true
+            for (i, item) in items.enumerated() where ok { ok = append(child, String(i), item) }
+            return bson_append_array_end(doc, child) && ok
         case .object(let members):
             let storage = childStorage()
             defer { storage.deallocate() }
             let child = OpaquePointer(storage)
-            bson_append_document_begin(doc, key, -1, child)
-            for name in members.keys.sorted() { append(child, name, members[name]!) }
-            bson_append_document_end(doc, child)
+            guard bson_append_document_begin(doc, key, -1, child) else { return false }
+            var ok = true
+            for name in members.keys.sorted() where ok { ok = append(child, name, members[name]!) }
+            return bson_append_document_end(doc, child) && ok
         }
     }
 }

@@ -38,6 +38,12 @@ final class MongoConnection {
         var description: String { "\(operation): \(message) (domain \(domain), code \(code))" }
         /// The server answered with an error (as opposed to: could not be reached).
         var isServerError: Bool { domain == MONGOC_ERROR_SERVER.rawValue || domain == MONGOC_ERROR_WRITE_CONCERN.rawValue }
+        /// libmongoc or libbson refused a document before anything was sent (invalid keys, a
+        /// document larger than the server accepts): sending it again can never succeed.
+        var isDocumentRefusedByClient: Bool {
+            domain == MONGOC_ERROR_BSON.rawValue
+                || (domain == MONGOC_ERROR_COMMAND.rawValue && code == MONGOC_ERROR_COMMAND_INVALID_ARG.rawValue)
+        }
 
         init(_ operation: String, _ error: bson_error_t) {
             self.operation = operation

@@ -53,7 +53,8 @@ public final class MongoNotifier: Notifier {
             createIndexes: options.bool("create_indexes") ?? true,
             writeConcern: writeConcern, journal: options.bool("journal") ?? true, bulkSize: options.int("bulk_size") ?? 500,
             flushInterval: options.double("flush_interval") ?? 0.1,
-            timeouts: .init(connectMillis: millis("connect_timeout", 5), socketMillis: millis("socket_timeout", 10)))
+            timeouts: .init(connectMillis: millis("connect_timeout", 5), socketMillis: millis("socket_timeout", 10)),
+            deadLetterPath: context.stateDirectory + "/dead-letter.jsonl")
         worker = SpoolOptions.worker(
             MongoSink(settings: settings, logger: context.logger, clock: clock), context: context, type: "mongo", clock: clock)
         flushTimeout = SpoolOptions.flushTimeout(options)

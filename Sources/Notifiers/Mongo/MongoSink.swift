@@ -26,6 +26,9 @@ final class MongoSink: Sink {
         /// Seconds a result may wait for a fuller batch.
         var flushInterval: Double
         var timeouts: MongoConnection.Timeouts
+        /// Where results the client libraries refuse to encode or send are kept (one spool line
+        /// each), so they stop blocking the spool and are not lost; `nil`: only logged.
+        var deadLetterPath: String? = nil
     }
 
     let settings: Settings
@@ -133,6 +136,64 @@ final class MongoSink: Sink {
         }
     }
 
+    /// After libmongoc refused a batch before sending it: the batch again one document at a
+    /// time, so the documents it refuses go to the dead-letter file (logged, counted as
+    /// undeliverable) and the others are stored; nothing stays stuck at the head of the spool.
+    private func insertOneByOne(
+        _ entries: [Spool<CheckResult>.Entry], _ c: MongoConnection, _ spool: inout Spool<CheckResult>, _ stats: inout SinkStats
+    ) throws {
+        for (index, entry) in entries.enumerated() {
+            let document = MongoDocument.make(entry.record)
+            if document.appendFailed {
+                // libbson refused a field (the document would exceed its size limit): never send a
+                // truncated document.
+                deadLetter(entry.record, MongoConnection.Failure("encode", message: "libbson refused a field of the document"))
+                spool.complete([entry.seq])
+                stats.undeliverable += 1
+                continue
+            }
+            let (reply, failure) = c.insertMany([document], options: insertOptions)
+            if let failure {
+                if failure.isDocumentRefusedByClient {
+                    deadLetter(entry.record, failure)
+                    spool.complete([entry.seq])
+                    stats.undeliverable += 1
+                    continue
+                }
+                let report = MongoWriteReport(reply: reply)
+                if failure.isServerError, report.writeConcernError == nil, report.duplicates == [0] {
+                    spool.complete([entry.seq])  // already stored: a retried insert
+                    stats.delivered += 1
+                    stats.duplicates += 1
+                    continue
+                }
+                spool.retry(entries[index...].map(\.seq))
+                throw failure
+            }
+            spool.complete([entry.seq])
+            stats.delivered += 1
+        }
+    }
+
+    /// Keeps a result the client libraries refused in the dead-letter file and logs it.
+    private func deadLetter(_ result: CheckResult, _ failure: MongoConnection.Failure) {
+        var kept = "not kept: no state directory"
+        if let path = settings.deadLetterPath {
+            do {
+                try FileSystem.appendDurably([result.spoolLine], to: path)
+                kept = path
+            } catch {
+                kept = "not kept: \(error)"
+            }
+        }
+        logger.error(
+            "result refused by the MongoDB client library; moved to the dead-letter file",
+            metadata: [
+                "endpoint": "\(endpoint)", "id": "\(result.id)", "check": "\(result.key)", "error": "\(failure.message)",
+                "dead_letter": "\(kept)",
+            ])
+    }
+
     func exchange(_ spool: inout Spool<CheckResult>, stats: inout SinkStats, flushing: Bool) throws -> Double {
         guard let c = connection else { throw MongoConnection.Failure("insert", message: "not connected") }
         guard spool.pendingCount > 0 else {
@@ -147,10 +208,19 @@ final class MongoSink: Sink {
         }
         let entries = spool.takeToSend(max: settings.bulkSize)
         pendingSince = spool.pendingCount > 0 ? now : nil
-        let (reply, failure) = c.insertMany(entries.map { MongoDocument.make($0.record) }, options: insertOptions)
+        let documents = entries.map { MongoDocument.make($0.record) }
+        if documents.contains(where: \.appendFailed) {
+            try insertOneByOne(entries, c, &spool, &stats)
+            return 0
+        }
+        let (reply, failure) = c.insertMany(documents, options: insertOptions)
         guard let failure else {
             spool.complete(entries.map(\.seq))
             stats.delivered += entries.count
+            return 0
+        }
+        if failure.isDocumentRefusedByClient {
+            try insertOneByOne(entries, c, &spool, &stats)
             return 0
         }
         let report = MongoWriteReport(reply: reply)
