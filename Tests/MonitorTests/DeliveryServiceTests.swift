@@ -95,7 +95,7 @@ private func runGroup(_ delivery: [DeliveryService], producer: Producer) async t
         let running = Task { try await service.run() }
         defer { running.cancel() }
         ch.offer(CheckResult(status: .failure, check: "sample", label: "x", message: "down"))
-        #expect(await eventually(within: 20) { ((try? FileSystem.readText(file)) ?? "").contains("\"openAlert\":true") })
+        #expect(await eventually(within: 30) { ((try? FileSystem.readText(file)) ?? "").contains("\"openAlert\":true") })
         #expect(await eventually { notifier.deliveries.count == 1 })
     }
 
