@@ -89,10 +89,7 @@ final class SilentListener {
         #expect(out.stderr.contains("healthmonitor stopped"))
 
         // Every result routed before the stop went to every notifier; the console printed them.
-        let ids = out.stdout.split(separator: "\n").compactMap { line -> String? in
-            guard line.hasPrefix("{") else { return nil }
-            return (try? JSONValue.parse(String(line)))?.objectValue?["id"]?.stringValue
-        }
+        let ids = Self.printedIDs(out.stdout)
         #expect(ids.count >= 3, "results printed: \(ids.count)")
         for sink in ["rabbitmq", "mongo"] {
             let kept = Self.resultIDs(under: "\(dir)/state/notifiers/\(sink)")
@@ -132,10 +129,7 @@ final class SilentListener {
         // Far below the 60 s deadline the first signal allowed.
         #expect(took < .seconds(10), "second signal: stop took \(took)")
         #expect(out.stderr.contains("second signal"))
-        let ids = out.stdout.split(separator: "\n").compactMap { line -> String? in
-            guard line.hasPrefix("{") else { return nil }
-            return (try? JSONValue.parse(String(line)))?.objectValue?["id"]?.stringValue
-        }
+        let ids = Self.printedIDs(out.stdout)
         #expect(!ids.isEmpty)
         let kept = Self.resultIDs(under: "\(dir)/state/notifiers/rabbitmq")
         #expect(ids.allSatisfy { kept.contains($0) }, "\(ids.filter { !kept.contains($0) }.count) of \(ids.count) not on disk")
@@ -155,6 +149,14 @@ final class SilentListener {
         let grace = try #require(number(after: "stop_grace_period", in: compose), "stop_grace_period (seconds) in docker-compose.yml")
         let deadline = try #require(number(after: "shutdown_timeout", in: config), "settings.shutdown_timeout in config.compose.yml")
         #expect(grace > deadline + 6, "stop_grace_period \(grace) s, shutdown_timeout \(deadline) s")
+    }
+
+    /// The ids of the results the console notifier printed (`format: json`), in order.
+    static func printedIDs(_ stdout: String) -> [String] {
+        stdout.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("{") else { return nil }
+            return (try? JSONValue.parse(String(line)))?.objectValue?["id"]?.stringValue
+        }
     }
 
     /// The ids of the results in a notifier's spool files and intake journal (all files under

@@ -149,19 +149,8 @@ extension RealTimeTests {
         @Test func timesOutAtTheDeadline() async throws {
             let listener = LoopbackListener(backlog: 0)
             defer { listener.close() }
-            var fillers: [Int32] = []
+            let fillers = listener.fillBacklog()
             defer { for fd in fillers { close(fd) } }
-            for _ in 0..<4 {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = listener.port.bigEndian
-                address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-                _ = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                fillers.append(fd)
-            }
             try await Task.sleep(for: .milliseconds(100))
             let start = ContinuousClock.now
             let outcome = await HostPortCheck(host: "127.0.0.1", port: listener.port, timeout: 0.5).run()
@@ -176,19 +165,8 @@ extension RealTimeTests {
         @Test func cancellationEndsTheConnectAtOnce() async throws {
             let listener = LoopbackListener(backlog: 0)
             defer { listener.close() }
-            var fillers: [Int32] = []
+            let fillers = listener.fillBacklog()
             defer { for fd in fillers { close(fd) } }
-            for _ in 0..<4 {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = listener.port.bigEndian
-                address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-                _ = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                fillers.append(fd)
-            }
             try await Task.sleep(for: .milliseconds(100))
             let start = ContinuousClock.now
             let port = listener.port

@@ -41,6 +41,23 @@ final class LoopbackListener {
         self.port = withUnsafeBytes(of: storage) { UInt16(bigEndian: $0.load(fromByteOffset: 2, as: UInt16.self)) }
     }
 
+    /// Fills the backlog of a `backlog: 0` IPv4 listener with pending connects, so that a new
+    /// connect to it hangs (the kernel drops its SYNs): the only local way to make a connect time
+    /// out without touching routes or firewall rules. Returns the sockets (close them after).
+    func fillBacklog() -> [Int32] {
+        (0..<4).map { _ in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            return fd
+        }
+    }
+
     /// A port on `host` with nothing listening: bound, then closed.
     static func closedPort(host: String = "127.0.0.1") -> UInt16 {
         let listener = LoopbackListener(host: host)
