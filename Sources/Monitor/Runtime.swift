@@ -21,7 +21,8 @@ public struct Runtime: Sendable {
         let policyDirectory = config.settings.stateDirectory + "/policy"
         do {
             try FileSystem.makeDirectories(policyDirectory)
-            // Temporaries a killed run left behind (its state and heartbeat writes).
+            // Temporaries a killed run left behind (its state and heartbeat writes; each notifier's
+            // below, its spool's in `Spool`).
             FileSystem.removeStaleTemporaries(in: policyDirectory)
             FileSystem.removeStaleTemporaries(in: config.settings.stateDirectory)
         } catch {
@@ -55,6 +56,7 @@ public struct Runtime: Sendable {
             let directory = config.settings.stateDirectory + "/notifiers/" + notifierConfig.name
             do {
                 try FileSystem.makeDirectories(directory)
+                FileSystem.removeStaleTemporaries(in: directory)
                 let notifier = try kind.make(
                     NotifierContext(name: notifierConfig.name, options: notifierConfig.options, logger: notifierLogger, stateDirectory: directory))
                 let policy = ReportPolicy(

@@ -50,4 +50,15 @@ import Testing
         #expect(FileSystem.exists(directory + "/c.json.tmp.\(getpid()).3"))
         #expect(FileSystem.exists(directory + "/a.json"))
     }
+
+    /// Opening a spool removes every temporary a killed run left in its directory: its own
+    /// compactions' and the intake journal's rewrites, not only files named like spool files.
+    @Test func aSpoolRemovesEveryStaleTemporaryOfItsDirectory() throws {
+        let directory = temporaryDirectory()
+        for name in ["00000000000000000001.spool.tmp.4194303.1", "intake.journal.tmp.4194303.2", "intake.journal.tmp"] {
+            try FileSystem.writeAtomically("x", to: directory + "/" + name)
+        }
+        _ = Spool<Note>(directory: directory, memoryLimit: 10)
+        #expect(FileSystem.list(directory).filter { $0.contains(".tmp") }.isEmpty, "\(FileSystem.list(directory))")
+    }
 }

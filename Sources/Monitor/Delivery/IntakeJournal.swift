@@ -126,7 +126,7 @@ public final class IntakeJournal: Sendable {
                 if !items.isEmpty {
                     let lines = items.map(\.spoolLine)
                     do {
-                        try SpoolFiles.appendRaw(lines, to: path)
+                        try FileSystem.appendDurably(lines, to: path)
                         fileHolds = true
                         state.withLock { s in
                             for (i, line) in lines.enumerated() { s.entries.append((first + i, line)) }

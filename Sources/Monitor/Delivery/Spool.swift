@@ -99,13 +99,11 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             problems.append("cannot create spool directory: \(error)")
             return
         }
+        // Temporaries of compactions and journal rewrites a killed run left behind.
+        FileSystem.removeStaleTemporaries(in: directory)
         var firsts: [UInt64] = []
-        for name in SpoolFiles.list(directory) {
-            if name.contains(".spool.tmp"), FileSystem.isStaleTemporary(name) {
-                unlink(directory + "/" + name)
-            } else if name.hasSuffix(".spool"), let first = UInt64(name.dropLast(6)) {
-                firsts.append(first)
-            }
+        for name in FileSystem.list(directory) {
+            if name.hasSuffix(".spool"), let first = UInt64(name.dropLast(6)) { firsts.append(first) }
         }
         for first in firsts.sorted() {
             let path = SpoolFiles.path(directory, first)
@@ -351,7 +349,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                 target = first
             }
             do {
-                try SpoolFiles.append(lines, to: SpoolFiles.path(directory, target))
+                try FileSystem.appendDurably(lines, to: SpoolFiles.path(directory, target))
             } catch {
                 problems.append("cannot write spool file: \(error)")
                 return
@@ -379,7 +377,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             let lines = tail[start..<end].map { SpoolFiles.line($0.seq, $0.record) }
             let target = appendToLast ? disk[disk.count - 1].first : tail[start].seq
             do {
-                try SpoolFiles.append(lines, to: SpoolFiles.path(directory, target))
+                try FileSystem.appendDurably(lines, to: SpoolFiles.path(directory, target))
             } catch {
                 problems.append("cannot write spool file, keeping \(tail.count - start) record(s) in memory: \(error)")
                 break
@@ -421,7 +419,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     }
 }
 
-/// The spool's file format and POSIX file operations.
+/// The spool's file format.
 enum SpoolFiles {
     static func path(_ directory: String, _ first: UInt64) -> String {
         let digits = String(first)
@@ -444,58 +442,5 @@ enum SpoolFiles {
 
     static func readLines(_ path: String) throws(FileSystem.Error) -> [String] {
         try FileSystem.readText(path).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-    }
-
-    /// Names in `directory` (no `.` / `..`); empty when it cannot be read.
-    static func list(_ directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
-    /// Appends lines and flushes them to the disk before returning; a new file's directory
-    /// entry is flushed too, so an acknowledged append survives a power cut.
-    static func append(_ lines: [String], to path: String) throws(FileSystem.Error) {
-        try appendRaw(lines, to: path)
-    }
-
-    /// `append` for any line-oriented file (the intake journal).
-    static func appendRaw(_ lines: [String], to path: String) throws(FileSystem.Error) {
-        let existed = FileSystem.exists(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, FileSystem.fileMode)
-        guard fd >= 0 else { throw FileSystem.Error(operation: "open", path: path, code: errno) }
-        var bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                throw FileSystem.Error(operation: "write", path: path, code: code)
-            }
-            offset += n
-        }
-        bytes.removeAll()
-        if fdatasync(fd) != 0 {
-            let code = errno
-            close(fd)
-            throw FileSystem.Error(operation: "fdatasync", path: path, code: code)
-        }
-        close(fd)
-        if !existed, let slash = path.lastIndex(of: "/") {
-            let dirfd = open(String(path[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if dirfd >= 0 {
-                fsync(dirfd)
-                close(dirfd)
-            }
-        }
     }
 }

@@ -84,11 +84,45 @@ public enum FileSystem {
 
     private static let temporaryCounter = Atomic<UInt64>(0)
 
-    /// Appends `lines` (each ended by a newline) to `path`, created owner-only, and syncs them to
-    /// disk before returning: for line-oriented files that must survive a crash (spools,
-    /// journals, dead letters).
+    /// Appends `lines` (each ended by a newline) to `path`, created owner-only, and flushes them
+    /// to the disk before returning; a new file's directory entry is flushed too, so an
+    /// acknowledged append survives a power cut. For line-oriented files that must survive a
+    /// crash: spools, journals, dead letters.
     public static func appendDurably(_ lines: [String], to path: String) throws(Error) {
-        try SpoolFiles.appendRaw(lines, to: path)
+        let existed = exists(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, fileMode)
+        guard fd >= 0 else { throw Error(operation: "open", path: path, code: errno) }
+        do {
+            try writeAll(lines.joined(separator: "\n") + "\n", to: fd, path: path)
+        } catch {
+            close(fd)
+            throw error
+        }
+        if fdatasync(fd) != 0 {
+            let code = errno
+            close(fd)
+            throw Error(operation: "fdatasync", path: path, code: code)
+        }
+        close(fd)
+        if !existed, let slash = path.lastIndex(of: "/") {
+            let dirfd = open(String(path[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dirfd >= 0 {
+                fsync(dirfd)
+                close(dirfd)
+            }
+        }
+    }
+
+    /// Names in `directory` (no `.` / `..`); empty when it cannot be read.
+    public static func list(_ directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// Whether `name` is a temporary file of `writeAtomically` left by a process that is gone
@@ -106,12 +140,9 @@ public enum FileSystem {
     /// Removes the stale temporaries (`isStaleTemporary`) in `directory`; returns how many.
     @discardableResult
     public static func removeStaleTemporaries(in directory: String) -> Int {
-        guard let dir = opendir(directory) else { return 0 }
-        defer { closedir(dir) }
         var removed = 0
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if isStaleTemporary(name), unlink(directory + "/" + name) == 0 { removed += 1 }
+        for name in list(directory) where isStaleTemporary(name) {
+            if unlink(directory + "/" + name) == 0 { removed += 1 }
         }
         return removed
     }
