@@ -47,8 +47,10 @@ public final class ConsoleNotifier: Notifier {
         try await writer.run { try FileSystem.writeAll(output, to: fd, path: "standard output") }
     }
 
+    /// Waits for the lines still queued; once the shutdown deadline has passed, for one second
+    /// more at most (a terminal or pipe nobody reads blocks its writes).
     public func shutdown() async {
-        writer.stop()
+        await writer.finish(abandonAfter: 1)
     }
 
     /// One text line: `2026-11-25T13:05:09.042Z FAIL ping/clowder 0/5 packets  loss=100 sent=5`.

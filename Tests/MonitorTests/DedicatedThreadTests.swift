@@ -70,4 +70,36 @@ import Glibc
         try await stopped
         #expect(log.withLock { $0 } == ["1", "2", "3", "4", "stopped"])
     }
+
+    /// `finish` waits for the queued jobs without blocking a thread, then ends the thread.
+    @Test func finishReturnsOnceTheQueuedJobsRanAndRefusesLaterOnes() async throws {
+        let thread = DedicatedThread(name: "test-finish")
+        let gate = Gate()
+        gate.close()
+        let ran = Atomic<Int>(0)
+        try thread.submit { gate.pass() }
+        try thread.submit { ran.add(1, ordering: .sequentiallyConsistent) }
+        let finishing = Task { await thread.finish() }
+        while gate.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(ran.load(ordering: .sequentiallyConsistent) == 0)
+        gate.open()
+        #expect(await finishing.value)
+        #expect(ran.load(ordering: .sequentiallyConsistent) == 1)
+        #expect(throws: DedicatedThread.Stopped.self) { try thread.submit {} }
+    }
+
+    /// Cancelled while a job stays blocked, `finish` gives up after `abandonAfter` and leaves
+    /// the thread to end on its own.
+    @Test func aCancelledFinishGivesUpOnABlockedJob() async throws {
+        let thread = DedicatedThread(name: "test-abandon")
+        let gate = Gate()
+        gate.close()
+        defer { gate.open() }
+        try thread.submit { gate.pass() }
+        while gate.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        let finishing = Task { await thread.finish(abandonAfter: 0.05) }
+        finishing.cancel()
+        #expect(await finishing.value == false)
+        #expect(gate.waiting == 1, "the blocked job was not waited for")
+    }
 }

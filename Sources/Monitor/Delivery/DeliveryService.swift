@@ -31,7 +31,6 @@ public struct DeliveryService: Service {
     public func run() async throws {
         // Started here, not in `init`: `healthmonitor validate` builds services it never runs.
         let stateWriter = DedicatedThread(name: "state-\(channel.config.name)")
-        defer { stateWriter.stop() }
         await withTaskGroup(of: Void.self) { background in
             background.addTask { try? await channel.notifier.run() }
             background.addTask { await saveStatePeriodically(on: stateWriter) }
@@ -39,6 +38,7 @@ public struct DeliveryService: Service {
             await deliverUntilStopped(stateWriter: stateWriter)
             background.cancelAll()
         }
+        await stateWriter.finish(abandonAfter: 1)
     }
 
     /// Delivers until graceful shutdown, then drains and shuts the notifier down by the deadline.

@@ -166,71 +166,20 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
             }
         }
         inbox.wake()
-        let ended = LoopEnd()
-        do {
-            // Jobs run in order: this one runs once the loop has returned.
-            try thread.submit { ended.signal() }
-        } catch {
-            ended.signal()  // `Stopped`: an earlier shutdown already ended the loop
-        }
+        // The loop's job runs first: `finish` returns once it has.
         let finished = await withTaskCancellationHandler {
-            await ended.wait()
+            await thread.finish(abandonAfter: abandonAfter)
         } onCancel: {
             control.withLock { $0.stop = true }
             // Results still waiting to be taken go to the intake journal now, not only once the
-            // loop has been stuck for `stuckAfter`: the wait below may be given up.
+            // loop has been stuck for `stuckAfter`: the wait may be given up.
             journal?.setDisconnected(true)
             inbox.wake()
-            ended.expire(after: abandonAfter)
         }
-        if finished {
-            thread.stop()
-        } else {
-            // Joining would block this (cooperative) thread until the call returns.
+        if !finished {
             logger.warning(
                 "sink worker still inside a blocking call at shutdown; not waiting for it",
                 metadata: ["endpoint": "\(sink.endpoint)", "waited": "\(abandonAfter)s"])
-        }
-    }
-
-    /// The end of the delivery loop, awaited by `shutdown`: `true` when it came, `false` when the
-    /// wait was given up.
-    private final class LoopEnd: Sendable {
-        private struct State {
-            var outcome: Bool?
-            var waiter: CheckedContinuation<Bool, Never>?
-        }
-        private let state = Mutex(State())
-
-        func wait() async -> Bool {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { s -> Bool? in
-                    if let outcome = s.outcome { return outcome }
-                    s.waiter = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(returning: ready) }
-            }
-        }
-
-        func signal() { settle(true) }
-
-        /// Gives up waiting `seconds` from now (in a task of its own: the caller is cancelled).
-        func expire(after seconds: Double) {
-            Task { [self] in
-                try? await Task.sleep(for: .seconds(seconds))
-                settle(false)
-            }
-        }
-
-        private func settle(_ outcome: Bool) {
-            let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
-                guard s.outcome == nil else { return nil }
-                s.outcome = outcome
-                defer { s.waiter = nil }
-                return s.waiter
-            }
-            waiter?.resume(returning: outcome)
         }
     }
 

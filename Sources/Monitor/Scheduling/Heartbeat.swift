@@ -40,13 +40,13 @@ public struct Heartbeat: Service {
         // The write ends in an `fsync`: it runs on a thread of its own, never on a cooperative
         // thread, where a slow disk would stall the checks.
         let writer = DedicatedThread(name: "heartbeat")
-        defer { writer.stop() }
         try? await cancelWhenGracefulShutdown { [self] in
             while !Task.isCancelled {
                 _ = try? await writer.run { write() }
                 try await Task.sleep(for: .seconds(interval))
             }
         }
+        await writer.finish(abandonAfter: 1)
     }
 
     func write() {

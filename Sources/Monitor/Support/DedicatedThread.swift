@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// One OS thread that runs blocking work (C client libraries, terminal writes) in order, off
 /// Swift's cooperative pool: on two cores, two blocked calls there would stop the whole program.
@@ -62,6 +63,68 @@ public final class DedicatedThread: @unchecked Sendable {
             return true
         }
         if !accepted { throw Stopped(thread: name) }
+    }
+
+    /// Waits, without blocking a thread, until the jobs queued so far have run, then ends the
+    /// thread (jobs submitted from now on are refused). Returns `true` when they ran.
+    ///
+    /// For async callers, which must not `stop()` (its join blocks the calling thread for as long
+    /// as the last job runs). When the calling task is cancelled, the wait goes on for at most
+    /// `abandonAfter` more seconds, then returns `false` and leaves the thread alone: a job blocked
+    /// in a call that cannot be interrupted keeps it, and joining it would block the caller.
+    @discardableResult
+    public func finish(abandonAfter: Double = .infinity) async -> Bool {
+        let ended = Latch()
+        do {
+            try submit { ended.settle(true) }
+        } catch {
+            return true  // stopped already: nothing left to run
+        }
+        let done = await withTaskCancellationHandler {
+            await ended.wait()
+        } onCancel: {
+            ended.settle(false, after: abandonAfter)
+        }
+        if done { stop() }  // the thread is idle now: the join returns at once
+        return done
+    }
+
+    /// A result settled once, by the first of `finish`'s job and its give-up timer.
+    private final class Latch: Sendable {
+        private struct State {
+            var outcome: Bool?
+            var waiter: CheckedContinuation<Bool, Never>?
+        }
+        private let state = Mutex(State())
+
+        func wait() async -> Bool {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { s -> Bool? in
+                    if s.outcome == nil { s.waiter = continuation }
+                    return s.outcome
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+
+        /// Settles with `outcome`, after `seconds` (in a task of its own: the caller is cancelled).
+        func settle(_ outcome: Bool, after seconds: Double) {
+            guard seconds.isFinite else { return }
+            Task { [self] in
+                try? await Task.sleep(for: .seconds(seconds))
+                settle(outcome)
+            }
+        }
+
+        func settle(_ outcome: Bool) {
+            let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+                guard s.outcome == nil else { return nil }
+                s.outcome = outcome
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume(returning: outcome)
+        }
     }
 
     /// Finishes the queued jobs and ends the thread; jobs submitted from now on are refused.

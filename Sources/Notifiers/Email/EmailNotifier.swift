@@ -168,7 +168,8 @@ public final class EmailNotifier: Notifier {
         if !left.isEmpty { await mailGroup(left) }
         closed.store(true, ordering: .sequentiallyConsistent)
         groupOpenedContinuation.finish()
-        mailer.stop()
+        // A transfer in flight ends within about a second of cancellation (`SMTPAbort`).
+        await mailer.finish(abandonAfter: 2)
     }
 
     /// Sends one grouped message, retrying a few times: the core already accepted these results,
