@@ -136,42 +136,39 @@ final class MongoSink: Sink {
         }
     }
 
-    /// After libmongoc refused a batch before sending it: the batch again one document at a
-    /// time, so the documents it refuses go to the dead-letter file (logged, counted as
-    /// undeliverable) and the others are stored; nothing stays stuck at the head of the spool.
+    /// After libmongoc or libbson refused a batch before sending it: the batch again one
+    /// document at a time, so the documents they refuse go to the dead-letter file (logged,
+    /// counted as undeliverable) and the others are stored; nothing stays stuck at the head of
+    /// the spool. `documents` are the batch's, already built.
     private func insertOneByOne(
-        _ entries: [Spool<CheckResult>.Entry], _ c: MongoConnection, _ spool: inout Spool<CheckResult>, _ stats: inout SinkStats
+        _ entries: [Spool<CheckResult>.Entry], _ documents: [BSONDocument], _ c: MongoConnection,
+        _ spool: inout Spool<CheckResult>, _ stats: inout SinkStats
     ) throws {
-        for (index, entry) in entries.enumerated() {
-            let document = MongoDocument.make(entry.record)
-            if document.appendFailed {
-                // libbson refused a field (the document would exceed its size limit): never send a
-                // truncated document.
-                deadLetter(entry.record, MongoConnection.Failure("encode", message: "libbson refused a field of the document"))
+        for (index, (entry, document)) in zip(entries, documents).enumerated() {
+            // A document libbson refused a field of is incomplete: it is never sent.
+            let (reply, failure) = document.appendFailed
+                ? (BSONDocument(), MongoConnection.Failure("encode", message: "libbson refused a field of the document"))
+                : c.insertMany([document], options: insertOptions)
+            guard let failure else {
+                spool.complete([entry.seq])
+                stats.delivered += 1
+                continue
+            }
+            if document.appendFailed || failure.isDocumentRefusedByClient {
+                deadLetter(entry.record, failure)
                 spool.complete([entry.seq])
                 stats.undeliverable += 1
                 continue
             }
-            let (reply, failure) = c.insertMany([document], options: insertOptions)
-            if let failure {
-                if failure.isDocumentRefusedByClient {
-                    deadLetter(entry.record, failure)
-                    spool.complete([entry.seq])
-                    stats.undeliverable += 1
-                    continue
-                }
-                let report = MongoWriteReport(reply: reply)
-                if failure.isServerError, report.writeConcernError == nil, report.duplicates == [0] {
-                    spool.complete([entry.seq])  // already stored: a retried insert
-                    stats.delivered += 1
-                    stats.duplicates += 1
-                    continue
-                }
-                spool.retry(entries[index...].map(\.seq))
-                throw failure
+            let report = MongoWriteReport(reply: reply)
+            if failure.isServerError, report.writeConcernError == nil, report.duplicates == [0] {
+                spool.complete([entry.seq])  // already stored: a retried insert
+                stats.delivered += 1
+                stats.duplicates += 1
+                continue
             }
-            spool.complete([entry.seq])
-            stats.delivered += 1
+            spool.retry(entries[index...].map(\.seq))
+            throw failure
         }
     }
 
@@ -210,7 +207,7 @@ final class MongoSink: Sink {
         pendingSince = spool.pendingCount > 0 ? now : nil
         let documents = entries.map { MongoDocument.make($0.record) }
         if documents.contains(where: \.appendFailed) {
-            try insertOneByOne(entries, c, &spool, &stats)
+            try insertOneByOne(entries, documents, c, &spool, &stats)
             return 0
         }
         let (reply, failure) = c.insertMany(documents, options: insertOptions)
@@ -220,7 +217,7 @@ final class MongoSink: Sink {
             return 0
         }
         if failure.isDocumentRefusedByClient {
-            try insertOneByOne(entries, c, &spool, &stats)
+            try insertOneByOne(entries, documents, c, &spool, &stats)
             return 0
         }
         let report = MongoWriteReport(reply: reply)
@@ -234,8 +231,8 @@ final class MongoSink: Sink {
             // Never index the batch with what the server sent: a bad index would trap.
             logger.error(
                 "malformed insert reply: a write error's index is missing or outside the batch; sending the batch again",
-                metadata: ["endpoint": "\(endpoint)", "index": "\(bad.index)", "batch": "\(entries.count)", "code": "\(bad.code)"])
-            throw MongoConnection.Failure("insert", message: "malformed reply (write error index \(bad.index) of a batch of \(entries.count))")
+                metadata: ["endpoint": "\(endpoint)", "index": "\(bad)", "batch": "\(entries.count)"])
+            throw MongoConnection.Failure("insert", message: "malformed reply (write error index \(bad) of a batch of \(entries.count))")
         }
         let transient = Set(report.transient.map(\.index))
         let rejected = Set(report.rejected.map(\.index))

@@ -93,14 +93,11 @@ struct MongoWriteReport: Sendable, Equatable {
         }
     }
 
-    /// The first error whose `index` is missing or outside a batch of `count` documents: a reply
-    /// the sink must not trust (it sends the whole batch again).
-    func malformedIndex(batch count: Int) -> WriteError? {
-        (duplicateErrors + transient + rejected).first { !(0..<count).contains($0.index) }
+    /// The first write error `index` that is missing (`-1`) or outside a batch of `count`
+    /// documents: a reply the sink must not trust (it sends the whole batch again).
+    func malformedIndex(batch count: Int) -> Int? {
+        (duplicates + (transient + rejected).map(\.index)).first { !(0..<count).contains($0) }
     }
-
-    /// Duplicates as errors, for `malformedIndex`.
-    private var duplicateErrors: [WriteError] { duplicates.map { WriteError(index: $0, code: 11000, message: "") } }
 
     /// Whether the reply lists no per-document errors at all.
     var isClean: Bool { duplicates.isEmpty && transient.isEmpty && rejected.isEmpty && writeConcernError == nil }
