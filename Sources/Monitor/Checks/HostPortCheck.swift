@@ -67,7 +67,7 @@ public struct HostPortCheck: Check {
             addresses = try await resolve(host, port, family, deadline)
         } catch {
             measurement["dns_ms"] = Self.milliseconds(MonotonicClock.nanos() - start)
-            measurement["error"] = error.reason == .cancelled ? "cancelled" : "dns"
+            measurement["error"] = error.measurementError
             return .failure("Failed to connect to \(target): \(error.statingTimeout(timeout))", measurement)
         }
         let resolved = MonotonicClock.nanos()

@@ -91,7 +91,7 @@ public struct PingCheck: Check {
             guard let first = addresses.first else { throw ResolveError(host: host, reason: .failed("no address")) }
             address = first
         } catch {
-            measurement["error"] = error.reason == .cancelled ? "cancelled" : "dns"
+            measurement["error"] = error.measurementError
             return .failure("Host is not reachable (\(error.statingTimeout(timeout)))", measurement)
         }
         measurement["address"] = .string(address.host)

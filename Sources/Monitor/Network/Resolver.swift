@@ -26,6 +26,9 @@ public struct ResolveError: Error, Sendable, Hashable, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// The `error` measurement of a check whose lookup failed: `cancelled`, else `dns`.
+    public var measurementError: JSONValue { reason == .cancelled ? "cancelled" : "dns" }
+
     /// The same error, a time-out stated as the run's whole `timeout` (what the user configured)
     /// rather than the part of it the lookup had left.
     public func statingTimeout(_ timeout: Double) -> ResolveError {
