@@ -136,7 +136,7 @@ public final class EmailNotifier: Notifier {
 
     public func send(_ batch: [Delivery]) async throws {
         if settings.groupSeconds > 0 {
-            let opened = group.withLock { $0.add(batch, now: Self.monotonicSeconds()) }
+            let opened = group.withLock { $0.add(batch, now: MonotonicClock().seconds()) }
             if opened { groupOpenedContinuation.yield() }
             return
         }
@@ -153,11 +153,11 @@ public final class EmailNotifier: Notifier {
         guard settings.groupSeconds > 0 else { return }
         for await _ in groupOpened {
             guard let deadline = group.withLock({ $0.deadline }) else { continue }
-            let wait = deadline - Self.monotonicSeconds()
+            let wait = deadline - MonotonicClock().seconds()
             if wait > 0 {
                 do { try await Task.sleep(for: .seconds(wait)) } catch { return }
             }
-            guard let due = group.withLock({ $0.takeIfDue(now: Self.monotonicSeconds()) }) else { continue }
+            guard let due = group.withLock({ $0.takeIfDue(now: MonotonicClock().seconds()) }) else { continue }
             await mailGroup(due)
         }
     }
@@ -221,15 +221,4 @@ public final class EmailNotifier: Notifier {
         }
         logger.debug("e-mail sent", metadata: ["subject": "\(message.subject)", "recipients": "\(recipients.count)"])
     }
-
-    /// Seconds on a monotonic clock (since the first call).
-    private static func monotonicSeconds() -> Double {
-        let start = ContinuousClock.Instant.zeroReference  // initialised before `now` is read
-        let now = ContinuousClock.now - start
-        return Double(now.components.seconds) + Double(now.components.attoseconds) * 1e-18
-    }
-}
-
-extension ContinuousClock.Instant {
-    fileprivate static let zeroReference = ContinuousClock.now
 }
