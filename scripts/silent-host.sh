@@ -16,6 +16,7 @@ THERE=hm-silent1
 ADDRESS=169.254.77.2
 
 up() {
+  (( EUID == 0 )) || { echo "silent-host.sh: needs root (it creates a network namespace and a veth pair)" >&2; exit 1; }
   if [[ -e /sys/class/net/$HERE ]] && ip netns list | grep -qw "$NS"; then echo "$ADDRESS"; return 0; fi
   down 2>/dev/null || true
   command -v ip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
