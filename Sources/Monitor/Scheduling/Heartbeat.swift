@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -77,21 +76,21 @@ public struct Heartbeat: Service {
     ) -> (healthy: Bool, summary: String) {
         let path = stateDirectory + "/" + fileName
         guard let text = try? FileSystem.readText(path),
-            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-            let written = (object["time_ms"] as? NSNumber)?.int64Value
+            let object = (try? JSONValue.parse(text))?.objectValue,
+            let written = object["time_ms"]?.intValue.map(Int64.init)
         else {
             return (false, "unhealthy: no heartbeat in \(path) (is healthmonitor running with this state directory?)")
         }
         let age = Double(nowMillis - written) / 1000
-        let results = (object["results"] as? NSNumber)?.intValue ?? 0
-        let last = object["last_result"] as? String ?? "none yet"
+        let results = object["results"]?.intValue ?? 0
+        let last = object["last_result"]?.stringValue ?? "none yet"
         let detail = "heartbeat \(JSONValue.format((age * 10).rounded() / 10)) s ago, \(results) results, last result \(last)"
         guard age <= maxAge else {
             return (false, "unhealthy: " + detail + " (older than \(JSONValue.format(maxAge)) s)")
         }
-        let checks = (object["checks"] as? NSNumber)?.intValue ?? 0
-        if checks > 0, let longest = (object["longest_sleep"] as? NSNumber)?.doubleValue,
-            let since = (object["last_result_ms"] as? NSNumber)?.int64Value ?? (object["started_ms"] as? NSNumber)?.int64Value
+        let checks = object["checks"]?.intValue ?? 0
+        if checks > 0, let longest = object["longest_sleep"]?.doubleValue,
+            let since = (object["last_result_ms"]?.intValue ?? object["started_ms"]?.intValue).map(Int64.init)
         {
             let allowed = 2 * longest + 30
             let silent = Double(written - since) / 1000
