@@ -77,7 +77,7 @@ extension SinkIntegrationTests {
             try await Task.sleep(for: .seconds(3))
             // Kill between two results (checks run every second), once the last one was spooled.
             let seen = Self.printedIDs(output).count
-            #expect(await SinkTest.waitUntil(5) { Self.printedIDs(output).count > seen })
+            #expect(await SinkTest.waitUntil(20) { Self.printedIDs(output).count > seen })
             try await Task.sleep(for: .milliseconds(400))
             first.signal(SIGKILL)
             _ = try await SinkTest.blocking.run { first.wait() }
