@@ -49,7 +49,7 @@ import Testing
         #expect(stamp >= millis && stamp < millis + 1000)
     }
 
-    @Test func strictlyIncreasingAndUnique() {
+    @Test(.blocking) func strictlyIncreasingAndUnique() {
         let ids = (0..<20000).map { _ in ResultID.next() }
         #expect(ids == ids.sorted())
         #expect(Set(ids).count == ids.count)

@@ -14,7 +14,7 @@ import Testing
         let hanging = HangingLookup()
         defer { hanging.release() }
         let resolver = hanging.resolver()
-        let check = HostPortCheck(host: host, port: listener.port, timeout: 5, family: .any) { host, port, family, deadline throws(ResolveError) in
+        let check = HostPortCheck(host: host, port: listener.port, timeout: 60, family: .any) { host, port, family, deadline throws(ResolveError) in
             try await resolver.resolve(host, port: port, preference: family, deadline: deadline)
         }
         let outcome = await check.run()
@@ -24,7 +24,7 @@ import Testing
         #expect(outcome.measurement["connection"] == 1)
         #expect(outcome.measurement["address"] == .string(host))
         let connectMs = try #require(outcome.measurement["connect_ms"]?.doubleValue)
-        #expect(connectMs > 0 && connectMs < 5000, "within the 5 s timeout")
+        #expect(connectMs > 0 && connectMs < 60_000, "within the timeout")
         // Causal, not a wall-clock bound (a loaded machine measured 6 ms for no lookup at all).
         #expect(hanging.calls.isEmpty, "numeric hosts need no lookup")
         #expect(outcome.measurement["dns_ms"]?.doubleValue != nil)
@@ -32,7 +32,7 @@ import Testing
 
     @Test func refusedPortFails() async {
         let port = LoopbackListener.closedPort()
-        let outcome = await HostPortCheck(host: "127.0.0.1", port: port, timeout: 5).run()
+        let outcome = await HostPortCheck(host: "127.0.0.1", port: port, timeout: 60).run()
         #expect(outcome.status == .failure)
         #expect(outcome.message == "Failed to connect to 127.0.0.1:\(port): connection refused")
         #expect(outcome.measurement["connection"] == 0)
@@ -42,7 +42,7 @@ import Testing
     @Test func nameIsResolvedAndNamedInTheMessage() async {
         let listener = LoopbackListener()
         defer { listener.close() }
-        let outcome = await HostPortCheck(host: "localhost", port: listener.port, timeout: 5, family: .ipv4).run()
+        let outcome = await HostPortCheck(host: "localhost", port: listener.port, timeout: 60, family: .ipv4).run()
         #expect(outcome.status == .success)
         #expect(outcome.message == "Successfully connected to localhost:\(listener.port) (127.0.0.1)")
     }
@@ -53,14 +53,14 @@ import Testing
         let open = listener.port
         let closed = LoopbackListener.closedPort()
         // The first address refuses; the second (the listener) accepts.
-        let check = HostPortCheck(host: "example.test", port: open, timeout: 5, family: .any) { _, _, _, _ in
+        let check = HostPortCheck(host: "example.test", port: open, timeout: 60, family: .any) { _, _, _, _ in
             [SocketAddress(numeric: "127.0.0.1", port: closed)!, SocketAddress(numeric: "::1", port: open)!]
         }
         let outcome = await check.run()
         #expect(outcome.status == .success)
         #expect(outcome.measurement["address"] == "::1")
 
-        let allRefuse = HostPortCheck(host: "example.test", port: closed, timeout: 5, family: .any) { _, _, _, _ in
+        let allRefuse = HostPortCheck(host: "example.test", port: closed, timeout: 60, family: .any) { _, _, _, _ in
             [SocketAddress(numeric: "127.0.0.1", port: closed)!, SocketAddress(numeric: "127.0.0.2", port: closed)!]
         }
         let failed = await allRefuse.run()
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func dnsFailureIsNamed() async {
-        let outcome = await HostPortCheck(host: "no-such-host.invalid", port: 80, timeout: 5).run()
+        let outcome = await HostPortCheck(host: "no-such-host.invalid", port: 80, timeout: 60).run()
         #expect(outcome.status == .failure)
         #expect(outcome.message.hasPrefix("Failed to connect to no-such-host.invalid:80: DNS lookup of no-such-host.invalid failed: "))
         #expect(outcome.measurement["error"] == "dns")
@@ -103,7 +103,7 @@ import Testing
         let closed = LoopbackListener.closedPort()
         let outcomes = await withTaskGroup(of: CheckOutcome.self) { group in
             for index in 0..<400 {
-                group.addTask { await HostPortCheck(host: "127.0.0.1", port: index % 2 == 0 ? port : closed, timeout: 5).run() }
+                group.addTask { await HostPortCheck(host: "127.0.0.1", port: index % 2 == 0 ? port : closed, timeout: 60).run() }
             }
             return await group.reduce(into: [CheckOutcome]()) { $0.append($1) }
         }

@@ -86,7 +86,7 @@ import Testing
 
     /// Many arrivals, departures and takes, against an array as the model: order, counts and
     /// refusals agree throughout (this also drives the compaction of holes).
-    @Test func agreesWithASimpleModel() {
+    @Test(.blocking) func agreesWithASimpleModel() {
         var queue = JobQueue<String>(capacity: 50)
         var model: [(ticket: JobQueue<String>.Ticket, job: String)] = []
         var tickets: [JobQueue<String>.Ticket] = []

@@ -10,7 +10,7 @@ import Testing
 @Suite struct PingCheckTests {
     @Test(arguments: ["127.0.0.1", "::1"])
     func loopbackAnswers(host: String) async throws {
-        let outcome = await PingCheck(host: host, count: 4, interval: 0.05, timeout: 5).run()
+        let outcome = await PingCheck(host: host, count: 4, interval: 0.05, timeout: 60).run()
         #expect(outcome.status == .success, "\(outcome.message)")
         #expect(outcome.message.hasPrefix("Host is reachable (0% packet loss: 4 of 4 replies from \(host), rtt avg "))
         let m = outcome.measurement
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func namesAreResolved() async {
-        let outcome = await PingCheck(host: "localhost", count: 2, interval: 0.05, timeout: 5, family: .ipv4).run()
+        let outcome = await PingCheck(host: "localhost", count: 2, interval: 0.05, timeout: 60, family: .ipv4).run()
         #expect(outcome.status == .success)
         #expect(outcome.measurement["address"] == "127.0.0.1")
     }
@@ -61,7 +61,7 @@ import Testing
         let outcomes = await withTaskGroup(of: CheckOutcome.self) { group in
             for index in 0..<300 {
                 group.addTask {
-                    await PingCheck(host: index % 3 == 0 ? "::1" : "127.0.0.1", count: 3, interval: 0.05, timeout: 10).run()
+                    await PingCheck(host: index % 3 == 0 ? "::1" : "127.0.0.1", count: 3, interval: 0.05, timeout: 60).run()
                 }
             }
             return await group.reduce(into: [CheckOutcome]()) { $0.append($1) }
@@ -82,7 +82,7 @@ import Testing
         try #require(forger >= 0)
         defer { close(forger) }
         let check = PingCheck(
-            host: "127.0.0.1", count: 5, interval: 0.05, wait: 2, timeout: 5, size: 56, family: .ipv4, loss: 99,
+            host: "127.0.0.1", count: 5, interval: 0.05, wait: 10, timeout: 60, size: 56, family: .ipv4, loss: 99,
             engine: { _ in engine })
         let forging = Task {
             let destination = SocketAddress(numeric: "127.0.0.1")!
@@ -156,7 +156,7 @@ import Testing
                 #expect(engine.identifier != 0)
                 let host = family == .ipv4 ? "127.0.0.1" : "::1"
                 let check = PingCheck(
-                    host: host, count: 3, interval: 0.05, wait: 2, timeout: 5, size: 56, family: .any, loss: 99,
+                    host: host, count: 3, interval: 0.05, wait: 10, timeout: 60, size: 56, family: .any, loss: 99,
                     engine: { _ in engine })
                 let outcome = await check.run()
                 #expect(outcome.measurement["received"] == 3, "\(outcome.message)")
@@ -171,7 +171,7 @@ import Testing
             defer { engine.stop() }
             #expect(engine.kind == .raw)
             let check = PingCheck(
-                host: "127.0.0.1", count: 2, interval: 0.05, wait: 2, timeout: 5, size: 56, family: .any, loss: 99,
+                host: "127.0.0.1", count: 2, interval: 0.05, wait: 10, timeout: 60, size: 56, family: .any, loss: 99,
                 engine: { _ in engine })
             #expect(await check.run().measurement["received"] == 2)
         }
