@@ -20,10 +20,13 @@ public enum ReportReason: String, Sendable, Hashable, Codable {
 public struct Delivery: Sendable, Hashable {
     public var result: CheckResult
     public var reason: ReportReason
+    /// The result's sequence number in the intake log (`IntakeLog`); 0 when it was not logged.
+    public var intake: UInt64
 
-    public init(result: CheckResult, reason: ReportReason) {
+    public init(result: CheckResult, reason: ReportReason, intake: UInt64 = 0) {
         self.result = result
         self.reason = reason
+        self.intake = intake
     }
 }
 
@@ -44,6 +47,14 @@ public protocol Notifier: Sendable {
     /// Flushes what the notifier holds and releases its resources; called once, after the
     /// queue has drained at shutdown (or after `healthmonitor once`).
     func shutdown() async
+}
+
+/// A notifier that keeps what it accepted on disk until its sink confirmed it (a spool), and
+/// says so: the intake log keeps a result until every such notifier has it on disk or confirmed.
+public protocol DurableNotifier: Notifier {
+    /// Sets what to call with `n` once every delivery handed to `send` with an `intake` number
+    /// up to `n` is on disk in the notifier's spool or confirmed by the sink.
+    func onDurable(_ handler: @escaping @Sendable (UInt64) -> Void)
 }
 
 /// An error that knows whether trying the same thing again can succeed.

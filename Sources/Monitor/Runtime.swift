@@ -78,12 +78,20 @@ public struct Runtime: Sendable {
         self.checks = checks
         self.channels = channels
         self.logger = logger
-        self.router = ResultRouter(channels: channels, logger: logger)
+        // A write-ahead log in front of the notifiers when one of them spools (see `IntakeLog`).
+        let intake = channels.contains(where: \.isDurable)
+            ? IntakeLog(directory: config.settings.stateDirectory + "/intake", channels: channels, logger: logger) : nil
+        self.router = ResultRouter(channels: channels, logger: logger, intake: intake)
     }
 
     /// The delivery services, one per notifier, in config order.
     public func deliveryServices() -> [DeliveryService] {
         channels.map { DeliveryService(channel: $0, shutdownTimeout: config.settings.shutdownTimeout) }
+    }
+
+    /// Every notifier's delivery service, with the intake log in front of them.
+    public func deliveryGroup() -> DeliveryGroup {
+        DeliveryGroup(services: deliveryServices(), intake: router.intake)
     }
 
     /// The scheduler for all checks.
@@ -97,7 +105,7 @@ public struct Runtime: Sendable {
     /// the queues drain.
     public func services(observer: (any SchedulerObserver)? = nil) -> [any Service] {
         [
-            DeliveryGroup(services: deliveryServices()),
+            deliveryGroup(),
             Heartbeat(
                 stateDirectory: config.settings.stateDirectory, router: router, checks: checks.count,
                 longestSleep: checks.map(\.config.sleep).max() ?? 0, logger: logger),

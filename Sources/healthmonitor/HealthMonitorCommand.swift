@@ -221,7 +221,7 @@ struct Once: AsyncParsableCommand {
         }
         let runner = OnceRunner(runtime: runtime)
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: DeliveryGroup(services: runtime.deliveryServices())),
+            .init(service: runtime.deliveryGroup()),
             .init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
         try await StopControl.run(services, shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)

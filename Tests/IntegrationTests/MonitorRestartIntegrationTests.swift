@@ -41,31 +41,9 @@ extension SinkIntegrationTests {
             let directory = try SinkTest.directory("restart")
             let name = "hm-it-\(SinkTest.unique())"
             let database = "hm_it_\(SinkTest.unique())"
-            let config = """
-                settings:
-                  state_dir: \(directory)/state
-                checks:
-                  random:
-                    it:
-                      sleep: 1
-                notifiers:
-                  console:
-                    format: json
-                    color: never
-                    report: always
-                  rabbitmq:
-                    uri: "\(rabbitURI)"
-                    exchange: \(name)
-                    queue: \(name)
-                    connect_timeout: 2
-                    report: always
-                  mongo:
-                    uri: "\(mongoURI)"
-                    database: \(database)
-                    connect_timeout: 2
-                    report: always
-
-                """
+            let setup = CrashDeliveryIntegrationTests.Setup(
+                directory: directory, name: name, database: database, rabbitURI: rabbitURI, mongoURI: mongoURI)
+            let config = setup.config(checks: "    it:\n      sleep: 1")
             try FileSystem.writeAtomically(config, to: directory + "/config.yml")
             let output = directory + "/output.log"
             let arguments = ["run", "--config", directory + "/config.yml"]

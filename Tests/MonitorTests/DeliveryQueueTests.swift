@@ -8,7 +8,7 @@ func delivery(_ n: Int, status: Status = .success) -> Delivery {
 @Suite struct DeliveryQueueTests {
     @Test func fifoInBatches() async {
         let queue = DeliveryQueue(capacity: 100, overflow: .dropOldest)
-        for n in 0..<25 { #expect(queue.push(delivery(n))) }
+        for n in 0..<25 { #expect(queue.push(delivery(n)) == .queued) }
         #expect(await queue.next(max: 10).map(\.result.id) == (0..<10).map { "id-\($0)" })
         #expect(await queue.next(max: 100).map(\.result.id) == (10..<25).map { "id-\($0)" })
         #expect(queue.count == 0)
@@ -17,14 +17,15 @@ func delivery(_ n: Int, status: Status = .success) -> Delivery {
     @Test func dropOldestKeepsTheNewest() async {
         let queue = DeliveryQueue(capacity: 3, overflow: .dropOldest)
         let accepted = (0..<5).map { queue.push(delivery($0)) }
-        #expect(accepted == [true, true, true, false, false])
+        #expect(accepted == [.queued, .queued, .queued, .queuedDroppingOldest, .queuedDroppingOldest])
         #expect(queue.dropped == 2)
         #expect(await queue.next(max: 10).map(\.result.id) == ["id-2", "id-3", "id-4"])
     }
 
     @Test func dropNewestKeepsTheOldest() async {
         let queue = DeliveryQueue(capacity: 3, overflow: .dropNewest)
-        for n in 0..<5 { queue.push(delivery(n)) }
+        let accepted = (0..<5).map { queue.push(delivery($0)) }
+        #expect(accepted == [.queued, .queued, .queued, .dropped, .dropped])
         #expect(queue.dropped == 2)
         #expect(await queue.next(max: 10).map(\.result.id) == ["id-0", "id-1", "id-2"])
     }
@@ -39,7 +40,7 @@ func delivery(_ n: Int, status: Status = .success) -> Delivery {
         queue.finish()
         #expect(await queue.next(max: 10).map(\.result.id) == ["id-2"])
         #expect(await queue.next(max: 10).isEmpty)
-        #expect(!queue.push(delivery(3)))
+        #expect(queue.push(delivery(3)) == .dropped)
     }
 
     @Test func cancellationEndsAWait() async {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Monitor
 import Synchronization
@@ -200,6 +203,59 @@ final class FakeSink: Sink, @unchecked Sendable {
         await running.value
         #expect(sink.delivered == (older + newer).map(\.id))
         #expect(!FileSystem.exists(directory + "/intake.journal"))
+    }
+
+    /// Connected, the sink holding confirms: what was sent and not confirmed is in the spool
+    /// files, so a `kill -9` now loses nothing; the intake numbers are reported once it is.
+    @Test func resultsSentAndNotYetConfirmedAreOnDiskAndReported() async throws {
+        let directory = spoolTestDirectory("worker")
+        let clock = ManualClock()
+        let sink = FakeSink()
+        sink.confirming = false
+        let worker = makeWorker(sink, directory, clock: clock)
+        let reported = Mutex<[UInt64]>([])
+        worker.onDurable { number in reported.withLock { $0.append(number) } }
+        let running = Task { await worker.run() }
+        #expect(await eventually { worker.stats.connects == 1 && clock.blockedThreads == 1 })
+        let first = results(3)
+        let second = results(2)
+        worker.accept(first, intake: 7)
+        worker.accept(second, intake: 9)
+        #expect(await eventually { reported.withLock { $0.last } == 9 })
+        // Read by a new spool, as the next start would: both batches, in order.
+        #expect(spooled(directory) == (first + second).map(\.id))
+        #expect(sink.delivered.isEmpty, "nothing confirmed")
+        #expect(journal(directory).isEmpty, "the spool files hold them; the journal was not needed")
+        await worker.shutdown(timeout: 0)
+        await running.value
+    }
+
+    /// A spool that cannot write keeps the results in memory and reports nothing: the intake
+    /// log and the journal keep them.
+    @Test func nothingIsReportedWhileTheSpoolCannotWrite() async throws {
+        let directory = spoolTestDirectory("worker")
+        let clock = ManualClock()
+        let sink = FakeSink()
+        sink.confirming = false
+        let worker = makeWorker(sink, directory, clock: clock)
+        let reported = Mutex<[UInt64]>([])
+        worker.onDurable { number in reported.withLock { $0.append(number) } }
+        let running = Task { await worker.run() }
+        #expect(await eventually { worker.stats.connects == 1 && clock.blockedThreads == 1 })
+        // A file where the spool directory was: every write fails, for root too.
+        #expect(rename(directory, directory + ".away") == 0)
+        try FileSystem.writeAtomically("", to: directory)
+        worker.accept(results(2), intake: 4)
+        #expect(await eventually { worker.stats.accepted == 2 })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(reported.withLock { $0 }.isEmpty)
+        unlink(directory)
+        #expect(rename(directory + ".away", directory) == 0)
+        worker.accept(results(1), intake: 5)
+        #expect(await eventually { reported.withLock { $0.last } == 5 }, "the next write takes the earlier results too")
+        #expect(spooled(directory).count == 3)
+        await worker.shutdown(timeout: 0)
+        await running.value
     }
 
     @Test func aHealthySinkLeavesNothingOnDisk() async throws {

@@ -108,6 +108,27 @@ extension Spool where Record == Note {
         #expect(spool.takeProblems().isEmpty)
     }
 
+    /// Records are "r1"…"r100", lines "<seq> rN" of 5–8 bytes; files of 10 lines. Beyond
+    /// `maxBytes` the oldest files waiting on disk go; the window being sent stays.
+    @Test func theFilesStayWithinMaxBytesByDroppingTheOldestWaitingOnDisk() throws {
+        let directory = spoolTestDirectory()
+        var spool = Spool<Note>(directory: directory, memoryLimit: 10, maxBytes: 300)
+        spool.writeThrough = true
+        for i in 1...100 { spool.append([Note("r\(i)")]) }
+        let sizes = try spoolFiles(directory).map { try FileSystem.readText(directory + "/" + $0).utf8.count }
+        #expect(spool.fileBytes == sizes.reduce(0, +), "the count agrees with the files")
+        #expect(spool.fileBytes <= 300)
+        #expect(spool.droppedForSpace > 0)
+        #expect(spool.count == 100 - spool.droppedForSpace)
+        #expect(spool.takeProblems().isEmpty)
+        // What is left, read back as the next start would: the window (r1–r10, being sent)
+        // and the newest records, in order, with one gap where files were dropped.
+        var again = Spool<Note>(directory: directory, memoryLimit: 1000)
+        let left = again.drainTexts()
+        let kept = 100 - spool.droppedForSpace
+        #expect(left == notes(1...10).map(\.text) + notes((100 - kept + 11)...100).map(\.text))
+    }
+
     @Test func aRestartReplaysWhatWasPersistedBeforeNewRecords() {
         let directory = spoolTestDirectory()
         do {

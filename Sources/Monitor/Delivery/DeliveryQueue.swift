@@ -36,20 +36,30 @@ public final class DeliveryQueue: Sendable {
         self.overflow = overflow
     }
 
-    /// Adds a result without waiting. Returns `false` when the queue was full and a result (the
-    /// oldest or this one, per the overflow policy) was dropped, or when the queue is finished.
+    /// What `push` did.
+    public enum PushOutcome: Sendable, Equatable {
+        /// Queued.
+        case queued
+        /// Queued; the queue was full and its oldest result was dropped.
+        case queuedDroppingOldest
+        /// Not queued: the queue was full (`drop_newest`) or finished.
+        case dropped
+    }
+
+    /// Adds a result without waiting. When the queue is full a result (the oldest or this one,
+    /// per the overflow policy) is dropped; when it is finished, this one.
     @discardableResult
-    public func push(_ delivery: Delivery) -> Bool {
-        let (accepted, waiter) = state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
+    public func push(_ delivery: Delivery) -> PushOutcome {
+        let (accepted, waiter) = state.withLock { s -> (PushOutcome, CheckedContinuation<Void, Never>?) in
             guard !s.finished else {
                 s.dropped += 1
-                return (false, nil)
+                return (.dropped, nil)
             }
-            var accepted = true
+            var accepted = PushOutcome.queued
             if s.count >= capacity {
                 s.dropped += 1
-                accepted = false
-                if overflow == .dropNewest { return (false, nil) }
+                if overflow == .dropNewest { return (.dropped, nil) }
+                accepted = .queuedDroppingOldest
                 s.head += 1
             }
             s.items.append(delivery)

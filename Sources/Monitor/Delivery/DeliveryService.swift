@@ -129,7 +129,11 @@ public struct DeliveryService: Service {
     /// end even when cancelled: the notifier's `shutdown()` then returns at once.
     func finish(stateWriter: DedicatedThread) async {
         let left = channel.queue.count
-        if left > 0 {
+        if left > 0 && channel.journaled {
+            channel.logger.warning(
+                "shutdown deadline passed; undelivered results stay in the intake log for the next start",
+                metadata: ["notifier": "\(channel.config.name)", "results": "\(left)", "deadline": "\(shutdownTimeout)s"])
+        } else if left > 0 {
             channel.count(failed: left)
             channel.logger.error(
                 "shutdown deadline passed, undelivered results dropped",
@@ -143,18 +147,25 @@ public struct DeliveryService: Service {
 /// Every notifier's `DeliveryService` as one service, so that at shutdown they all drain at the
 /// same time within the one `shutdown_timeout`, instead of one after the other (the service
 /// group stops its services in sequence).
+///
+/// With an intake log, the group starts it first and stops it last, once every notifier has
+/// settled what it could: the log then keeps on disk only what some notifier did not settle.
 public struct DeliveryGroup: Service {
     public let services: [DeliveryService]
+    public let intake: IntakeLog?
 
-    public init(services: [DeliveryService]) {
+    public init(services: [DeliveryService], intake: IntakeLog? = nil) {
         self.services = services
+        self.intake = intake
     }
 
     public func run() async throws {
+        intake?.start()
         await withDiscardingTaskGroup { group in
             for service in services {
                 group.addTask { try? await service.run() }
             }
         }
+        await intake?.stop()
     }
 }

@@ -17,12 +17,15 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
         self.clock = clock
     }
 
-    /// Adds items and wakes the waiting thread.
-    public func push(_ new: [Element]) {
-        guard !new.isEmpty else { return }
+    /// Adds items and wakes the waiting thread. Returns the position after the last item.
+    @discardableResult
+    public func push(_ new: [Element]) -> Int {
         lock.withLock {
-            items.append(contentsOf: new)
-            lock.signal()
+            if !new.isEmpty {
+                items.append(contentsOf: new)
+                lock.signal()
+            }
+            return taken + items.count
         }
     }
 

@@ -18,8 +18,21 @@ public final class NotifierChannel: Sendable {
     public let policies: PolicyBook
     public let queue: DeliveryQueue
     public let logger: Logger
+    /// Whether the notifier keeps what it accepted on disk (`DurableNotifier`): the intake log
+    /// then keeps each result it wants until `settle` says it is safe.
+    public let isDurable: Bool
     private let counters = Mutex(Counters())
     private let lastOverflowLog = Mutex<UInt64>(0)
+    private let intake = Mutex(IntakeMarks())
+    private let journaledFlag = Atomic<Bool>(false)
+
+    /// Intake numbers (see `IntakeLog`) of this notifier's deliveries.
+    private struct IntakeMarks {
+        /// The highest one queued.
+        var queued: UInt64 = 0
+        /// The highest one the notifier holds on disk or confirmed, with all before it.
+        var settled: UInt64 = 0
+    }
 
     public init(config: NotifierConfig, notifier: any Notifier, policies: PolicyBook, logger: Logger) {
         self.config = config
@@ -27,6 +40,27 @@ public final class NotifierChannel: Sendable {
         self.policies = policies
         self.queue = DeliveryQueue(capacity: config.queueSize, overflow: config.overflow)
         self.logger = logger
+        let durable = notifier as? any DurableNotifier
+        self.isDurable = durable != nil
+        durable?.onDurable { [weak self] number in self?.settle(upTo: number) }
+    }
+
+    /// Whether an intake log keeps this notifier's results until they are settled.
+    public var journaled: Bool {
+        get { journaledFlag.load(ordering: .relaxed) }
+        set { journaledFlag.store(newValue, ordering: .relaxed) }
+    }
+
+    /// The notifier settled every result with an intake number up to `number`.
+    public func settle(upTo number: UInt64) {
+        intake.withLock { $0.settled = max($0.settled, number) }
+    }
+
+    /// The highest intake number up to `dispatched` (the last one the log handed out) below
+    /// which nothing this notifier was given is unsettled. Results are queued and settled in
+    /// order, so once the last one queued is settled, so is everything handed out so far.
+    public func covered(upTo dispatched: UInt64) -> UInt64 {
+        intake.withLock { $0.settled >= $0.queued ? dispatched : $0.settled }
     }
 
     /// Applies the report policy and queues the result if it is to be sent. Never waits.
@@ -37,7 +71,11 @@ public final class NotifierChannel: Sendable {
 
     /// Queues a delivery regardless of policy (used by `once` and tests). Never waits.
     public func enqueue(_ delivery: Delivery) {
-        if !queue.push(delivery) {
+        let outcome = queue.push(delivery)
+        if delivery.intake > 0 && outcome != .dropped {
+            intake.withLock { $0.queued = max($0.queued, delivery.intake) }
+        }
+        if outcome != .queued {
             let total = counters.withLock { c in
                 c.overflowed += 1
                 return c.overflowed

@@ -1,16 +1,20 @@
 import Logging
 import Synchronization
 
-/// Hands every result to every notifier channel; each applies its own policy and queue.
+/// Hands every result to every notifier channel; each applies its own policy and queue. With
+/// an `IntakeLog`, results pass through it: on disk first when a spooling notifier wants them.
 public final class ResultRouter: Sendable {
     public let channels: [NotifierChannel]
+    /// The write-ahead log results pass through; `nil`: straight to the channels.
+    public let intake: IntakeLog?
     private let logger: Logger
     private let routed = Atomic<Int>(0)
     private let lastRouted = Atomic<Int64>(0)
 
-    public init(channels: [NotifierChannel], logger: Logger) {
+    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil) {
         self.channels = channels
         self.logger = logger
+        self.intake = intake
     }
 
     /// Routes one result. Never waits: queues are bounded and drop (counted) when full.
@@ -20,9 +24,19 @@ public final class ResultRouter: Sendable {
                 "result",
                 metadata: ["check": "\(result.key)", "status": "\(result.status.rawValue)", "message": "\(result.message)"])
         }
-        for channel in channels { channel.offer(result) }
+        if let intake {
+            intake.submit(result)
+        } else {
+            for channel in channels { channel.offer(result) }
+        }
         routed.add(1, ordering: .relaxed)
         lastRouted.store(result.createdMillis, ordering: .relaxed)
+    }
+
+    /// Returns once every result routed before the call is in the notifiers' queues (the
+    /// intake log may hold results for a moment).
+    public func flush() async {
+        await intake?.flush()
     }
 
     /// Results routed so far.

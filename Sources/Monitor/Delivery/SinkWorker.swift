@@ -55,6 +55,8 @@ public struct SinkStats: Sendable, Hashable {
     public var spooled = 0
     /// Results of those only on disk now.
     public var spooledOnDisk = 0
+    /// Results deleted from the spool files to keep them within `spool_max_bytes`.
+    public var droppedForSpace = 0
 
     public init() {}
 }
@@ -78,11 +80,17 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         public var memoryLimit: Int
         /// Reconnect delays.
         public var backoff: Backoff
+        /// Bytes the spool files may take; beyond it the oldest results are dropped.
+        public var maxBytes: Int
 
-        public init(spoolDirectory: String?, memoryLimit: Int = 10_000, backoff: Backoff = Backoff(initial: 0.5, maximum: 30)) {
+        public init(
+            spoolDirectory: String?, memoryLimit: Int = 10_000, backoff: Backoff = Backoff(initial: 0.5, maximum: 30),
+            maxBytes: Int = 1 << 30
+        ) {
             self.spoolDirectory = spoolDirectory
             self.memoryLimit = memoryLimit
             self.backoff = backoff
+            self.maxBytes = maxBytes
         }
     }
 
@@ -103,6 +111,9 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     private let journal: IntakeJournal?
     private let control = Mutex(Control())
     private let published = Mutex(SinkStats())
+    /// Intake numbers of accepted batches by the handoff position after their last result, in
+    /// order, and who to tell once they are on disk (see `DurableNotifier`).
+    private let intakeMarks = Mutex<(marks: [(end: Int, intake: UInt64)], handler: (@Sendable (UInt64) -> Void)?)>(([], nil))
 
     /// A worker for `sink`; `clock` is the real monotonic clock except in tests.
     public init(sink: S, settings: Settings, logger: Logger, threadName: String, clock: any ThreadClock = MonotonicClock()) {
@@ -117,9 +128,34 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         }
     }
 
-    /// Takes results for delivery. Never waits for the sink, never fails.
-    public func accept(_ results: [CheckResult]) {
-        inbox.push(results)
+    /// Takes results for delivery. Never waits for the sink, never fails. `intake`: the
+    /// highest intake-log number among them (0: not logged), reported to the `onDurable`
+    /// handler once they are on disk.
+    public func accept(_ results: [CheckResult], intake: UInt64 = 0) {
+        intakeMarks.withLock { m in
+            let end = inbox.push(results)
+            if intake > 0 { m.marks.append((end, intake)) }
+        }
+    }
+
+    /// Sets what to call with an intake number once every result accepted with a number up to
+    /// it is in the spool files.
+    public func onDurable(_ handler: @escaping @Sendable (UInt64) -> Void) {
+        intakeMarks.withLock { $0.handler = handler }
+    }
+
+    /// Results below handoff position `position` are in the spool files: reports their intake
+    /// numbers.
+    private func settle(upTo position: Int) {
+        let (number, handler) = intakeMarks.withLock { m -> (UInt64?, (@Sendable (UInt64) -> Void)?) in
+            var number: UInt64?
+            while let first = m.marks.first, first.end <= position {
+                number = first.intake
+                m.marks.removeFirst()
+            }
+            return (number, m.handler)
+        }
+        if let number, let handler { handler(number) }
     }
 
     /// A snapshot of the counters.
@@ -185,6 +221,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
 
     private func publish(_ stats: SinkStats, _ spool: Spool<CheckResult>) {
         var snapshot = stats
+        snapshot.droppedForSpace = spool.droppedForSpace
         snapshot.spooled = spool.count + inbox.count
         snapshot.spooledOnDisk = spool.diskOnlyCount
         published.withLock { $0 = snapshot }
@@ -194,23 +231,52 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         for problem in spool.takeProblems() {
             logger.error("spool: \(problem)", metadata: ["endpoint": "\(sink.endpoint)"])
         }
+        // Results dropped for space: counted at once, logged at most once a minute.
+        let dropped = spool.droppedForSpace
+        guard dropped > loggedDrops, clock.seconds() - lastDropLog >= 60 || loggedDrops == 0 else { return }
+        logger.error(
+            "spool full: oldest results dropped",
+            metadata: [
+                "endpoint": "\(sink.endpoint)", "dropped": "\(dropped - loggedDrops)", "dropped_total": "\(dropped)",
+                "spool_max_bytes": "\(settings.maxBytes)",
+            ])
+        loggedDrops = dropped
+        lastDropLog = clock.seconds()
     }
 
-    /// Moves what `accept` handed in into the spool; results the journal holds are written to
-    /// spool files first, then released from the journal.
+    /// Drops already logged, and when (touched by the loop only).
+    private var loggedDrops = 0
+    private var lastDropLog = -Double.infinity
+
+    /// Moves what `accept` handed in into the spool, written through to the spool files. Once
+    /// they are on disk (and only then), the intake journal forgets them and their intake
+    /// numbers are reported; when the write failed, both keep them.
     /// Returns the handoff position after the last result taken.
     @discardableResult
     private func takeIncoming(_ spool: inout Spool<CheckResult>, _ stats: inout SinkStats) -> Int {
         let (first, incoming) = inbox.takeNumbered()
-        guard !incoming.isEmpty else { return first }
+        guard !incoming.isEmpty else {
+            // A batch's mark may come in just after its results were taken.
+            if persistedUpTo == first { settle(upTo: first) }
+            return first
+        }
         spool.append(incoming)
         stats.accepted += incoming.count
-        if let journal, journal.holds(below: first + incoming.count) {
-            if !spool.writeThrough { spool.persistAll(compact: false) }
-            journal.release(upTo: first + incoming.count)
-        }
-        return first + incoming.count
+        let end = first + incoming.count
+        let onDisk = spool.writeThrough ? spool.lastAppendPersisted : spool.persistAll(compact: false)
+        if onDisk { markPersisted(upTo: end) }
+        return end
     }
+
+    private func markPersisted(upTo position: Int) {
+        persistedUpTo = position
+        journal?.release(upTo: position)
+        settle(upTo: position)
+    }
+
+    /// The handoff position below which every result taken is in the spool files (touched by
+    /// the loop only).
+    private var persistedUpTo = 0
 
     /// Results a crashed run left in the intake journal go to the spool (after what the
     /// spool files hold), then the journal is removed.
@@ -231,7 +297,8 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     }
 
     private func loop() {
-        var spool = Spool<CheckResult>(directory: settings.spoolDirectory, memoryLimit: settings.memoryLimit)
+        var spool = Spool<CheckResult>(
+            directory: settings.spoolDirectory, memoryLimit: settings.memoryLimit, maxBytes: settings.maxBytes)
         var stats = published.withLock { $0 }
         logProblems(&spool)
         recoverJournal(&spool)
@@ -250,7 +317,9 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         var nextAttempt = 0.0
         var outageStart: Double?
         var lastOutageLog = 0.0
-        spool.writeThrough = true  // until the sink has been reached, accepted results go to disk
+        // Accepted results go to disk before they are sent, so a crash loses none: neither those
+        // waiting while the sink is away nor those sent and not yet confirmed.
+        spool.writeThrough = settings.spoolDirectory != nil
 
         while true {
             let (stop, deadline) = control.withLock { ($0.stop, $0.flushDeadline) }
@@ -273,7 +342,6 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
                     connected = true
                     journal?.setDisconnected(false)
                     stats.connects += 1
-                    spool.writeThrough = false
                     backoff.reset()
                     if let since = outageStart {
                         logger.notice(
@@ -319,7 +387,6 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
                 stats.connectionLosses += 1
                 stats.blocked = false
                 spool.retryAllInFlight()
-                spool.writeThrough = true
                 spool.persistAll()
                 logProblems(&spool)
                 let delay = backoff.next()
@@ -340,11 +407,10 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         journal?.setDisconnected(true)
         let takenUpTo = takeIncoming(&spool, &stats)
         spool.retryAllInFlight()
-        spool.persistAll(compact: true)
-        logProblems(&spool)
         // Everything taken is in the spool files now; what arrives later stays in the journal
-        // and is recovered at the next start.
-        journal?.release(upTo: takenUpTo)
+        // (and the intake log) and is recovered at the next start.
+        if spool.persistAll(compact: true) { markPersisted(upTo: takenUpTo) }
+        logProblems(&spool)
         journal?.stop()
         publish(stats, spool)
         if !spool.isEmpty {

@@ -54,15 +54,30 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     private struct Segment: Sendable {
         var first: UInt64
         var lines: Int
+        var bytes: Int
     }
 
     /// Where segment files are kept; `nil` keeps everything in memory.
     public let directory: String?
     /// Records held in memory before new ones go to disk (and the size of one segment file).
     public let memoryLimit: Int
-    /// When on, every `append` writes the new records to disk at once (used while the sink is
-    /// away, so a crash loses nothing that was accepted).
+    /// When on, every `append` writes the new records to disk at once, so a crash loses nothing
+    /// that was accepted (`lastAppendPersisted` tells whether that write succeeded).
     public var writeThrough = false
+    /// Whether the records of the last `append` reached disk (always `true` without
+    /// `writeThrough`, which does not try).
+    public private(set) var lastAppendPersisted = true
+    /// Records per segment file written from memory (`persistAll`, `writeThrough`): a file is
+    /// deleted once all of its records are confirmed, so smaller files mean fewer records sent
+    /// twice after a crash.
+    public let segmentLimit: Int
+    /// Bytes the spool files may take. Beyond it the oldest files not being sent are deleted,
+    /// their records counted in `droppedForSpace`.
+    public let maxBytes: Int
+    /// Records deleted so far to keep the files within `maxBytes`.
+    public private(set) var droppedForSpace = 0
+    /// Bytes in the spool files now.
+    public private(set) var fileBytes = 0
 
     // The logical queue, oldest first, is `window` ++ `disk` ++ `tail`.
     /// Records in memory that may be sent: `window[windowHead...]`.
@@ -70,6 +85,8 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     private var windowHead = 0
     /// Index into `window` before which nothing is pending.
     private var firstPending = 0
+    /// Index into `window` before which every live record is on disk (a hint for `persistWindow`).
+    private var persistedPrefix = 0
     /// Segment files waiting to be loaded, oldest first.
     private var disk: [Segment] = []
     /// The newest records, kept in memory behind `disk`.
@@ -77,6 +94,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     /// For each segment loaded into `window`: records from it not yet done, and lines in its file.
     private var loadedLive: [UInt64: Int] = [:]
     private var loadedLines: [UInt64: Int] = [:]
+    private var loadedBytes: [UInt64: Int] = [:]
     /// The segment holding the highest persisted sequence number: new records may be appended.
     private var openSegment: UInt64?
     private var maxPersisted: UInt64 = 0
@@ -89,9 +107,11 @@ public struct Spool<Record: SpoolRecord>: Sendable {
 
     /// Opens a spool; with a `directory`, loads the list of segment files left by an earlier run
     /// (they are replayed before anything appended now) and removes half-written temporary files.
-    public init(directory: String?, memoryLimit: Int) {
+    public init(directory: String?, memoryLimit: Int, segmentLimit: Int = 1000, maxBytes: Int = .max) {
         self.directory = directory
+        self.maxBytes = max(1, maxBytes)
         self.memoryLimit = max(1, memoryLimit)
+        self.segmentLimit = max(1, min(segmentLimit, memoryLimit))
         guard let directory else { return }
         do {
             try FileSystem.makeDirectories(directory)
@@ -119,7 +139,9 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                     unlink(path)
                     continue
                 }
-                disk.append(Segment(first: first, lines: count))
+                let bytes = lines.reduce(0) { $0 + $1.utf8.count + 1 }
+                disk.append(Segment(first: first, lines: count, bytes: bytes))
+                fileBytes += bytes
                 maxPersisted = nextSeq - 1
             } catch {
                 problems.append("cannot read spool file, leaving it aside: \(error)")
@@ -162,7 +184,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             }
         }
         if writeThrough {
-            persistAll(compact: false)
+            lastAppendPersisted = persistAll(compact: false)
         } else if !tail.isEmpty && memoryCount > memoryLimit {
             spillTail()
         }
@@ -225,11 +247,17 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     /// Writes every record held only in memory to disk and frees the memory of those at the
     /// end; with `compact`, also rewrites loaded files without their completed records, so a
     /// restart resends nothing already confirmed. Used when the sink goes away and at shutdown.
-    public mutating func persistAll(compact: Bool = true) {
-        guard directory != nil else { return }
+    /// Returns whether every record is on disk (no write failed).
+    @discardableResult
+    public mutating func persistAll(compact: Bool = true) -> Bool {
+        guard directory != nil else { return false }
+        let before = problems.count
         persistWindow()
         spillTail()
+        enforceMaxBytes()
+        let persisted = problems.count == before && tail.isEmpty
         if compact { compactLoaded() }
+        return persisted
     }
 
     // MARK: Internals
@@ -250,9 +278,11 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             window.removeAll(keepingCapacity: true)
             windowHead = 0
             firstPending = 0
+            persistedPrefix = 0
         } else if windowHead > 1024 && windowHead * 2 > window.count {
             window.removeFirst(windowHead)
             firstPending = max(0, firstPending - windowHead)
+            persistedPrefix = max(0, persistedPrefix - windowHead)
             windowHead = 0
         }
     }
@@ -306,18 +336,22 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         liveInWindow += loaded
         if loaded == 0 {
             unlink(path)
+            fileBytes -= segment.bytes
             if openSegment == segment.first { openSegment = nil }
             return
         }
         loadedLive[segment.first] = loaded
         loadedLines[segment.first] = lines.count
+        loadedBytes[segment.first] = segment.bytes
     }
 
     /// Deletes a loaded segment whose records are all done.
     private mutating func removeLoadedSegment(_ segment: UInt64) {
         if let directory { unlink(SpoolFiles.path(directory, segment)) }
+        fileBytes -= loadedBytes[segment] ?? 0
         loadedLive[segment] = nil
         loadedLines[segment] = nil
+        loadedBytes[segment] = nil
         if openSegment == segment { openSegment = nil }
     }
 
@@ -325,7 +359,9 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     /// at records already on disk, so no two files' ranges interleave.
     private mutating func persistWindow() {
         guard let directory else { return }
-        var index = windowHead
+        var index = max(windowHead, persistedPrefix)
+        var failed = false
+        defer { if !failed { persistedPrefix = max(persistedPrefix, index) } }
         while index < window.count {
             guard window[index].segment == nil, window[index].phase != .done else {
                 index += 1
@@ -342,7 +378,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             // file is loaded (its records are in the window, just before this run).
             let target: UInt64
             if let open = openSegment, first > maxPersisted, let openLines = loadedLines[open],
-                openLines + lines.count <= memoryLimit
+                openLines + lines.count <= segmentLimit
             {
                 target = open
             } else {
@@ -352,9 +388,13 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                 try FileSystem.appendDurably(lines, to: SpoolFiles.path(directory, target))
             } catch {
                 problems.append("cannot write spool file: \(error)")
+                failed = true
                 return
             }
             for i in run { window[i].segment = target }
+            let bytes = lines.reduce(0) { $0 + $1.utf8.count + 1 }
+            fileBytes += bytes
+            loadedBytes[target, default: 0] += bytes
             loadedLive[target, default: 0] += run.count
             loadedLines[target, default: 0] += run.count
             let last = window[run[run.count - 1]].seq
@@ -382,16 +422,32 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                 problems.append("cannot write spool file, keeping \(tail.count - start) record(s) in memory: \(error)")
                 break
             }
+            let bytes = lines.reduce(0) { $0 + $1.utf8.count + 1 }
+            fileBytes += bytes
             if appendToLast {
                 disk[disk.count - 1].lines += lines.count
+                disk[disk.count - 1].bytes += bytes
             } else {
-                disk.append(Segment(first: target, lines: lines.count))
+                disk.append(Segment(first: target, lines: lines.count, bytes: bytes))
             }
             maxPersisted = max(maxPersisted, tail[end - 1].seq)
             openSegment = target
             start = end
         }
         tail.removeFirst(start)
+        enforceMaxBytes()
+    }
+
+    /// Deletes the oldest files not loaded for sending until the files fit in `maxBytes`.
+    private mutating func enforceMaxBytes() {
+        guard let directory else { return }
+        while fileBytes > maxBytes, !disk.isEmpty {
+            let oldest = disk.removeFirst()
+            unlink(SpoolFiles.path(directory, oldest.first))
+            fileBytes -= oldest.bytes
+            droppedForSpace += oldest.lines
+            if openSegment == oldest.first { openSegment = nil }
+        }
     }
 
     /// Rewrites loaded files that hold completed records with only their live records.
@@ -410,8 +466,11 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                 continue
             }
             do {
-                try FileSystem.writeAtomically(keep.joined(separator: "\n") + "\n", to: path)
+                let text = keep.joined(separator: "\n") + "\n"
+                try FileSystem.writeAtomically(text, to: path)
                 loadedLines[segment] = keep.count
+                fileBytes += text.utf8.count - (loadedBytes[segment] ?? 0)
+                loadedBytes[segment] = text.utf8.count
             } catch {
                 problems.append("cannot compact spool file: \(error)")
             }

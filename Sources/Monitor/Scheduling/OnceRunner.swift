@@ -21,6 +21,7 @@ public final class OnceRunner: Service, Sendable {
                 }
             }
         }
+        await scheduler.router.flush()
     }
 
     /// The results, in config order.

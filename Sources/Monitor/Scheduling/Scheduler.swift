@@ -73,6 +73,8 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
                 group.cancelAll()
             }
         }
+        // Results the intake log still holds reach the queues before the notifiers drain them.
+        await router.flush()
         logger.info("scheduler stopped")
     }
 

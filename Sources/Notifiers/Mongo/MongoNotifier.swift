@@ -4,7 +4,7 @@ import Monitor
 /// acknowledged inserts, and keeps what the server has not acknowledged in a spool under the
 /// notifier's state directory, so no result is lost while the server is away, nor across a
 /// restart of the monitor.
-public final class MongoNotifier: Notifier {
+public final class MongoNotifier: DurableNotifier {
     /// The options of `mongo`.
     public static let kind = NotifierKind(
         name: "mongo",
@@ -62,7 +62,12 @@ public final class MongoNotifier: Notifier {
 
     /// Takes the results into the spool; never waits for the server, never throws.
     public func send(_ batch: [Delivery]) async throws {
-        worker.accept(batch.map(\.result))
+        worker.accept(batch.map(\.result), intake: batch.map(\.intake).max() ?? 0)
+    }
+
+    /// Reports intake-log numbers once their results are in the spool files.
+    public func onDurable(_ handler: @escaping @Sendable (UInt64) -> Void) {
+        worker.onDurable(handler)
     }
 
     /// Connects, inserts and reconnects until shutdown or cancellation.

@@ -4,7 +4,7 @@ import Monitor
 /// Clowder's event-sink format (`RabbitMQMessage`), with publisher confirms, and keeps what the
 /// broker has not confirmed in a spool under the notifier's state directory, so no result is lost
 /// while the broker is away, blocked or restarting, nor across a restart of the monitor.
-public final class RabbitMQNotifier: Notifier {
+public final class RabbitMQNotifier: DurableNotifier {
     /// The options of `rabbitmq`.
     public static let kind = NotifierKind(
         name: "rabbitmq",
@@ -65,7 +65,12 @@ public final class RabbitMQNotifier: Notifier {
 
     /// Takes the results into the spool; never waits for the broker, never throws.
     public func send(_ batch: [Delivery]) async throws {
-        worker.accept(batch.map(\.result))
+        worker.accept(batch.map(\.result), intake: batch.map(\.intake).max() ?? 0)
+    }
+
+    /// Reports intake-log numbers once their results are in the spool files.
+    public func onDurable(_ handler: @escaping @Sendable (UInt64) -> Void) {
+        worker.onDurable(handler)
     }
 
     /// Connects, publishes and reconnects until shutdown or cancellation.
