@@ -44,3 +44,15 @@ public struct Options: Sendable, Hashable {
             path: name.isEmpty ? path : path + "." + name, message)
     }
 }
+
+/// Printed (a log line that interpolates a config, a debugger), options show secrets masked:
+/// the default reflection would print passwords, tokens and webhook URLs as written.
+extension Options: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "\(path): \(SecretMasking.masked(.object(values)).json())"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror { Mirror(self, children: ["masked": description]) }
+}

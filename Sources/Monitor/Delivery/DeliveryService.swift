@@ -169,3 +169,12 @@ public struct DeliveryGroup: Service {
         await intake?.stop()
     }
 }
+
+/// How service-lifecycle logs the services (their default would print every notifier's options).
+extension DeliveryService: CustomStringConvertible {
+    public var description: String { "DeliveryService(\(channel.config.name))" }
+}
+
+extension DeliveryGroup: CustomStringConvertible {
+    public var description: String { "DeliveryGroup(\(services.map(\.channel.config.name).joined(separator: ", ")))" }
+}

@@ -105,3 +105,7 @@ public struct Heartbeat: Service {
         return (true, "healthy: " + detail)
     }
 }
+
+extension Heartbeat: CustomStringConvertible {
+    public var description: String { "Heartbeat" }
+}

@@ -31,3 +31,7 @@ public final class OnceRunner: Service, Sendable {
         return all.sorted { (order[$0.key] ?? 0) < (order[$1.key] ?? 0) }
     }
 }
+
+extension OnceRunner: CustomStringConvertible {
+    public var description: String { "OnceRunner(checks: \(scheduler.checks.count))" }
+}

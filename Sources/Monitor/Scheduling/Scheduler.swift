@@ -145,3 +145,8 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
             config: scheduled.config.maskedConfig, host: host)
     }
 }
+
+/// How service-lifecycle logs the service (its default would print every check's options).
+extension Scheduler: CustomStringConvertible {
+    public var description: String { "Scheduler(checks: \(checks.count))" }
+}
