@@ -29,6 +29,7 @@ import Testing
             _ = try AMQPEndpoint(uri: uri)
         } catch {
             #expect(!error.description.contains(":pw@"))
+            #expect(!error.description.contains(uri), "a URI that failed to parse is not echoed")
         }
     }
 }

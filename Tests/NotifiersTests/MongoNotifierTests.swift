@@ -17,6 +17,8 @@ import Testing
             Issue.record("expected a config error")
         } catch let diagnostic as ConfigDiagnostic {
             #expect(!diagnostic.description.contains("hunter2"))
+            #expect(!diagnostic.description.contains("host:notaport"), "a URI that failed to parse is not echoed")
+            #expect(diagnostic.description.contains("not a valid MongoDB URI"))
         }
     }
 

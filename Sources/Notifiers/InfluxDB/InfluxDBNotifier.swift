@@ -143,7 +143,7 @@ public final class InfluxDBNotifier: Notifier {
         }
         var url = options.string("url") ?? ""
         guard url.hasPrefix("http://") || url.hasPrefix("https://"), HTTPRequest.host(of: url) != "?" else {
-            throw options.problem("url", "\"\(SecretMasking.maskURLPassword(url))\" is not an http:// or https:// URL")
+            throw options.problem("url", "expected an http:// or https:// URL with a host")
         }
         if url.contains("?") || url.contains("#") {
             throw options.problem("url", "give the base URL only (no query): /api/v2/write is added")

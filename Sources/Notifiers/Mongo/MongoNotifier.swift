@@ -37,7 +37,8 @@ public final class MongoNotifier: DurableNotifier {
         let options = context.options
         let uri = options.string("uri") ?? "mongodb://localhost:27017"
         if let problem = MongoConnection.validate(uri: uri) {
-            throw options.problem("uri", "\(SecretMasking.maskURLPassword(uri)) is not a valid MongoDB URI: \(problem)")
+            // The URI itself is not repeated: one that failed to parse may not mask cleanly.
+            throw options.problem("uri", "not a valid MongoDB URI: \(problem)")
         }
         let writeConcern = options.string("write_concern") ?? "1"
         guard writeConcern == "majority" || (Int(writeConcern).map { $0 >= 1 } ?? false) else {

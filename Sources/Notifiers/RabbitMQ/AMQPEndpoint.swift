@@ -15,11 +15,11 @@ struct AMQPEndpoint: Sendable, Hashable {
     /// The URI with the password masked, for logs.
     var display: String
 
-    /// Why a URI cannot be used.
+    /// Why a URI cannot be used. It does not repeat the URI: one that failed to parse cannot be
+    /// trusted to have its password masked (the config error names the file, line and key).
     struct InvalidURI: Error, CustomStringConvertible {
-        var uri: String
         var description: String {
-            "\(uri) is not a valid AMQP URI; expected amqp://user:password@host:5672/vhost or amqps://… (vhost / written %2F)"
+            "not a valid AMQP URI; expected amqp://user:password@host:5672/vhost or amqps://… (vhost / written %2F)"
         }
     }
 
@@ -37,7 +37,7 @@ struct AMQPEndpoint: Sendable, Hashable {
                 String(cString: parsed.password), String(cString: parsed.vhost), parsed.ssl != 0
             )
         }
-        guard let parts, !parts.0.isEmpty else { throw InvalidURI(uri: masked) }
+        guard let parts, !parts.0.isEmpty else { throw InvalidURI() }
         (host, port, user, password, vhost, tls) = parts
         display = masked
     }
