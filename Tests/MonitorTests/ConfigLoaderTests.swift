@@ -90,6 +90,15 @@ import Testing
         #expect(text.contains { $0.hasPrefix("config.yml:9:3: error: checks.pnig: unknown check type (did you mean \"ping\"?)") || $0.hasPrefix("config.yml:9:3: error: checks.pnig: unknown check type") && $0.contains("valid types: ") })
     }
 
+    /// A duration too long for the scheduler's nanosecond integers is a config error, not a
+    /// crash at the first run (`sleep: 1e300` trapped converting to Int64).
+    @Test func anEndlessDurationIsRefused() {
+        let errs = errors("checks:\n  sample:\n    web: {host: h, sleep: 1e300, timeout: 1000000000}\n")
+        #expect(errs.filter { $0.severity == .error }.map(\.description) == [
+            "config.yml:3:27: error: checks.sample.web.sleep: found \"1e300\", expected a duration in seconds (e.g. 30, 0.5, 500ms, 5m) of at least 0.001 s and at most 1000000000 s"
+        ])
+    }
+
     @Test func unknownCheckTypeListsValidChoices() {
         let diagnostics = errors("checks:\n  telnet:\n    x: {}\n")
         let message = diagnostics.first { $0.path == "checks.telnet" }?.message ?? ""

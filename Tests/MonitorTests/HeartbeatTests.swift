@@ -59,4 +59,39 @@ import Testing
         #expect(object["last_result_ms"] == .null)
         #expect(Heartbeat.check(stateDirectory: directory, maxAge: 60).healthy)
     }
+
+    /// The wedge itself: a scheduler whose every check never returns (hard timeout disabled)
+    /// in a live process. The heartbeat keeps being written, yet `health` fails once no result
+    /// came for 2 × the longest sleep + 30 s; a scheduler whose check returns stays healthy.
+    @Test func aSchedulerWhoseChecksNeverReturnFailsHealth() async throws {
+        func monitor(_ delay: Duration) -> (Scheduler<ContinuousClock>, Heartbeat, String) {
+            let directory = temporaryDirectory()
+            let router = ResultRouter(channels: [], logger: Logger(label: "test"))
+            var scheduled = ScheduledCheck(
+                config: checkConfig("wedge", sleep: 1),
+                check: FixedCheck(outcome: .success("ok"), delay: delay))
+            scheduled.hardTimeout = 1e8  // the test hook: no hard timeout rescues the run
+            let scheduler = Scheduler(checks: [scheduled], router: router, host: "h", clock: ContinuousClock(), logger: Logger(label: "test"))
+            let beat = Heartbeat(stateDirectory: directory, router: router, checks: 1, longestSleep: 1, logger: Logger(label: "test"))
+            return (scheduler, beat, directory)
+        }
+        let (wedged, wedgedBeat, wedgedDirectory) = monitor(.seconds(3600))
+        let (working, workingBeat, workingDirectory) = monitor(.zero)
+        let runs = [Task { try await wedged.run() }, Task { try await working.run() }]
+        defer { for run in runs { run.cancel() } }
+        #expect(await eventually { working.router.resultCount >= 1 })
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(wedged.router.resultCount == 0, "the wedged check never returned")
+        let now = Int64(WallClock.nowMillis())
+        wedgedBeat.write(nowMillis: now)
+        #expect(Heartbeat.check(stateDirectory: wedgedDirectory, maxAge: 60, nowMillis: now).healthy, "young enough")
+        // The heartbeat task goes on in the live process: its write 33 s on finds no result for
+        // more than 2 × 1 + 30 = 32 s.
+        wedgedBeat.write(nowMillis: now + 33_000)
+        workingBeat.write(nowMillis: now + 1_000)
+        let later = Heartbeat.check(stateDirectory: wedgedDirectory, maxAge: 60, nowMillis: now + 33_000)
+        #expect(!later.healthy)
+        #expect(later.summary.contains("with 1 checks configured"), "\(later.summary)")
+        #expect(Heartbeat.check(stateDirectory: workingDirectory, maxAge: 60, nowMillis: now + 1_000).healthy)
+    }
 }

@@ -55,7 +55,7 @@ public struct OptionSpec: Sendable {
         case .boolean: return "a boolean (yes/no, true/false, 1/0)"
         case .duration(let minimum):
             return "a duration in seconds (e.g. 30, 0.5, 500ms, 5m)"
-                + (minimum > 0 ? " of at least \(JSONValue.format(minimum)) s" : "")
+                + (minimum > 0 ? " of at least \(JSONValue.format(minimum)) s" : "") + " and at most 1000000000 s"
         case .choice(let words): return "one of " + words.joined(separator: ", ")
         case .stringList: return "a list of strings"
         case .stringMap: return "a mapping of names to strings"
@@ -81,7 +81,9 @@ public struct OptionSpec: Sendable {
             guard case .scalar(let s) = node.kind, let b = OptionSpec.parseBool(s) else { return .failure(mismatch) }
             return .success(.bool(b))
         case .duration(let minimum):
-            guard case .scalar(let s) = node.kind, let v = OptionSpec.parseDuration(s), v >= minimum else {
+            // At most ~31 years: times become nanosecond integers (Int64) in the scheduler.
+            guard case .scalar(let s) = node.kind, let v = OptionSpec.parseDuration(s), v >= minimum, v <= OptionSpec.maximumDuration
+            else {
                 return .failure(mismatch)
             }
             return .success(.double(v))
@@ -126,6 +128,9 @@ public struct OptionSpec: Sendable {
         default: nil
         }
     }
+
+    /// The longest duration an option takes, in seconds.
+    public static let maximumDuration: Double = 1_000_000_000
 
     /// Seconds from `30`, `0.5`, `500ms`, `30s`, `5m`, `1h`, `1d`; `nil` if malformed or negative.
     public static func parseDuration(_ text: String) -> Double? {

@@ -48,9 +48,9 @@ public struct Heartbeat: Service {
         await writer.finish(abandonAfter: 1)
     }
 
-    func write() {
+    /// Writes the heartbeat; `nowMillis` is the wall-clock time to write (tests give a later one).
+    func write(nowMillis now: Int64 = Int64(WallClock.nowMillis())) {
         let last = router.lastResultMillis
-        let now = Int64(WallClock.nowMillis())
         let beat: JSONValue = [
             "time": .string(WallClock.iso8601(millis: now)),
             "time_ms": .int(Int(now)),
