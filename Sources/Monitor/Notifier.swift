@@ -57,6 +57,13 @@ public protocol DurableNotifier: Notifier {
     func onDurable(_ handler: @escaping @Sendable (UInt64) -> Void)
 }
 
+/// A notifier that wants to see every result of every check, also those its report policy does
+/// not deliver (e.g. to count uptime). `observe` runs before the policy, for each result, and
+/// must not wait.
+public protocol ObservingNotifier: Notifier {
+    func observe(_ result: CheckResult)
+}
+
 /// An error that knows whether trying the same thing again can succeed.
 ///
 /// A notifier throws one with `isPermanent == true` when the receiver rejected the batch for

@@ -58,7 +58,7 @@ extension SinkIntegrationTests {
 
         @Test func publishesEveryFieldAndProperty() async throws {
             let uri = try TestServers.value("HM_RABBITMQ_URI")
-            let setup = try start(uri)
+            let setup = try start(uri, ["format": "full"])
             let results = (1...3).map { SinkTest.result($0) }
             try await setup.notifier.send(results.map { Delivery(result: $0, reason: .always) })
             #expect(await drained(setup, produced: 3, within: 20))

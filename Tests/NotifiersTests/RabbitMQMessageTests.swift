@@ -4,9 +4,9 @@ import Testing
 @testable import Notifiers
 
 @Suite struct RabbitMQMessageTests {
-    @Test func bodyFollowsTheEventSinkConventionWithTheWholeResult() throws {
+    @Test func fullFormatFollowsTheEventSinkConventionWithTheWholeResult() throws {
         let result = sampleResult(id: "019ac0e4-0000-7000-8000-000000000001")
-        let body = RabbitMQMessage.body(result)
+        let body = RabbitMQMessage.body(result, format: .full)
         #expect(body.hasPrefix(#"{"category":"healthmonitor","type":"ping","id":"019ac0e4-0000-7000-8000-000000000001","#))
         let object = try #require(try JSONValue.parse(body).objectValue)
         #expect(object["status"] == "failure")
@@ -21,7 +21,94 @@ import Testing
         #expect(object.count == 12)
     }
 
+    /// Clowder's InfluxDB consumer reads these keys; `created` must be an integer.
+    @Test func clowderFormatIsAFlatEventWithAnIntegerCreated() throws {
+        var result = sampleResult(id: "019ac0e4-0000-7000-8000-000000000002")
+        result.uptime = 0.75
+        let body = RabbitMQMessage.body(result, format: .clowder)
+        #expect(body.hasPrefix(#"{"created":1764075909042,"category":"service_status","type":"down","service_name":"clowder","healthy":false,"#))
+        let object = try #require(try JSONValue.parse(body).objectValue)
+        #expect(object["response_time_loss"] == .double(100))
+        #expect(object["response_time_avg"] == nil, "a ping without replies has no times")
+        #expect(object["uptime"] == .double(0.75))
+        #expect(object["id"] == "019ac0e4-0000-7000-8000-000000000002")
+        #expect(object["check"] == "ping" && object["label"] == "clowder" && object["status"] == "failure")
+        #expect(object["message"] == "0/5 packets" && object["host"] == "monitor-1")
+        #expect(object["elapsed"] == .double(4.25))
+        #expect(object["measurement_loss"] == .double(100) && object["measurement_sent"] == 5)
+        #expect(object["measurement_reachable"] == false && object["measurement_address"] == "10.0.0.1")
+        #expect(object["measurement_none"] == .null)
+        #expect(object["config"] == nil && object["measurement"] == nil)
+        for (key, value) in object {
+            switch value {
+            case .object, .array: Issue.record("\(key) is nested")
+            default: break
+            }
+        }
+        // Times and ratios are written with a fraction: InfluxDB must never see an integer there.
+        #expect(body.contains(#""response_time_loss":100.0"#) && body.contains(#""uptime":0.75"#))
+    }
+
+    @Test(arguments: [
+        ("ping", ["avg": 0.05, "min": 0.04, "max": 0.07, "loss": 20.0], Status.success, [0.05, 0.04, 0.07], 20.0 as Double?),
+        ("ping", ["avg": 0.05, "min": 0.04, "max": 0.07, "loss": 60.0], .failure, [0.05, 0.04, 0.07], 60.0),
+        ("ping", [:], .failure, [], 100.0),
+        ("hostport", ["connect_ms": 12.0, "dns_ms": 0.1], .success, [12.0, 12.0, 12.0], nil),
+        ("hostport", ["connect_ms": 3.0], .failure, [], nil),
+        ("download", ["total_ms": 250.5, "connect_ms": 1.0], .success, [250.5, 250.5, 250.5], nil),
+        ("download", ["total_ms": 250.5], .failure, [], nil),
+        ("filewrite", ["write_ms": 0.8], .success, [0.8, 0.8, 0.8], nil),
+        ("random", ["value": 0.3], .success, [], nil),
+    ] as [(String, [String: Double], Status, [Double], Double?)])
+    func responseTimesPerCheckType(check: String, measured: [String: Double], status: Status, times: [Double], loss: Double?) throws {
+        let result = CheckResult(
+            status: status, check: check, label: "svc", message: "m", measurement: measured.mapValues { .double($0) })
+        let event = try #require(try JSONValue.parse(RabbitMQMessage.body(result, format: .clowder)).objectValue)
+        let got = ["response_time_avg", "response_time_min", "response_time_max"].compactMap { event[$0]?.doubleValue }
+        #expect(got == times)
+        #expect(event["response_time_loss"]?.doubleValue == loss)
+        #expect(event["type"] == .string(status == .success ? "up" : "down"))
+        #expect(event["healthy"] == .bool(status == .success))
+        #expect(event["service_name"] == "svc")
+    }
+
     @Test func timestampIsWholeUnixSeconds() {
         #expect(RabbitMQMessage.timestamp(sampleResult()) == 1_764_075_909)
+    }
+}
+
+@Suite struct UptimeBookTests {
+    let minute: Int64 = 60_000
+
+    @Test func theRatioCoversTheWindowOnly() {
+        let book = UptimeBook(window: 3600)  // buckets of 2.5 s
+        let start: Int64 = 1_800_000_000_000
+        #expect(book.ratio("ping/a", atMillis: start) == nil)
+        for i in 0..<60 { book.record("ping/a", success: i % 4 != 0, atMillis: start + Int64(i) * minute) }
+        // All 60 runs within the hour: 45 of 60 succeeded.
+        #expect(book.ratio("ping/a", atMillis: start + 59 * minute) == 0.75)
+        // Half an hour on, only the runs started within the last hour count (i ≥ 30).
+        let later = start + 89 * minute + 30_000
+        let kept = (30..<60).filter { Int64($0) * minute > 89 * minute + 30_000 - 3_600_000 }
+        let ok = kept.filter { $0 % 4 != 0 }.count
+        #expect(book.ratio("ping/a", atMillis: later) == Double(ok) / Double(kept.count))
+        #expect(book.ratio("ping/other", atMillis: later) == nil)
+        #expect(book.ratio("ping/a", atMillis: start + 200 * minute) == nil, "everything left the window")
+    }
+
+    @Test func aSavedBookIsLoadedIntoAnyBucketSize() throws {
+        let start: Int64 = 1_800_000_000_000
+        let book = UptimeBook(window: 86400)
+        for i in 0..<10 { book.record("hostport/db", success: i != 3, atMillis: start + Int64(i) * 1000) }
+        let (json, changed) = book.snapshot(markClean: true)
+        #expect(changed)
+        #expect(book.snapshot(markClean: true).changed == false)
+        let again = UptimeBook(window: 86400)
+        #expect(again.load(json: json) == nil)
+        #expect(again.ratio("hostport/db", atMillis: start + 9000) == 0.9)
+        let coarser = UptimeBook(window: 7 * 86400)  // other buckets: counts are merged, not lost
+        #expect(coarser.load(json: json) == nil)
+        #expect(coarser.ratio("hostport/db", atMillis: start + 9000) == 0.9)
+        #expect(UptimeBook(window: 60).load(json: "{}") != nil)
     }
 }

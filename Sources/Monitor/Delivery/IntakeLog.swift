@@ -135,7 +135,7 @@ public final class IntakeLog: @unchecked Sendable {
             var targets: [(NotifierChannel, ReportReason)] = []
             var durable: [String: JSONValue] = [:]
             for channel in channels {
-                guard let reason = channel.policies.observe(result) else { continue }
+                guard let reason = channel.decide(result) else { continue }
                 targets.append((channel, reason))
                 if channel.isDurable { durable[channel.config.name] = .string(reason.rawValue) }
             }

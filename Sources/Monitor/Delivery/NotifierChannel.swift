@@ -21,6 +21,7 @@ public final class NotifierChannel: Sendable {
     /// Whether the notifier keeps what it accepted on disk (`DurableNotifier`): the intake log
     /// then keeps each result it wants until `settle` says it is safe.
     public let isDurable: Bool
+    private let observer: (any ObservingNotifier)?
     private let counters = Mutex(Counters())
     private let lastOverflowLog = Mutex<UInt64>(0)
     private let intake = Mutex(IntakeMarks())
@@ -40,6 +41,7 @@ public final class NotifierChannel: Sendable {
         self.policies = policies
         self.queue = DeliveryQueue(capacity: config.queueSize, overflow: config.overflow)
         self.logger = logger
+        self.observer = notifier as? any ObservingNotifier
         let durable = notifier as? any DurableNotifier
         self.isDurable = durable != nil
         durable?.onDurable { [weak self] number in self?.settle(upTo: number) }
@@ -65,8 +67,15 @@ public final class NotifierChannel: Sendable {
 
     /// Applies the report policy and queues the result if it is to be sent. Never waits.
     public func offer(_ result: CheckResult) {
-        guard let reason = policies.observe(result) else { return }
+        guard let reason = decide(result) else { return }
         enqueue(Delivery(result: result, reason: reason))
+    }
+
+    /// Shows the result to an observing notifier, then applies the report policy: why to
+    /// deliver it, or `nil`. Never waits.
+    public func decide(_ result: CheckResult) -> ReportReason? {
+        observer?.observe(result)
+        return policies.observe(result)
     }
 
     /// Queues a delivery regardless of policy (used by `once` and tests). Never waits.

@@ -30,5 +30,6 @@ extension CheckResult: SpoolRecord {
             message: try text("message"), measurement: object["measurement"]?.objectValue ?? [:],
             createdMillis: Int64(created), elapsed: object["elapsed"]?.doubleValue ?? 0,
             config: object["config"]?.objectValue ?? [:], host: try text("host"))
+        uptime = object["uptime"]?.doubleValue
     }
 }

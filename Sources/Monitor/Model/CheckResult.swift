@@ -24,6 +24,9 @@ public struct CheckResult: Sendable, Hashable {
     public var config: [String: JSONValue]
     /// The host name of the monitor that ran the check.
     public var host: String
+    /// The check's uptime (0…1) over a notifier's window, when a notifier that reports it (the
+    /// `rabbitmq` notifier) set it before spooling; `nil` otherwise.
+    public var uptime: Double?
 
     public init(
         id: String = ResultID.next(), status: Status, check: String, label: String, message: String,
@@ -72,6 +75,7 @@ public struct CheckResult: Sendable, Hashable {
         member("elapsed", .double(elapsed))
         member("config", .object(config))
         member("host", .string(host))
+        if let uptime { member("uptime", .double(uptime)) }
         out += "}"
         return out
     }

@@ -1,26 +1,127 @@
 import Monitor
 
-/// The RabbitMQ message of one result, following Clowder's event-sink convention: one JSON
-/// object whose first members are `category` (`"healthmonitor"`) and `type` (the check type),
-/// then the whole result: `id`, `status`, `check`, `label`, `message`, `measurement`, `created`
-/// (ISO-8601 UTC), `elapsed` (seconds), `config` (secrets masked), `host`.
+/// The RabbitMQ message of one result, in one of two formats (option `format`).
+///
+/// **`clowder`** (default): one flat JSON object of scalars, the event Clowder's event-sink
+/// consumers read (their InfluxDB consumer takes tags `type`, `category`, `healthy` and fields
+/// `service_name`, `response_time_*`, `uptime`; `created` must be an integer):
 ///
 /// ```json
-/// {"category":"healthmonitor","type":"ping","id":"019ac0e4-…","status":"success","check":"ping",
-///  "label":"clowder","message":"5/5 packets, avg 0.051 ms","measurement":{"loss":0.0,…},
-///  "created":"2026-11-25T13:05:09.042Z","elapsed":4.01,"config":{…},"host":"monitor-1"}
+/// {"created":1764594309042,"category":"service_status","type":"up","service_name":"clowder",
+///  "healthy":true,"response_time_avg":0.051,"response_time_min":0.042,"response_time_max":0.063,
+///  "response_time_loss":0.0,"uptime":0.998,"id":"019ac0e4-…","check":"ping","label":"clowder",
+///  "status":"success","message":"Host is reachable (…)","host":"monitor-1","elapsed":4.01,
+///  "measurement_packets":5,"measurement_loss":0.0,…}
 /// ```
+///
+/// Times are always JSON numbers with a fraction (`12.0`, never `12`), so InfluxDB never sees an
+/// integer where it stored a float. No `config`.
+///
+/// **`full`**: the nested result as every other notifier sees it, after `category`
+/// (`"healthmonitor"`) and `type` (the check type): `id`, `status`, `check`, `label`, `message`,
+/// `measurement`, `created` (ISO-8601), `elapsed`, `config` (secrets masked), `host`, `uptime`.
 enum RabbitMQMessage {
-    /// The `category` of every healthmonitor event.
+    enum Format: String, Sendable {
+        case clowder, full
+    }
+
+    /// The `category` of `full` messages.
     static let category = "healthmonitor"
+    /// The `category` of `clowder` messages: Clowder's own health events use it.
+    static let clowderCategory = "service_status"
 
     /// The message body.
-    static func body(_ result: CheckResult) -> String {
-        result.json(extra: [("category", .string(category)), ("type", .string(result.check))])
+    static func body(_ result: CheckResult, format: Format) -> String {
+        switch format {
+        case .full: result.json(extra: [("category", .string(category)), ("type", .string(result.check))])
+        case .clowder: clowder(result).json()
+        }
+    }
+
+    /// The flat Clowder event, members in a fixed order.
+    static func clowder(_ result: CheckResult) -> OrderedObject {
+        var event = OrderedObject()
+        event["created"] = .int(Int(result.createdMillis))
+        event["category"] = .string(clowderCategory)
+        event["type"] = .string(result.status == .success ? "up" : "down")
+        event["service_name"] = .string(result.label)
+        event["healthy"] = .bool(result.status == .success)
+        if let times = responseTimes(result) {
+            event["response_time_avg"] = .double(times.avg)
+            event["response_time_min"] = .double(times.min)
+            event["response_time_max"] = .double(times.max)
+        }
+        if result.check == "ping" {
+            // A ping that failed without a loss figure (its lookup failed) lost everything.
+            event["response_time_loss"] = .double(result.measurement["loss"]?.doubleValue ?? 100)
+        }
+        if let uptime = result.uptime { event["uptime"] = .double(uptime) }
+        event["id"] = .string(result.id)
+        event["check"] = .string(result.check)
+        event["label"] = .string(result.label)
+        event["status"] = .string(result.status.rawValue)
+        event["message"] = .string(result.message)
+        event["host"] = .string(result.host)
+        event["elapsed"] = .double(result.elapsed)
+        for (name, value) in result.measurement.sorted(by: { $0.key < $1.key }) {
+            event["measurement_" + name] = flat(value)
+        }
+        return event
+    }
+
+    /// Response times in milliseconds, per check type: ping's round trips; the connect time of
+    /// `hostport`, the total time of `download`, the write time of `filewrite` in all three.
+    /// None for a failed run (ping's only when replies came back) and for `random`.
+    static func responseTimes(_ result: CheckResult) -> (avg: Double, min: Double, max: Double)? {
+        let m = result.measurement
+        switch result.check {
+        case "ping":
+            guard let avg = m["avg"]?.doubleValue, let min = m["min"]?.doubleValue, let max = m["max"]?.doubleValue else { return nil }
+            return (avg, min, max)
+        case "hostport", "download", "filewrite":
+            guard result.status == .success else { return nil }
+            let key = result.check == "hostport" ? "connect_ms" : result.check == "download" ? "total_ms" : "write_ms"
+            guard let time = m[key]?.doubleValue else { return nil }
+            return (time, time, time)
+        default:
+            return nil
+        }
+    }
+
+    /// Measurements are scalars; anything else is written as its JSON text.
+    private static func flat(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .array, .object: .string(value.json())
+        default: value
+        }
     }
 
     /// The AMQP `timestamp` property: the result's creation time in whole Unix seconds.
     static func timestamp(_ result: CheckResult) -> UInt64 {
         UInt64(max(0, result.createdMillis / 1000))
+    }
+}
+
+/// A JSON object that keeps its members in insertion order (`JSONValue.object` sorts them).
+struct OrderedObject {
+    private(set) var members: [(String, JSONValue)] = []
+
+    subscript(name: String) -> JSONValue? {
+        get { members.first { $0.0 == name }?.1 }
+        set {
+            members.removeAll { $0.0 == name }
+            if let newValue { members.append((name, newValue)) }
+        }
+    }
+
+    func json() -> String {
+        var out = "{"
+        for (i, (name, value)) in members.enumerated() {
+            if i > 0 { out += "," }
+            JSONValue.writeString(name, into: &out)
+            out += ":"
+            value.write(into: &out)
+        }
+        return out + "}"
     }
 }

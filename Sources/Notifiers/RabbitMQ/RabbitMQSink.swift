@@ -31,6 +31,8 @@ final class RabbitMQSink: Sink {
         var maxInFlight: Int
         /// The connection name the broker shows (management UI, `rabbitmqctl list_connections`).
         var connectionName: String
+        /// The message body format.
+        var format: RabbitMQMessage.Format = .clowder
     }
 
     let settings: Settings
@@ -109,7 +111,7 @@ final class RabbitMQSink: Sink {
                 let result = entries[sent].record
                 try c.publish(
                     exchange: settings.exchange, routingKey: settings.routingKey, mandatory: true,
-                    body: RabbitMQMessage.body(result), messageID: result.id, timestamp: RabbitMQMessage.timestamp(result))
+                    body: RabbitMQMessage.body(result, format: settings.format), messageID: result.id, timestamp: RabbitMQMessage.timestamp(result))
                 tracker.published(seq: entries[sent].seq, id: result.id, at: now)
                 sent += 1
             }
