@@ -20,5 +20,7 @@ export HM_SMTP_PASSWORD="${HM_SMTP_PASSWORD:-secret}"
 export HM_SMTP_DIR="${HM_SMTP_DIR:-$HM_SERVICES_DIR/smtp/messages}"      # one JSON file per message
 export HM_SMTP_CA_FILE="${HM_SMTP_CA_FILE:-$HM_SERVICES_DIR/smtp/cert.pem}"  # self-signed, CN/SAN localhost + 127.0.0.1
 export HM_MONGO_URI="${HM_MONGO_URI:-mongodb://127.0.0.1:27017}"
+# The venv scripts/services.sh creates (secantusdb, pymongo, pika): runs docker/event-sink.
+export HM_EVENT_SINK_PYTHON="${HM_EVENT_SINK_PYTHON:-$(cd "$_hm_scripts_dir/.." && pwd)/.venv-services/bin/python}"
 
 unset _hm_scripts_dir

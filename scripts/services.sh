@@ -4,7 +4,7 @@
 # Usage: scripts/services.sh COMMAND [NAME]
 #   install            apt-get install the missing Debian packages (apt-get update
 #                      only when something is missing) and create the venv
-#                      <repo>/.venv-services (secantusdb + pymongo) when missing.
+#                      <repo>/.venv-services (secantusdb + pymongo + pika) when missing.
 #   start              install, then start every server that is not running yet,
 #                      with a wiped state folder for each of them (a server that is
 #                      already running is kept as it is), and wait until each
@@ -54,6 +54,8 @@ SYS_PY=/usr/bin/python3
 TIMEOUT=${HM_SERVICES_TIMEOUT:-60}
 SECANTUSDB_SPEC=${HM_SECANTUSDB_SPEC:-secantusdb==0.7.0b3}
 PYMONGO_SPEC='pymongo>=4.6,<5'
+# pika: the event-sink consumer of docker/event-sink runs with this venv's python in the tests.
+PIKA_SPEC='pika>=1.3,<2'
 RABBIT_BIN=/usr/lib/rabbitmq/bin
 RABBIT_NODE=rabbit@localhost
 ALL=(rabbitmq influxdb smtp mongo)
@@ -200,15 +202,15 @@ install_pkgs() { # install_pkgs NAME...
   (( rc == 0 )) || die "apt-get install failed (rc=$rc)"
 }
 
-venv_ok() { [[ -x $VENV/bin/python && -x $VENV/bin/secantusd-py ]] && "$VENV/bin/python" -c 'import secantus, pymongo' 2>/dev/null; }
+venv_ok() { [[ -x $VENV/bin/python && -x $VENV/bin/secantusd-py ]] && "$VENV/bin/python" -c 'import secantus, pymongo, pika' 2>/dev/null; }
 install_venv() {
   venv_ok && return 0
   install_pkgs mongo
-  log "creating venv $VENV ($SECANTUSDB_SPEC, $PYMONGO_SPEC)"
+  log "creating venv $VENV ($SECANTUSDB_SPEC, $PYMONGO_SPEC, $PIKA_SPEC)"
   [[ -x $VENV/bin/python ]] || "$SYS_PY" -m venv "$VENV" || die "python3 -m venv failed"
-  PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install -q --pre "$SECANTUSDB_SPEC" "$PYMONGO_SPEC" >&2 ||
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install -q --pre "$SECANTUSDB_SPEC" "$PYMONGO_SPEC" "$PIKA_SPEC" >&2 ||
     die "pip install into $VENV failed"
-  venv_ok || die "venv $VENV is broken (cannot import secantus/pymongo)"
+  venv_ok || die "venv $VENV is broken (cannot import secantus/pymongo/pika)"
 }
 
 install_for() { # install_for NAME

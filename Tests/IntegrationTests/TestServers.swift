@@ -15,6 +15,8 @@ enum TestServers {
         case smtp = "HM_SMTP_HOST"
         /// The services script itself (tests that stop and restart servers).
         case script = "HM_SERVICES_SCRIPT"
+        /// A Python with pika, for the event-sink consumer of `docker/event-sink`.
+        case eventSink = "HM_EVENT_SINK_PYTHON"
     }
 
     /// Whether the run is inside the project scripts, where nothing may skip.
