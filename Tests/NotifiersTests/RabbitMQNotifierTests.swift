@@ -33,4 +33,28 @@ import Testing
         var spool = Spool<CheckResult>(directory: directory + "/spool", memoryLimit: 100)
         #expect(spool.takeToSend(max: 100).map(\.record.id) == results.map(\.id))
     }
+
+    /// Every observed run counts (also those the policy does not send), each spooled result
+    /// carries its check's uptime, and the book is saved at stop and read by the next start.
+    @Test func uptimeCountsEveryRunAndSurvivesARestart() async throws {
+        let directory = "/tmp/hm-test-rabbit-\(ResultID.next())"
+        try FileSystem.makeDirectories(directory)
+        let options: [String: JSONValue] = ["uri": "amqp://guest:guest@127.0.0.1:9/%2F"]
+        let first = try RabbitMQNotifier(context: makeContext(RabbitMQNotifier.kind, options, stateDirectory: directory))
+        let start = Int64(WallClock.nowMillis())
+        for i in 0..<8 {
+            first.observe(CheckResult(status: i < 6 ? .success : .failure, check: "ping", label: "svc", message: "", createdMillis: start + Int64(i)))
+        }
+        let sent = CheckResult(status: .failure, check: "ping", label: "svc", message: "", createdMillis: start + 8)
+        first.observe(sent)
+        try await first.send([Delivery(result: sent, reason: .failure)])  // only this one is sent
+        await first.shutdown()
+        var spool = Spool<CheckResult>(directory: directory + "/spool", memoryLimit: 100)
+        #expect(spool.takeToSend(max: 100).map(\.record.uptime) == [6.0 / 9.0])
+        #expect(FileSystem.exists(directory + "/uptime.json"))
+
+        let second = try RabbitMQNotifier(context: makeContext(RabbitMQNotifier.kind, options, stateDirectory: directory))
+        #expect(second.uptime.ratio("ping/svc", atMillis: start + 8) == 6.0 / 9.0)
+        await second.shutdown()
+    }
 }
