@@ -34,6 +34,12 @@ let package = Package(
         ),
         // Linux socket headers Glibc does not import (epoll, eventfd, ICMP filters, CMSG macros).
         .systemLibrary(name: "CLinux"),
+        // SQLite 3 from Debian (the history store): one C library, no package to resolve.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(
             name: "Monitor",
             dependencies: [
@@ -51,10 +57,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The embedded history store (SQLite).
+        .target(name: "HistorySQLite", dependencies: ["Monitor", "CSQLite"]),
+        // Reports from the history: pure functions of data into table, JSON, CSV.
+        .target(name: "Report", dependencies: ["Monitor"]),
         .executableTarget(
             name: "healthmonitor",
             dependencies: [
-                "Monitor", "Notifiers",
+                "Monitor", "Notifiers", "HistorySQLite", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -75,6 +85,7 @@ let package = Package(
         ),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "Monitor"]),
+        .testTarget(name: "HistoryTests", dependencies: ["Monitor", "HistorySQLite", "Report"]),
         // CAMQP: the tests consume what the rabbitmq notifier published (basic.get).
         .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor", "CAMQP"]),
     ],

@@ -12,8 +12,10 @@ public struct Runtime: Sendable {
 
     /// Builds checks and notifiers; problems only visible now (a notifier that cannot start)
     /// are reported together as a `ConfigError`.
+    /// `historyStore`: where the history recorder writes (`settings.history`); `nil`: no history.
     public init(
-        config: MonitorConfig, checkKinds: [CheckKind] = CheckKinds.all, notifierKinds: [NotifierKind], logger: Logger
+        config: MonitorConfig, checkKinds: [CheckKind] = CheckKinds.all, notifierKinds: [NotifierKind], logger: Logger,
+        historyStore: (any HistoryStore)? = nil
     ) throws(ConfigError) {
         var problems: [ConfigDiagnostic] = []
         let checkKindsByName = Dictionary(checkKinds.map { ($0.name, $0) }, uniquingKeysWith: { _, l in l })
@@ -81,7 +83,15 @@ public struct Runtime: Sendable {
         // A write-ahead log in front of the notifiers when one of them spools (see `IntakeLog`).
         let intake = channels.contains(where: \.isDurable)
             ? IntakeLog(directory: config.settings.stateDirectory + "/intake", channels: channels, logger: logger) : nil
-        self.router = ResultRouter(channels: channels, logger: logger, intake: intake)
+        let history = historyStore.flatMap { store in
+            config.settings.history.enabled
+                ? HistoryRecorder(
+                    store: store, sleeps: Dictionary(config.checks.map { ($0.key, $0.sleep) }, uniquingKeysWith: { first, _ in first }),
+                    settings: .init(keepResults: config.settings.history.keepResults, keepRollups: config.settings.history.keepRollups),
+                    logger: logger)
+                : nil
+        }
+        self.router = ResultRouter(channels: channels, logger: logger, intake: intake, history: history)
     }
 
     /// The delivery services, one per notifier, in config order.
@@ -104,12 +114,14 @@ public struct Runtime: Sendable {
     /// first, the scheduler last, so that at shutdown (reverse order) scheduling stops before
     /// the queues drain.
     public func services(observer: (any SchedulerObserver)? = nil) -> [any Service] {
-        [
-            deliveryGroup(),
+        // The history recorder stops after the scheduler (which flushes it) and before the queues drain.
+        var services: [any Service] = [deliveryGroup()]
+        if let history = router.history { services.append(history) }
+        services.append(
             Heartbeat(
                 stateDirectory: config.settings.stateDirectory, router: router, checks: checks.count,
-                longestSleep: checks.map(\.config.sleep).max() ?? 0, logger: logger),
-            scheduler(clock: ContinuousClock(), observer: observer),
-        ]
+                longestSleep: checks.map(\.config.sleep).max() ?? 0, logger: logger))
+        services.append(scheduler(clock: ContinuousClock(), observer: observer))
+        return services
     }
 }

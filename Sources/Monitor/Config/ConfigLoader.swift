@@ -24,6 +24,14 @@ public struct ConfigLoader: Sendable {
         OptionSpec("state_dir", .string, default: "state", help: "where policy state and spools are kept"),
         OptionSpec("shutdown_timeout", .duration(), default: 10, help: "seconds to flush notifiers at shutdown"),
         OptionSpec("host", .string, help: "host name put in results (default: this machine's)"),
+        OptionSpec("history", .stringMap, help: "the history recorder: enabled, keep_results, keep_rollups"),
+    ]
+
+    /// Options of `settings.history:`.
+    public static let historyOptions: [OptionSpec] = [
+        OptionSpec("enabled", .boolean, default: true, help: "record every result for `healthmonitor report`"),
+        OptionSpec("keep_results", .duration(minimum: 3600), default: .double(7 * 86400), help: "seconds raw results are kept"),
+        OptionSpec("keep_rollups", .duration(minimum: 86400), default: .double(400 * 86400), help: "seconds hourly rollups are kept"),
     ]
 
     public var checkKinds: [String: CheckKind]
@@ -98,10 +106,14 @@ public struct ConfigLoader: Sendable {
         }
 
         let settingsOptions = options(root["settings"], specs: Self.settingsOptions, path: "settings", into: &diagnostics)
+        let historyOptions = options(root["settings"]?["history"], specs: Self.historyOptions, path: "settings.history", into: &diagnostics)
         let settings = MonitorSettings(
             stateDirectory: settingsOptions.string("state_dir") ?? "state",
             shutdownTimeout: settingsOptions.double("shutdown_timeout") ?? 10,
-            host: settingsOptions.string("host") ?? HostName.current)
+            host: settingsOptions.string("host") ?? HostName.current,
+            history: HistorySettings(
+                enabled: historyOptions.bool("enabled") ?? true, keepResults: historyOptions.double("keep_results") ?? 7 * 86400,
+                keepRollups: historyOptions.double("keep_rollups") ?? 400 * 86400))
 
         var checks: [CheckConfig] = []
         if let checksNode = root["checks"], let types = checksNode.entries, !types.isEmpty {

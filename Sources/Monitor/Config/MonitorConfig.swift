@@ -94,6 +94,23 @@ public struct MonitorSettings: Sendable, Hashable {
     public var shutdownTimeout: Double
     /// Host name put in every result.
     public var host: String
+    /// The history recorder.
+    public var history = HistorySettings()
+}
+
+/// `settings.history`.
+public struct HistorySettings: Sendable, Hashable {
+    public var enabled = true
+    /// Seconds raw results are kept.
+    public var keepResults: Double = 7 * 86400
+    /// Seconds hourly rollups are kept.
+    public var keepRollups: Double = 400 * 86400
+
+    public init(enabled: Bool = true, keepResults: Double = 7 * 86400, keepRollups: Double = 400 * 86400) {
+        self.enabled = enabled
+        self.keepResults = keepResults
+        self.keepRollups = keepRollups
+    }
 }
 
 /// A validated configuration.

@@ -7,14 +7,17 @@ public final class ResultRouter: Sendable {
     public let channels: [NotifierChannel]
     /// The write-ahead log results pass through; `nil`: straight to the channels.
     public let intake: IntakeLog?
+    /// Where every result is recorded for reports; `nil`: nowhere.
+    public let history: HistoryRecorder?
     private let logger: Logger
     private let routed = Atomic<Int>(0)
     private let lastRouted = Atomic<Int64>(0)
 
-    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil) {
+    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil, history: HistoryRecorder? = nil) {
         self.channels = channels
         self.logger = logger
         self.intake = intake
+        self.history = history
     }
 
     /// Routes one result. Never waits: queues are bounded and drop (counted) when full.
@@ -24,6 +27,7 @@ public final class ResultRouter: Sendable {
                 "result",
                 metadata: ["check": "\(result.key)", "status": "\(result.status.rawValue)", "message": "\(result.message)"])
         }
+        history?.record(result)
         if let intake {
             intake.submit(result)
         } else {
@@ -37,6 +41,7 @@ public final class ResultRouter: Sendable {
     /// intake log may hold results for a moment).
     public func flush() async {
         await intake?.flush()
+        await history?.flush()
     }
 
     /// Results routed so far.

@@ -1,0 +1,215 @@
+import CSQLite
+import Monitor
+import Synchronization
+
+/// The embedded history store: one SQLite file (`STATE/history.sqlite`, WAL journal), written by
+/// the recorder's thread and read by `healthmonitor report` (opened read-only: a report never
+/// writes). Calls block (disk I/O): use them off the cooperative pool.
+///
+/// SQLite through Debian's libsqlite3 and a system-library target, like the project's other C
+/// libraries: no package to resolve, the SQL stays plain, and the file is readable with the
+/// `sqlite3` shell.
+public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
+    // @unchecked: `db` is only used under `lock`.
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let path: String
+    private let lock = Mutex(())
+    private let db: OpaquePointer
+
+    /// Opens (or creates) the store; `readOnly` never creates nor writes.
+    public init(path: String, readOnly: Bool = false) throws(Failure) {
+        self.path = path
+        var handle: OpaquePointer?
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let rc = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(rc)"
+            sqlite3_close(handle)
+            throw Failure(description: "cannot open history \(path): \(message)")
+        }
+        db = handle
+        sqlite3_busy_timeout(db, 5000)
+        if !readOnly {
+            try exec(
+                """
+                PRAGMA journal_mode=WAL;
+                PRAGMA synchronous=NORMAL;
+                CREATE TABLE IF NOT EXISTS results(
+                    id TEXT PRIMARY KEY, key TEXT NOT NULL, created_ms INTEGER NOT NULL, ok INTEGER NOT NULL,
+                    latency_ms REAL, message TEXT NOT NULL, sleep REAL NOT NULL) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS results_by_key_time ON results(key, created_ms);
+                CREATE TABLE IF NOT EXISTS rollups(
+                    key TEXT NOT NULL, hour INTEGER NOT NULL, results INTEGER NOT NULL, successes INTEGER NOT NULL,
+                    failures INTEGER NOT NULL, up_ms INTEGER NOT NULL, down_ms INTEGER NOT NULL, latency TEXT NOT NULL,
+                    PRIMARY KEY(key, hour)) WITHOUT ROWID;
+                """)
+        } else {
+            // A database that is not a history (or is locked past the busy timeout) fails here.
+            _ = try query("SELECT count(*) FROM rollups WHERE 0", bind: []) { _ in 0 }
+        }
+    }
+
+    deinit {
+        sqlite3_close(db)
+    }
+
+    // MARK: HistoryStore
+
+    public func append(_ records: [HistoryRecord], rollups: [HourlyRollup]) throws {
+        try lock.withLock { _ throws(Failure) in
+            try exec("BEGIN IMMEDIATE")
+            do {
+                let insert = try prepare(
+                    "INSERT OR IGNORE INTO results(id, key, created_ms, ok, latency_ms, message, sleep) VALUES(?,?,?,?,?,?,?)")
+                defer { sqlite3_finalize(insert) }
+                for record in records {
+                    sqlite3_reset(insert)
+                    hm_sqlite3_bind_text(insert, 1, record.id)
+                    hm_sqlite3_bind_text(insert, 2, record.key)
+                    sqlite3_bind_int64(insert, 3, record.createdMillis)
+                    sqlite3_bind_int(insert, 4, record.success ? 1 : 0)
+                    if let latency = record.latencyMs { sqlite3_bind_double(insert, 5, latency) } else { sqlite3_bind_null(insert, 5) }
+                    hm_sqlite3_bind_text(insert, 6, record.message)
+                    sqlite3_bind_double(insert, 7, record.sleep)
+                    try step(insert)
+                }
+                for rollup in rollups {
+                    var merged = rollup
+                    if let existing = try rollupRows(key: rollup.key, fromHour: rollup.hour, toHour: rollup.hour + 1).first {
+                        merged.merge(existing)
+                    }
+                    let upsert = try prepare(
+                        "INSERT OR REPLACE INTO rollups(key, hour, results, successes, failures, up_ms, down_ms, latency) VALUES(?,?,?,?,?,?,?,?)")
+                    defer { sqlite3_finalize(upsert) }
+                    hm_sqlite3_bind_text(upsert, 1, merged.key)
+                    sqlite3_bind_int64(upsert, 2, merged.hour)
+                    sqlite3_bind_int64(upsert, 3, Int64(merged.results))
+                    sqlite3_bind_int64(upsert, 4, Int64(merged.successes))
+                    sqlite3_bind_int64(upsert, 5, Int64(merged.failures))
+                    sqlite3_bind_int64(upsert, 6, merged.upMillis)
+                    sqlite3_bind_int64(upsert, 7, merged.downMillis)
+                    hm_sqlite3_bind_text(upsert, 8, merged.latency.encoded)
+                    try step(upsert)
+                }
+                try exec("COMMIT")
+            } catch let failure as Failure {
+                try? exec("ROLLBACK")
+                throw failure
+            } catch {
+                try? exec("ROLLBACK")
+                throw Failure(description: "history \(path): \(error)")
+            }
+        }
+    }
+
+    public func results(key: String, from: Int64, to: Int64) throws -> [HistoryRecord] {
+        try lock.withLock { _ throws(Failure) in
+            try query(
+                "SELECT id, key, created_ms, ok, latency_ms, message, sleep FROM results WHERE key = ? AND created_ms >= ? AND created_ms < ? ORDER BY created_ms",
+                bind: [.text(key), .int(from), .int(to)], row: Self.record)
+        }
+    }
+
+    public func last(key: String, before: Int64) throws -> HistoryRecord? {
+        try lock.withLock { _ throws(Failure) in
+            try query(
+                "SELECT id, key, created_ms, ok, latency_ms, message, sleep FROM results WHERE key = ? AND created_ms < ? ORDER BY created_ms DESC LIMIT 1",
+                bind: [.text(key), .int(before)], row: Self.record
+            ).first
+        }
+    }
+
+    public func rollups(key: String, fromHour: Int64, toHour: Int64) throws -> [HourlyRollup] {
+        try lock.withLock { _ throws(Failure) in try rollupRows(key: key, fromHour: fromHour, toHour: toHour) }
+    }
+
+    public func checks() throws -> [String] {
+        try lock.withLock { _ throws(Failure) in
+            try query("SELECT key FROM rollups UNION SELECT key FROM results ORDER BY 1", bind: []) { statement in
+                String(cString: sqlite3_column_text(statement, 0))
+            }
+        }
+    }
+
+    public func prune(resultsBefore: Int64, rollupsBefore: Int64) throws {
+        try lock.withLock { _ throws(Failure) in
+            try exec("DELETE FROM results WHERE created_ms < \(resultsBefore); DELETE FROM rollups WHERE hour < \(rollupsBefore)")
+        }
+    }
+
+    // MARK: SQL
+
+    private enum Value {
+        case text(String)
+        case int(Int64)
+    }
+
+    private func rollupRows(key: String, fromHour: Int64, toHour: Int64) throws(Failure) -> [HourlyRollup] {
+        try query(
+            "SELECT key, hour, results, successes, failures, up_ms, down_ms, latency FROM rollups WHERE key = ? AND hour >= ? AND hour < ? ORDER BY hour",
+            bind: [.text(key), .int(fromHour), .int(toHour)]
+        ) { statement in
+            var rollup = HourlyRollup(key: String(cString: sqlite3_column_text(statement, 0)), hour: sqlite3_column_int64(statement, 1))
+            rollup.results = Int(sqlite3_column_int64(statement, 2))
+            rollup.successes = Int(sqlite3_column_int64(statement, 3))
+            rollup.failures = Int(sqlite3_column_int64(statement, 4))
+            rollup.upMillis = sqlite3_column_int64(statement, 5)
+            rollup.downMillis = sqlite3_column_int64(statement, 6)
+            rollup.latency = LatencyHistogram(encoded: String(cString: sqlite3_column_text(statement, 7))) ?? LatencyHistogram()
+            return rollup
+        }
+    }
+
+    private static func record(_ statement: OpaquePointer) -> HistoryRecord {
+        HistoryRecord(
+            id: String(cString: sqlite3_column_text(statement, 0)), key: String(cString: sqlite3_column_text(statement, 1)),
+            createdMillis: sqlite3_column_int64(statement, 2), success: sqlite3_column_int(statement, 3) != 0,
+            latencyMs: sqlite3_column_type(statement, 4) == SQLITE_NULL ? nil : sqlite3_column_double(statement, 4),
+            message: String(cString: sqlite3_column_text(statement, 5)), sleep: sqlite3_column_double(statement, 6))
+    }
+
+    private func failure(_ what: String) -> Failure {
+        Failure(description: "history \(path): \(what): \(String(cString: sqlite3_errmsg(db)))")
+    }
+
+    private func exec(_ sql: String) throws(Failure) {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw failure("SQL failed") }
+    }
+
+    private func prepare(_ sql: String) throws(Failure) -> OpaquePointer {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else { throw failure("cannot prepare") }
+        return statement
+    }
+
+    private func step(_ statement: OpaquePointer) throws(Failure) {
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw failure("write failed") }
+    }
+
+    private func query<T>(_ sql: String, bind values: [Value], row: (OpaquePointer) -> T) throws(Failure) -> [T] {
+        let statement = try prepare(sql)
+        defer { sqlite3_finalize(statement) }
+        for (i, value) in values.enumerated() {
+            switch value {
+            case .text(let text): hm_sqlite3_bind_text(statement, Int32(i + 1), text)
+            case .int(let number): sqlite3_bind_int64(statement, Int32(i + 1), number)
+            }
+        }
+        var out: [T] = []
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_ROW {
+                out.append(row(statement))
+            } else if rc == SQLITE_DONE {
+                return out
+            } else {
+                throw failure("read failed")
+            }
+        }
+    }
+}

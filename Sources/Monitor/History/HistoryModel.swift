@@ -1,0 +1,99 @@
+/// One result as the history keeps it.
+public struct HistoryRecord: Sendable, Hashable {
+    public var id: String
+    /// `check/label`.
+    public var key: String
+    public var createdMillis: Int64
+    public var success: Bool
+    /// The check's main time in ms (`ResponseTime.main`), when it has one.
+    public var latencyMs: Double?
+    public var message: String
+    /// The check's period in seconds: a result covers at most 2 × this.
+    public var sleep: Double
+
+    public init(id: String, key: String, createdMillis: Int64, success: Bool, latencyMs: Double?, message: String, sleep: Double) {
+        self.id = id
+        self.key = key
+        self.createdMillis = createdMillis
+        self.success = success
+        self.latencyMs = latencyMs
+        self.message = message
+        self.sleep = sleep
+    }
+
+    public init(_ result: CheckResult, sleep: Double) {
+        self.init(
+            id: result.id, key: result.key, createdMillis: result.createdMillis, success: result.status == .success,
+            latencyMs: ResponseTime.of(result)?.avg, message: result.message, sleep: sleep)
+    }
+
+    /// Milliseconds a result may cover when no next result comes: 2 × `sleep`.
+    public var capMillis: Int64 { Int64((2 * sleep * 1000).rounded()) }
+}
+
+/// The response times of a result in milliseconds, per check type: ping's round trips
+/// (avg/min/max); the connect time of `hostport`, the total time of `download`, the write time of
+/// `filewrite` in all three. None for a failed run (ping: when no reply came) and for `random`.
+public enum ResponseTime {
+    public static func of(_ result: CheckResult) -> (avg: Double, min: Double, max: Double)? {
+        let m = result.measurement
+        switch result.check {
+        case "ping":
+            guard let avg = m["avg"]?.doubleValue, let min = m["min"]?.doubleValue, let max = m["max"]?.doubleValue else { return nil }
+            return (avg, min, max)
+        case "hostport", "download", "filewrite":
+            guard result.status == .success else { return nil }
+            let key = result.check == "hostport" ? "connect_ms" : result.check == "download" ? "total_ms" : "write_ms"
+            guard let time = m[key]?.doubleValue else { return nil }
+            return (time, time, time)
+        default:
+            return nil
+        }
+    }
+}
+
+/// One hour of one check.
+public struct HourlyRollup: Sendable, Hashable {
+    public var key: String
+    /// Unix hour (milliseconds / 3 600 000).
+    public var hour: Int64
+    public var results = 0
+    public var successes = 0
+    public var failures = 0
+    /// Milliseconds of the hour covered by a success / a failure.
+    public var upMillis: Int64 = 0
+    public var downMillis: Int64 = 0
+    public var latency = LatencyHistogram()
+
+    public init(key: String, hour: Int64) {
+        self.key = key
+        self.hour = hour
+    }
+
+    public mutating func merge(_ other: HourlyRollup) {
+        results += other.results
+        successes += other.successes
+        failures += other.failures
+        upMillis += other.upMillis
+        downMillis += other.downMillis
+        latency.merge(other.latency)
+    }
+}
+
+/// Where the history is kept. Implementations may block (file or network I/O): callers use them
+/// from a thread of their own, never from the cooperative pool.
+public protocol HistoryStore: Sendable {
+    /// Stores results and adds rollup deltas, in one transaction; results already stored (same
+    /// id) are not counted twice.
+    func append(_ records: [HistoryRecord], rollups: [HourlyRollup]) throws
+    /// Raw results of `key` with `from <= created < to`, oldest first.
+    func results(key: String, from: Int64, to: Int64) throws -> [HistoryRecord]
+    /// The newest result of `key` that started before `before`.
+    func last(key: String, before: Int64) throws -> HistoryRecord?
+    /// Rollups of `key` for hours `fromHour <= hour < toHour`, oldest first.
+    func rollups(key: String, fromHour: Int64, toHour: Int64) throws -> [HourlyRollup]
+    /// Every check key with history.
+    func checks() throws -> [String]
+    /// Deletes raw results older than `resultsBefore` and rollups of hours before `rollupsBefore`.
+    func prune(resultsBefore: Int64, rollupsBefore: Int64) throws
+}

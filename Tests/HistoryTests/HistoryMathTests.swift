@@ -1,0 +1,135 @@
+import HistorySQLite
+import Monitor
+import Report
+import Testing
+
+func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency: Double? = nil, sleep: Double = 60, message: String = "")
+    -> HistoryRecord
+{
+    HistoryRecord(
+        id: "\(key)-\(millis)", key: key, createdMillis: millis, success: success, latencyMs: latency,
+        message: message.isEmpty ? (success ? "ok" : "failed at \(millis)") : message, sleep: sleep)
+}
+
+@Suite struct HistoryMathTests {
+    let h = HistoryMath.hourMillis
+
+    @Test func aResultCoversUntilTheNextOrTwiceItsSleep() {
+        // sleep 60 s: cap 120 s. Gap of 300 s after the second: 180 s of no data.
+        let records = [record(at: 0, true), record(at: 60_000, false), record(at: 360_000, true)]
+        let intervals = HistoryMath.intervals(records, horizon: 400_000)
+        #expect(intervals == [
+            .init(start: 0, end: 60_000, success: true),
+            .init(start: 60_000, end: 180_000, success: false),
+            .init(start: 360_000, end: 400_000, success: true),
+        ])
+        let s = HistoryMath.summarize(records, since: 0, until: 400_000, now: 400_000)
+        #expect(s.results == 3 && s.successes == 2 && s.failures == 1)
+        #expect(s.upMillis == 100_000 && s.downMillis == 120_000)
+        #expect(s.uptimeTime == 100.0 / 220.0)
+        #expect(s.coverage == 220.0 / 400.0)
+        #expect(s.uptime == 2.0 / 3.0)
+    }
+
+    @Test func aWindowCutsTheIntervalsAndCountsByStart() {
+        let records = [record(at: 0, false), record(at: 60_000, true), record(at: 120_000, true)]
+        // Window 30 s…150 s: the first result (before the window) covers 30 s of it, down.
+        let s = HistoryMath.summarize(records, since: 30_000, until: 150_000, now: 1_000_000)
+        #expect(s.results == 2 && s.failures == 0)
+        #expect(s.downMillis == 30_000 && s.upMillis == 90_000)
+        #expect(s.coverage == 1.0)
+    }
+
+    @Test func incidentsAreMaximalFailureRuns() {
+        let records = [
+            record(at: 0, true), record(at: 10, false, message: "first"), record(at: 20, false), record(at: 30, true),
+            record(at: 40, false, message: "second"),
+        ]
+        let incidents = HistoryMath.incidents(records)
+        #expect(incidents == [
+            .init(start: 10, end: 30, message: "first", failures: 2),
+            .init(start: 40, end: nil, message: "second", failures: 1),
+        ])
+        #expect(incidents[1].duration(now: 100) == 60)
+        #expect(HistoryMath.mttr(incidents) == 20)
+    }
+
+    @Test func coverageIsSplitAtHourBoundaries() {
+        var rollups: [Int64: HourlyRollup] = [:]
+        HistoryMath.addCoverage(.init(start: h - 1000, end: 2 * h + 500, success: false), key: "k", to: &rollups)
+        #expect(rollups[0]?.downMillis == 1000)
+        #expect(rollups[1]?.downMillis == h)
+        #expect(rollups[2]?.downMillis == 500)
+    }
+
+    /// Generated histories against a brute-force oracle that walks every second.
+    @Test(arguments: 1...20) func timeWeightedUptimeAgreesWithABruteForceOracle(seed: Int) {
+        var rng = SplitMix(seed: UInt64(seed))
+        var records: [HistoryRecord] = []
+        var t: Int64 = Int64(rng.next() % 1000) * 1000
+        let sleep = Double(5 + rng.next() % 60)
+        for _ in 0..<(20 + Int(rng.next() % 80)) {
+            records.append(record(at: t, rng.next() % 4 != 0, sleep: sleep))
+            // Regular runs, overruns, restarts (long gaps).
+            let gap: Int64 = switch rng.next() % 10 {
+            case 0: Int64(sleep * 1000) * Int64(2 + rng.next() % 5)
+            case 1: Int64(sleep * 1000) + Int64(rng.next() % 20_000)
+            default: Int64(sleep * 1000)
+            }
+            t += gap / 1000 * 1000
+        }
+        let since = Int64(rng.next() % UInt64(t / 2)) / 1000 * 1000
+        let until = since + Int64(rng.next() % UInt64(t)) / 1000 * 1000 + 1000
+        let s = HistoryMath.summarize(records, since: since, until: until, now: until)
+        var up: Int64 = 0
+        var down: Int64 = 0
+        var second = since
+        while second < until {
+            // The newest result started at or before this second, if its coverage reaches it.
+            if let i = records.lastIndex(where: { $0.createdMillis <= second }) {
+                let covered = second < records[i].createdMillis + records[i].capMillis
+                if covered { if records[i].success { up += 1000 } else { down += 1000 } }
+            }
+            second += 1000
+        }
+        #expect(s.upMillis == up && s.downMillis == down, "seed \(seed)")
+        #expect(s.results == records.filter { $0.createdMillis >= since && $0.createdMillis < until }.count)
+    }
+
+    @Test func latencyQuantilesAreWithinOnePercent() {
+        var histogram = LatencyHistogram()
+        var values: [Double] = []
+        var rng = SplitMix(seed: 7)
+        for _ in 0..<10_000 {
+            let v = Double(rng.next() % 1_000_000) / 1000 + 0.01
+            values.append(v)
+            histogram.add(v)
+        }
+        values.sort()
+        for q in [0.5, 0.9, 0.95, 0.99, 0.999] {
+            let exact = values[Int((q * Double(values.count)).rounded(.up)) - 1]
+            let estimate = histogram.quantile(q)!
+            #expect(abs(estimate - exact) / exact <= 0.01, "q \(q): \(estimate) vs \(exact)")
+        }
+        #expect(histogram.max == values.last && histogram.min == values.first)
+        let decoded = LatencyHistogram(encoded: histogram.encoded)
+        #expect(decoded?.quantile(0.95) == histogram.quantile(0.95) && decoded?.count == 10_000)
+        var halves = LatencyHistogram()
+        var other = LatencyHistogram()
+        for (i, v) in values.enumerated() { if i % 2 == 0 { halves.add(v) } else { other.add(v) } }
+        halves.merge(other)
+        #expect(halves.quantile(0.99) == histogram.quantile(0.99), "merging loses nothing")
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
