@@ -143,7 +143,9 @@ public enum HistoryReport {
             out += "\nIncidents\n"
             for (key, incident) in incidents {
                 let end = incident.end.map { WallClock.iso8601(millis: $0) } ?? "ongoing"
-                out += "  \(key): \(WallClock.iso8601(millis: incident.start)) – \(end) (\(duration(incident.duration(now: min(now, until))))): \(incident.message.prefix(60))\n"
+                out += "  \(key)  \(duration(incident.duration(now: min(now, until))))\n"
+                out += "    \(WallClock.iso8601(millis: incident.start)) – \(end)\n"
+                out += "    \(pad(incident.message, 76).trimmingCharacters(in: .whitespaces))\n"
             }
         }
         return out

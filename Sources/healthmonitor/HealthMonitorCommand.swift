@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HistorySQLite
 import Logging
 import Monitor
 import ServiceLifecycle
@@ -27,10 +28,11 @@ struct HealthMonitorCommand: AsyncParsableCommand {
               healthmonitor validate --config config.yml check a config, print a summary
               healthmonitor once --config config.yml     run every check once (exit 1 if any failed)
               healthmonitor health                       is the running monitor alive? (container health checks)
+              healthmonitor report --since 24h           uptime, incidents and latency from the history
               CONFIG="$(cat config.yml)" healthmonitor   config from the environment
             """,
         version: healthmonitorVersion,
-        subcommands: [Run.self, Validate.self, Once.self, Health.self],
+        subcommands: [Run.self, Validate.self, Once.self, Health.self, ReportCommand.self],
         defaultSubcommand: Run.self
     )
 }
@@ -112,7 +114,7 @@ struct Run: AsyncParsableCommand {
         do {
             let config = try common.loadConfig(logger: logger)
             for warning in config.warnings { logger.warning("\(warning)") }
-            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger)
+            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStore: openHistory(config, logger: logger))
         } catch let error as ConfigError {
             throw reportConfigError(error)
         }
@@ -215,15 +217,15 @@ struct Once: AsyncParsableCommand {
         let logger = common.makeLogger()
         let runtime: Runtime
         do {
-            runtime = try Runtime(config: try common.loadConfig(logger: logger), notifierKinds: notifierKinds, logger: logger)
+            let config = try common.loadConfig(logger: logger)
+            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStore: openHistory(config, logger: logger))
         } catch let error as ConfigError {
             throw reportConfigError(error)
         }
         let runner = OnceRunner(runtime: runtime)
-        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: runtime.deliveryGroup()),
-            .init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup),
-        ]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runtime.deliveryGroup())]
+        if let history = runtime.router.history { services.append(.init(service: history)) }
+        services.append(.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup))
         try await StopControl.run(services, shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
         let results = runner.results
         FileOutput.standardOutput.write(Summary.table(results))
@@ -243,5 +245,20 @@ enum ScratchDirectory {
 
     static func remove(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+
+/// The history store of `config` (`STATE/history.sqlite`) when `settings.history` is on; when it
+/// cannot be opened the monitor runs without history, and says so.
+func openHistory(_ config: MonitorConfig, logger: Logger) -> (any HistoryStore)? {
+    guard config.settings.history.enabled else { return nil }
+    let path = config.settings.stateDirectory + "/history.sqlite"
+    do {
+        try FileSystem.makeDirectories(config.settings.stateDirectory)
+        return try SQLiteHistoryStore(path: path)
+    } catch {
+        logger.error("history not recorded: cannot open the history store", metadata: ["path": "\(path)", "error": "\(error)"])
+        return nil
     }
 }

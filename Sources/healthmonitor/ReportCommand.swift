@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import HistorySQLite
+import Logging
+import Monitor
+import Report
+
+/// `healthmonitor report`: uptime, incidents and latency percentiles from the history.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Uptime, incidents and response-time percentiles per check, from the recorded history.",
+        discussion: """
+            Reads STATE_DIR/history.sqlite (read-only; the monitor records it while it runs, \
+            settings.history). Exit 2 on bad input, an unknown check or an unreadable store.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Start of the window: a duration back from now (24h, 7d, 30d, 90m) or an ISO-8601 time.")
+    var since = "7d"
+
+    @Option(help: "End of the window (same forms as --since); default: now.")
+    var until: String?
+
+    @Option(name: .customLong("check"), help: "TYPE/LABEL of a check (repeat for several); default: every check with history.")
+    var checks: [String] = []
+
+    @Option(help: "local (the SQLite history in the state directory).")
+    var source = "local"
+
+    @Option(help: "table, json or csv.")
+    var format = "table"
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func run() async throws {
+        let logger = common.makeLogger()
+        do {
+            try await report(logger: logger)
+        } catch let error as ConfigError {
+            throw reportConfigError(error)
+        } catch {
+            FileOutput.standardError.write("healthmonitor report: \(error)\n")
+            throw ExitCode(2)
+        }
+    }
+
+    private func report(logger: Logger) async throws {
+        guard ["table", "json", "csv"].contains(format) else {
+            throw Failure(description: "--format: found \"\(format)\", expected table, json or csv")
+        }
+        guard source == "local" else {
+            throw Failure(description: "--source: found \"\(source)\", expected local (reports from Mongo are not available yet)")
+        }
+        let now = Int64(WallClock.nowMillis())
+        let sinceMillis = try Self.time(since, option: "--since", now: now)
+        let untilMillis = try until.map { try Self.time($0, option: "--until", now: now) } ?? now
+        guard sinceMillis < untilMillis else { throw Failure(description: "--since must be before --until") }
+        let config = try common.loadConfig(logger: logger)
+        let path = config.settings.stateDirectory + "/history.sqlite"
+        guard FileSystem.exists(path) else {
+            throw Failure(description: "no history at \(path): the monitor records it while it runs (settings.history.enabled)")
+        }
+        let store = try SQLiteHistoryStore(path: path, readOnly: true)
+        let reports = try HistoryReport.build(
+            store: store, keys: checks, since: sinceMillis, until: untilMillis, now: now,
+            rawSince: now - Int64(config.settings.history.keepResults * 1000))
+        switch format {
+        case "json": FileOutput.standardOutput.write(HistoryReport.json(reports, since: sinceMillis, until: untilMillis, now: now) + "\n")
+        case "csv": FileOutput.standardOutput.write(HistoryReport.csv(reports, now: now))
+        default: FileOutput.standardOutput.write(HistoryReport.table(reports, since: sinceMillis, until: untilMillis, now: now))
+        }
+    }
+
+    /// Unix milliseconds of `text`: a duration back from `now`, or an ISO-8601 time.
+    static func time(_ text: String, option: String, now: Int64) throws -> Int64 {
+        if let seconds = OptionSpec.parseDuration(text), seconds <= OptionSpec.maximumDuration {
+            return now - Int64(seconds * 1000)
+        }
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = iso.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+        iso.formatOptions = [.withInternetDateTime]
+        if let date = iso.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+        throw Failure(description: "\(option): found \"\(text)\", expected a duration back from now (24h, 7d) or an ISO-8601 time (2026-11-30T12:00:00Z)")
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import HistorySQLite
+import Logging
+import Monitor
+import Report
+import Testing
+
+func scratch() -> String {
+    let path = "/tmp/hm-history-\(ResultID.next())"
+    try? FileSystem.makeDirectories(path)
+    return path
+}
+
+@Suite struct HistoryStoreTests {
+    let h = HistoryMath.hourMillis
+
+    @Test func storesResultsAndMergesRollups() throws {
+        let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
+        let a = [record(at: 1000, true, latency: 5), record(at: 61_000, false)]
+        var first = HourlyRollup(key: "ping/x", hour: 0)
+        first.results = 2
+        first.successes = 1
+        first.failures = 1
+        first.upMillis = 60_000
+        first.latency.add(5)
+        try store.append(a, rollups: [first])
+        try store.append([record(at: 1000, true, latency: 5)], rollups: [])  // the same id again: kept once
+        #expect(try store.results(key: "ping/x", from: 0, to: h).map(\.createdMillis) == [1000, 61_000])
+        #expect(try store.results(key: "ping/x", from: 0, to: h).first == a[0])
+        #expect(try store.last(key: "ping/x", before: 61_000)?.createdMillis == 1000)
+        #expect(try store.last(key: "ping/x", before: 1000) == nil)
+        var second = HourlyRollup(key: "ping/x", hour: 0)
+        second.results = 1
+        second.downMillis = 120_000
+        second.latency.add(7)
+        try store.append([], rollups: [second])
+        let merged = try #require(try store.rollups(key: "ping/x", fromHour: 0, toHour: 1).first)
+        #expect(merged.results == 3 && merged.successes == 1 && merged.failures == 1)
+        #expect(merged.upMillis == 60_000 && merged.downMillis == 120_000)
+        #expect(merged.latency.count == 2 && merged.latency.max == 7)
+        #expect(try store.checks() == ["ping/x"])
+        try store.prune(resultsBefore: 10_000, rollupsBefore: 1)
+        #expect(try store.results(key: "ping/x", from: 0, to: h).map(\.createdMillis) == [61_000])
+        #expect(try store.rollups(key: "ping/x", fromHour: 0, toHour: 1).isEmpty)
+    }
+
+    @Test func aReadOnlyOpenNeverCreatesAndSaysWhatIsWrong() throws {
+        let directory = scratch()
+        #expect(throws: SQLiteHistoryStore.Failure.self) { try SQLiteHistoryStore(path: directory + "/none.sqlite", readOnly: true) }
+        #expect(!FileSystem.exists(directory + "/none.sqlite"))
+        try FileSystem.writeAtomically("not a database, just text\n", to: directory + "/bad.sqlite")
+        do {
+            _ = try SQLiteHistoryStore(path: directory + "/bad.sqlite", readOnly: true)
+            Issue.record("a text file opened as a history")
+        } catch {
+            #expect("\(error)".contains(directory + "/bad.sqlite"), "\(error)")
+        }
+    }
+
+    /// The recorder's rollups agree with the math over the raw results, hour by hour.
+    @Test func theRecorderWritesRollupsThatAgreeWithTheRawResults() async throws {
+        let path = scratch() + "/history.sqlite"
+        let store = try SQLiteHistoryStore(path: path)
+        let recorder = HistoryRecorder(store: store, sleeps: ["hostport/db": 600], logger: Logger(label: "test"))
+        let running = Task { try await recorder.run() }
+        // Every 10 minutes for 5 hours from 00:55, with gaps (a restart) and failures.
+        let start: Int64 = 1_800_000_000_000 / h * h + 55 * 60_000
+        var times: [Int64] = []
+        var t = start
+        for i in 0..<30 {
+            times.append(t)
+            t += i == 12 ? 3 * 3_600_000 / 2 : 600_000  // 1.5 h without results: 0.5 h of it is no data
+        }
+        for (i, time) in times.enumerated() {
+            recorder.record(
+                CheckResult(
+                    status: i % 7 == 3 ? .failure : .success, check: "hostport", label: "db", message: "m",
+                    measurement: ["connect_ms": .double(Double(i))], createdMillis: time))
+            if i % 9 == 0 { await recorder.flush() }  // several batches
+        }
+        await recorder.flush()
+        let records = try store.results(key: "hostport/db", from: 0, to: .max)
+        #expect(records.count == 30)
+        let last = records.last!.createdMillis
+        let rollups = try store.rollups(key: "hostport/db", fromHour: 0, toHour: .max)
+        for rollup in rollups {
+            // Coverage of the last result stays open until the next one: compare up to it.
+            let from = rollup.hour * h
+            let to = min((rollup.hour + 1) * h, last)
+            guard to > from else { continue }
+            let s = HistoryMath.summarize(records, since: from, until: (rollup.hour + 1) * h, now: last)
+            #expect(rollup.results == s.results && rollup.failures == s.failures, "hour \(rollup.hour)")
+            #expect(rollup.upMillis == s.upMillis && rollup.downMillis == s.downMillis, "hour \(rollup.hour)")
+            #expect(rollup.latency.count == s.latency.count, "hour \(rollup.hour)")
+        }
+        #expect(rollups.reduce(0) { $0 + $1.results } == 30)
+        running.cancel()
+    }
+
+    /// A window older than the raw results kept is answered from the rollups (whole hours).
+    @Test func aReportPastTheRawResultsUsesTheRollups() throws {
+        let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
+        let now: Int64 = 100 * h
+        var old = HourlyRollup(key: "ping/x", hour: 10)
+        old.results = 60
+        old.successes = 57
+        old.failures = 3
+        old.upMillis = 3_420_000
+        old.downMillis = 180_000
+        for i in 0..<60 { old.latency.add(Double(i)) }
+        let recent = (0..<60).map { record(at: 98 * h + Int64($0) * 60_000, true, latency: 100) }
+        try store.append(recent, rollups: [old])
+        let reports = try HistoryReport.build(store: store, keys: [], since: 0, until: now, now: now, rawSince: 90 * h)
+        let s = try #require(reports.first).summary
+        #expect(reports.first!.fromRollups)
+        #expect(s.results == 120 && s.successes == 117 && s.failures == 3)
+        // 59 results covered to the next one, the last for its cap (2 × 60 s).
+        #expect(s.upMillis == 3_420_000 + 59 * 60_000 + 120_000 && s.downMillis == 180_000)
+        #expect(s.latency.count == 120)
+        #expect(s.windowMillis == now)
+        #expect(throws: HistoryReport.UnknownCheck.self) {
+            try HistoryReport.build(store: store, keys: ["ping/none"], since: 0, until: now, now: now, rawSince: 0)
+        }
+    }
+}
