@@ -10,6 +10,13 @@
 #include <netinet/icmp6.h>
 #include <linux/icmp.h>
 #include <malloc.h>
+#include <sys/prctl.h>
+
+// Names the calling thread (15 bytes at most) for top -H, gdb and /proc/PID/task/TID/comm;
+// prctl is variadic, which Swift cannot call.
+static inline int clinux_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
 
 // CMSG_FIRSTHDR, CMSG_NXTHDR, CMSG_DATA and CMSG_SPACE are macros, which Swift cannot call:
 // each shim wraps one as a typed function.

@@ -39,9 +39,9 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 PRAGMA journal_mode=WAL;
                 PRAGMA synchronous=NORMAL;
                 CREATE TABLE IF NOT EXISTS results(
-                    id TEXT PRIMARY KEY, key TEXT NOT NULL, created_ms INTEGER NOT NULL, ok INTEGER NOT NULL,
-                    latency_ms REAL, message TEXT NOT NULL, sleep REAL NOT NULL) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS results_by_key_time ON results(key, created_ms);
+                    key TEXT NOT NULL, created_ms INTEGER NOT NULL, id TEXT NOT NULL, ok INTEGER NOT NULL,
+                    latency_ms REAL, message TEXT NOT NULL, sleep REAL NOT NULL,
+                    PRIMARY KEY(key, created_ms, id)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS rollups(
                     key TEXT NOT NULL, hour INTEGER NOT NULL, results INTEGER NOT NULL, successes INTEGER NOT NULL,
                     failures INTEGER NOT NULL, up_ms INTEGER NOT NULL, down_ms INTEGER NOT NULL, latency TEXT NOT NULL,

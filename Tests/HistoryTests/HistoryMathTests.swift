@@ -8,7 +8,7 @@ func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency
 {
     HistoryRecord(
         id: "\(key)-\(millis)", key: key, createdMillis: millis, success: success, latencyMs: latency,
-        message: message.isEmpty ? (success ? "ok" : "failed at \(millis)") : message, sleep: sleep)
+        message: message.isEmpty ? (success ? "" : "failed at \(millis)") : message, sleep: sleep)
 }
 
 @Suite struct HistoryMathTests {

@@ -11,6 +11,9 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
     /// Items taken so far: the position (counted from the first push) of `items[0]`.
     private var taken = 0
     private var woken = false
+    /// Whether the consumer waits for items (`wait`), not only for time (`pause`): only then
+    /// does a push wake it, so a timed-batch consumer is not woken once per item.
+    private var waitingForItems = false
 
     /// A handoff whose `wait` measures its timeout on `clock`.
     public init(clock: any ThreadClock = MonotonicClock()) {
@@ -23,7 +26,7 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
         lock.withLock {
             if !new.isEmpty {
                 items.append(contentsOf: new)
-                lock.signal()
+                if waitingForItems { lock.signal() }
             }
             return taken + items.count
         }
@@ -69,12 +72,27 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
         lock.withLock { items.count }
     }
 
+    /// Blocks the calling thread until `wake()` is called or `seconds` pass on the handoff's
+    /// clock, however many items arrive meanwhile (a consumer that works in timed batches).
+    public func pause(seconds: Double) {
+        guard seconds > 0 else { return }
+        let deadline = clock.seconds() + seconds
+        lock.withLock {
+            while !woken {
+                if clock.wait(lock, until: deadline) { break }
+            }
+            woken = false
+        }
+    }
+
     /// Blocks the calling thread until items arrive, `wake()` is called, or `seconds` pass on
     /// the handoff's clock.
     public func wait(seconds: Double) {
         guard seconds > 0 else { return }
         let deadline = clock.seconds() + seconds
         lock.withLock {
+            waitingForItems = true
+            defer { waitingForItems = false }
             while items.isEmpty && !woken {
                 if clock.wait(lock, until: deadline) { break }
             }

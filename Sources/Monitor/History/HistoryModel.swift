@@ -7,6 +7,8 @@ public struct HistoryRecord: Sendable, Hashable {
     public var success: Bool
     /// The check's main time in ms (`ResponseTime.main`), when it has one.
     public var latencyMs: Double?
+    /// The result's message for a failure (an incident's first message); empty for a success,
+    /// which needs none (it keeps the store small).
     public var message: String
     /// The check's period in seconds: a result covers at most 2 × this.
     public var sleep: Double
@@ -21,10 +23,11 @@ public struct HistoryRecord: Sendable, Hashable {
         self.sleep = sleep
     }
 
-    public init(_ result: CheckResult, sleep: Double) {
+    /// `key`: the result's `check/label`, when the caller has it already.
+    public init(_ result: CheckResult, key: String? = nil, sleep: Double) {
         self.init(
-            id: result.id, key: result.key, createdMillis: result.createdMillis, success: result.status == .success,
-            latencyMs: ResponseTime.of(result)?.avg, message: result.message, sleep: sleep)
+            id: result.id, key: key ?? result.key, createdMillis: result.createdMillis, success: result.status == .success,
+            latencyMs: ResponseTime.of(result)?.avg, message: result.status == .success ? "" : result.message, sleep: sleep)
     }
 
     /// Milliseconds a result may cover when no next result comes: 2 × `sleep`.
@@ -68,6 +71,13 @@ public struct HourlyRollup: Sendable, Hashable {
     public init(key: String, hour: Int64) {
         self.key = key
         self.hour = hour
+    }
+
+    /// Counts one result that started in this hour.
+    public mutating func count(_ record: HistoryRecord) {
+        results += 1
+        if record.success { successes += 1 } else { failures += 1 }
+        if let value = record.latencyMs { latency.add(value) }
     }
 
     public mutating func merge(_ other: HourlyRollup) {

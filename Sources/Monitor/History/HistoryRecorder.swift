@@ -8,7 +8,7 @@ import Synchronization
 /// `record` never waits; a thread of its own writes batched transactions every `interval`
 /// seconds (and at stop), and prunes old data once an hour.
 public final class HistoryRecorder: Service, @unchecked Sendable {
-    // @unchecked: `last` and `lastPrune` are touched only on `thread`; the rest is the handoff.
+    // @unchecked: `slots`, `states` and `lastPrune` are touched only on `thread`; the rest is the handoff.
 
     public struct Settings: Sendable {
         /// Seconds raw results are kept.
@@ -35,8 +35,6 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
     private let written = Atomic<Int>(0)
     private let submitted = Atomic<Int>(0)
     private let handled = Atomic<Int>(0)
-    /// The newest result of each check seen so far (its coverage ends with the next one).
-    private var last: [String: HistoryRecord] = [:]
     private var lastPrune = 0.0
 
     /// `sleeps`: each check's period by `check/label`.
@@ -85,9 +83,29 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
                 prune()
             }
             if stop { return }
-            // Whatever arrives while a batch is written is the next batch.
-            inbox.wait(seconds: settings.interval)
+            // One batch per interval: a wake-up per result would make a transaction per result.
+            inbox.pause(seconds: settings.interval)
         }
+    }
+
+    /// What the recorder keeps per check between batches (one dictionary lookup per result).
+    private struct KeyState {
+        var sleep: Double
+        /// The newest result so far: its coverage ends with the next one.
+        var last: HistoryRecord?
+        /// This batch's rollup deltas, by hour.
+        var rollups: [Int64: HourlyRollup] = [:]
+    }
+
+    private var slots: [String: Int] = [:]
+    private var states: [KeyState] = []
+
+    private func slot(_ key: String, at millis: Int64) -> Int {
+        if let index = slots[key] { return index }
+        let previous = try? store.last(key: key, before: millis)
+        states.append(KeyState(sleep: sleeps[key] ?? 60, last: previous))
+        slots[key] = states.count - 1
+        return states.count - 1
     }
 
     private func write(_ batch: [CheckResult]) {
@@ -95,30 +113,34 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         defer { handled.add(batch.count, ordering: .sequentiallyConsistent) }
         var records: [HistoryRecord] = []
         records.reserveCapacity(batch.count)
-        var rollups: [String: [Int64: HourlyRollup]] = [:]
-        for result in batch.sorted(by: { $0.createdMillis < $1.createdMillis }) {
-            let record = HistoryRecord(result, sleep: sleeps[result.key] ?? 60)
-            let key = record.key
-            if last[key] == nil { last[key] = try? store.last(key: key, before: record.createdMillis) }
-            if let previous = last[key], previous.createdMillis <= record.createdMillis {
+        var touched: [Int] = []
+        // In arrival order: per check, results arrive in start order (a check never overlaps
+        // itself); one that does not is stored but adds no coverage.
+        for result in batch {
+            let key = result.key
+            let index = slot(key, at: result.createdMillis)
+            let record = HistoryRecord(result, key: key, sleep: states[index].sleep)
+            if states[index].rollups.isEmpty { touched.append(index) }
+            if let previous = states[index].last, previous.createdMillis <= record.createdMillis {
                 let end = min(record.createdMillis, previous.createdMillis + previous.capMillis)
                 if end > previous.createdMillis {
                     HistoryMath.addCoverage(
                         HistoryMath.Interval(start: previous.createdMillis, end: end, success: previous.success), key: key,
-                        to: &rollups[key, default: [:]])
+                        to: &states[index].rollups)
                 }
             }
             let hour = HistoryMath.floorDiv(record.createdMillis, HistoryMath.hourMillis)
-            var rollup = rollups[key, default: [:]][hour] ?? HourlyRollup(key: key, hour: hour)
-            rollup.results += 1
-            if record.success { rollup.successes += 1 } else { rollup.failures += 1 }
-            if let latency = record.latencyMs { rollup.latency.add(latency) }
-            rollups[key, default: [:]][hour] = rollup
-            if (last[key]?.createdMillis ?? .min) <= record.createdMillis { last[key] = record }
+            states[index].rollups[hour, default: HourlyRollup(key: key, hour: hour)].count(record)
+            if (states[index].last?.createdMillis ?? .min) <= record.createdMillis { states[index].last = record }
             records.append(record)
         }
+        var rollups: [HourlyRollup] = []
+        for index in touched {
+            rollups.append(contentsOf: states[index].rollups.values)
+            states[index].rollups.removeAll(keepingCapacity: true)
+        }
         do {
-            try store.append(records, rollups: rollups.values.flatMap(\.values))
+            try store.append(records, rollups: rollups)
             written.add(records.count, ordering: .relaxed)
         } catch {
             logger.error("cannot write history; these results are not in it", metadata: ["results": "\(records.count)", "error": "\(error)"])

@@ -1,3 +1,4 @@
+internal import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -150,6 +151,8 @@ public final class DedicatedThread: @unchecked Sendable {
         var handle = pthread_t()
         let rc = pthread_create(&handle, nil, { raw in
             let me = Unmanaged<DedicatedThread>.fromOpaque(raw!).takeRetainedValue()
+            // Named (15 bytes at most) for top -H, gdb and /proc/PID/task/TID/comm.
+            _ = clinux_set_thread_name(String(me.name.utf8.prefix(15))!)
             me.loop()
             return nil
         }, box.toOpaque())
