@@ -83,6 +83,12 @@ let package = Package(
             dependencies: ["Monitor", "Notifiers", "CAMQP", "CMongo"],
             path: "Benchmarks/SinkBenchmark"
         ),
+        // Writes a large generated history (scripts/bench-report.sh); not part of the tests.
+        .executableTarget(
+            name: "history-gen",
+            dependencies: ["Monitor", "HistorySQLite", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/HistoryGenerator"
+        ),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "Monitor"]),
         .testTarget(name: "HistoryTests", dependencies: ["Monitor", "HistorySQLite", "Report"]),
