@@ -114,6 +114,19 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         }
     }
 
+    public func transitions(key: String, from: Int64, to: Int64) throws -> [HistoryRecord] {
+        try lock.withLock { _ throws(Failure) in
+            try query(
+                """
+                SELECT id, key, created_ms, ok, latency_ms, message, sleep FROM (
+                    SELECT *, LAG(ok) OVER (ORDER BY created_ms) AS previous FROM results
+                    WHERE key = ? AND created_ms >= ? AND created_ms < ?)
+                WHERE previous IS NULL OR previous != ok ORDER BY created_ms
+                """,
+                bind: [.text(key), .int(from), .int(to)], row: Self.record)
+        }
+    }
+
     public func last(key: String, before: Int64) throws -> HistoryRecord? {
         try lock.withLock { _ throws(Failure) in
             try query(

@@ -35,39 +35,73 @@ public enum HistoryReport {
         }
     }
 
+    /// One check: whole hours from the rollups; the partial hours at both ends exactly from the
+    /// raw results; incidents from the raw results' status changes (from one day before the
+    /// window, so an incident open at its start shows its start). Hours before `rawSince` have no
+    /// raw results: a partial first hour there counts whole.
     static func report(store: any HistoryStore, key: String, since: Int64, until: Int64, now: Int64, rawSince: Int64) throws -> CheckReport {
-        // The raw part starts at `since`, or at the first whole hour the raw results still cover.
         let hour = HistoryMath.hourMillis
-        var rawStart = since
-        var older = HistoryMath.Summary()
+        let end = min(until, now)
+        var firstFull = HistoryMath.floorDiv(since + hour - 1, hour)
+        let lastFull = HistoryMath.floorDiv(end, hour)
+        if since < rawSince { firstFull = HistoryMath.floorDiv(since, hour) }
+        var summary = HistoryMath.Summary()
         var usedRollups = false
-        if since < rawSince {
-            rawStart = min(until, ((rawSince + hour - 1) / hour) * hour)
-            for rollup in try store.rollups(key: key, fromHour: since / hour, toHour: rawStart / hour) {
-                usedRollups = true
-                older.results += rollup.results
-                older.successes += rollup.successes
-                older.failures += rollup.failures
-                older.upMillis += rollup.upMillis
-                older.downMillis += rollup.downMillis
-                older.latency.merge(rollup.latency)
+        if firstFull < lastFull {
+            // Head: the raw results of the partial first hour (and the next few, which end its
+            // last result's coverage).
+            if firstFull * hour > since {
+                var head = try store.results(key: key, from: since, to: firstFull * hour + 2 * hour)
+                if let before = try store.last(key: key, before: since) { head.insert(before, at: 0) }
+                add(HistoryMath.summarize(head, since: since, until: firstFull * hour, now: now), to: &summary)
             }
+            // Whole hours.
+            for rollup in try store.rollups(key: key, fromHour: firstFull, toHour: lastFull) {
+                usedRollups = true
+                summary.results += rollup.results
+                summary.successes += rollup.successes
+                summary.failures += rollup.failures
+                summary.upMillis += rollup.upMillis
+                summary.downMillis += rollup.downMillis
+                summary.latency.merge(rollup.latency)
+            }
+            // The newest result's coverage is written to the rollups only when the next result
+            // comes: add what of it falls in the whole hours.
+            if let newest = try store.last(key: key, before: Int64.max), newest.createdMillis < lastFull * hour {
+                let interval = HistoryMath.Interval(
+                    start: newest.createdMillis, end: min(newest.createdMillis + newest.capMillis, end), success: newest.success)
+                let from = max(interval.start, firstFull * hour)
+                let to = min(interval.end, lastFull * hour)
+                if to > from {
+                    if interval.success { summary.upMillis += to - from } else { summary.downMillis += to - from }
+                }
+            }
+            // Tail: the partial last hour.
+            if lastFull * hour < until {
+                var tail = try store.results(key: key, from: lastFull * hour, to: until)
+                if let before = try store.last(key: key, before: lastFull * hour) { tail.insert(before, at: 0) }
+                add(HistoryMath.summarize(tail, since: lastFull * hour, until: until, now: now), to: &summary)
+            }
+        } else {
+            var records = try store.results(key: key, from: since, to: until)
+            if let before = try store.last(key: key, before: since) { records.insert(before, at: 0) }
+            summary = HistoryMath.summarize(records, since: since, until: until, now: now)
         }
-        // The raw results of the window, after those of an incident open at its start (one day
-        // back at most) and the last result before it (its coverage reaches into the window).
-        var records = try store.results(key: key, from: rawStart - 86_400_000, to: until)
-        if let first = records.first, first.createdMillis >= rawStart, let before = try store.last(key: key, before: rawStart) {
-            records.insert(before, at: 0)
-        }
-        var summary = HistoryMath.summarize(records, since: rawStart, until: until, now: now)
-        summary.results += older.results
-        summary.successes += older.successes
-        summary.failures += older.failures
-        summary.upMillis += older.upMillis
-        summary.downMillis += older.downMillis
-        summary.latency.merge(older.latency)
-        summary.windowMillis = max(0, min(until, now) - since)
-        return CheckReport(key: key, summary: summary, fromRollups: usedRollups)
+        // To the newest result: an incident open at `until` shows when it ended, if it has.
+        let changes = try store.transitions(key: key, from: max(since, rawSince) - 86_400_000, to: Int64.max)
+        summary.incidents = HistoryMath.incidents(changes).filter { $0.start < until && ($0.end ?? Int64.max) > since }
+        // Before the raw results, a partial first hour counts whole: so does the window.
+        summary.windowMillis = max(0, end - min(since, firstFull * hour))
+        return CheckReport(key: key, summary: summary, fromRollups: usedRollups && since < rawSince)
+    }
+
+    private static func add(_ part: HistoryMath.Summary, to summary: inout HistoryMath.Summary) {
+        summary.results += part.results
+        summary.successes += part.successes
+        summary.failures += part.failures
+        summary.upMillis += part.upMillis
+        summary.downMillis += part.downMillis
+        summary.latency.merge(part.latency)
     }
 
     // MARK: Formats

@@ -109,7 +109,11 @@ func scratch() -> String {
         old.downMillis = 180_000
         for i in 0..<60 { old.latency.add(Double(i)) }
         let recent = (0..<60).map { record(at: 98 * h + Int64($0) * 60_000, true, latency: 100) }
-        try store.append(recent, rollups: [old])
+        // As the recorder writes them: the hour's rollup with the coverage up to the last result.
+        var hour98 = HourlyRollup(key: "ping/x", hour: 98)
+        for r in recent { hour98.count(r) }
+        hour98.upMillis = 59 * 60_000
+        try store.append(recent, rollups: [old, hour98])
         let reports = try HistoryReport.build(store: store, keys: [], since: 0, until: now, now: now, rawSince: 90 * h)
         let s = try #require(reports.first).summary
         #expect(reports.first!.fromRollups)
@@ -121,5 +125,55 @@ func scratch() -> String {
         #expect(throws: HistoryReport.UnknownCheck.self) {
             try HistoryReport.build(store: store, keys: ["ping/none"], since: 0, until: now, now: now, rawSince: 0)
         }
+    }
+
+    /// The report (whole hours from the rollups, edges and incidents from the raw results)
+    /// against the math over every raw result, for random windows over a recorded history.
+    @Test func theReportAgreesWithTheMathOverTheRawResults() async throws {
+        let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
+        let recorder = HistoryRecorder(store: store, sleeps: ["hostport/a": 60, "ping/b": 300], logger: Logger(label: "test"))
+        let running = Task { try await recorder.run() }
+        var rng = SplitMix(seed: 42)
+        let base: Int64 = 1_800_000_000_000 / h * h + 17 * 60_000 + 123
+        for (key, sleep) in [("hostport/a", Int64(60_000)), ("ping/b", Int64(300_000))] {
+            var t = base + Int64(rng.next() % 60_000)
+            var failing = false
+            for _ in 0..<400 {
+                if rng.next() % 12 == 0 { failing.toggle() }
+                let parts = key.split(separator: "/")
+                recorder.record(
+                    CheckResult(
+                        status: failing ? .failure : .success, check: String(parts[0]), label: String(parts[1]), message: "m \(t)",
+                        measurement: ["connect_ms": .double(Double(rng.next() % 1000) / 10), "avg": .double(1), "min": .double(1), "max": .double(1)],
+                        createdMillis: t))
+                switch rng.next() % 20 {
+                case 0: t += sleep * Int64(3 + rng.next() % 30)  // a stop of the monitor
+                case 1: t += sleep + Int64(rng.next() % 40_000)  // an overrun
+                default: t += sleep
+                }
+            }
+        }
+        await recorder.flush()
+        let last = try #require(try store.last(key: "ping/b", before: .max)).createdMillis
+        let now = last + 20 * 60_000
+        for key in ["hostport/a", "ping/b"] {
+            let all = try store.results(key: key, from: 0, to: .max)
+            for _ in 0..<40 {
+                let span = UInt64(now - base + 2 * h)
+                let a = base - h + Int64(rng.next() % span)
+                let b = base - h + Int64(rng.next() % span)
+                let (since, until) = (min(a, b), max(a, b) + 1)
+                let fast = try HistoryReport.build(store: store, keys: [key], since: since, until: until, now: now, rawSince: 0)[0].summary
+                let exact = HistoryMath.summarize(all, since: since, until: until, now: now)
+                let window = "\(key) \(since - base)…\(until - base)"
+                #expect(fast.results == exact.results && fast.successes == exact.successes, "\(window)")
+                #expect(fast.upMillis == exact.upMillis && fast.downMillis == exact.downMillis, "\(window): \(fast.upMillis)/\(fast.downMillis) vs \(exact.upMillis)/\(exact.downMillis)")
+                #expect(fast.latency.count == exact.latency.count && fast.latency.quantile(0.95) == exact.latency.quantile(0.95), "\(window)")
+                #expect(fast.incidents.map(\.start) == exact.incidents.map(\.start), "\(window)")
+                #expect(fast.incidents.map(\.end) == exact.incidents.map(\.end), "\(window)")
+                #expect(fast.windowMillis == exact.windowMillis)
+            }
+        }
+        running.cancel()
     }
 }

@@ -141,7 +141,7 @@ public enum HistoryMath {
         summary.incidents.isEmpty ? nil : Double(summary.upMillis) / Double(summary.incidents.count)
     }
 
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         a >= 0 ? a / b : -((-a + b - 1) / b)
     }
 }

@@ -100,6 +100,9 @@ public protocol HistoryStore: Sendable {
     func results(key: String, from: Int64, to: Int64) throws -> [HistoryRecord]
     /// The newest result of `key` that started before `before`.
     func last(key: String, before: Int64) throws -> HistoryRecord?
+    /// The results of `key` with `from <= created < to` whose status differs from the result
+    /// before them (the first one always): where incidents start and end. Oldest first.
+    func transitions(key: String, from: Int64, to: Int64) throws -> [HistoryRecord]
     /// Rollups of `key` for hours `fromHour <= hour < toHour`, oldest first.
     func rollups(key: String, fromHour: Int64, toHour: Int64) throws -> [HourlyRollup]
     /// Every check key with history.

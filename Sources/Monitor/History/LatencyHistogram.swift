@@ -62,21 +62,62 @@ public struct LatencyHistogram: Sendable, Hashable {
         return "\(count) \(sum) \(min) \(max) " + parts.joined(separator: ",")
     }
 
-    /// Reads `encoded`; `nil` when malformed.
+    /// Reads `encoded`; `nil` when malformed. Hand-parsed over the UTF-8 bytes: a report reads
+    /// one histogram per check and hour (72,000 for 100 checks × 30 days).
     public init?(encoded text: String) {
         self.init()
         if text == "0" { return }
-        let fields = text.split(separator: " ")
-        guard fields.count == 5, let count = Int(fields[0]), let sum = Double(fields[1]), let min = Double(fields[2]),
-            let max = Double(fields[3])
-        else { return nil }
-        for part in fields[4].split(separator: ",") {
-            let pair = part.split(separator: ":")
-            guard pair.count == 2, let n = Int(pair[1]) else { return nil }
-            let index = pair[0] == "z" ? Int.min : Int(pair[0])
-            guard let index else { return nil }
-            buckets[index, default: 0] += n
+        var text = text
+        let parsed: Bool = text.withUTF8 { bytes in
+            var i = 0
+            func field() -> Substring? {
+                let start = i
+                while i < bytes.count && bytes[i] != 0x20 { i += 1 }
+                guard i > start else { return nil }
+                defer { i += 1 }
+                return Substring(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+            }
+            guard let c = field().flatMap({ Int($0) }), let sum = field().flatMap({ Double($0) }),
+                let min = field().flatMap({ Double($0) }), let max = field().flatMap({ Double($0) })
+            else { return false }
+            (count, self.sum, self.min, self.max) = (c, sum, min, max)
+            // "index:n,index:n…", index "z" for the zero bucket.
+            while i < bytes.count {
+                var index = 0
+                if bytes[i] == UInt8(ascii: "z") {
+                    index = Int.min
+                    i += 1
+                } else {
+                    var negative = false
+                    if bytes[i] == UInt8(ascii: "-") {
+                        negative = true
+                        i += 1
+                    }
+                    let start = i
+                    while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+                        index = index * 10 + Int(bytes[i] - 0x30)
+                        i += 1
+                    }
+                    guard i > start else { return false }
+                    if negative { index = -index }
+                }
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return false }
+                i += 1
+                var n = 0
+                let start = i
+                while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+                    n = n * 10 + Int(bytes[i] - 0x30)
+                    i += 1
+                }
+                guard i > start else { return false }
+                buckets[index, default: 0] += n
+                if i < bytes.count {
+                    guard bytes[i] == UInt8(ascii: ",") else { return false }
+                    i += 1
+                }
+            }
+            return true
         }
-        (self.count, self.sum, self.min, self.max) = (count, sum, min, max)
+        if !parsed { return nil }
     }
 }
