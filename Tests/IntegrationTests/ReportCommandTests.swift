@@ -62,7 +62,10 @@ import Testing
             let bad = try await Binary.run(["report", "--config", "c.yml"] + arguments, directory: dir)
             #expect(bad.status == 2, "\(arguments)")
             #expect(bad.stderr.contains(message), "\(arguments): \(bad.stderr)")
-            #expect(bad.stderr.split(separator: "\n").count == 1, "one line: \(bad.stderr)")
+            // libmongoc initialises itself before main() and, when it cannot use shared memory
+            // for its counters (seen once on a loaded machine), prints a warning of its own then.
+            let ours = bad.stderr.split(separator: "\n").filter { !$0.contains("mongoc: Falling back to malloc for counters") }
+            #expect(ours.count == 1, "one line: \(bad.stderr)")
         }
         // A report never writes: the store is unchanged byte for byte.
         let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/state/history.sqlite"))
