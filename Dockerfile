@@ -43,6 +43,9 @@ COPY --from=build /out/healthmonitor /usr/local/bin/healthmonitor
 RUN setcap cap_net_raw+ep /usr/local/bin/healthmonitor \
     && apt-get purge -y libcap2-bin && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# libmongoc keeps counters in /dev/shm/mongoc-PID, never removed when the process is killed;
+# in memory instead.
+ENV MONGOC_DISABLE_SHM=1
 USER healthmonitor:healthmonitor
 VOLUME ["/src/state"]
 # The running monitor writes state/heartbeat.json every 10 s; `health` fails when it is stale.
