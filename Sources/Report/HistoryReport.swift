@@ -53,17 +53,12 @@ public enum HistoryReport {
             if firstFull * hour > since {
                 var head = try store.results(key: key, from: since, to: firstFull * hour + 2 * hour)
                 if let before = try store.last(key: key, before: since) { head.insert(before, at: 0) }
-                add(HistoryMath.summarize(head, since: since, until: firstFull * hour, now: now), to: &summary)
+                summary.add(HistoryMath.summarize(head, since: since, until: firstFull * hour, now: now))
             }
             // Whole hours.
             for rollup in try store.rollups(key: key, fromHour: firstFull, toHour: lastFull) {
                 usedRollups = true
-                summary.results += rollup.results
-                summary.successes += rollup.successes
-                summary.failures += rollup.failures
-                summary.upMillis += rollup.upMillis
-                summary.downMillis += rollup.downMillis
-                summary.latency.merge(rollup.latency)
+                summary.add(rollup)
             }
             // The newest result's coverage is written to the rollups only when the next result
             // comes: add what of it falls in the whole hours.
@@ -80,7 +75,7 @@ public enum HistoryReport {
             if lastFull * hour < until {
                 var tail = try store.results(key: key, from: lastFull * hour, to: until)
                 if let before = try store.last(key: key, before: lastFull * hour) { tail.insert(before, at: 0) }
-                add(HistoryMath.summarize(tail, since: lastFull * hour, until: until, now: now), to: &summary)
+                summary.add(HistoryMath.summarize(tail, since: lastFull * hour, until: until, now: now))
             }
         } else {
             var records = try store.results(key: key, from: since, to: until)
@@ -93,15 +88,6 @@ public enum HistoryReport {
         // Before the raw results, a partial first hour counts whole: so does the window.
         summary.windowMillis = max(0, end - min(since, firstFull * hour))
         return CheckReport(key: key, summary: summary, fromRollups: usedRollups && since < rawSince)
-    }
-
-    private static func add(_ part: HistoryMath.Summary, to summary: inout HistoryMath.Summary) {
-        summary.results += part.results
-        summary.successes += part.successes
-        summary.failures += part.failures
-        summary.upMillis += part.upMillis
-        summary.downMillis += part.downMillis
-        summary.latency.merge(part.latency)
     }
 
     // MARK: Formats

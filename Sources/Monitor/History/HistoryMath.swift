@@ -57,6 +57,27 @@ public enum HistoryMath {
         public var coverage: Double { windowMillis > 0 ? Double(upMillis + downMillis) / Double(windowMillis) : 0 }
 
         public init() {}
+
+        /// Adds the counts, time and latencies of another part of the window (not its incidents).
+        public mutating func add(_ part: Summary) {
+            add(results: part.results, successes: part.successes, failures: part.failures, up: part.upMillis, down: part.downMillis, latency: part.latency)
+        }
+
+        /// Adds a whole hour from the rollups.
+        public mutating func add(_ rollup: HourlyRollup) {
+            add(
+                results: rollup.results, successes: rollup.successes, failures: rollup.failures, up: rollup.upMillis, down: rollup.downMillis,
+                latency: rollup.latency)
+        }
+
+        private mutating func add(results: Int, successes: Int, failures: Int, up: Int64, down: Int64, latency: LatencyHistogram) {
+            self.results += results
+            self.successes += successes
+            self.failures += failures
+            upMillis += up
+            downMillis += down
+            self.latency.merge(latency)
+        }
     }
 
     /// The intervals of `records` (one check, oldest first), none reaching past `horizon`.

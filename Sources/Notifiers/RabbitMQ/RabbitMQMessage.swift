@@ -46,7 +46,7 @@ enum RabbitMQMessage {
         event["type"] = .string(result.status == .success ? "up" : "down")
         event["service_name"] = .string(result.label)
         event["healthy"] = .bool(result.status == .success)
-        if let times = responseTimes(result) {
+        if let times = ResponseTime.of(result) {
             event["response_time_avg"] = .double(times.avg)
             event["response_time_min"] = .double(times.min)
             event["response_time_max"] = .double(times.max)
@@ -67,25 +67,6 @@ enum RabbitMQMessage {
             event["measurement_" + name] = flat(value)
         }
         return event
-    }
-
-    /// Response times in milliseconds, per check type: ping's round trips; the connect time of
-    /// `hostport`, the total time of `download`, the write time of `filewrite` in all three.
-    /// None for a failed run (ping's only when replies came back) and for `random`.
-    static func responseTimes(_ result: CheckResult) -> (avg: Double, min: Double, max: Double)? {
-        let m = result.measurement
-        switch result.check {
-        case "ping":
-            guard let avg = m["avg"]?.doubleValue, let min = m["min"]?.doubleValue, let max = m["max"]?.doubleValue else { return nil }
-            return (avg, min, max)
-        case "hostport", "download", "filewrite":
-            guard result.status == .success else { return nil }
-            let key = result.check == "hostport" ? "connect_ms" : result.check == "download" ? "total_ms" : "write_ms"
-            guard let time = m[key]?.doubleValue else { return nil }
-            return (time, time, time)
-        default:
-            return nil
-        }
     }
 
     /// Measurements are scalars; anything else is written as its JSON text.
