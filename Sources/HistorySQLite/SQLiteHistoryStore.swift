@@ -19,6 +19,9 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     public let path: String
     private let lock = Mutex(())
     private let db: OpaquePointer
+    /// Whether the file has the `changes` table (status changes, kept as long as rollups); a file
+    /// from an older version opened read-only has not, and its changes are derived from `results`.
+    private var hasChanges = false
 
     /// Opens (or creates) the store; `readOnly` never creates nor writes.
     public init(path: String, readOnly: Bool = false) throws(Failure) {
@@ -34,6 +37,8 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         db = handle
         sqlite3_busy_timeout(db, 5000)
         if !readOnly {
+            let hadResults = try tableExists("results")
+            let hadChanges = try tableExists("changes")
             try exec(
                 """
                 PRAGMA journal_mode=WAL;
@@ -46,10 +51,26 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                     key TEXT NOT NULL, hour INTEGER NOT NULL, results INTEGER NOT NULL, successes INTEGER NOT NULL,
                     failures INTEGER NOT NULL, up_ms INTEGER NOT NULL, down_ms INTEGER NOT NULL, latency TEXT NOT NULL,
                     PRIMARY KEY(key, hour)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS changes(
+                    key TEXT NOT NULL, created_ms INTEGER NOT NULL, id TEXT NOT NULL, ok INTEGER NOT NULL,
+                    latency_ms REAL, message TEXT NOT NULL, sleep REAL NOT NULL,
+                    PRIMARY KEY(key, created_ms, id)) WITHOUT ROWID;
                 """)
+            if hadResults && !hadChanges {
+                // A history from a version without the `changes` table: derive it once.
+                try exec(
+                    """
+                    INSERT OR IGNORE INTO changes SELECT key, created_ms, id, ok, latency_ms, message, sleep FROM (
+                        SELECT *, LAG(ok) OVER (PARTITION BY key ORDER BY created_ms) AS previous FROM results)
+                    WHERE previous IS NULL OR previous != ok
+                    """)
+            }
+            hasChanges = true
         } else {
             // A database that is not a history (or is locked past the busy timeout) fails here.
             _ = try query("SELECT count(*) FROM rollups WHERE 0", bind: []) { _ in 0 }
+            // Read-only, a history from a version without the `changes` table is read as it is.
+            hasChanges = try tableExists("changes")
         }
     }
 
@@ -59,23 +80,25 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
 
     // MARK: HistoryStore
 
-    public func append(_ records: [HistoryRecord], rollups: [HourlyRollup]) throws {
+    public func append(_ records: [HistoryRecord], changes: [HistoryRecord], rollups: [HourlyRollup]) throws {
         try lock.withLock { _ throws(Failure) in
             try exec("BEGIN IMMEDIATE")
             do {
-                let insert = try prepare(
-                    "INSERT OR IGNORE INTO results(id, key, created_ms, ok, latency_ms, message, sleep) VALUES(?,?,?,?,?,?,?)")
-                defer { sqlite3_finalize(insert) }
-                for record in records {
-                    sqlite3_reset(insert)
-                    hm_sqlite3_bind_text(insert, 1, record.id)
-                    hm_sqlite3_bind_text(insert, 2, record.key)
-                    sqlite3_bind_int64(insert, 3, record.createdMillis)
-                    sqlite3_bind_int(insert, 4, record.success ? 1 : 0)
-                    if let latency = record.latencyMs { sqlite3_bind_double(insert, 5, latency) } else { sqlite3_bind_null(insert, 5) }
-                    hm_sqlite3_bind_text(insert, 6, record.message)
-                    sqlite3_bind_double(insert, 7, record.sleep)
-                    try step(insert)
+                for (table, rows) in [("results", records), ("changes", changes)] where !rows.isEmpty {
+                    let insert = try prepare(
+                        "INSERT OR IGNORE INTO \(table)(id, key, created_ms, ok, latency_ms, message, sleep) VALUES(?,?,?,?,?,?,?)")
+                    defer { sqlite3_finalize(insert) }
+                    for record in rows {
+                        sqlite3_reset(insert)
+                        hm_sqlite3_bind_text(insert, 1, record.id)
+                        hm_sqlite3_bind_text(insert, 2, record.key)
+                        sqlite3_bind_int64(insert, 3, record.createdMillis)
+                        sqlite3_bind_int(insert, 4, record.success ? 1 : 0)
+                        if let latency = record.latencyMs { sqlite3_bind_double(insert, 5, latency) } else { sqlite3_bind_null(insert, 5) }
+                        hm_sqlite3_bind_text(insert, 6, record.message)
+                        sqlite3_bind_double(insert, 7, record.sleep)
+                        try step(insert)
+                    }
                 }
                 for rollup in rollups {
                     var merged = rollup
@@ -116,14 +139,19 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
 
     public func transitions(key: String, from: Int64, to: Int64) throws -> [HistoryRecord] {
         try lock.withLock { _ throws(Failure) in
-            try query(
-                """
-                SELECT id, key, created_ms, ok, latency_ms, message, sleep FROM (
-                    SELECT *, LAG(ok) OVER (ORDER BY created_ms) AS previous FROM results
-                    WHERE key = ? AND created_ms >= ? AND created_ms < ?)
-                WHERE previous IS NULL OR previous != ok ORDER BY created_ms
-                """,
-                bind: [.text(key), .int(from), .int(to)], row: Self.record)
+            // Older files (read-only): the changes derived from the raw results on the fly.
+            let changes =
+                hasChanges
+                ? "changes"
+                : "(SELECT * FROM (SELECT *, LAG(ok) OVER (ORDER BY created_ms) AS previous FROM results WHERE key = ?1) WHERE previous IS NULL OR previous != ok)"
+            let columns = "id, key, created_ms, ok, latency_ms, message, sleep"
+            let before = try query(
+                "SELECT \(columns) FROM \(changes) WHERE key = ?1 AND created_ms < ?2 ORDER BY created_ms DESC LIMIT 1",
+                bind: [.text(key), .int(from)], row: Self.record)
+            return try before
+                + query(
+                    "SELECT \(columns) FROM \(changes) WHERE key = ?1 AND created_ms >= ?2 AND created_ms < ?3 ORDER BY created_ms",
+                    bind: [.text(key), .int(from), .int(to)], row: Self.record)
         }
     }
 
@@ -152,7 +180,11 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
 
     public func prune(resultsBefore: Int64, rollupsBefore: Int64) throws {
         try lock.withLock { _ throws(Failure) in
-            try exec("DELETE FROM results WHERE created_ms < \(resultsBefore); DELETE FROM rollups WHERE hour < \(rollupsBefore)")
+            try exec(
+                """
+                DELETE FROM results WHERE created_ms < \(resultsBefore); DELETE FROM rollups WHERE hour < \(rollupsBefore);
+                DELETE FROM changes WHERE created_ms < \(rollupsBefore * HistoryMath.hourMillis)
+                """)
         }
     }
 
@@ -177,6 +209,10 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             rollup.latency = LatencyHistogram(encoded: String(cString: sqlite3_column_text(statement, 7))) ?? LatencyHistogram()
             return rollup
         }
+    }
+
+    private func tableExists(_ name: String) throws(Failure) -> Bool {
+        try !query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", bind: [.text(name)]) { _ in 1 }.isEmpty
     }
 
     private static func record(_ statement: OpaquePointer) -> HistoryRecord {

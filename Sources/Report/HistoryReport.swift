@@ -36,9 +36,9 @@ public enum HistoryReport {
     }
 
     /// One check: whole hours from the rollups; the partial hours at both ends exactly from the
-    /// raw results; incidents from the raw results' status changes (from one day before the
-    /// window, so an incident open at its start shows its start). Hours before `rawSince` have no
-    /// raw results: a partial first hour there counts whole.
+    /// raw results; incidents from the stored status changes (kept as long as the rollups, from
+    /// the change before the window, so an incident open at its start shows its start). Hours
+    /// before `rawSince` have no raw results: a partial first hour there counts whole.
     static func report(store: any HistoryStore, key: String, since: Int64, until: Int64, now: Int64, rawSince: Int64) throws -> CheckReport {
         let hour = HistoryMath.hourMillis
         let end = min(until, now)
@@ -82,8 +82,9 @@ public enum HistoryReport {
             if let before = try store.last(key: key, before: since) { records.insert(before, at: 0) }
             summary = HistoryMath.summarize(records, since: since, until: until, now: now)
         }
-        // To the newest result: an incident open at `until` shows when it ended, if it has.
-        let changes = try store.transitions(key: key, from: max(since, rawSince) - 86_400_000, to: Int64.max)
+        // From the change that set the status at `since` (an incident open then shows its start)
+        // to the newest result (an incident open at `until` shows when it ended, if it has).
+        let changes = try store.transitions(key: key, from: since, to: Int64.max)
         summary.incidents = HistoryMath.incidents(changes).filter { $0.start < until && ($0.end ?? Int64.max) > since }
         // Before the raw results, a partial first hour counts whole: so does the window.
         summary.windowMillis = max(0, end - min(since, firstFull * hour))

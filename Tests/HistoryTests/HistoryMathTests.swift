@@ -1,3 +1,4 @@
+import Foundation
 import HistorySQLite
 import Monitor
 import Report
@@ -47,9 +48,16 @@ func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency
         ]
         let incidents = HistoryMath.incidents(records)
         #expect(incidents == [
-            .init(start: 10, end: 30, message: "first", failures: 2),
-            .init(start: 40, end: nil, message: "second", failures: 1),
+            .init(start: 10, end: 30, message: "first"),
+            .init(start: 40, end: nil, message: "second"),
         ])
+        // From the status changes alone, the same incidents.
+        let changes = HistoryMath.changes(records, after: nil)
+        #expect(changes.map(\.createdMillis) == [0, 10, 30, 40])
+        #expect(HistoryMath.incidents(changes) == incidents)
+        #expect(HistoryMath.changes(Array(records.dropFirst(2)), after: records[1]).map(\.createdMillis) == [30, 40])
+        // An out-of-order result changes nothing.
+        #expect(!HistoryMath.isChange(record(at: 5, false), after: records[3]))
         #expect(incidents[1].duration(now: 100) == 60)
         #expect(HistoryMath.mttr(incidents) == 20)
     }
@@ -120,9 +128,34 @@ func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency
         halves.merge(other)
         #expect(halves.quantile(0.99) == histogram.quantile(0.99), "merging loses nothing")
     }
+
+    /// Merging parts in any order gives the same buckets as adding every value to one histogram,
+    /// and the text form reads back equal: parts with disjoint, nested and overlapping ranges,
+    /// and the zero bucket.
+    @Test(arguments: 0..<20) func mergingAndDecodingAgreeWithAddingEverything(seed: UInt64) {
+        var rng = SplitMix(seed: seed)
+        var whole = LatencyHistogram()
+        var parts = (0..<5).map { _ in LatencyHistogram() }
+        for part in parts.indices {
+            // Each part its own range: 10^(−4…4) ms, a few values each.
+            let scale = pow(10, Double(Int(rng.next() % 9) - 4))
+            for _ in 0..<(rng.next() % 50) {
+                let v = rng.next() % 10 == 0 ? 0 : scale * Double(1 + rng.next() % 1000) / 100
+                parts[part].add(v)
+                whole.add(v)
+            }
+        }
+        var merged = LatencyHistogram()
+        for part in parts.shuffled(using: &rng) { merged.merge(part) }
+        #expect(merged.buckets == whole.buckets && merged.count == whole.count)
+        #expect(merged.min == whole.min && merged.max == whole.max)
+        for q in [0.0, 0.5, 0.99, 1.0] { #expect(merged.quantile(q) == whole.quantile(q)) }
+        let decoded = LatencyHistogram(encoded: whole.encoded)
+        #expect(decoded?.buckets == whole.buckets && decoded?.encoded == whole.encoded)
+    }
 }
 
-struct SplitMix {
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

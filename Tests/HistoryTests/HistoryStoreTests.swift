@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import HistorySQLite
 import Logging
@@ -23,8 +24,8 @@ func scratch() -> String {
         first.failures = 1
         first.upMillis = 60_000
         first.latency.add(5)
-        try store.append(a, rollups: [first])
-        try store.append([record(at: 1000, true, latency: 5)], rollups: [])  // the same id again: kept once
+        try store.append(a, changes: HistoryMath.changes(a, after: nil), rollups: [first])
+        try store.append([record(at: 1000, true, latency: 5)], changes: [record(at: 1000, true, latency: 5)], rollups: [])  // the same id again: kept once
         #expect(try store.results(key: "ping/x", from: 0, to: h).map(\.createdMillis) == [1000, 61_000])
         #expect(try store.results(key: "ping/x", from: 0, to: h).first == a[0])
         #expect(try store.last(key: "ping/x", before: 61_000)?.createdMillis == 1000)
@@ -33,15 +34,40 @@ func scratch() -> String {
         second.results = 1
         second.downMillis = 120_000
         second.latency.add(7)
-        try store.append([], rollups: [second])
+        try store.append([], changes: [], rollups: [second])
         let merged = try #require(try store.rollups(key: "ping/x", fromHour: 0, toHour: 1).first)
         #expect(merged.results == 3 && merged.successes == 1 && merged.failures == 1)
         #expect(merged.upMillis == 60_000 && merged.downMillis == 120_000)
         #expect(merged.latency.count == 2 && merged.latency.max == 7)
         #expect(try store.checks() == ["ping/x"])
+        #expect(try store.transitions(key: "ping/x", from: 0, to: .max).map(\.createdMillis) == [1000, 61_000])
+        #expect(try store.transitions(key: "ping/x", from: 61_000, to: .max).map(\.createdMillis) == [1000, 61_000])
+        #expect(try store.transitions(key: "ping/x", from: 61_001, to: .max).map(\.createdMillis) == [61_000])
         try store.prune(resultsBefore: 10_000, rollupsBefore: 1)
         #expect(try store.results(key: "ping/x", from: 0, to: h).map(\.createdMillis) == [61_000])
         #expect(try store.rollups(key: "ping/x", fromHour: 0, toHour: 1).isEmpty)
+    }
+
+    /// A history written before the `changes` table existed: read-only, the changes come from
+    /// the raw results; opened by the monitor, they are derived once and stored.
+    @Test func aHistoryFromBeforeTheChangesTableAnswersTheSame() throws {
+        let path = scratch() + "/history.sqlite"
+        let records = [(0, true), (1, true), (2, false), (3, false), (4, true)].map { record(at: Int64($0.0) * 60_000, $0.1) }
+        do {
+            let store = try SQLiteHistoryStore(path: path)
+            try store.append(records, changes: HistoryMath.changes(records, after: nil), rollups: [HourlyRollup(key: "ping/x", hour: 0)])
+        }
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        #expect(sqlite3_exec(db, "DROP TABLE changes", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(db)
+        let expected = [0, 2, 4].map { records[$0] }
+        let readOnly = try SQLiteHistoryStore(path: path, readOnly: true)
+        #expect(try readOnly.transitions(key: "ping/x", from: 0, to: .max) == expected)
+        #expect(try readOnly.transitions(key: "ping/x", from: 3 * 60_000, to: .max) == [records[2], records[4]])
+        let upgraded = try SQLiteHistoryStore(path: path)
+        #expect(try upgraded.transitions(key: "ping/x", from: 0, to: .max) == expected)
+        #expect(try SQLiteHistoryStore(path: path, readOnly: true).transitions(key: "ping/x", from: 0, to: .max) == expected)
     }
 
     @Test func aReadOnlyOpenNeverCreatesAndSaysWhatIsWrong() throws {
@@ -113,7 +139,7 @@ func scratch() -> String {
         var hour98 = HourlyRollup(key: "ping/x", hour: 98)
         for r in recent { hour98.count(r) }
         hour98.upMillis = 59 * 60_000
-        try store.append(recent, rollups: [old, hour98])
+        try store.append(recent, changes: HistoryMath.changes(recent, after: nil), rollups: [old, hour98])
         let reports = try HistoryReport.build(store: store, keys: [], since: 0, until: now, now: now, rawSince: 90 * h)
         let s = try #require(reports.first).summary
         #expect(reports.first!.fromRollups)
@@ -172,6 +198,17 @@ func scratch() -> String {
                 #expect(fast.incidents.map(\.start) == exact.incidents.map(\.start), "\(window)")
                 #expect(fast.incidents.map(\.end) == exact.incidents.map(\.end), "\(window)")
                 #expect(fast.windowMillis == exact.windowMillis)
+            }
+            // The stored status changes are exactly the raw results' changes, from the last one
+            // before any point on.
+            let changes = HistoryMath.changes(all, after: nil)
+            #expect(changes.count > 10)
+            #expect(try store.transitions(key: key, from: 0, to: .max) == changes)
+            for change in changes.dropFirst(3).prefix(5) {
+                let from = change.createdMillis + 1
+                let expected = changes.filter { $0.createdMillis >= from }
+                let before = changes.last { $0.createdMillis < from }.map { [$0] } ?? []
+                #expect(try store.transitions(key: key, from: from, to: .max) == before + expected)
             }
         }
         running.cancel()

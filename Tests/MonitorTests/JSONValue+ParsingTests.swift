@@ -26,6 +26,17 @@ import Testing
         #expect(try JSONValue.parse(value.json()) == value)
     }
 
+    /// Escapes in runs of plain text, at both ends, and a quote that a combining mark joins into
+    /// one Character with the next scalar.
+    @Test(arguments: [
+        ("plain", #""plain""#), ("\"", #""\"""#), ("a\nb\\", #""a\nb\\""#), ("\u{1F}é\t", #""\u001fé\t""#),
+        ("\"\u{301}x", "\"\\\"\u{301}x\""), ("雪\r雪", #""雪\r雪""#),
+    ])
+    func writesStringsWithTheEscapesRFC8259Requires(text: String, json: String) throws {
+        #expect(JSONValue.string(text).json() == json)
+        #expect(try JSONValue.parse(json) == .string(text))
+    }
+
     @Test(arguments: ["", "{", "[1,]", "01x", "\"open", "tru", "{\"a\" 1}", "1 2", "\"\\ud800\"", "-", "\"\u{01}\""])
     func rejectsMalformedText(text: String) {
         #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }

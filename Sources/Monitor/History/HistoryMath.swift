@@ -24,13 +24,11 @@ public enum HistoryMath {
         public var start: Int64
         public var end: Int64?
         public var message: String
-        public var failures: Int
 
-        public init(start: Int64, end: Int64?, message: String, failures: Int) {
+        public init(start: Int64, end: Int64?, message: String) {
             self.start = start
             self.end = end
             self.message = message
-            self.failures = failures
         }
 
         /// Milliseconds it lasted, up to `now` while ongoing.
@@ -108,7 +106,26 @@ public enum HistoryMath {
         }
     }
 
-    /// The incidents in `records` (one check, oldest first).
+    /// Whether `record` changes its check's status: it is the first result, or its status differs
+    /// from the `previous` one's. A result older than `previous` (out of order) changes nothing.
+    public static func isChange(_ record: HistoryRecord, after previous: HistoryRecord?) -> Bool {
+        guard let previous else { return true }
+        return record.createdMillis >= previous.createdMillis && record.success != previous.success
+    }
+
+    /// The status changes in `records` (one check, oldest first) that follow `previous`.
+    public static func changes(_ records: [HistoryRecord], after previous: HistoryRecord?) -> [HistoryRecord] {
+        var last = previous
+        var out: [HistoryRecord] = []
+        for record in records {
+            if isChange(record, after: last) { out.append(record) }
+            if (last?.createdMillis ?? .min) <= record.createdMillis { last = record }
+        }
+        return out
+    }
+
+    /// The incidents in `records` (one check, oldest first): all its results, or only its status
+    /// changes.
     public static func incidents(_ records: [HistoryRecord]) -> [Incident] {
         var out: [Incident] = []
         var open: Incident?
@@ -120,9 +137,7 @@ public enum HistoryMath {
                     open = nil
                 }
             } else if open == nil {
-                open = Incident(start: record.createdMillis, end: nil, message: record.message, failures: 1)
-            } else {
-                open!.failures += 1
+                open = Incident(start: record.createdMillis, end: nil, message: record.message)
             }
         }
         if let open { out.append(open) }

@@ -93,20 +93,24 @@ public struct HourlyRollup: Sendable, Hashable {
 /// Where the history is kept. Implementations may block (file or network I/O): callers use them
 /// from a thread of their own, never from the cooperative pool.
 public protocol HistoryStore: Sendable {
-    /// Stores results and adds rollup deltas, in one transaction; results already stored (same
-    /// id) are not counted twice.
-    func append(_ records: [HistoryRecord], rollups: [HourlyRollup]) throws
+    /// Stores results, the status changes among them (`changes`: the results whose status differs
+    /// from their check's previous result, see `HistoryMath.isChange`) and rollup deltas, in one
+    /// transaction; results and changes already stored (same id) are not stored twice.
+    func append(_ records: [HistoryRecord], changes: [HistoryRecord], rollups: [HourlyRollup]) throws
     /// Raw results of `key` with `from <= created < to`, oldest first.
     func results(key: String, from: Int64, to: Int64) throws -> [HistoryRecord]
     /// The newest result of `key` that started before `before`.
     func last(key: String, before: Int64) throws -> HistoryRecord?
-    /// The results of `key` with `from <= created < to` whose status differs from the result
-    /// before them (the first one always): where incidents start and end. Oldest first.
+    /// The status changes of `key` with `from <= created < to`, preceded by the last change
+    /// before `from` (the one that set the status at `from`): where incidents start and end,
+    /// oldest first. Changes are kept as long as rollups (`keep_rollups`), so incidents are
+    /// known for windows older than the raw results.
     func transitions(key: String, from: Int64, to: Int64) throws -> [HistoryRecord]
     /// Rollups of `key` for hours `fromHour <= hour < toHour`, oldest first.
     func rollups(key: String, fromHour: Int64, toHour: Int64) throws -> [HourlyRollup]
     /// Every check key with history.
     func checks() throws -> [String]
-    /// Deletes raw results older than `resultsBefore` and rollups of hours before `rollupsBefore`.
+    /// Deletes raw results older than `resultsBefore`, and rollups of hours before
+    /// `rollupsBefore` with the status changes of those hours.
     func prune(resultsBefore: Int64, rollupsBefore: Int64) throws
 }

@@ -113,6 +113,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         defer { handled.add(batch.count, ordering: .sequentiallyConsistent) }
         var records: [HistoryRecord] = []
         records.reserveCapacity(batch.count)
+        var changes: [HistoryRecord] = []
         var touched: [Int] = []
         // In arrival order: per check, results arrive in start order (a check never overlaps
         // itself); one that does not is stored but adds no coverage.
@@ -121,6 +122,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
             let index = slot(key, at: result.createdMillis)
             let record = HistoryRecord(result, key: key, sleep: states[index].sleep)
             if states[index].rollups.isEmpty { touched.append(index) }
+            if HistoryMath.isChange(record, after: states[index].last) { changes.append(record) }
             if let previous = states[index].last, previous.createdMillis <= record.createdMillis {
                 let end = min(record.createdMillis, previous.createdMillis + previous.capMillis)
                 if end > previous.createdMillis {
@@ -140,7 +142,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
             states[index].rollups.removeAll(keepingCapacity: true)
         }
         do {
-            try store.append(records, rollups: rollups)
+            try store.append(records, changes: changes, rollups: rollups)
             written.add(records.count, ordering: .relaxed)
         } catch {
             logger.error("cannot write history; these results are not in it", metadata: ["results": "\(records.count)", "error": "\(error)"])

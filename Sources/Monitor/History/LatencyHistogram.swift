@@ -8,8 +8,13 @@ public struct LatencyHistogram: Sendable, Hashable {
     public static let gamma = 1.02
     private static let logGamma = log(gamma)
 
-    /// Counts by bucket index (`floor(log(v) / log(gamma))`); values ≤ 0.001 ms share index `Int.min`.
-    public private(set) var buckets: [Int: Int] = [:]
+    /// Counts of values ≤ 0.001 ms.
+    private var zero = 0
+    /// Counts by bucket index (`floor(log(v) / log(gamma))`) from `offset` on; no zero count at
+    /// either end, so equal histograms are equal values. Dense: a report merges tens of
+    /// thousands of hourly histograms, and adding arrays is much cheaper than hashing.
+    private var counts: [Int] = []
+    private var offset = 0
     public private(set) var count = 0
     public private(set) var sum = 0.0
     public private(set) var min = Double.infinity
@@ -17,18 +22,62 @@ public struct LatencyHistogram: Sendable, Hashable {
 
     public init() {}
 
+    /// Counts by bucket index; values ≤ 0.001 ms under `Int.min`.
+    public var buckets: [Int: Int] {
+        var out: [Int: Int] = [:]
+        if zero > 0 { out[Int.min] = zero }
+        for (i, n) in counts.enumerated() where n > 0 { out[offset + i] = n }
+        return out
+    }
+
     public mutating func add(_ value: Double) {
         guard value.isFinite, value >= 0 else { return }
-        let index = value <= 0.001 ? Int.min : Int((log(value) / Self.logGamma).rounded(.down))
-        buckets[index, default: 0] += 1
+        if value <= 0.001 {
+            zero += 1
+        } else {
+            add(index: Int((log(value) / Self.logGamma).rounded(.down)), count: 1)
+        }
         count += 1
         sum += value
         min = Swift.min(min, value)
         max = Swift.max(max, value)
     }
 
+    /// Adds `n` to the bucket `index`, growing the dense range as needed.
+    private mutating func add(index: Int, count n: Int) {
+        if counts.isEmpty {
+            offset = index
+            counts = [n]
+        } else if index < offset {
+            counts.insert(contentsOf: repeatElement(0, count: offset - index), at: 0)
+            offset = index
+            counts[0] += n
+        } else if index >= offset + counts.count {
+            counts.append(contentsOf: repeatElement(0, count: index - offset - counts.count + 1))
+            counts[index - offset] += n
+        } else {
+            counts[index - offset] += n
+        }
+    }
+
     public mutating func merge(_ other: LatencyHistogram) {
-        for (index, n) in other.buckets { buckets[index, default: 0] += n }
+        zero += other.zero
+        if !other.counts.isEmpty {
+            if counts.isEmpty {
+                counts = other.counts
+                offset = other.offset
+            } else {
+                let low = Swift.min(offset, other.offset)
+                let high = Swift.max(offset + counts.count, other.offset + other.counts.count)
+                if low < offset { counts.insert(contentsOf: repeatElement(0, count: offset - low), at: 0) }
+                if high > low + counts.count { counts.append(contentsOf: repeatElement(0, count: high - low - counts.count)) }
+                offset = low
+                let shift = other.offset - low
+                counts.withUnsafeMutableBufferPointer { mine in
+                    for (i, n) in other.counts.enumerated() { mine[shift + i] += n }
+                }
+            }
+        }
         count += other.count
         sum += other.sum
         min = Swift.min(min, other.min)
@@ -42,12 +91,12 @@ public struct LatencyHistogram: Sendable, Hashable {
     public func quantile(_ q: Double) -> Double? {
         guard count > 0 else { return nil }
         let rank = Swift.max(1, Int((q * Double(count)).rounded(.up)))
-        var seen = 0
-        for index in buckets.keys.sorted() {
-            seen += buckets[index]!
+        if zero >= rank { return min }
+        var seen = zero
+        for (i, n) in counts.enumerated() {
+            seen += n
             if seen >= rank {
-                guard index != Int.min else { return min }
-                let low = pow(Self.gamma, Double(index))
+                let low = pow(Self.gamma, Double(offset + i))
                 let value = 2 * low * Self.gamma / (1 + Self.gamma)
                 return Swift.min(max, Swift.max(min, value))
             }
@@ -58,7 +107,8 @@ public struct LatencyHistogram: Sendable, Hashable {
     /// Compact text: `count sum min max index:n,index:n…` (for storage).
     public var encoded: String {
         guard count > 0 else { return "0" }
-        let parts = buckets.keys.sorted().map { "\($0 == Int.min ? "z" : String($0)):\(buckets[$0]!)" }
+        var parts: [String] = zero > 0 ? ["z:\(zero)"] : []
+        for (i, n) in counts.enumerated() where n > 0 { parts.append("\(offset + i):\(n)") }
         return "\(count) \(sum) \(min) \(max) " + parts.joined(separator: ",")
     }
 
@@ -110,7 +160,7 @@ public struct LatencyHistogram: Sendable, Hashable {
                     i += 1
                 }
                 guard i > start else { return false }
-                buckets[index, default: 0] += n
+                if index == Int.min { zero += n } else if n > 0 { add(index: index, count: n) }
                 if i < bytes.count {
                     guard bytes[i] == UInt8(ascii: ",") else { return false }
                     i += 1

@@ -102,22 +102,36 @@ public enum JSONValue: Sendable, Hashable {
     /// `.0` (Swift's own rendering), so consumers see a float for a float measurement.
     public static func format(_ v: Double) -> String { String(v) }
 
-    /// Appends `s` as a JSON string literal with the escapes RFC 8259 requires.
+    /// Appends `s` as a JSON string literal with the escapes RFC 8259 requires. Runs without
+    /// anything to escape are appended whole (a report writes megabytes of text).
     public static func writeString(_ s: String, into out: inout String) {
         out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        let utf8 = s.utf8
+        var start = utf8.startIndex
+        var i = start
+        while i != utf8.endIndex {
+            let byte = utf8[i]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+                i = utf8.index(after: i)
+                continue
             }
+            // An ASCII byte: `start` and `i` are on scalar boundaries (a quote followed by a
+            // combining mark is one Character: slice the UTF-8 view, not the String).
+            out += Substring(utf8[start..<i])
+            switch byte {
+            case UInt8(ascii: "\""): out += "\\\""
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case UInt8(ascii: "\n"): out += "\\n"
+            case UInt8(ascii: "\r"): out += "\\r"
+            case UInt8(ascii: "\t"): out += "\\t"
+            default:
+                let hex = String(byte, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+            i = utf8.index(after: i)
+            start = i
         }
+        out += Substring(utf8[start...])
         out += "\""
     }
 }
