@@ -12,10 +12,11 @@ public struct Runtime: Sendable {
 
     /// Builds checks and notifiers; problems only visible now (a notifier that cannot start)
     /// are reported together as a `ConfigError`.
-    /// `historyStore`: where the history recorder writes (`settings.history`); `nil`: no history.
+    /// `historyStores`: where history recorders write (`settings.history`), each with the name of
+    /// its thread; none: no history.
     public init(
         config: MonitorConfig, checkKinds: [CheckKind] = CheckKinds.all, notifierKinds: [NotifierKind], logger: Logger,
-        historyStore: (any HistoryStore)? = nil
+        historyStores: [(name: String, store: any HistoryStore)] = []
     ) throws(ConfigError) {
         var problems: [ConfigDiagnostic] = []
         let checkKindsByName = Dictionary(checkKinds.map { ($0.name, $0) }, uniquingKeysWith: { _, l in l })
@@ -83,15 +84,15 @@ public struct Runtime: Sendable {
         // A write-ahead log in front of the notifiers when one of them spools (see `IntakeLog`).
         let intake = channels.contains(where: \.isDurable)
             ? IntakeLog(directory: config.settings.stateDirectory + "/intake", channels: channels, logger: logger) : nil
-        let history = historyStore.flatMap { store in
-            config.settings.history.enabled
-                ? HistoryRecorder(
-                    store: store, sleeps: Dictionary(config.checks.map { ($0.key, $0.sleep) }, uniquingKeysWith: { first, _ in first }),
+        let sleeps = Dictionary(config.checks.map { ($0.key, $0.sleep) }, uniquingKeysWith: { first, _ in first })
+        let histories = config.settings.history.enabled
+            ? historyStores.map { entry in
+                HistoryRecorder(
+                    store: entry.store, sleeps: sleeps,
                     settings: .init(keepResults: config.settings.history.keepResults, keepRollups: config.settings.history.keepRollups),
-                    logger: logger)
-                : nil
-        }
-        self.router = ResultRouter(channels: channels, logger: logger, intake: intake, history: history)
+                    threadName: entry.name, logger: logger)
+            } : []
+        self.router = ResultRouter(channels: channels, logger: logger, intake: intake, histories: histories)
     }
 
     /// The delivery services, one per notifier, in config order.
@@ -114,9 +115,9 @@ public struct Runtime: Sendable {
     /// first, the scheduler last, so that at shutdown (reverse order) scheduling stops before
     /// the queues drain.
     public func services(observer: (any SchedulerObserver)? = nil) -> [any Service] {
-        // The history recorder stops after the scheduler (which flushes it) and before the queues drain.
+        // The history recorders stop after the scheduler (which flushes them) and before the queues drain.
         var services: [any Service] = [deliveryGroup()]
-        if let history = router.history { services.append(history) }
+        services.append(contentsOf: router.histories as [any Service])
         services.append(
             Heartbeat(
                 stateDirectory: config.settings.stateDirectory, router: router, checks: checks.count,

@@ -3,6 +3,7 @@ import Foundation
 import HistorySQLite
 import Logging
 import Monitor
+import Notifiers
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -114,7 +115,7 @@ struct Run: AsyncParsableCommand {
         do {
             let config = try common.loadConfig(logger: logger)
             for warning in config.warnings { logger.warning("\(warning)") }
-            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStore: openHistory(config, logger: logger))
+            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
         } catch let error as ConfigError {
             throw reportConfigError(error)
         }
@@ -218,13 +219,13 @@ struct Once: AsyncParsableCommand {
         let runtime: Runtime
         do {
             let config = try common.loadConfig(logger: logger)
-            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStore: openHistory(config, logger: logger))
+            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
         } catch let error as ConfigError {
             throw reportConfigError(error)
         }
         let runner = OnceRunner(runtime: runtime)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runtime.deliveryGroup())]
-        if let history = runtime.router.history { services.append(.init(service: history)) }
+        for history in runtime.router.histories { services.append(.init(service: history)) }
         services.append(.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup))
         try await StopControl.run(services, shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
         let results = runner.results
@@ -249,16 +250,26 @@ enum ScratchDirectory {
 }
 
 
-/// The history store of `config` (`STATE/history.sqlite`) when `settings.history` is on; when it
-/// cannot be opened the monitor runs without history, and says so.
-func openHistory(_ config: MonitorConfig, logger: Logger) -> (any HistoryStore)? {
-    guard config.settings.history.enabled else { return nil }
+/// The history stores of `config` when `settings.history` is on: `STATE/history.sqlite`, and
+/// beside each `mongo` notifier's collection its `_hourly`, `_raw` and `_changes` collections.
+/// A store that cannot be opened is left out, and the log says so.
+func openHistory(_ config: MonitorConfig, logger: Logger) -> [(name: String, store: any HistoryStore)] {
+    guard config.settings.history.enabled else { return [] }
+    var stores: [(name: String, store: any HistoryStore)] = []
     let path = config.settings.stateDirectory + "/history.sqlite"
     do {
         try FileSystem.makeDirectories(config.settings.stateDirectory)
-        return try SQLiteHistoryStore(path: path)
+        stores.append(("history", try SQLiteHistoryStore(path: path)))
     } catch {
         logger.error("history not recorded: cannot open the history store", metadata: ["path": "\(path)", "error": "\(error)"])
-        return nil
     }
+    for (i, notifier) in config.notifiers.filter({ $0.type == MongoNotifier.kind.name }).enumerated() {
+        do {
+            // Thread names hold 15 characters: history-mongo, history-mongo2, …
+            stores.append(("history-mongo" + (i == 0 ? "" : "\(i + 1)"), try MongoHistoryStore(settings: .init(options: notifier.options))))
+        } catch {
+            logger.error("history not recorded in Mongo", metadata: ["notifier": "\(notifier.name)", "error": "\(error)"])
+        }
+    }
+    return stores
 }

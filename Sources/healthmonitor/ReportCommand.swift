@@ -3,6 +3,7 @@ import Foundation
 import HistorySQLite
 import Logging
 import Monitor
+import Notifiers
 import Report
 
 /// `healthmonitor report`: uptime, incidents and latency percentiles from the history.
@@ -26,7 +27,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .customLong("check"), help: "TYPE/LABEL of a check (repeat for several); default: every check with history.")
     var checks: [String] = []
 
-    @Option(help: "local (the SQLite history in the state directory).")
+    @Option(help: "local (the SQLite history in the state directory), or mongo[:NAME] (the history beside the mongo notifier NAME's collection; default: the first mongo notifier).")
     var source = "local"
 
     @Option(help: "table, json or csv.")
@@ -52,19 +53,15 @@ struct ReportCommand: AsyncParsableCommand {
         guard ["table", "json", "csv"].contains(format) else {
             throw Failure(description: "--format: found \"\(format)\", expected table, json or csv")
         }
-        guard source == "local" else {
-            throw Failure(description: "--source: found \"\(source)\", expected local (reports from Mongo are not available yet)")
+        guard source == "local" || source == "mongo" || source.hasPrefix("mongo:") else {
+            throw Failure(description: "--source: found \"\(source)\", expected local, mongo or mongo:NAME (a mongo notifier's name)")
         }
         let now = Int64(WallClock.nowMillis())
         let sinceMillis = try Self.time(since, option: "--since", now: now)
         let untilMillis = try until.map { try Self.time($0, option: "--until", now: now) } ?? now
         guard sinceMillis < untilMillis else { throw Failure(description: "--since must be before --until") }
         let config = try common.loadConfig(logger: logger)
-        let path = config.settings.stateDirectory + "/history.sqlite"
-        guard FileSystem.exists(path) else {
-            throw Failure(description: "no history at \(path): the monitor records it while it runs (settings.history.enabled)")
-        }
-        let store = try SQLiteHistoryStore(path: path, readOnly: true)
+        let store = try openStore(config)
         let reports = try HistoryReport.build(
             store: store, keys: checks, since: sinceMillis, until: untilMillis, now: now,
             rawSince: now - Int64(config.settings.history.keepResults * 1000))
@@ -73,6 +70,26 @@ struct ReportCommand: AsyncParsableCommand {
         case "csv": FileOutput.standardOutput.write(HistoryReport.csv(reports, now: now))
         default: FileOutput.standardOutput.write(HistoryReport.table(reports, since: sinceMillis, until: untilMillis, now: now))
         }
+    }
+
+    /// The store `--source` names, opened for reading.
+    private func openStore(_ config: MonitorConfig) throws -> any HistoryStore {
+        if source == "local" {
+            let path = config.settings.stateDirectory + "/history.sqlite"
+            guard FileSystem.exists(path) else {
+                throw Failure(description: "no history at \(path): the monitor records it while it runs (settings.history.enabled)")
+            }
+            return try SQLiteHistoryStore(path: path, readOnly: true)
+        }
+        let mongos = config.notifiers.filter { $0.type == MongoNotifier.kind.name }
+        let name = source.hasPrefix("mongo:") ? String(source.dropFirst("mongo:".count)) : nil
+        guard let notifier = name.map({ name in mongos.first { $0.name == name } }) ?? mongos.first else {
+            let known = mongos.isEmpty ? "the config has no mongo notifier" : "mongo notifiers: " + mongos.map(\.name).joined(separator: ", ")
+            throw Failure(description: "--source \(source): " + (name.map { "no mongo notifier named \($0); " } ?? "") + known)
+        }
+        let store = try MongoHistoryStore(settings: .init(options: notifier.options))
+        if let problem = store.ping() { throw Failure(description: "--source \(source): cannot reach \(store.endpoint): \(problem)") }
+        return store
     }
 
     /// Unix milliseconds of `text`: a duration back from `now`, or an ISO-8601 time.

@@ -7,17 +7,18 @@ public final class ResultRouter: Sendable {
     public let channels: [NotifierChannel]
     /// The write-ahead log results pass through; `nil`: straight to the channels.
     public let intake: IntakeLog?
-    /// Where every result is recorded for reports; `nil`: nowhere.
-    public let history: HistoryRecorder?
+    /// Where every result is recorded for reports (the local store, and Mongo when configured);
+    /// each its own thread, so a slow store holds back no other.
+    public let histories: [HistoryRecorder]
     private let logger: Logger
     private let routed = Atomic<Int>(0)
     private let lastRouted = Atomic<Int64>(0)
 
-    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil, history: HistoryRecorder? = nil) {
+    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil, histories: [HistoryRecorder] = []) {
         self.channels = channels
         self.logger = logger
         self.intake = intake
-        self.history = history
+        self.histories = histories
     }
 
     /// Routes one result. Never waits: queues are bounded and drop (counted) when full.
@@ -27,7 +28,7 @@ public final class ResultRouter: Sendable {
                 "result",
                 metadata: ["check": "\(result.key)", "status": "\(result.status.rawValue)", "message": "\(result.message)"])
         }
-        history?.record(result)
+        for history in histories { history.record(result) }
         if let intake {
             intake.submit(result)
         } else {
@@ -41,7 +42,7 @@ public final class ResultRouter: Sendable {
     /// intake log may hold results for a moment).
     public func flush() async {
         await intake?.flush()
-        await history?.flush()
+        for history in histories { await history.flush() }
     }
 
     /// Results routed so far.

@@ -91,12 +91,14 @@ public enum HistoryMath {
         return out
     }
 
-    /// Adds the part of `interval` in each hour to `rollups` (by hour).
-    public static func addCoverage(_ interval: Interval, key: String, to rollups: inout [Int64: HourlyRollup]) {
+    /// Adds the part of `interval` in each hour to `rollups` (by hour); `source`: the id of the
+    /// result whose arrival ended the interval (see `HourlyRollup.source`).
+    public static func addCoverage(_ interval: Interval, key: String, source: String? = nil, to rollups: inout [Int64: HourlyRollup]) {
         var start = interval.start
         while start < interval.end {
             let hour = floorDiv(start, hourMillis)
             let end = min(interval.end, (hour + 1) * hourMillis)
+            if let source { rollups[hour, default: HourlyRollup(key: key, hour: hour)].source = source }
             if interval.success {
                 rollups[hour, default: HourlyRollup(key: key, hour: hour)].upMillis += end - start
             } else {

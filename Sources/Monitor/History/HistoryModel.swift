@@ -67,6 +67,9 @@ public struct HourlyRollup: Sendable, Hashable {
     public var upMillis: Int64 = 0
     public var downMillis: Int64 = 0
     public var latency = LatencyHistogram()
+    /// The id of the newest result whose count or coverage this delta holds: a store that adds
+    /// deltas (Mongo's `$inc`) applies each one once, keyed on it. `nil` in stored rollups.
+    public var source: String?
 
     public init(key: String, hour: Int64) {
         self.key = key
@@ -75,6 +78,7 @@ public struct HourlyRollup: Sendable, Hashable {
 
     /// Counts one result that started in this hour.
     public mutating func count(_ record: HistoryRecord) {
+        source = record.id
         results += 1
         if record.success { successes += 1 } else { failures += 1 }
         if let value = record.latencyMs { latency.add(value) }

@@ -17,11 +17,15 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         public var keepRollups: Double = 400 * 86400
         /// Seconds between two writes.
         public var interval: Double = 1
+        /// Raw results held for a store that fails (Mongo away), beyond which the oldest held
+        /// raw results are dropped; counts, times and status changes are always kept.
+        public var maxHeldResults = 100_000
 
-        public init(keepResults: Double = 7 * 86400, keepRollups: Double = 400 * 86400, interval: Double = 1) {
+        public init(keepResults: Double = 7 * 86400, keepRollups: Double = 400 * 86400, interval: Double = 1, maxHeldResults: Int = 100_000) {
             self.keepResults = keepResults
             self.keepRollups = keepRollups
             self.interval = interval
+            self.maxHeldResults = maxHeldResults
         }
     }
 
@@ -30,16 +34,18 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
     private let sleeps: [String: Double]
     private let logger: Logger
     private let inbox = Handoff<CheckResult>()
-    private let thread = DedicatedThread(name: "history")
+    private let thread: DedicatedThread
     private let stopping = Atomic<Bool>(false)
     private let written = Atomic<Int>(0)
     private let submitted = Atomic<Int>(0)
     private let handled = Atomic<Int>(0)
     private var lastPrune = 0.0
 
-    /// `sleeps`: each check's period by `check/label`.
-    public init(store: any HistoryStore, sleeps: [String: Double], settings: Settings = Settings(), logger: Logger) {
+    /// `sleeps`: each check's period by `check/label`; `threadName`: the writing thread's name
+    /// (at most 15 characters, as `top -H` shows it).
+    public init(store: any HistoryStore, sleeps: [String: Double], settings: Settings = Settings(), threadName: String = "history", logger: Logger) {
         self.store = store
+        self.thread = DedicatedThread(name: threadName)
         self.sleeps = sleeps
         self.settings = settings
         self.logger = logger
@@ -77,6 +83,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         while true {
             let stop = stopping.load(ordering: .sequentiallyConsistent)
             write(inbox.take())
+            retry()
             let now = MonotonicClock().seconds()
             if now - lastPrune >= 3600 {
                 lastPrune = now
@@ -128,7 +135,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
                 if end > previous.createdMillis {
                     HistoryMath.addCoverage(
                         HistoryMath.Interval(start: previous.createdMillis, end: end, success: previous.success), key: key,
-                        to: &states[index].rollups)
+                        source: record.id, to: &states[index].rollups)
                 }
             }
             let hour = HistoryMath.floorDiv(record.createdMillis, HistoryMath.hourMillis)
@@ -141,12 +148,96 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
             rollups.append(contentsOf: states[index].rollups.values)
             states[index].rollups.removeAll(keepingCapacity: true)
         }
-        do {
-            try store.append(records, changes: changes, rollups: rollups)
-            written.add(records.count, ordering: .relaxed)
-        } catch {
-            logger.error("cannot write history; these results are not in it", metadata: ["results": "\(records.count)", "error": "\(error)"])
+        let pending = Pending(records: records, changes: changes, rollups: rollups)
+        if failed == nil && waiting == nil {
+            if !append(pending) { failed = pending }
+        } else {
+            // Behind a failed batch: wait, merged into one batch not yet tried.
+            if waiting == nil { waiting = pending } else { waiting!.merge(pending) }
+            dropHeldResultsBeyondLimit()
         }
+    }
+
+    // MARK: A store that fails
+
+    /// One write: results, status changes and rollup deltas.
+    struct Pending {
+        var records: [HistoryRecord]
+        var changes: [HistoryRecord]
+        var rollups: [HourlyRollup]
+
+        /// Adds a later batch: its results and changes after ours, its rollup deltas merged
+        /// into ours by check and hour (the merged delta takes the later result's id).
+        mutating func merge(_ later: Pending) {
+            records += later.records
+            changes += later.changes
+            var index: [String: Int] = [:]
+            for (i, rollup) in rollups.enumerated() { index["\(rollup.key)@\(rollup.hour)"] = i }
+            for rollup in later.rollups {
+                if let i = index["\(rollup.key)@\(rollup.hour)"] {
+                    rollups[i].merge(rollup)
+                    rollups[i].source = rollup.source ?? rollups[i].source
+                } else {
+                    rollups.append(rollup)
+                }
+            }
+        }
+    }
+
+    /// A batch the store refused, perhaps partly written: sent again unchanged (the store's
+    /// idempotence on result ids makes that safe), never merged with another.
+    private var failed: Pending?
+    /// Batches that came while `failed` waits, merged into one never tried.
+    private var waiting: Pending?
+    private var failingSince: Double?
+    private var droppedResults = 0
+
+    /// Writes `pending`; `false` (and a log line when the store starts failing) when it fails.
+    private func append(_ pending: Pending) -> Bool {
+        do {
+            try store.append(pending.records, changes: pending.changes, rollups: pending.rollups)
+            written.add(pending.records.count, ordering: .relaxed)
+            if let since = failingSince {
+                logger.notice(
+                    "history written again", metadata: ["seconds failing": "\(Int(MonotonicClock().seconds() - since))", "raw results dropped": "\(droppedResults)"])
+                failingSince = nil
+                droppedResults = 0
+            }
+            return true
+        } catch {
+            if failingSince == nil {
+                failingSince = MonotonicClock().seconds()
+                logger.error(
+                    "cannot write history; holding the results and trying again every interval", metadata: ["error": "\(error)", "results": "\(pending.records.count)"])
+            }
+            return false
+        }
+    }
+
+    /// Tries the held batches again, in order.
+    private func retry() {
+        if let pending = failed {
+            guard append(pending) else { return }
+            failed = nil
+        }
+        if let pending = waiting {
+            waiting = nil
+            if !append(pending) { failed = pending }
+        }
+    }
+
+    /// Holds at most `maxHeldResults` raw results: the oldest of those not yet tried go first.
+    private func dropHeldResultsBeyondLimit() {
+        let held = (failed?.records.count ?? 0) + (waiting?.records.count ?? 0)
+        guard held > settings.maxHeldResults, let count = waiting?.records.count, count > 0 else { return }
+        let drop = min(count, held - settings.maxHeldResults)
+        if droppedResults == 0 {
+            logger.warning(
+                "history store still failing: dropping the oldest held raw results (counts, times and incidents are kept)",
+                metadata: ["held": "\(held)", "limit": "\(settings.maxHeldResults)"])
+        }
+        waiting!.records.removeFirst(drop)
+        droppedResults += drop
     }
 
     private func prune() {

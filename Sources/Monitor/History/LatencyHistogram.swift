@@ -22,6 +22,18 @@ public struct LatencyHistogram: Sendable, Hashable {
 
     public init() {}
 
+    /// A histogram from its parts, as `buckets`, `count`, `sum`, `min` and `max` gave them (a
+    /// store that keeps the buckets as fields).
+    public init(buckets: [Int: Int], count: Int, sum: Double, min: Double, max: Double) {
+        for (index, n) in buckets.sorted(by: { $0.key < $1.key }) where n > 0 {
+            if index == Int.min { zero += n } else { add(index: index, count: n) }
+        }
+        self.count = count
+        self.sum = sum
+        self.min = count > 0 ? min : .infinity
+        self.max = count > 0 ? max : -.infinity
+    }
+
     /// Counts by bucket index; values ≤ 0.001 ms under `Int.min`.
     public var buckets: [Int: Int] {
         var out: [Int: Int] = [:]

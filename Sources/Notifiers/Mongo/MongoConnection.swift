@@ -73,6 +73,8 @@ final class MongoConnection {
     private let database: OpaquePointer
     private let collection: OpaquePointer
     let collectionName: String
+    /// Other collections of the database, by name (the history's), created on first use.
+    private var others: [String: OpaquePointer] = [:]
 
     /// Checks that `uri` is a MongoDB URI libmongoc accepts; returns its problem otherwise.
     static func validate(uri: String) -> String? {
@@ -105,6 +107,7 @@ final class MongoConnection {
     }
 
     deinit {
+        for handle in others.values { mongoc_collection_destroy(handle) }
         mongoc_collection_destroy(collection)
         mongoc_database_destroy(database)
         mongoc_client_destroy(client)
@@ -140,5 +143,80 @@ final class MongoConnection {
             }
         }
         return (reply, ok ? nil : Failure("insert \(documents.count) document(s)", error))
+    }
+
+    // MARK: Any collection of the database (the history store's)
+
+    private func handle(_ name: String) -> OpaquePointer {
+        if name == collectionName { return collection }
+        if let handle = others[name] { return handle }
+        let handle = mongoc_database_get_collection(database, name)!
+        others[name] = handle
+        return handle
+    }
+
+    /// One write of an unordered bulk write.
+    enum Write {
+        /// Inserts a document.
+        case insert(BSONDocument)
+        /// Updates the one document `filter` matches with `update` (operators), inserting it when
+        /// none matches and `upsert`.
+        case update(filter: BSONDocument, update: BSONDocument, upsert: Bool)
+    }
+
+    /// Runs `writes` on collection `name` as one unordered bulk write with `options` (a write
+    /// concern). Returns what the server said per write (duplicates of `_id` are in the report,
+    /// not errors); throws when the server could not be reached or refused the whole write, or
+    /// any write failed for another reason than a duplicate `_id`.
+    func bulkWrite(_ name: String, _ writes: [Write], options: BSONDocument) throws(Failure) -> MongoWriteReport {
+        let opts = BSONDocument()
+        bson_concat(opts.pointer, options.pointer)
+        opts.append("ordered", .bool(false))
+        let bulk = mongoc_collection_create_bulk_operation_with_opts(handle(name), opts.pointer)!
+        defer { mongoc_bulk_operation_destroy(bulk) }
+        var error = bson_error_t()
+        let upsert = BSONDocument()
+        upsert.append("upsert", .bool(true))
+        for write in writes {
+            let queued: Bool
+            switch write {
+            case .insert(let document): queued = mongoc_bulk_operation_insert_with_opts(bulk, document.pointer, nil, &error)
+            case .update(let filter, let update, let isUpsert):
+                queued = mongoc_bulk_operation_update_one_with_opts(bulk, filter.pointer, update.pointer, isUpsert ? upsert.pointer : nil, &error)
+            }
+            guard queued else { throw Failure("queue a write on \(name)", error) }
+        }
+        let (done, reply) = BSONDocument.receiving { reply in mongoc_bulk_operation_execute(bulk, reply, &error) }
+        let report = MongoWriteReport(reply: reply)
+        if done != 0 { return report }
+        // Failed: acceptable only when every write error is a duplicate `_id`.
+        if let concern = report.writeConcernError { throw Failure("write \(name)", message: concern) }
+        if let refused = (report.transient + report.rejected).first {
+            throw Failure("write \(name)", message: "\(refused.message) (code \(refused.code))")
+        }
+        guard !report.duplicates.isEmpty else { throw Failure("write \(name)", error) }
+        return report
+    }
+
+    /// The documents of collection `name` that `filter` matches, with `options` (sort, limit,
+    /// projection), all read into memory.
+    func find(_ name: String, filter: BSONDocument, options: BSONDocument) throws(Failure) -> [BSONDocument] {
+        let cursor = mongoc_collection_find_with_opts(handle(name), filter.pointer, options.pointer, nil)!
+        defer { mongoc_cursor_destroy(cursor) }
+        var documents: [BSONDocument] = []
+        var current: OpaquePointer?
+        while mongoc_cursor_next(cursor, &current) {
+            if let current { documents.append(BSONDocument(taking: bson_copy(current)!)) }
+        }
+        var error = bson_error_t()
+        if mongoc_cursor_error(cursor, &error) { throw Failure("find in \(name)", error) }
+        return documents
+    }
+
+    /// Deletes the documents of collection `name` that `filter` matches.
+    func deleteMany(_ name: String, filter: BSONDocument) throws(Failure) {
+        var error = bson_error_t()
+        let (ok, _) = BSONDocument.receiving { reply in mongoc_collection_delete_many(handle(name), filter.pointer, nil, reply, &error) }
+        guard ok else { throw Failure("delete from \(name)", error) }
     }
 }
