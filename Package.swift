@@ -94,7 +94,7 @@ let package = Package(
         // CSQLite: a test writes a history file as an older version did.
         .testTarget(name: "HistoryTests", dependencies: ["Monitor", "HistorySQLite", "Report", "CSQLite"]),
         // CAMQP: the tests consume what the rabbitmq notifier published (basic.get).
-        .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor", "CAMQP"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor", "CAMQP", "HistorySQLite", "Report"]),
     ],
     swiftLanguageModes: [.v6]
 )
