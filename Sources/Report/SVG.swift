@@ -60,6 +60,7 @@ public enum SVG {
     /// A line chart of each day's p50 and p95 latency: y in ms from 0 (labelled gridlines), x
     /// the days (dates below), a gap where a day has no latency, a dot for a day between two
     /// gaps. Each day with data has a transparent column whose `<title>` gives both values.
+    /// Without any latency (e.g. a `random` check) it says so instead of drawing an empty scale.
     /// `width` and `height` in SVG user units.
     public static func latencyChart(_ days: [DaySeries.Day], width: Int = 900, height: Int = 200) -> String {
         let (left, right, top, bottom) = (58.0, 10.0, 22.0, 24.0)
@@ -76,13 +77,13 @@ public enum SVG {
         var svg = "<svg class=\"latency-chart\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\""
         svg += " font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\" font-size=\"11\" fill=\"#495057\""
         svg += " role=\"img\" aria-label=\"Latency p50 and p95 per day, in ms\">"
-        // Gridlines with their values.
-        for k in 0...Int((axis.top / axis.step).rounded()) {
+        // Gridlines with their values (without data only the baseline: a scale of nothing misleads).
+        for k in 0...(highest > 0 ? Int((axis.top / axis.step).rounded()) : 0) {
             let value = Double(k) * axis.step
             let at = number(y(value))
             svg += "<line x1=\"\(number(left))\" x2=\"\(number(left + plotWidth))\" y1=\"\(at)\" y2=\"\(at)\""
             svg += " stroke=\"\(value == 0 ? "#adb5bd" : "#e9ecef")\" stroke-width=\"1\"/>"
-            svg += "<text x=\"\(number(left - 6))\" y=\"\(at)\" dy=\"0.35em\" text-anchor=\"end\">\(label(value)) ms</text>"
+            if highest > 0 { svg += "<text x=\"\(number(left - 6))\" y=\"\(at)\" dy=\"0.35em\" text-anchor=\"end\">\(label(value)) ms</text>" }
         }
         // Dates under the first, a third, two thirds and the last day.
         if !days.isEmpty {
@@ -126,7 +127,7 @@ public enum SVG {
         }
         // Legend, top right.
         var legendX = left + plotWidth - 110
-        for (name, colour) in [("p50", Palette.p50), ("p95", Palette.p95)] {
+        for (name, colour) in highest > 0 ? [("p50", Palette.p50), ("p95", Palette.p95)] : [] {
             svg += "<line x1=\"\(number(legendX))\" x2=\"\(number(legendX + 18))\" y1=\"10\" y2=\"10\" stroke=\"\(colour)\" stroke-width=\"2.5\"/>"
             svg += "<text x=\"\(number(legendX + 23))\" y=\"10\" dy=\"0.35em\">\(name)</text>"
             legendX += 55
