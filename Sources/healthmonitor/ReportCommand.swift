@@ -29,7 +29,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "local (the SQLite history in the state directory).")
     var source = "local"
 
-    @Option(help: "table, json or csv.")
+    @Option(help: "table, json, csv or html (one self-contained page: 90-day uptime bars, latency charts, incidents).")
     var format = "table"
 
     struct Failure: Error, CustomStringConvertible {
@@ -49,8 +49,8 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     private func report(logger: Logger) async throws {
-        guard ["table", "json", "csv"].contains(format) else {
-            throw Failure(description: "--format: found \"\(format)\", expected table, json or csv")
+        guard ["table", "json", "csv", "html"].contains(format) else {
+            throw Failure(description: "--format: found \"\(format)\", expected table, json, csv or html")
         }
         guard source == "local" else {
             throw Failure(description: "--source: found \"\(source)\", expected local (reports from Mongo are not available yet)")
@@ -71,6 +71,9 @@ struct ReportCommand: AsyncParsableCommand {
         switch format {
         case "json": FileOutput.standardOutput.write(HistoryReport.json(reports, since: sinceMillis, until: untilMillis, now: now) + "\n")
         case "csv": FileOutput.standardOutput.write(HistoryReport.csv(reports, now: now))
+        case "html":
+            let series = try reports.map { try DaySeries.load(store: store, key: $0.key, until: min(untilMillis, now)) }
+            FileOutput.standardOutput.write(HistoryReport.html(reports, series: series, since: sinceMillis, until: untilMillis, now: now))
         default: FileOutput.standardOutput.write(HistoryReport.table(reports, since: sinceMillis, until: untilMillis, now: now))
         }
     }

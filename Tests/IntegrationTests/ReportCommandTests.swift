@@ -56,7 +56,7 @@ import Testing
         for (arguments, message) in [
             (["--check", "ping/nope"], "no history for check ping/nope; checks with history: filewrite/probe, hostport/closed"),
             (["--since", "yesterday"], "--since: found \"yesterday\", expected a duration back from now"),
-            (["--format", "pdf"], "--format: found \"pdf\", expected table, json or csv"),
+            (["--format", "pdf"], "--format: found \"pdf\", expected table, json, csv or html"),
             (["--source", "mongo"], "--source: found \"mongo\", expected local"),
         ] {
             let bad = try await Binary.run(["report", "--config", "c.yml"] + arguments, directory: dir)
