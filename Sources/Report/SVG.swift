@@ -60,16 +60,19 @@ public enum SVG {
     /// A line chart of each day's p50 and p95 latency: y in ms from 0 (labelled gridlines), x
     /// the days (dates below), a gap where a day has no latency, a dot for a day between two
     /// gaps. Each day with data has a transparent column whose `<title>` gives both values.
-    /// Without any latency (e.g. a `random` check) it says so instead of drawing an empty scale.
+    /// Without any latency (e.g. a `random` check) it says so in a strip at most 72 high instead
+    /// of drawing an empty scale.
     /// `width` and `height` in SVG user units.
     public static func latencyChart(_ days: [DaySeries.Day], width: Int = 900, height: Int = 200) -> String {
+        let p50 = days.map(\.p50)
+        let p95 = days.map(\.p95)
+        let highest = (p50 + p95).compactMap { $0 }.max() ?? 0
+        // Without data, a strip for the sentence and the dates, not an empty plot.
+        let height = highest > 0 ? height : min(height, 72)
         let (left, right, top, bottom) = (58.0, 10.0, 22.0, 24.0)
         let plotWidth = Double(width) - left - right
         let plotHeight = Double(height) - top - bottom
         let slot = plotWidth / Double(max(days.count, 1))
-        let p50 = days.map(\.p50)
-        let p95 = days.map(\.p95)
-        let highest = (p50 + p95).compactMap { $0 }.max() ?? 0
         let axis = scale(highest)
         func x(_ i: Int) -> Double { left + (Double(i) + 0.5) * slot }
         func y(_ value: Double) -> Double { top + plotHeight * (1 - value / axis.top) }

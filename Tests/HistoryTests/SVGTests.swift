@@ -66,6 +66,7 @@ import Testing
         #expect(svg.contains("<title>2026-11-30: p50 2.10 ms, p95 2.10 ms</title>"))
         let empty = SVG.latencyChart([day(0), day(1)])
         #expect(empty.contains("no latency data") && !empty.contains(" ms</text>") && !empty.contains(">p50</text>"))
+        #expect(empty.hasPrefix("<svg class=\"latency-chart\" viewBox=\"0 0 900 72\""))
     }
 
     @Test(arguments: [
