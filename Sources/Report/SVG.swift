@@ -123,7 +123,8 @@ public enum SVG {
         }
         // Hover columns.
         for (i, day) in days.enumerated() {
-            guard let median = day.p50, let high = day.p95 else { continue }
+            // From the arrays: a quantile sorts the day's buckets, once per day is enough.
+            guard let median = p50[i], let high = p95[i] else { continue }
             let tip = "\(day.date): p50 \(HistoryReport.milliseconds(median)) ms, p95 \(HistoryReport.milliseconds(high)) ms"
             svg += "<rect x=\"\(number(left + Double(i) * slot))\" y=\"\(number(top))\" width=\"\(number(slot))\""
             svg += " height=\"\(number(plotHeight))\" fill=\"transparent\"><title>\(HTML.escape(tip))</title></rect>"
