@@ -71,7 +71,9 @@ public struct DaySeries: Sendable, Hashable {
     public static func load(store: any HistoryStore, key: String, until: Int64, count: Int = 90) throws -> DaySeries {
         let range = hours(until: until, count: count)
         let rollups = try store.rollups(key: key, fromHour: range.fromHour, toHour: range.toHour)
-        let newest = try store.last(key: key, before: until)
+        // The check's newest, not the newest before `until`: a result with one after it has its
+        // coverage in the rollups already. One from `until` on adds nothing.
+        let newest = try store.last(key: key, before: .max)
         return DaySeries(key: key, rollups: rollups, newest: newest, until: until, count: count)
     }
 

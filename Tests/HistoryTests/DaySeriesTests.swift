@@ -103,4 +103,22 @@ import Testing
         #expect(series.days[6].results == 1 && series.days[6].summary.upMillis == 600_000 && series.days[6].uptime == 1)
         #expect([0, 2, 3, 4, 5].allSatisfy { series.days[$0].uptime == nil })
     }
+
+    /// An `until` before the newest result: the result before `until` has a next one, so its
+    /// coverage is in the rollups already and is not added again.
+    @Test func anEarlierUntilDoesNotCountCoverageTwice() throws {
+        let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
+        let a = record(at: december1 * d + 10 * h, true, latency: 4, sleep: 300)
+        let b = record(at: december1 * d + 10 * h + 300_000, true, latency: 4, sleep: 300)
+        var hour10 = HourlyRollup(key: "ping/x", hour: december1 * 24 + 10)
+        hour10.count(a)
+        hour10.count(b)
+        hour10.upMillis = 300_000  // a, covered up to b, as the recorder writes it
+        try store.append([a, b], rollups: [hour10])
+        let series = try DaySeries.load(store: store, key: "ping/x", until: december1 * d + 10 * h + 180_000, count: 1)
+        #expect(series.days[0].summary.upMillis == 300_000 && series.days[0].results == 2)
+        // Up to now: b's own 600 s are added.
+        let later = try DaySeries.load(store: store, key: "ping/x", until: december1 * d + 12 * h, count: 1)
+        #expect(later.days[0].summary.upMillis == 900_000)
+    }
 }
