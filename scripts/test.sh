@@ -48,5 +48,7 @@ run_stage unit --skip IntegrationTests "$@"
 # lookups fail with error dns at the check's timeout, checks by address keep their schedule.
 command -v ip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 scripts/test-dns-outage.sh .build/debug/healthmonitor
+# Headless Chromium renders `report --format html` in ReportCommandTests (and takes a screenshot).
+command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 run_stage integration --filter IntegrationTests "$@"
 rm -rf "$LOG_DIR"

@@ -30,7 +30,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "local (the SQLite history in the state directory), or mongo[:NAME] (the history beside the mongo notifier NAME's collection; default: the first mongo notifier).")
     var source = "local"
 
-    @Option(help: "table, json or csv.")
+    @Option(help: "table, json, csv or html (one self-contained page: 90-day uptime bars, latency charts, incidents).")
     var format = "table"
 
     struct Failure: Error, CustomStringConvertible {
@@ -50,8 +50,8 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     private func report(logger: Logger) async throws {
-        guard ["table", "json", "csv"].contains(format) else {
-            throw Failure(description: "--format: found \"\(format)\", expected table, json or csv")
+        guard ["table", "json", "csv", "html"].contains(format) else {
+            throw Failure(description: "--format: found \"\(format)\", expected table, json, csv or html")
         }
         guard source == "local" || source == "mongo" || source.hasPrefix("mongo:") else {
             throw Failure(description: "--source: found \"\(source)\", expected local, mongo or mongo:NAME (a mongo notifier's name)")
@@ -68,6 +68,9 @@ struct ReportCommand: AsyncParsableCommand {
         switch format {
         case "json": FileOutput.standardOutput.write(HistoryReport.json(reports, since: sinceMillis, until: untilMillis, now: now) + "\n")
         case "csv": FileOutput.standardOutput.write(HistoryReport.csv(reports, now: now))
+        case "html":
+            let series = try reports.map { try DaySeries.load(store: store, key: $0.key, until: min(untilMillis, now)) }
+            FileOutput.standardOutput.write(HistoryReport.html(reports, series: series, since: sinceMillis, until: untilMillis, now: now))
         default: FileOutput.standardOutput.write(HistoryReport.table(reports, since: sinceMillis, until: untilMillis, now: now))
         }
     }

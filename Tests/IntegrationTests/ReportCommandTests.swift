@@ -2,6 +2,10 @@ import Foundation
 import Monitor
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `healthmonitor report` on the history the monitor itself recorded.
 @Suite struct ReportCommandTests {
     init() throws {
@@ -56,7 +60,7 @@ import Testing
         for (arguments, message) in [
             (["--check", "ping/nope"], "no history for check ping/nope; checks with history: filewrite/probe, hostport/closed"),
             (["--since", "yesterday"], "--since: found \"yesterday\", expected a duration back from now"),
-            (["--format", "pdf"], "--format: found \"pdf\", expected table, json or csv"),
+            (["--format", "pdf"], "--format: found \"pdf\", expected table, json, csv or html"),
             (["--source", "mongo"], "--source: found \"mongo\", expected local"),
         ] {
             let bad = try await Binary.run(["report", "--config", "c.yml"] + arguments, directory: dir)
@@ -71,5 +75,108 @@ import Testing
         let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/state/history.sqlite"))
         _ = try await Binary.run(["report", "--config", "c.yml"], directory: dir)
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/state/history.sqlite")) == before)
+    }
+
+    /// `--format html` rendered by a real browser: headless Chromium loads the file, its DOM
+    /// has what the page promises (and no script from a message), and a screenshot is taken.
+    /// The page, its DOM and the screenshot stay in `.build/test-artifacts/report-html/`.
+    @Test(.enabled(if: Chromium.path != nil || TestServers.required, "needs chromium on PATH (Debian: apt-get install chromium)"))
+    func htmlReportRendersInChromium() async throws {
+        let chromium = try #require(
+            Chromium.path, "chromium is not on PATH although HM_SERVICES=1: apt-get install chromium (scripts/test.sh installs it)")
+        let dir = scratchDirectory()
+        // A file in a directory that does not exist: the failure message names the path, so it
+        // carries markup, quotes and an ampersand into the report.
+        let hostile = "\"quotes\" & ampersands/<script>alert(1)</script>"
+        try """
+        settings: {state_dir: \(dir)/state}
+        checks:
+          filewrite:
+            probe: {file: \(dir)/probe.txt}
+            hostile: {file: '\(dir)/\(hostile)/probe.txt'}
+          hostport:
+            closed: {host: 127.0.0.1, port: 1}
+        notifiers:
+          console: {report: failure}
+        """.write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
+        for _ in 0..<3 { _ = try await Binary.run(["once", "--config", "c.yml"], directory: dir) }
+        let report = try await Binary.run(["report", "--config", "c.yml", "--since", "1h", "--format", "html"], directory: dir)
+        #expect(report.status == 0, "\(report.stderr)")
+        let html = report.stdout
+        #expect(html.hasPrefix("<!doctype html>"))
+        #expect(!html.contains("<script"), "a message's markup is escaped")
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && html.contains("&quot;quotes&quot; &amp; ampersands"))
+
+        let artifacts = Binary.repository.appendingPathComponent(".build/test-artifacts/report-html").path
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let page = artifacts + "/report.html"
+        let screenshot = artifacts + "/report.png"
+        try? FileManager.default.removeItem(atPath: screenshot)
+        try html.write(toFile: page, atomically: true, encoding: .utf8)
+        let flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir)/chromium-profile"]
+
+        let dump = try await Chromium.run(chromium, flags + ["--dump-dom", "file://" + page], output: artifacts + "/report-dom.html")
+        #expect(dump.status == 0, "\(dump.stderr)")
+        let dom = dump.stdout
+        #expect(!dom.lowercased().contains("<script"), "no script element in the DOM")
+        let sections = dom.components(separatedBy: "<section class=\"check\"").dropFirst()
+        #expect(sections.count == 3, "one section per check")
+        var byKey: [String: String] = [:]
+        for section in sections {
+            #expect(section.components(separatedBy: "<rect class=\"day\"").count - 1 == 90, "90 days in the bar")
+            if let key = section.split(separator: "\"").dropFirst(3).first { byKey[String(key)] = section }
+        }
+        #expect(byKey.keys.sorted() == ["filewrite/hostile", "filewrite/probe", "hostport/closed"])
+        func lastDay(_ section: String?) -> Substring? {
+            section?.components(separatedBy: "<rect class=\"day\"").last?.prefix { $0 != ">" }
+        }
+        #expect(lastDay(byKey["filewrite/probe"])?.contains("fill=\"#2f9e44\"") == true, "today all up: green")
+        #expect(lastDay(byKey["filewrite/hostile"])?.contains("fill=\"#e03131\"") == true, "today all down: red")
+        #expect(byKey["filewrite/probe"]?.contains("<tr class=\"incident") == false)
+        for key in ["filewrite/hostile", "hostport/closed"] {
+            let section = byKey[key] ?? ""
+            #expect(section.components(separatedBy: "<tr class=\"incident open\">").count - 1 == 1, "\(key): one ongoing incident")
+            #expect(section.contains("<span class=\"ongoing\">ongoing</span>"), "\(key)")
+        }
+        // The message as text: markup shown, not parsed (the serializer escapes < > & in text).
+        #expect(byKey["filewrite/hostile"]?.contains("\"quotes\" &amp; ampersands/&lt;script&gt;alert(1)&lt;/script&gt;/probe.txt: open:") == true)
+        #expect(byKey["hostport/closed"]?.contains("connection refused") == true)
+
+        let shot = try await Chromium.run(
+            chromium, flags + ["--screenshot=" + screenshot, "--window-size=1280,2000", "file://" + page], output: nil)
+        #expect(shot.status == 0, "\(shot.stderr)")
+        let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "a PNG")
+        // IHDR: width and height, big-endian, at bytes 16 and 20.
+        if png.count > 24 {
+            let size = [16, 20].map { at in png[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
+            #expect(size == [1280, 2000], "the window size")
+        }
+    }
+}
+
+/// Headless Chromium (Debian package `chromium`), for tests that look at a page.
+enum Chromium {
+    /// `chromium` on PATH, or `nil`.
+    static let path: String? = (Environment.get("PATH") ?? "").split(separator: ":").map { $0 + "/chromium" }
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Runs chromium with `arguments`, its standard output to `output` (else a scratch file),
+    /// killed after `timeout` seconds (a page with no script loads in well under one).
+    static func run(_ path: String, _ arguments: [String], output: String?, timeout: Double = 120) async throws -> Binary.Output {
+        let scratch = scratchDirectory()
+        let out = output ?? scratch + "/stdout"
+        try? FileManager.default.removeItem(atPath: out)
+        let process = try ChildProcess(path, arguments, output: out, errorOutput: scratch + "/stderr")
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(timeout))
+            process.signal(SIGKILL)
+        }
+        let status = await process.exitStatus()
+        watchdog.cancel()
+        let stderr = (try? String(contentsOfFile: scratch + "/stderr", encoding: .utf8)) ?? ""
+        return Binary.Output(
+            status: status, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            stderr: status == 128 + SIGKILL ? "killed after \(timeout) s\n" + stderr : stderr)
     }
 }
