@@ -91,7 +91,7 @@ import Testing
         var hour10 = HourlyRollup(key: "ping/x", hour: december1 * 24 + 10)
         hour10.count(newest)
         try store.append(
-            [newest],
+            [newest], changes: [newest],
             rollups: [
                 rollup(day: december1 - 5, hour: 7, up: 1_000_000, down: 3_000_000, results: 4, failures: 3, latencies: [7]),
                 hour10,
@@ -114,7 +114,7 @@ import Testing
         hour10.count(a)
         hour10.count(b)
         hour10.upMillis = 300_000  // a, covered up to b, as the recorder writes it
-        try store.append([a, b], rollups: [hour10])
+        try store.append([a, b], changes: [a], rollups: [hour10])
         let series = try DaySeries.load(store: store, key: "ping/x", until: december1 * d + 10 * h + 180_000, count: 1)
         #expect(series.days[0].summary.upMillis == 300_000 && series.days[0].results == 2)
         // Up to now: b's own 600 s are added.

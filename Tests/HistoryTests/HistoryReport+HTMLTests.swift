@@ -18,14 +18,14 @@ import Testing
         up.downMillis = 120_000
         up.windowMillis = 86_400_000
         for i in 0..<1440 { up.latency.add(Double(i % 10) + 1) }
-        up.incidents = [HistoryMath.Incident(start: now - 5 * h, end: now - 5 * h + 120_000, message: "Failed to connect to db:5432: connection refused", failures: 3)]
+        up.incidents = [HistoryMath.Incident(start: now - 5 * h, end: now - 5 * h + 120_000, message: "Failed to connect to db:5432: connection refused")]
         var down = HistoryMath.Summary()
         down.results = 2
         down.failures = 2
         down.downMillis = 120_000
         down.windowMillis = 86_400_000
         down.incidents = [
-            HistoryMath.Incident(start: now - h, end: nil, message: "<script>alert(1)</script> \"quotes\" & ampersands", failures: 2)
+            HistoryMath.Incident(start: now - h, end: nil, message: "<script>alert(1)</script> \"quotes\" & ampersands")
         ]
         var rollup = HourlyRollup(key: "hostport/db", hour: midnight / h + 3)
         rollup.results = 60
@@ -95,7 +95,7 @@ import Testing
     @Test func atMostMaxIncidentsNewestFirst() {
         var (reports, series, now) = reports()
         reports[0].summary.incidents = (0..<5).map {
-            HistoryMath.Incident(start: now - 10 * h + Int64($0) * h, end: now - 10 * h + Int64($0) * h + 60_000, message: "m\($0)", failures: 1)
+            HistoryMath.Incident(start: now - 10 * h + Int64($0) * h, end: now - 10 * h + Int64($0) * h + 60_000, message: "m\($0)")
         }
         let html = HistoryReport.html(Array(reports.prefix(1)), series: series, since: now - 24 * h, until: now, now: now, maxIncidents: 3)
         #expect(html.components(separatedBy: "<tr class=\"incident\">").count - 1 == 3)
