@@ -24,6 +24,15 @@ import Glibc
         notifiers:
           console: {report: failure}
         """.write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
+        // The same, with a mongo notifier whose server does not answer (nothing listens on port 1).
+        try """
+        settings: {state_dir: \(dir)/state}
+        checks:
+          filewrite:
+            probe: {file: \(dir)/probe.txt}
+        notifiers:
+          archive: {type: mongo, uri: "mongodb://u:hunter2@127.0.0.1:1/?serverSelectionTimeoutMS=300", connect_timeout: 0.3}
+        """.write(toFile: dir + "/c-mongo.yml", atomically: true, encoding: .utf8)
         // No history yet.
         let none = try await Binary.run(["report", "--config", "c.yml"], directory: dir)
         #expect(none.status == 2)
@@ -61,9 +70,13 @@ import Glibc
             (["--check", "ping/nope"], "no history for check ping/nope; checks with history: filewrite/probe, hostport/closed"),
             (["--since", "yesterday"], "--since: found \"yesterday\", expected a duration back from now"),
             (["--format", "pdf"], "--format: found \"pdf\", expected table, json, csv or html"),
-            (["--source", "mongo"], "--source: found \"mongo\", expected local"),
+            (["--source", "sqlite"], "--source: found \"sqlite\", expected local, mongo or mongo:NAME"),
+            (["--source", "mongo"], "--source mongo: the config has no mongo notifier"),
+            (["--config", "c-mongo.yml", "--source", "mongo:other"], "--source mongo:other: no mongo notifier named other; mongo notifiers: archive"),
+            (["--config", "c-mongo.yml", "--source", "mongo"], "--source mongo: cannot reach mongodb://u:********@127.0.0.1:1/"),
         ] {
             let bad = try await Binary.run(["report", "--config", "c.yml"] + arguments, directory: dir)
+            #expect(!bad.stderr.contains("hunter2"), "no password in \(bad.stderr)")
             #expect(bad.status == 2, "\(arguments)")
             #expect(bad.stderr.contains(message), "\(arguments): \(bad.stderr)")
             // libmongoc initialises itself before main() and, when it cannot use shared memory
@@ -75,6 +88,40 @@ import Glibc
         let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/state/history.sqlite"))
         _ = try await Binary.run(["report", "--config", "c.yml"], directory: dir)
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/state/history.sqlite")) == before)
+    }
+
+    /// The monitor records into SQLite and, beside its mongo notifier, into Mongo (the real
+    /// test server): `--source local` and `--source mongo` print the same report.
+    @Test(.needs(.mongo)) func localAndMongoSourcesReportTheSame() async throws {
+        let dir = scratchDirectory()
+        let uri = try TestServers.value("HM_MONGO_URI")
+        try """
+        settings: {state_dir: \(dir)/state}
+        checks:
+          filewrite:
+            probe: {file: \(dir)/probe.txt}
+          hostport:
+            closed: {host: 127.0.0.1, port: 1}
+        notifiers:
+          store: {type: mongo, uri: "\(uri)", database: hm_report_\(ResultID.next().suffix(12)), report: failure}
+        """.write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
+        for _ in 0..<4 {
+            let run = try await Binary.run(["once", "--config", "c.yml"], directory: dir)
+            #expect(run.status == 1, "\(run.stderr)")
+        }
+        // Fixed bounds: both reports cover the same window.
+        let now = Int64(WallClock.nowMillis())
+        let window = ["--since", WallClock.iso8601(millis: now - 3_600_000), "--until", WallClock.iso8601(millis: now)]
+        var outputs: [String] = []
+        for source in ["local", "mongo", "mongo:store"] {
+            let report = try await Binary.run(["report", "--config", "c.yml", "--format", "json", "--source", source] + window, directory: dir)
+            #expect(report.status == 0, "\(source): \(report.stderr)")
+            outputs.append(report.stdout)
+        }
+        #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2], "\(outputs)")
+        let checks = (try JSONValue.parse(outputs[1]).objectValue?["checks"]?.arrayValue ?? []).compactMap(\.objectValue)
+        #expect(checks.map { $0["results"] } == [4, 4])
+        #expect(checks.last?["incidents"]?.arrayValue?.count == 1)
     }
 
     /// `--format html` rendered by a real browser: headless Chromium loads the file, its DOM
