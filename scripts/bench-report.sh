@@ -3,7 +3,8 @@
 # release binary: 100 hostport checks every 60 s for 30 days (4.3 M results written through the
 # real recorder; raw results kept for the last 7 days, hourly rollups for all 30), then
 # `report --since 30d` (JSON) three times, against a floor measured in the same run: the same
-# report over the last minute only (start-up, config, opening the store).
+# report over the last minute only (start-up, config, opening the store). Then the same with
+# --format html.
 #
 # Usage: scripts/bench-report.sh [CHECKS] [DAYS]      (default 100 30)
 set -euo pipefail
@@ -37,3 +38,7 @@ results = sum(c["results"] for c in report["checks"])
 print(f"report --since: {len(report['checks'])} checks, {results} results in the window")
 PY
 python3 -c "import sys; f, r = float(sys.argv[1]), float(sys.argv[2]); print(f'report over {sys.argv[3]} days: {r:.3f} s (median of 3); floor (last minute): {f:.3f} s; ratio {r / f:.1f}')" "$floor" "$full" "$DAYS"
+# The HTML page also reads 90 days of rollups per check for its daily bars and latency chart.
+html=$(for _ in 1 2 3; do timed --since "${DAYS}d" --format html; done | median)
+python3 -c "import sys; f, r = float(sys.argv[1]), float(sys.argv[2]); print(f'report --format html over {sys.argv[3]} days: {r:.3f} s (median of 3); ratio to the floor {r / f:.1f}')" "$floor" "$html" "$DAYS"
+grep -c '<section' "$WORK/out" | awk '{print "html: " $1 " check sections"}'
