@@ -94,7 +94,8 @@ let package = Package(
         // CSQLite: a test writes a history file as an older version did.
         .testTarget(name: "HistoryTests", dependencies: ["Monitor", "HistorySQLite", "Report", "CSQLite"]),
         // CAMQP: the tests consume what the rabbitmq notifier published (basic.get).
-        .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor", "CAMQP", "HistorySQLite", "Report"]),
+        // CSQLite: a test holds the history locked as another process would.
+        .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor", "CAMQP", "CSQLite", "HistorySQLite", "Report"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,6 +17,8 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     }
 
     public let path: String
+    /// How long a call waits for another process's lock before it fails.
+    static let busyTimeoutMillis: Int32 = 5000
     private let lock = Mutex(())
     private let db: OpaquePointer
     /// Whether the file has the `changes` table (status changes, kept as long as rollups); a file
@@ -35,7 +37,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             throw Failure(description: "cannot open history \(path): \(message)")
         }
         db = handle
-        sqlite3_busy_timeout(db, 5000)
+        sqlite3_busy_timeout(db, Self.busyTimeoutMillis)
         if !readOnly {
             let hadResults = try tableExists("results")
             let hadChanges = try tableExists("changes")
@@ -224,7 +226,10 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     }
 
     private func failure(_ what: String) -> Failure {
-        Failure(description: "history \(path): \(what): \(String(cString: sqlite3_errmsg(db)))")
+        let busy = sqlite3_errcode(db) & 0xff == SQLITE_BUSY || sqlite3_errcode(db) & 0xff == SQLITE_LOCKED
+        return Failure(
+            description: "history \(path): \(what): \(String(cString: sqlite3_errmsg(db)))"
+                + (busy ? " (another process holds it locked; waited \(Self.busyTimeoutMillis / 1000) s)" : ""))
     }
 
     private func exec(_ sql: String) throws(Failure) {

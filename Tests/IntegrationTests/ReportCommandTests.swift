@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Monitor
 import Testing
@@ -83,6 +84,18 @@ import Glibc
             // for its counters (seen once on a loaded machine), prints a warning of its own then.
             let ours = bad.stderr.split(separator: "\n").filter { !$0.contains("mongoc: Falling back to malloc for counters") }
             #expect(ours.count == 1, "one line: \(bad.stderr)")
+        }
+        // A store another process holds locked: one line after the busy timeout.
+        do {
+            var db: OpaquePointer?
+            #expect(sqlite3_open(dir + "/state/history.sqlite", &db) == SQLITE_OK)
+            defer { sqlite3_close(db) }
+            #expect(sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; DELETE FROM rollups WHERE key = ''", nil, nil, nil) == SQLITE_OK)
+            let locked = try await Binary.run(["report", "--config", "c.yml"], directory: dir)
+            #expect(locked.status == 2)
+            #expect(locked.stderr.contains("database is locked (another process holds it locked; waited 5 s)"), "\(locked.stderr)")
+            #expect(locked.stderr.split(separator: "\n").filter { !$0.contains("mongoc:") }.count == 1, "\(locked.stderr)")
+            #expect(sqlite3_exec(db, "COMMIT", nil, nil, nil) == SQLITE_OK)
         }
         // A report never writes: the store is unchanged byte for byte.
         let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/state/history.sqlite"))
