@@ -103,40 +103,6 @@ import Glibc
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/state/history.sqlite")) == before)
     }
 
-    /// The monitor records into SQLite and, beside its mongo notifier, into Mongo (the real
-    /// test server): `--source local` and `--source mongo` print the same report.
-    @Test(.needs(.mongo)) func localAndMongoSourcesReportTheSame() async throws {
-        let dir = scratchDirectory()
-        let uri = try TestServers.value("HM_MONGO_URI")
-        try """
-        settings: {state_dir: \(dir)/state}
-        checks:
-          filewrite:
-            probe: {file: \(dir)/probe.txt}
-          hostport:
-            closed: {host: 127.0.0.1, port: 1}
-        notifiers:
-          store: {type: mongo, uri: "\(uri)", database: hm_report_\(ResultID.next().suffix(12)), report: failure}
-        """.write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
-        for _ in 0..<4 {
-            let run = try await Binary.run(["once", "--config", "c.yml"], directory: dir)
-            #expect(run.status == 1, "\(run.stderr)")
-        }
-        // Fixed bounds: both reports cover the same window.
-        let now = Int64(WallClock.nowMillis())
-        let window = ["--since", WallClock.iso8601(millis: now - 3_600_000), "--until", WallClock.iso8601(millis: now)]
-        var outputs: [String] = []
-        for source in ["local", "mongo", "mongo:store"] {
-            let report = try await Binary.run(["report", "--config", "c.yml", "--format", "json", "--source", source] + window, directory: dir)
-            #expect(report.status == 0, "\(source): \(report.stderr)")
-            outputs.append(report.stdout)
-        }
-        #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2], "\(outputs)")
-        let checks = (try JSONValue.parse(outputs[1]).objectValue?["checks"]?.arrayValue ?? []).compactMap(\.objectValue)
-        #expect(checks.map { $0["results"] } == [4, 4])
-        #expect(checks.last?["incidents"]?.arrayValue?.count == 1)
-    }
-
     /// `--format html` rendered by a real browser: headless Chromium loads the file, its DOM
     /// has what the page promises (and no script from a message), and a screenshot is taken.
     /// The page, its DOM and the screenshot stay in `.build/test-artifacts/report-html/`.
