@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.9.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         // C system libraries: module map + shim header, nothing else.
@@ -47,6 +50,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The API only: the executable chooses the backend (Prometheus).
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -61,11 +66,24 @@ let package = Package(
         .target(name: "HistorySQLite", dependencies: ["Monitor", "CSQLite"]),
         // Reports from the history: pure functions of data into table, JSON, CSV.
         .target(name: "Report", dependencies: ["Monitor"]),
+        // The HTTP face: status page, JSON API, badges, /metrics, health (Hummingbird).
+        .target(
+            name: "HTTPFace",
+            dependencies: [
+                "Monitor", "Report",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "healthmonitor",
             dependencies: [
-                "Monitor", "Notifiers", "HistorySQLite", "Report",
+                "Monitor", "Notifiers", "HistorySQLite", "Report", "HTTPFace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

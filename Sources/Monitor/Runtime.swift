@@ -8,6 +8,8 @@ public struct Runtime: Sendable {
     public let checks: [ScheduledCheck]
     public let channels: [NotifierChannel]
     public let router: ResultRouter
+    /// Set once the notifiers' deliveries have started: the monitor is ready (`/readyz`).
+    public let notifiersStarted = Flag()
     public let logger: Logger
 
     /// Builds checks and notifiers; problems only visible now (a notifier that cannot start)
@@ -92,7 +94,7 @@ public struct Runtime: Sendable {
                     settings: .init(keepResults: config.settings.history.keepResults, keepRollups: config.settings.history.keepRollups),
                     threadName: entry.name, logger: logger)
             } : []
-        self.router = ResultRouter(channels: channels, logger: logger, intake: intake, histories: histories)
+        self.router = ResultRouter(channels: channels, logger: logger, intake: intake, histories: histories, live: LiveStatus(checks: config.checks))
     }
 
     /// The delivery services, one per notifier, in config order.
@@ -102,7 +104,7 @@ public struct Runtime: Sendable {
 
     /// Every notifier's delivery service, with the intake log in front of them.
     public func deliveryGroup() -> DeliveryGroup {
-        DeliveryGroup(services: deliveryServices(), intake: router.intake)
+        DeliveryGroup(services: deliveryServices(), intake: router.intake, started: notifiersStarted)
     }
 
     /// The scheduler for all checks.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPFace
 import HistorySQLite
 import Logging
 import Monitor
@@ -111,14 +112,21 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.makeLogger()
+        _ = metricsRegistry
         let runtime: Runtime
+        let face: HTTPFace?
         do {
             let config = try common.loadConfig(logger: logger)
             for warning in config.warnings { logger.warning("\(warning)") }
             runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
+            face = try makeHTTPFace(runtime, logger: logger)
         } catch let error as ConfigError {
             throw reportConfigError(error)
+        } catch let error as HTTPFace.SetupError {
+            FileOutput.standardError.write("\(error)\n")
+            throw ExitCode(2)
         }
+        await face?.sources.status.seedFromHistory()
         logger.info(
             "healthmonitor started",
             metadata: [
@@ -126,7 +134,9 @@ struct Run: AsyncParsableCommand {
                 "notifiers": "\(runtime.channels.map(\.config.name).joined(separator: ","))",
                 "state_dir": "\(runtime.config.settings.stateDirectory)",
             ])
-        try await StopControl.run(runtime.services(), shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
+        // The HTTP face starts last and stops first.
+        try await StopControl.run(
+            runtime.services() + (face.map { [$0] } ?? []), shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
         for channel in runtime.channels {
             let s = channel.stats
             logger.info(

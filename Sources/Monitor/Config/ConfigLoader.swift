@@ -25,6 +25,7 @@ public struct ConfigLoader: Sendable {
         OptionSpec("shutdown_timeout", .duration(), default: 10, help: "seconds to flush notifiers at shutdown"),
         OptionSpec("host", .string, help: "host name put in results (default: this machine's)"),
         OptionSpec("history", .stringMap, help: "the history recorder: enabled, keep_results, keep_rollups"),
+        OptionSpec("http", .stringMap, help: "the HTTP face: listen, token_file, cert_file, key_file"),
     ]
 
     /// Options of `settings.history:`.
@@ -32,6 +33,14 @@ public struct ConfigLoader: Sendable {
         OptionSpec("enabled", .boolean, default: true, help: "record every result for `healthmonitor report`"),
         OptionSpec("keep_results", .duration(minimum: 3600), default: .double(7 * 86400), help: "seconds raw results are kept"),
         OptionSpec("keep_rollups", .duration(minimum: 86400), default: .double(400 * 86400), help: "seconds hourly rollups are kept"),
+    ]
+
+    /// Options of `settings.http:`.
+    public static let httpOptions: [OptionSpec] = [
+        OptionSpec("listen", .string, default: "127.0.0.1:9464", help: "HOST:PORT of the status page, API and /metrics; off: no HTTP"),
+        OptionSpec("token_file", .string, help: "file holding a bearer token every route but /healthz requires"),
+        OptionSpec("cert_file", .string, help: "PEM certificate chain: serve HTTPS (with key_file)"),
+        OptionSpec("key_file", .string, help: "PEM private key of cert_file"),
     ]
 
     public var checkKinds: [String: CheckKind]
@@ -107,13 +116,32 @@ public struct ConfigLoader: Sendable {
 
         let settingsOptions = options(root["settings"], specs: Self.settingsOptions, path: "settings", into: &diagnostics)
         let historyOptions = options(root["settings"]?["history"], specs: Self.historyOptions, path: "settings.history", into: &diagnostics)
+        let httpOptions = options(root["settings"]?["http"], specs: Self.httpOptions, path: "settings.http", into: &diagnostics)
+        var http = HTTPSettings(
+            tokenFile: httpOptions.string("token_file"), certFile: httpOptions.string("cert_file"), keyFile: httpOptions.string("key_file"))
+        let listenText = httpOptions.string("listen") ?? "127.0.0.1:9464"
+        switch HTTPSettings.parseListen(listenText) {
+        case .success(let listen): http.listen = listen
+        case .failure:
+            diagnostics.append(
+                ConfigDiagnostic(
+                    .error, at: root["settings"]?["http"]?["listen"]?.location ?? root.location, path: "settings.http.listen",
+                    "found \"\(listenText)\", expected HOST:PORT (127.0.0.1:9464, [::1]:9464, :9464 for all interfaces) or off"))
+        }
+        if (http.certFile == nil) != (http.keyFile == nil) {
+            diagnostics.append(
+                ConfigDiagnostic(
+                    .error, at: root["settings"]?["http"]?.location ?? root.location, path: "settings.http",
+                    "cert_file and key_file go together: set both for HTTPS, or neither"))
+        }
         let settings = MonitorSettings(
             stateDirectory: settingsOptions.string("state_dir") ?? "state",
             shutdownTimeout: settingsOptions.double("shutdown_timeout") ?? 10,
             host: settingsOptions.string("host") ?? HostName.current,
             history: HistorySettings(
                 enabled: historyOptions.bool("enabled") ?? true, keepResults: historyOptions.double("keep_results") ?? 7 * 86400,
-                keepRollups: historyOptions.double("keep_rollups") ?? 400 * 86400))
+                keepRollups: historyOptions.double("keep_rollups") ?? 400 * 86400),
+            http: http)
 
         var checks: [CheckConfig] = []
         if let checksNode = root["checks"], let types = checksNode.entries, !types.isEmpty {

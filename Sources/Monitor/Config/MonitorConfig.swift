@@ -96,6 +96,49 @@ public struct MonitorSettings: Sendable, Hashable {
     public var host: String
     /// The history recorder.
     public var history = HistorySettings()
+    /// The HTTP face (status page, API, badges, `/metrics`).
+    public var http = HTTPSettings()
+}
+
+/// `settings.http`.
+public struct HTTPSettings: Sendable, Hashable {
+    /// Address and port to listen on; `nil`: off.
+    public var listen: (host: String, port: Int)? {
+        get { host.map { ($0, port) } }
+        set {
+            host = newValue?.host
+            port = newValue?.port ?? 0
+        }
+    }
+    private var host: String? = "127.0.0.1"
+    private var port = 9464
+    /// A file holding the bearer token every route but `/healthz` requires.
+    public var tokenFile: String?
+    /// PEM certificate chain and private key: serve HTTPS.
+    public var certFile: String?
+    public var keyFile: String?
+
+    public init(listen: (host: String, port: Int)? = ("127.0.0.1", 9464), tokenFile: String? = nil, certFile: String? = nil, keyFile: String? = nil) {
+        self.listen = listen
+        self.tokenFile = tokenFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+    }
+
+    /// Reads `listen`: `off`, `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces); `nil` with
+    /// the problem otherwise.
+    public static func parseListen(_ text: String) -> Result<(host: String, port: Int)?, ListenError> {
+        if text == "off" { return .success(nil) }
+        guard let colon = text.lastIndex(of: ":") else { return .failure(ListenError()) }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return .failure(ListenError()) }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard !host.contains(where: { $0 == " " || $0 == "/" }) else { return .failure(ListenError()) }
+        return .success((host, port))
+    }
+
+    public struct ListenError: Error {}
 }
 
 /// `settings.history`.

@@ -153,10 +153,13 @@ public struct DeliveryService: Service {
 public struct DeliveryGroup: Service {
     public let services: [DeliveryService]
     public let intake: IntakeLog?
+    /// Set once every notifier's delivery has started (`/readyz`).
+    public let started: Flag?
 
-    public init(services: [DeliveryService], intake: IntakeLog? = nil) {
+    public init(services: [DeliveryService], intake: IntakeLog? = nil, started: Flag? = nil) {
         self.services = services
         self.intake = intake
+        self.started = started
     }
 
     public func run() async throws {
@@ -165,6 +168,7 @@ public struct DeliveryGroup: Service {
             for service in services {
                 group.addTask { try? await service.run() }
             }
+            started?.set()
         }
         await intake?.stop()
     }

@@ -10,15 +10,18 @@ public final class ResultRouter: Sendable {
     /// Where every result is recorded for reports (the local store, and Mongo when configured);
     /// each its own thread, so a slow store holds back no other.
     public let histories: [HistoryRecorder]
+    /// Every check's current state (the HTTP face reads it); `nil`: not kept.
+    public let live: LiveStatus?
     private let logger: Logger
     private let routed = Atomic<Int>(0)
     private let lastRouted = Atomic<Int64>(0)
 
-    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil, histories: [HistoryRecorder] = []) {
+    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil, histories: [HistoryRecorder] = [], live: LiveStatus? = nil) {
         self.channels = channels
         self.logger = logger
         self.intake = intake
         self.histories = histories
+        self.live = live
     }
 
     /// Routes one result. Never waits: queues are bounded and drop (counted) when full.
@@ -29,6 +32,7 @@ public final class ResultRouter: Sendable {
                 metadata: ["check": "\(result.key)", "status": "\(result.status.rawValue)", "message": "\(result.message)"])
         }
         for history in histories { history.record(result) }
+        live?.observe(result)
         if let intake {
             intake.submit(result)
         } else {

@@ -1,0 +1,7 @@
+import Hummingbird
+
+extension HTTPFace {
+    /// `/`: the status page.
+    func addStatusPageRoutes(to router: Router<BasicRequestContext>) {
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import Monitor
+import Prometheus
+import ServiceLifecycle
+
+/// The monitor's HTTP face (Hummingbird): the status page `/`, the JSON API under `/api/v1`,
+/// badges, Prometheus `/metrics`, and `/healthz` and `/readyz`. A `Service` in the monitor's one
+/// `ServiceGroup`.
+///
+/// A face that cannot listen (the port is taken) logs why and stays down: the checks and
+/// notifiers go on.
+public final class HTTPFace: Service, Sendable {
+    /// What the routes read.
+    public struct Sources: Sendable {
+        /// Current state per check and the history.
+        public var status: StatusProvider
+        /// The Prometheus registry the monitor's metrics go to (the executable bootstraps
+        /// swift-metrics with it).
+        public var registry: PrometheusCollectorRegistry
+        /// Liveness: whether the scheduler makes progress, and what it last did (as
+        /// `healthmonitor health` reads from the heartbeat).
+        public var liveness: @Sendable () -> (alive: Bool, detail: String)
+        /// Readiness: the config is loaded and the notifiers are started.
+        public var readiness: @Sendable () -> Bool
+
+        public init(
+            status: StatusProvider, registry: PrometheusCollectorRegistry, liveness: @escaping @Sendable () -> (alive: Bool, detail: String),
+            readiness: @escaping @Sendable () -> Bool
+        ) {
+            self.status = status
+            self.registry = registry
+            self.liveness = liveness
+            self.readiness = readiness
+        }
+    }
+
+    /// A setting that cannot be used (a token file that cannot be read, a certificate that
+    /// does not load).
+    public struct SetupError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let settings: HTTPSettings
+    public let sources: Sources
+    let token: String?
+    let tls: TLSConfiguration?
+    let logger: Logger
+
+    /// Reads the token and TLS files now, so a bad one is a start-up error naming the file.
+    public init(settings: HTTPSettings, sources: Sources, logger: Logger) throws(SetupError) {
+        self.settings = settings
+        self.sources = sources
+        self.logger = logger
+        if let path = settings.tokenFile {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw SetupError(description: "settings.http.token_file: cannot read \(path)")
+            }
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token.count >= 16, !token.contains(where: \.isWhitespace) else {
+                throw SetupError(description: "settings.http.token_file: \(path) must hold one token of at least 16 characters, without spaces")
+            }
+            self.token = token
+        } else {
+            token = nil
+        }
+        if let certFile = settings.certFile, let keyFile = settings.keyFile {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certFile)
+                let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+                tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            } catch {
+                throw SetupError(description: "settings.http: cannot load cert_file \(certFile) with key_file \(keyFile): \(error)")
+            }
+        } else {
+            tls = nil
+        }
+    }
+
+    /// The routes, for `run` and for tests that call them without a socket.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: BearerTokenMiddleware(token: token, open: ["/healthz"]))
+        addHealthRoutes(to: router)
+        addMetricsRoutes(to: router)
+        addStatusPageRoutes(to: router)
+        addAPIRoutes(to: router)
+        addBadgeRoutes(to: router)
+        return router
+    }
+
+    public func run() async throws {
+        guard let listen = settings.listen else { return }
+        let configuration = ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "healthmonitor")
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .notice)
+        do {
+            if let tls {
+                let app = Application(router: router(), server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration, logger: quiet)
+                try await app.run()
+            } else {
+                let app = Application(router: router(), configuration: configuration, logger: quiet)
+                try await app.run()
+            }
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.error(
+                "HTTP face not serving; checks and notifiers go on",
+                metadata: ["listen": "\(listen.host):\(listen.port)", "error": "\(error)"])
+            // Stay in the group until it stops: a service that returns would end the monitor.
+            try? await gracefulShutdown()
+        }
+    }
+}
+
+/// Requires `Authorization: Bearer TOKEN` on every path but `open` ones, when a token is set.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String?
+    let open: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token, !open.contains(request.uri.path) else { return try await next(request, context) }
+        let given = request.headers[.authorization] ?? ""
+        // Constant time in the token's length: no early exit on the first differing byte.
+        let expected = Array("Bearer \(token)".utf8)
+        let actual = Array(given.utf8)
+        var difference = expected.count ^ actual.count
+        for i in expected.indices { difference |= Int(expected[i] ^ (i < actual.count ? actual[i] : 0)) }
+        guard difference == 0 else {
+            return Response(
+                status: .unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"healthmonitor\"", .contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "a bearer token is required (settings.http.token_file)\n")))
+        }
+        return try await next(request, context)
+    }
+}
+
+extension Response {
+    /// A response with `text` as its body.
+    static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = contentType
+        fields[.cacheControl] = fields[.cacheControl] ?? "no-store"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

@@ -1,0 +1,86 @@
+import Synchronization
+
+/// The current state of every check, kept up to date as results are routed: what the status
+/// page, the API and `/metrics` show first. One lock, one dictionary write per result.
+public final class LiveStatus: Sendable {
+    /// One check now.
+    public struct State: Sendable, Hashable {
+        /// `check/label`.
+        public var key: String
+        public var check: String
+        public var label: String
+        /// Seconds between runs.
+        public var sleep: Double
+        /// The newest result's status; `nil` before the first result.
+        public var status: Status?
+        /// Since when (Unix ms) the status has been what it is: the first result of the current
+        /// run of equal statuses (seeded from the history at start).
+        public var sinceMillis: Int64?
+        /// Start of the newest result (Unix ms).
+        public var lastMillis: Int64?
+        public var message: String = ""
+        /// The check's main time of the newest result in ms (`ResponseTime`).
+        public var responseTimeMs: Double?
+        /// Seconds the newest run took.
+        public var elapsed: Double = 0
+        /// Results and failures since the monitor started.
+        public var results = 0
+        public var failures = 0
+
+        public init(key: String, check: String, label: String, sleep: Double) {
+            self.key = key
+            self.check = check
+            self.label = label
+            self.sleep = sleep
+        }
+    }
+
+    private let states: Mutex<[String: State]>
+
+    /// Every configured check, without results yet.
+    public init(checks: [CheckConfig]) {
+        var states: [String: State] = [:]
+        for check in checks { states[check.key] = State(key: check.key, check: check.type, label: check.label, sleep: check.sleep) }
+        self.states = Mutex(states)
+    }
+
+    /// Takes a routed result.
+    public func observe(_ result: CheckResult) {
+        let responseTime = ResponseTime.of(result)?.avg
+        let key = result.key
+        states.withLock { states in
+            var state = states[key] ?? State(key: key, check: result.check, label: result.label, sleep: 60)
+            if state.status != result.status || state.sinceMillis == nil { state.sinceMillis = result.createdMillis }
+            state.status = result.status
+            state.lastMillis = result.createdMillis
+            state.message = result.message
+            state.responseTimeMs = responseTime
+            state.elapsed = result.elapsed
+            state.results += 1
+            if result.status != .success { state.failures += 1 }
+            states[key] = state
+        }
+    }
+
+    /// Seeds a check's status and since-when from the history (before any result of this run).
+    public func seed(key: String, status: Status, sinceMillis: Int64, lastMillis: Int64, message: String) {
+        states.withLock { states in
+            guard var state = states[key], state.status == nil else { return }
+            state.status = status
+            state.sinceMillis = sinceMillis
+            state.lastMillis = lastMillis
+            state.message = message
+            states[key] = state
+        }
+    }
+
+    /// Every check, by key.
+    public func snapshot() -> [State] {
+        states.withLock { Array($0.values) }.sorted { $0.key < $1.key }
+    }
+
+    /// One check, or `nil` when not configured and never seen.
+    public func state(_ key: String) -> State? {
+        states.withLock { $0[key] }
+    }
+}
