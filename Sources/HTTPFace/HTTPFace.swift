@@ -25,6 +25,8 @@ public final class HTTPFace: Service, Sendable {
         public var liveness: @Sendable () -> (alive: Bool, detail: String)
         /// Readiness: the config is loaded and the notifiers are started.
         public var readiness: @Sendable () -> Bool
+        /// Called before each `/metrics` rendering (samples the notifiers' and the process's figures).
+        public var beforeScrape: @Sendable () -> Void = {}
 
         public init(
             status: StatusProvider, registry: PrometheusCollectorRegistry, liveness: @escaping @Sendable () -> (alive: Bool, detail: String),

@@ -94,7 +94,7 @@ public struct Runtime: Sendable {
                     settings: .init(keepResults: config.settings.history.keepResults, keepRollups: config.settings.history.keepRollups),
                     threadName: entry.name, logger: logger)
             } : []
-        self.router = ResultRouter(channels: channels, logger: logger, intake: intake, histories: histories, live: LiveStatus(checks: config.checks))
+        self.router = ResultRouter(channels: channels, logger: logger, intake: intake, histories: histories, live: LiveStatus(checks: config.checks), metrics: MonitorMetrics(checks: config.checks, channels: channels))
     }
 
     /// The delivery services, one per notifier, in config order.
@@ -107,10 +107,12 @@ public struct Runtime: Sendable {
         DeliveryGroup(services: deliveryServices(), intake: router.intake, started: notifiersStarted)
     }
 
-    /// The scheduler for all checks.
+    /// The scheduler for all checks; `observer` (a benchmark's) replaces the metrics' lag and
+    /// overrun counts.
     public func scheduler<C: Clock>(clock: C, observer: (any SchedulerObserver)? = nil) -> Scheduler<C>
     where C.Duration == Duration {
-        Scheduler(checks: checks, router: router, host: config.settings.host, clock: clock, observer: observer, logger: logger)
+        Scheduler(
+            checks: checks, router: router, host: config.settings.host, clock: clock, observer: observer ?? router.metrics, logger: logger)
     }
 
     /// Services for `run`, in start order: the notifiers (one group, so they drain together)

@@ -9,7 +9,12 @@ import Prometheus
 /// metric is made, and `/metrics` renders it.
 let metricsRegistry: PrometheusCollectorRegistry = {
     let registry = PrometheusCollectorRegistry()
-    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    var factory = PrometheusMetricsFactory(registry: registry)
+    factory.durationHistogramBuckets = [
+        "healthmonitor_check_duration_seconds": MonitorMetrics.durationBuckets.map { .nanoseconds(Int64(($0 * 1e9).rounded())) },
+        "healthmonitor_scheduler_lag_seconds": MonitorMetrics.lagBuckets.map { .nanoseconds(Int64(($0 * 1e9).rounded())) },
+    ]
+    MetricsSystem.bootstrap(factory)
     return registry
 }()
 
@@ -24,13 +29,13 @@ func makeHTTPFace(_ runtime: Runtime, logger: Logger) throws(HTTPFace.SetupError
     let status = StatusProvider(live: live, store: store, keepResults: settings.history.keepResults)
     let stateDirectory = settings.stateDirectory
     let started = runtime.notifiersStarted
-    return try HTTPFace(
-        settings: settings.http,
-        sources: .init(
-            status: status, registry: metricsRegistry,
-            liveness: {
-                let check = Heartbeat.check(stateDirectory: stateDirectory, maxAge: 60)
-                return (check.healthy, check.summary)
-            }, readiness: { started.isSet }),
-        logger: logger)
+    let metrics = runtime.router.metrics
+    var sources = HTTPFace.Sources(
+        status: status, registry: metricsRegistry,
+        liveness: {
+            let check = Heartbeat.check(stateDirectory: stateDirectory, maxAge: 60)
+            return (check.healthy, check.summary)
+        }, readiness: { started.isSet })
+    sources.beforeScrape = { metrics?.sample() }
+    return try HTTPFace(settings: settings.http, sources: sources, logger: logger)
 }

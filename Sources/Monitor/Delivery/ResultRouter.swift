@@ -12,16 +12,19 @@ public final class ResultRouter: Sendable {
     public let histories: [HistoryRecorder]
     /// Every check's current state (the HTTP face reads it); `nil`: not kept.
     public let live: LiveStatus?
+    /// Per-check metrics (swift-metrics); `nil`: none.
+    public let metrics: MonitorMetrics?
     private let logger: Logger
     private let routed = Atomic<Int>(0)
     private let lastRouted = Atomic<Int64>(0)
 
-    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil, histories: [HistoryRecorder] = [], live: LiveStatus? = nil) {
+    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil, histories: [HistoryRecorder] = [], live: LiveStatus? = nil, metrics: MonitorMetrics? = nil) {
         self.channels = channels
         self.logger = logger
         self.intake = intake
         self.histories = histories
         self.live = live
+        self.metrics = metrics
     }
 
     /// Routes one result. Never waits: queues are bounded and drop (counted) when full.
@@ -33,6 +36,7 @@ public final class ResultRouter: Sendable {
         }
         for history in histories { history.record(result) }
         live?.observe(result)
+        metrics?.observe(result)
         if let intake {
             intake.submit(result)
         } else {

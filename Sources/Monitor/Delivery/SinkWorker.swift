@@ -29,6 +29,11 @@ public protocol Sink: AnyObject, SendableMetatype {
 }
 
 /// Counters of one spooling notifier, for logs, tests and benchmarks.
+/// A notifier that spools through a `SinkWorker` and tells its counters (for `/metrics`).
+public protocol SinkStatsReporting: Notifier {
+    var stats: SinkStats { get }
+}
+
 public struct SinkStats: Sendable, Hashable {
     /// Results handed to the notifier.
     public var accepted = 0
@@ -55,6 +60,8 @@ public struct SinkStats: Sendable, Hashable {
     public var spooled = 0
     /// Results of those only on disk now.
     public var spooledOnDisk = 0
+    /// Bytes of the spool files now.
+    public var spooledBytes = 0
     /// Results deleted from the spool files to keep them within `spool_max_bytes`.
     public var droppedForSpace = 0
 
@@ -224,6 +231,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         snapshot.droppedForSpace = spool.droppedForSpace
         snapshot.spooled = spool.count + inbox.count
         snapshot.spooledOnDisk = spool.diskOnlyCount
+        snapshot.spooledBytes = spool.fileBytes
         published.withLock { $0 = snapshot }
     }
 

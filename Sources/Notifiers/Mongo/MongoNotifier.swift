@@ -4,7 +4,7 @@ import Monitor
 /// acknowledged inserts, and keeps what the server has not acknowledged in a spool under the
 /// notifier's state directory, so no result is lost while the server is away, nor across a
 /// restart of the monitor.
-public final class MongoNotifier: DurableNotifier {
+public final class MongoNotifier: DurableNotifier, SinkStatsReporting {
     /// The options of `mongo`.
     public static let kind = NotifierKind(
         name: "mongo",

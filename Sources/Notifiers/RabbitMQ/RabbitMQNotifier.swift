@@ -9,7 +9,7 @@ import Monitor
 /// It observes every result, also those its report policy does not send, to keep each check's
 /// uptime over `uptime_window` (saved in `uptime.json` in its state directory every 30 s and at
 /// stop); each message carries the uptime at the moment it was handed over.
-public final class RabbitMQNotifier: DurableNotifier, ObservingNotifier {
+public final class RabbitMQNotifier: DurableNotifier, ObservingNotifier, SinkStatsReporting {
     /// The options of `rabbitmq`.
     public static let kind = NotifierKind(
         name: "rabbitmq",
