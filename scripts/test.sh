@@ -50,5 +50,9 @@ command -v ip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteracti
 scripts/test-dns-outage.sh .build/debug/healthmonitor
 # Headless Chromium renders `report --format html` in ReportCommandTests (and takes a screenshot).
 command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# A real Prometheus server scrapes /metrics in a test, and promtool lints the exposition. The
+# package's own service is not started (no init system here; the test runs its own server).
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } ||
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
 run_stage integration --filter IntegrationTests "$@"
 rm -rf "$LOG_DIR"

@@ -51,23 +51,12 @@ public final class HTTPFace: Service, Sendable {
     let tls: TLSConfiguration?
     let logger: Logger
 
-    /// Reads the token and TLS files now, so a bad one is a start-up error naming the file.
+    /// Reads the TLS files now, so a bad one is a start-up error naming the file.
     public init(settings: HTTPSettings, sources: Sources, logger: Logger) throws(SetupError) {
         self.settings = settings
         self.sources = sources
         self.logger = logger
-        if let path = settings.tokenFile {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw SetupError(description: "settings.http.token_file: cannot read \(path)")
-            }
-            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard token.count >= 16, !token.contains(where: \.isWhitespace) else {
-                throw SetupError(description: "settings.http.token_file: \(path) must hold one token of at least 16 characters, without spaces")
-            }
-            self.token = token
-        } else {
-            token = nil
-        }
+        token = settings.token
         if let certFile = settings.certFile, let keyFile = settings.keyFile {
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(certFile)

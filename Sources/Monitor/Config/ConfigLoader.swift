@@ -25,7 +25,7 @@ public struct ConfigLoader: Sendable {
         OptionSpec("shutdown_timeout", .duration(), default: 10, help: "seconds to flush notifiers at shutdown"),
         OptionSpec("host", .string, help: "host name put in results (default: this machine's)"),
         OptionSpec("history", .stringMap, help: "the history recorder: enabled, keep_results, keep_rollups"),
-        OptionSpec("http", .stringMap, help: "the HTTP face: listen, token_file, cert_file, key_file"),
+        OptionSpec("http", .stringMap, help: "the HTTP face: listen, token (or token_file), cert_file, key_file"),
     ]
 
     /// Options of `settings.history:`.
@@ -38,7 +38,7 @@ public struct ConfigLoader: Sendable {
     /// Options of `settings.http:`.
     public static let httpOptions: [OptionSpec] = [
         OptionSpec("listen", .string, default: "127.0.0.1:9464", help: "HOST:PORT of the status page, API and /metrics; off: no HTTP"),
-        OptionSpec("token_file", .string, help: "file holding a bearer token every route but /healthz requires"),
+        OptionSpec("token", .string, help: "bearer token every route but /healthz requires (token_file: read it from a file)"),
         OptionSpec("cert_file", .string, help: "PEM certificate chain: serve HTTPS (with key_file)"),
         OptionSpec("key_file", .string, help: "PEM private key of cert_file"),
     ]
@@ -118,7 +118,13 @@ public struct ConfigLoader: Sendable {
         let historyOptions = options(root["settings"]?["history"], specs: Self.historyOptions, path: "settings.history", into: &diagnostics)
         let httpOptions = options(root["settings"]?["http"], specs: Self.httpOptions, path: "settings.http", into: &diagnostics)
         var http = HTTPSettings(
-            tokenFile: httpOptions.string("token_file"), certFile: httpOptions.string("cert_file"), keyFile: httpOptions.string("key_file"))
+            token: httpOptions.string("token"), certFile: httpOptions.string("cert_file"), keyFile: httpOptions.string("key_file"))
+        if let token = http.token, token.count < 16 || token.contains(where: \.isWhitespace) {
+            diagnostics.append(
+                ConfigDiagnostic(
+                    .error, at: root["settings"]?["http"]?.location ?? root.location, path: "settings.http.token",
+                    "expected one token of at least 16 characters, without spaces (found \(token.count) characters)"))
+        }
         let listenText = httpOptions.string("listen") ?? "127.0.0.1:9464"
         switch HTTPSettings.parseListen(listenText) {
         case .success(let listen): http.listen = listen
@@ -233,6 +239,8 @@ public struct ConfigLoader: Sendable {
         switch (parts.first, parts.count) {
         case ("settings", 1):
             specs = Self.settingsOptions
+        case ("settings", 2):
+            specs = parts[1] == "http" ? Self.httpOptions : parts[1] == "history" ? Self.historyOptions : []
         case ("checks", 3):
             specs = Self.commonCheckOptions + (checkKinds[parts[1]]?.options ?? [])
         case ("notifiers", 2):

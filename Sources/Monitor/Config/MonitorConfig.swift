@@ -112,15 +112,15 @@ public struct HTTPSettings: Sendable, Hashable {
     }
     private var host: String? = "127.0.0.1"
     private var port = 9464
-    /// A file holding the bearer token every route but `/healthz` requires.
-    public var tokenFile: String?
+    /// The bearer token every route but `/healthz` requires (`token`, or `token_file`).
+    public var token: String?
     /// PEM certificate chain and private key: serve HTTPS.
     public var certFile: String?
     public var keyFile: String?
 
-    public init(listen: (host: String, port: Int)? = ("127.0.0.1", 9464), tokenFile: String? = nil, certFile: String? = nil, keyFile: String? = nil) {
+    public init(listen: (host: String, port: Int)? = ("127.0.0.1", 9464), token: String? = nil, certFile: String? = nil, keyFile: String? = nil) {
         self.listen = listen
-        self.tokenFile = tokenFile
+        self.token = token
         self.certFile = certFile
         self.keyFile = keyFile
     }

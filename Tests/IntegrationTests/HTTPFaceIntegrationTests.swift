@@ -1,0 +1,189 @@
+import Foundation
+import Monitor
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The monitor binary running with its HTTP face on a free loopback port.
+final class RunningMonitor: @unchecked Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let directory: String
+    let port: Int
+    let process: ChildProcess
+    let client = HTTPClient(name: "http-face-test")
+
+    /// Starts `healthmonitor run` with `config` (YAML; `PORT` and `DIR` are replaced), and waits
+    /// until `/readyz` answers 200 (with `token` when given).
+    init(config: String, token: String? = nil) async throws {
+        directory = scratchDirectory()
+        port = try Self.freePort()
+        let text = config.replacingOccurrences(of: "PORT", with: "\(port)").replacingOccurrences(of: "DIR", with: directory)
+        try text.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+        process = try ChildProcess(Binary.path, ["run", "--config", directory + "/c.yml"], output: directory + "/monitor.log", errorsToOutput: true)
+        let deadline = MonotonicClock().seconds() + 60
+        while MonotonicClock().seconds() < deadline {
+            if let response = try? await get("/readyz", token: token), response.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        stop()
+        throw RunningMonitor.Failure(description: "the monitor did not get ready on port \(port): \(log)")
+    }
+
+    var log: String { (try? String(contentsOfFile: directory + "/monitor.log", encoding: .utf8)) ?? "" }
+
+    func get(_ path: String, token: String? = nil, headers: [(name: String, value: String)] = []) async throws -> HTTPResponse {
+        var request = HTTPRequest(url: "http://127.0.0.1:\(port)\(path)", timeout: 30, responseBody: .collect(limit: 64 << 20))
+        request.headers = headers + (token.map { [("Authorization", "Bearer \($0)")] } ?? [])
+        return try await client.execute(request)
+    }
+
+    func stop() {
+        process.signal(SIGTERM)
+        _ = process.wait()
+        client.shutdown()
+    }
+
+    /// A TCP port nothing listens on now (bound, read, released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw RunningMonitor.Failure(description: "no free port: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+extension HTTPResponse {
+    var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+@Suite struct HTTPFaceIntegrationTests {
+    init() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Binary.path), "build first: swift build")
+    }
+
+    static let config = """
+        settings: {state_dir: DIR/state, http: {listen: "127.0.0.1:PORT"}}
+        checks:
+          filewrite:
+            probe: {file: DIR/probe.txt, sleep: 1}
+          hostport:
+            closed: {host: 127.0.0.1, port: 1, sleep: 1}
+        notifiers:
+          console: {report: failure}
+        """
+
+    /// A real Prometheus server scrapes `/metrics`; the test asks it, through its HTTP API, for
+    /// `healthmonitor_check_up`; `promtool check metrics` finds nothing to lint.
+    @Test(.enabled(if: Prometheus.path != nil || TestServers.required, "needs prometheus and promtool (Debian: apt-get install prometheus)"))
+    func aRealPrometheusScrapesTheMetrics() async throws {
+        let prometheus = try #require(Prometheus.path, "prometheus is not on PATH although HM_SERVICES=1: apt-get install prometheus")
+        let monitor = try await RunningMonitor(config: Self.config)
+        defer { monitor.stop() }
+        // Two results of each check before the first scrape.
+        try await Task.sleep(for: .seconds(2.5))
+        let metrics = try await monitor.get("/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+        let text = metrics.text
+        for line in [
+            #"healthmonitor_check_up{check="filewrite",label="probe"} 1.0"#, #"healthmonitor_check_up{check="hostport",label="closed"} 0.0"#,
+            "# TYPE healthmonitor_check_duration_seconds histogram", "# TYPE healthmonitor_scheduler_lag_seconds histogram",
+            #"healthmonitor_notifier_delivered_total{notifier="console"}"#, "# TYPE process_cpu_seconds_total counter",
+            "# HELP healthmonitor_check_up ",
+        ] {
+            #expect(text.contains(line), "\(line)")
+        }
+        let results = text.split(separator: "\n").first { $0.hasPrefix(#"healthmonitor_check_results_total{check="hostport",label="closed",status="failure"}"#) }
+        #expect((results?.split(separator: " ").last.flatMap { Int($0) } ?? 0) >= 2, "\(results ?? "none")")
+        // promtool lints the exposition.
+        try text.write(toFile: monitor.directory + "/metrics.txt", atomically: true, encoding: .utf8)
+        let lint = try await Prometheus.run("/bin/sh", ["-c", "promtool check metrics < \(monitor.directory)/metrics.txt"])
+        #expect(lint.status == 0, "promtool: \(lint.stdout)\(lint.stderr)")
+        #expect(lint.stdout.isEmpty && lint.stderr.isEmpty, "promtool: \(lint.stdout)\(lint.stderr)")
+
+        // Prometheus itself, scraping every second.
+        let webPort = try RunningMonitor.freePort()
+        try """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: healthmonitor
+            static_configs: [{targets: ["127.0.0.1:\(monitor.port)"]}]
+        """.write(toFile: monitor.directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let server = try ChildProcess(
+            prometheus,
+            [
+                "--config.file=\(monitor.directory)/prometheus.yml", "--storage.tsdb.path=\(monitor.directory)/tsdb",
+                "--web.listen-address=127.0.0.1:\(webPort)",
+            ], output: monitor.directory + "/prometheus.log", errorsToOutput: true)
+        defer {
+            server.signal(SIGTERM)
+            _ = server.wait()
+        }
+        var answer: [String: String] = [:]
+        let deadline = MonotonicClock().seconds() + 60
+        while MonotonicClock().seconds() < deadline && answer.count < 2 {
+            try await Task.sleep(for: .milliseconds(500))
+            guard
+                let response = try? await monitor.client.execute(
+                    HTTPRequest(url: "http://127.0.0.1:\(webPort)/api/v1/query?query=healthmonitor_check_up", timeout: 5)),
+                response.status == 200, let json = try? JSONValue.parse(response.text)
+            else { continue }
+            for series in json.objectValue?["data"]?.objectValue?["result"]?.arrayValue ?? [] {
+                guard let labels = series.objectValue?["metric"]?.objectValue, let value = series.objectValue?["value"]?.arrayValue, value.count == 2
+                else { continue }
+                answer["\(labels["check"]?.stringValue ?? "")/\(labels["label"]?.stringValue ?? "")"] = value[1].stringValue
+            }
+        }
+        #expect(answer == ["filewrite/probe": "1", "hostport/closed": "0"], "prometheus log: \((try? String(contentsOfFile: monitor.directory + "/prometheus.log", encoding: .utf8))?.suffix(2000) ?? "")")
+    }
+
+    /// `/healthz` and `/readyz` answer; with a token file, every route but `/healthz` needs the
+    /// bearer token, and a wrong one is refused without saying why beyond that.
+    @Test func healthAndTheBearerToken() async throws {
+        let token = "s3cr3t-t0ken-\(ResultID.next().suffix(12))"
+        let directory = scratchDirectory()
+        try (token + "\n").write(toFile: directory + "/token", atomically: true, encoding: .utf8)
+        let monitor = try await RunningMonitor(
+            config: Self.config.replacingOccurrences(of: "http: {listen: \"127.0.0.1:PORT\"}", with: "http: {listen: \"127.0.0.1:PORT\", token_file: \(directory)/token}"),
+            token: token)
+        defer { monitor.stop() }
+        let health = try await monitor.get("/healthz")
+        #expect(health.status == 200 && health.text.hasPrefix("healthy"), "\(health.status) \(health.text)")
+        for path in ["/metrics", "/readyz", "/", "/api/v1/checks"] {
+            #expect(try await monitor.get(path).status == 401, "\(path) without a token")
+            #expect(try await monitor.get(path, headers: [("Authorization", "Bearer wrong-\(token)")]).status == 401, "\(path) with a wrong token")
+            #expect(try await monitor.get(path, headers: [("Authorization", "Bearer " + token.dropLast())]).status == 401, "\(path) with a prefix")
+        }
+        let metrics = try await monitor.get("/metrics", token: token)
+        #expect(metrics.status == 200)
+        #expect(try await monitor.get("/readyz", token: token).text == "ready\n")
+        #expect(!monitor.log.contains(token), "the token is not logged")
+    }
+}
+
+/// The Prometheus server and promtool from Debian's `prometheus` package.
+enum Prometheus {
+    static let path: String? = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Binary.Output {
+        let directory = scratchDirectory()
+        let process = try ChildProcess(executable, arguments, output: directory + "/out", errorOutput: directory + "/err")
+        let status = await process.exitStatus()
+        return Binary.Output(
+            status: status, stdout: (try? String(contentsOfFile: directory + "/out", encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: directory + "/err", encoding: .utf8)) ?? "")
+    }
+}
