@@ -53,6 +53,6 @@ command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 # A real Prometheus server scrapes /metrics in a test, and promtool lints the exposition. The
 # package's own service is not started (no init system here; the test runs its own server).
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } ||
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 run_stage integration --filter IntegrationTests "$@"
 rm -rf "$LOG_DIR"
