@@ -1,5 +1,6 @@
 import Monitor
 import Report
+import Synchronization
 
 /// What the status page, the API and the badges read: every check's current state (live, from
 /// the router) and its history (the local store, read on a thread of its own: SQLite calls
@@ -32,6 +33,28 @@ public final class StatusProvider: Sendable {
             try HistoryReport.build(store: store, keys: keys, since: since, until: until, now: now, rawSince: rawSince)
         }
     }
+
+    /// The windows the page, the API and the badges show uptime for.
+    public static let windows: [(name: String, seconds: Double)] = [("24h", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400), ("90d", 90 * 86_400)]
+
+    /// Time-weighted uptime (`uptime_time`) of every check over each of `windows`, by key then
+    /// window name; `nil` inside: no data. Computed at most every 15 s (four reports over every
+    /// check), shared by all requests in between.
+    public func uptimes() async throws -> [String: [String: Double?]] {
+        let now = MonotonicClock().seconds()
+        if let cached = uptimeCache.withLock({ $0 }), now - cached.at < 15 { return cached.value }
+        let until = Int64(WallClock.nowMillis())
+        var out: [String: [String: Double?]] = [:]
+        for window in Self.windows {
+            for report in try await report(keys: [], since: until - Int64(window.seconds * 1000), until: until) ?? [] {
+                out[report.key, default: [:]][window.name] = report.summary.uptimeTime
+            }
+        }
+        uptimeCache.withLock { $0 = (now, out) }
+        return out
+    }
+
+    private let uptimeCache = Mutex<(at: Double, value: [String: [String: Double?]])?>(nil)
 
     /// Seeds every check's current status and since-when from the history (the newest result
     /// and the newest status change), so the page says "down since 02:13" after a restart.

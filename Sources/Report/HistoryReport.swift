@@ -98,36 +98,42 @@ public enum HistoryReport {
     /// "uptime_time","coverage","incidents":[{"start","end","duration","message"}],
     /// "latency_ms":{"p50","p95","p99","max","avg"}, "mttr","mtbf"}]}` (times ISO-8601, durations in seconds).
     public static func json(_ reports: [CheckReport], since: Int64, until: Int64, now: Int64) -> String {
-        let checks: [JSONValue] = reports.map { report in
-            let s = report.summary
-            let incidents: [JSONValue] = s.incidents.map { incident in
-                [
-                    "start": .string(WallClock.iso8601(millis: incident.start)),
-                    "end": incident.end.map { .string(WallClock.iso8601(millis: $0)) } ?? .null,
-                    "duration": .double(Double(incident.duration(now: min(now, until))) / 1000),
-                    "message": .string(incident.message),
-                ]
-            }
-            func number(_ value: Double?) -> JSONValue { value.map { .double(($0 * 1_000_000).rounded() / 1_000_000) } ?? .null }
-            return [
-                "check": .string(report.check), "label": .string(report.label),
-                "results": .int(s.results), "successes": .int(s.successes), "failures": .int(s.failures),
-                "uptime": number(s.uptime), "uptime_time": number(s.uptimeTime), "coverage": number(s.coverage),
-                "incidents": .array(incidents),
-                "mttr": number(HistoryMath.mttr(s.incidents).map { $0 / 1000 }),
-                "mtbf": number(HistoryMath.mtbf(s).map { $0 / 1000 }),
-                "latency_ms": [
-                    "p50": number(s.latency.quantile(0.5)), "p95": number(s.latency.quantile(0.95)),
-                    "p99": number(s.latency.quantile(0.99)), "max": number(s.latency.count > 0 ? s.latency.max : nil),
-                    "avg": number(s.latency.average),
-                ],
+        jsonValue(reports, since: since, until: until, now: now).json()
+    }
+
+    /// The value `json` writes.
+    public static func jsonValue(_ reports: [CheckReport], since: Int64, until: Int64, now: Int64) -> JSONValue {
+        [
+            "since": .string(WallClock.iso8601(millis: since)), "until": .string(WallClock.iso8601(millis: min(until, now))),
+            "checks": .array(reports.map { jsonValue($0, until: until, now: now) }),
+        ]
+    }
+
+    /// One check of `json`: its `checks` item.
+    public static func jsonValue(_ report: CheckReport, until: Int64, now: Int64) -> JSONValue {
+        let s = report.summary
+        let incidents: [JSONValue] = s.incidents.map { incident in
+            [
+                "start": .string(WallClock.iso8601(millis: incident.start)),
+                "end": incident.end.map { .string(WallClock.iso8601(millis: $0)) } ?? .null,
+                "duration": .double(Double(incident.duration(now: min(now, until))) / 1000),
+                "message": .string(incident.message),
             ]
         }
-        let value: JSONValue = [
-            "since": .string(WallClock.iso8601(millis: since)), "until": .string(WallClock.iso8601(millis: min(until, now))),
-            "checks": .array(checks),
+        func number(_ value: Double?) -> JSONValue { value.map { .double(($0 * 1_000_000).rounded() / 1_000_000) } ?? .null }
+        return [
+            "check": .string(report.check), "label": .string(report.label),
+            "results": .int(s.results), "successes": .int(s.successes), "failures": .int(s.failures),
+            "uptime": number(s.uptime), "uptime_time": number(s.uptimeTime), "coverage": number(s.coverage),
+            "incidents": .array(incidents),
+            "mttr": number(HistoryMath.mttr(s.incidents).map { $0 / 1000 }),
+            "mtbf": number(HistoryMath.mtbf(s).map { $0 / 1000 }),
+            "latency_ms": [
+                "p50": number(s.latency.quantile(0.5)), "p95": number(s.latency.quantile(0.95)),
+                "p99": number(s.latency.quantile(0.99)), "max": number(s.latency.count > 0 ? s.latency.max : nil),
+                "avg": number(s.latency.average),
+            ],
         ]
-        return value.json()
     }
 
     /// One line per check, comma-separated, with a header.

@@ -95,16 +95,12 @@ struct ReportCommand: AsyncParsableCommand {
         return store
     }
 
-    /// Unix milliseconds of `text`: a duration back from `now`, or an ISO-8601 time.
+    /// Unix milliseconds of `text` (see `HistoryReport.time`).
     static func time(_ text: String, option: String, now: Int64) throws -> Int64 {
-        if let seconds = OptionSpec.parseDuration(text), seconds <= OptionSpec.maximumDuration {
-            return now - Int64(seconds * 1000)
+        do {
+            return try HistoryReport.time(text, now: now)
+        } catch {
+            throw Failure(description: "\(option): \(error)")
         }
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = iso.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        iso.formatOptions = [.withInternetDateTime]
-        if let date = iso.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        throw Failure(description: "\(option): found \"\(text)\", expected a duration back from now (24h, 7d) or an ISO-8601 time (2026-11-30T12:00:00Z)")
     }
 }
