@@ -113,7 +113,10 @@ let package = Package(
         .testTarget(name: "HistoryTests", dependencies: ["Monitor", "HistorySQLite", "Report", "CSQLite"]),
         // CAMQP: the tests consume what the rabbitmq notifier published (basic.get).
         // CSQLite: a test holds the history locked as another process would.
-        .testTarget(name: "IntegrationTests", dependencies: ["Notifiers", "Monitor", "CAMQP", "CSQLite", "HistorySQLite", "Report"]),
+        // Yams: a test reads docs/openapi.yaml to check the API's responses against it.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Notifiers", "Monitor", "CAMQP", "CSQLite", "HistorySQLite", "Report", .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -174,6 +174,58 @@ extension HTTPResponse {
     }
 }
 
+extension HTTPFaceIntegrationTests {
+    /// Every JSON response the API serves, good and bad requests alike, matches
+    /// docs/openapi.yaml; and the numbers are the report's.
+    @Test func theAPIAnswersAsItsOpenAPIDocumentSays() async throws {
+        let schema = try OpenAPISchema(path: Binary.repository.appendingPathComponent("docs/openapi.yaml").path)
+        let monitor = try await RunningMonitor(config: Self.config)
+        defer { monitor.stop() }
+        // A few results of each check, written to the history (the recorder writes every second).
+        try await Task.sleep(for: .seconds(3.5))
+        let history = "/api/v1/checks/{type}/{label}/history"
+        let cases: [(request: String, template: String, status: Int)] = [
+            ("/api/v1/checks", "/api/v1/checks", 200),
+            ("/api/v1/checks/hostport/closed/history?since=1h", history, 200),
+            ("/api/v1/checks/filewrite/probe/history", history, 200),
+            ("/api/v1/checks/ping/nowhere/history", history, 404),
+            ("/api/v1/checks/hostport/closed/history?since=yesterday", history, 400),
+            ("/api/v1/checks/hostport/closed/history?since=1h&until=2h", history, 400),
+            ("/api/v1/report?since=1h", "/api/v1/report", 200),
+            ("/api/v1/report?since=1h&check=hostport/closed", "/api/v1/report", 200),
+            ("/api/v1/report?check=ping/nowhere", "/api/v1/report", 404),
+            ("/api/v1/report?until=soon", "/api/v1/report", 400),
+        ]
+        var bodies: [String: JSONValue] = [:]
+        for (request, template, status) in cases {
+            let response = try await monitor.get(request)
+            #expect(response.status == status, "\(request): \(response.status) \(response.text)")
+            #expect(response.header("Content-Type") == "application/json", "\(request)")
+            let value = try JSONValue.parse(response.text)
+            let problems = try schema.violations(of: value, against: try schema.responseSchema(path: template, status: status))
+            #expect(problems.isEmpty, "\(request): \(problems)")
+            bodies[request] = value
+        }
+        // The numbers: the closed port fails every run, the file write never does.
+        let checks = (bodies["/api/v1/checks"]?.objectValue?["checks"]?.arrayValue ?? []).compactMap(\.objectValue)
+        #expect(checks.map { $0["key"]?.stringValue } == ["filewrite/probe", "hostport/closed"])
+        #expect(checks.map { $0["status"]?.stringValue } == ["success", "failure"])
+        #expect(checks.last?["uptime"]?.objectValue?["24h"] == .double(0))
+        #expect(checks.first?["uptime"]?.objectValue?["90d"] == .double(1))
+        #expect(checks.first?["response_time_ms"]?.doubleValue != nil)
+        let closed = try #require(bodies["/api/v1/checks/hostport/closed/history?since=1h"]?.objectValue)
+        let raw = closed["raw_results"]?.arrayValue ?? []
+        #expect(closed["results"]?.doubleValue.map(Int.init) == raw.count && raw.count >= 3)
+        #expect(raw.allSatisfy { $0.objectValue?["status"] == "failure" })
+        #expect(closed["incidents"]?.arrayValue?.count == 1)
+        let filtered = bodies["/api/v1/report?since=1h&check=hostport/closed"]?.objectValue?["checks"]?.arrayValue ?? []
+        #expect(filtered.count == 1 && filtered.first?.objectValue?["failures"] == filtered.first?.objectValue?["results"])
+        // The schema check fails on what breaks it (it is not a check that cannot fail).
+        let broken: JSONValue = ["history": true, "checks": [["check": "x"]]]
+        #expect(try !schema.violations(of: broken, against: try schema.responseSchema(path: "/api/v1/checks", status: 200)).isEmpty)
+    }
+}
+
 /// The Prometheus server and promtool from Debian's `prometheus` package.
 enum Prometheus {
     static let path: String? = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].first { FileManager.default.isExecutableFile(atPath: $0) }
