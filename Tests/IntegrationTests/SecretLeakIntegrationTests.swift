@@ -16,7 +16,7 @@ extension SinkIntegrationTests {
     @Suite(.needs(.rabbitmq, .mongo, .influxdb, .script)) struct SecretLeakIntegrationTests {
         static let secrets = [
             "S3cretUrlPw", "S3cretQueryTok", "S3cretHeaderTok", "S3cretApiKey", "S3cretAmqpPw", "S3cretInfluxPw",
-            "S3cretSlackPath", "S3cretTeamsPath",
+            "S3cretSlackPath", "S3cretTeamsPath", "S3cretHttpToken0",
         ]
 
         /// Every file under `directory`, as text.
@@ -67,9 +67,11 @@ extension SinkIntegrationTests {
                 let database = "hm_it_\(SinkTest.unique())"
                 let influxDatabase = "hm_secrets_\(SinkTest.unique())"
                 let hostAndPort = server.base.replacingOccurrences(of: "http://", with: "")
+                let httpPort = try RunningMonitor.freePort()
                 let config = """
                     settings:
                       state_dir: \(directory)/state
+                      http: {listen: "127.0.0.1:\(httpPort)", token: S3cretHttpToken0}
                     checks:
                       download:
                         fetch:
@@ -121,6 +123,21 @@ extension SinkIntegrationTests {
                     executable, ["run", "--config", directory + "/config.yml", "--log-level", "debug"], output: output, errorsToOutput: true)
                 #expect(await SinkTest.waitUntil(30) { MonitorRestartIntegrationTests.printedIDs(output).count >= 8 })
                 try await Task.sleep(for: .seconds(1))
+                // Every route of the HTTP face, with the token: bodies and headers.
+                let client = HTTPClient(name: "secret-leak")
+                var routes: [String] = []
+                for path in [
+                    "/", "/healthz", "/readyz", "/metrics", "/api/v1/checks", "/api/v1/checks/download/fetch/history?since=1h",
+                    "/api/v1/checks/download/refused/history?since=1h", "/api/v1/report?since=1h", "/badge/download/fetch/uptime.svg",
+                    "/badge/download/fetch/latency.svg",
+                ] {
+                    let response = try await client.execute(
+                        HTTPRequest(
+                            url: "http://127.0.0.1:\(httpPort)\(path)", headers: [("Authorization", "Bearer S3cretHttpToken0")],
+                            responseBody: .collect(limit: 16 << 20)))
+                    routes.append("\(path) \(response.status) \(response.headers.map { "\($0.name): \($0.value)" }) \(response.text)")
+                }
+                client.shutdown()
                 monitor.signal(SIGTERM)
                 let status = try await SinkTest.blocking.run { monitor.wait() }
                 #expect(status == 0)
@@ -149,6 +166,7 @@ extension SinkIntegrationTests {
                     ("msteams", teams.map { ($0["body"] as? String ?? "") + "\($0["headers"] ?? "")" }),
                     ("influxdb", influx.flatMap { series in series.rows.map { "\(series.name ?? "") \($0)" } }),
                     ("state directory", stateFiles.map { "\($0.0): \($0.1)" }),
+                    ("HTTP face", routes),
                 ]
                 for (place, texts) in places {
                     #expect(texts.contains { $0.contains("fetch") || $0.contains("download") }, "\(place) received no download result")
