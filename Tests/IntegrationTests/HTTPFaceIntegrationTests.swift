@@ -226,6 +226,66 @@ extension HTTPFaceIntegrationTests {
     }
 }
 
+extension HTTPFaceIntegrationTests {
+    /// With cert_file and key_file the face speaks HTTPS only: a client trusting the
+    /// certificate gets the API, plain HTTP gets nothing.
+    @Test func httpsWithACertificateAndKey() async throws {
+        let directory = scratchDirectory()
+        let made = try await Prometheus.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
+                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ])
+        #expect(made.status == 0, "\(made.stderr)")
+        let config = Self.config.replacingOccurrences(
+            of: "http: {listen: \"127.0.0.1:PORT\"}",
+            with: "http: {listen: \"127.0.0.1:PORT\", cert_file: \(directory)/cert.pem, key_file: \(directory)/key.pem}")
+        let port = try RunningMonitor.freePort()
+        try config.replacingOccurrences(of: "PORT", with: "\(port)").replacingOccurrences(of: "DIR", with: directory)
+            .write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+        let process = try ChildProcess(Binary.path, ["run", "--config", directory + "/c.yml"], output: directory + "/monitor.log", errorsToOutput: true)
+        defer {
+            process.signal(SIGTERM)
+            _ = process.wait()
+        }
+        let client = HTTPClient(name: "https-test")
+        defer { client.shutdown() }
+        var answer: HTTPResponse?
+        let deadline = MonotonicClock().seconds() + 60
+        while MonotonicClock().seconds() < deadline {
+            answer = try? await client.execute(HTTPRequest(url: "https://127.0.0.1:\(port)/readyz", timeout: 5, caFile: directory + "/cert.pem"))
+            if answer?.status == 200 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(answer?.status == 200, "\((try? String(contentsOfFile: directory + "/monitor.log", encoding: .utf8)) ?? "")")
+        let checks = try await client.execute(HTTPRequest(url: "https://127.0.0.1:\(port)/api/v1/checks", caFile: directory + "/cert.pem"))
+        #expect(checks.status == 200 && checks.text.contains("hostport/closed"))
+        let plain = try? await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/readyz", timeout: 5))
+        #expect(plain == nil || plain?.status != 200, "plain HTTP is not served")
+        // Without trusting the certificate, the client refuses the server.
+        await #expect(throws: HTTPError.self) { try await client.execute(HTTPRequest(url: "https://127.0.0.1:\(port)/readyz", timeout: 5)) }
+    }
+
+    /// A certificate that does not load, or a token too short: the monitor refuses to start
+    /// with one line naming the setting.
+    @Test func badHTTPSettingsAreStartUpErrors() async throws {
+        let directory = scratchDirectory()
+        for (http, message) in [
+            ("{listen: \"127.0.0.1:1\", cert_file: \(directory)/none.pem, key_file: \(directory)/none.pem}", "settings.http: cannot load cert_file \(directory)/none.pem"),
+            ("{listen: \"127.0.0.1:1\", token: short}", "settings.http.token: expected one token of at least 16 characters"),
+            ("{listen: \"localhost\"}", "settings.http.listen: found \"localhost\", expected HOST:PORT"),
+            ("{listen: \"127.0.0.1:1\", cert_file: \(directory)/cert.pem}", "cert_file and key_file go together"),
+        ] {
+            try "settings: {state_dir: \(directory)/state, http: \(http)}\nchecks: {random: {a: {}}}\nnotifiers: {console: {}}\n"
+                .write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+            let run = try await Binary.run(["run", "--config", directory + "/c.yml"], directory: directory)
+            #expect(run.status == 2, "\(http): \(run.stderr)")
+            #expect(run.stderr.contains(message), "\(http): \(run.stderr)")
+        }
+    }
+}
+
 /// The Prometheus server and promtool from Debian's `prometheus` package.
 enum Prometheus {
     static let path: String? = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].first { FileManager.default.isExecutableFile(atPath: $0) }
