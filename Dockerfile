@@ -51,5 +51,7 @@ VOLUME ["/src/state"]
 # The running monitor writes state/heartbeat.json every 10 s; `health` fails when it is stale.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
     CMD ["healthmonitor", "health", "--log-level", "error"]
+# The HTTP face (settings.http.listen; config.compose.yml listens on :9464).
+EXPOSE 9464
 ENTRYPOINT ["healthmonitor"]
 CMD ["run"]
