@@ -7,12 +7,14 @@ extension HTTPFace {
     func addMetricsRoutes(to router: Router<BasicRequestContext>) {
         let registry = sources.registry
         let beforeScrape = sources.beforeScrape
+        let appendExposition = sources.appendExposition
         router.get("metrics") { _, _ -> Response in
             beforeScrape()
             var buffer: [UInt8] = []
             buffer.reserveCapacity(64 * 1024)
             registry.emit(into: &buffer)
-            let body = MetricsExposition.addingHelp(to: buffer, help: MonitorMetrics.help)
+            var body = MetricsExposition.addingHelp(to: buffer, help: MonitorMetrics.help)
+            appendExposition(&body)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -11,7 +11,6 @@ let metricsRegistry: PrometheusCollectorRegistry = {
     let registry = PrometheusCollectorRegistry()
     var factory = PrometheusMetricsFactory(registry: registry)
     factory.durationHistogramBuckets = [
-        "healthmonitor_check_duration_seconds": MonitorMetrics.durationBuckets.map { .nanoseconds(Int64(($0 * 1e9).rounded())) },
         "healthmonitor_scheduler_lag_seconds": MonitorMetrics.lagBuckets.map { .nanoseconds(Int64(($0 * 1e9).rounded())) },
     ]
     MetricsSystem.bootstrap(factory)
@@ -37,5 +36,6 @@ func makeHTTPFace(_ runtime: Runtime, logger: Logger) throws(HTTPFace.SetupError
             return (check.healthy, check.summary)
         }, readiness: { started.isSet })
     sources.beforeScrape = { metrics?.sample() }
+    sources.appendExposition = { buffer in metrics?.checks.render(into: &buffer) }
     return try HTTPFace(settings: settings.http, sources: sources, logger: logger)
 }

@@ -99,7 +99,7 @@ extension HTTPResponse {
         #expect(metrics.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = metrics.text
         for line in [
-            #"healthmonitor_check_up{check="filewrite",label="probe"} 1.0"#, #"healthmonitor_check_up{check="hostport",label="closed"} 0.0"#,
+            #"healthmonitor_check_up{check="filewrite",label="probe"} 1"#, #"healthmonitor_check_up{check="hostport",label="closed"} 0"#,
             "# TYPE healthmonitor_check_duration_seconds histogram", "# TYPE healthmonitor_scheduler_lag_seconds histogram",
             #"healthmonitor_notifier_delivered_total{notifier="console"}"#, "# TYPE process_cpu_seconds_total counter",
             "# HELP healthmonitor_check_up ",

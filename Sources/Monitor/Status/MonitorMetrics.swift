@@ -2,30 +2,19 @@ import CoreMetrics
 import Foundation
 import Synchronization
 
-/// The monitor's metrics, through the swift-metrics API (the executable chooses the backend:
-/// Prometheus). Per check: up (0/1), run duration (histogram), results by status, the main
-/// time; scheduling: lag (histogram) and overruns; per notifier, sampled before each scrape:
-/// queue depth, delivered, failed, dropped, spooled entries and bytes; the process: CPU,
-/// memory, open files, start time.
-///
-/// Metric objects are made once per check (a factory lookup per result would cost a lock and
-/// a dictionary search each time).
+/// The monitor's metrics. Through the swift-metrics API (the executable chooses the backend:
+/// Prometheus): scheduling lag (histogram); per notifier, sampled before each scrape: queue
+/// depth, delivered, failed, dropped, spooled entries and bytes; the process: CPU, memory, open
+/// files, start time. Per check (up, run duration histogram, results by status, main time,
+/// overruns): `CheckMetricsTable`, which writes its own exposition (see why there).
 public final class MonitorMetrics: SchedulerObserver, Sendable {
-    /// Histogram buckets (seconds) for run durations: loopback connects to slow downloads.
-    public static let durationBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
     /// Histogram buckets (seconds) for scheduling lag.
     public static let lagBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
     /// The `# HELP` text of every metric family (swift-metrics has no help text: the exposition
     /// adds these lines).
     public static let help: [String: String] = [
-        "healthmonitor_check_up": "1 when the check's newest result succeeded, else 0",
-        "healthmonitor_check_duration_seconds": "How long each run of the check took",
-        "healthmonitor_check_results_total": "Results of the check since the monitor started, by status",
-        "healthmonitor_check_response_time_seconds":
-            "The check's main time in its newest successful result: ping average RTT, hostport connect, download total, filewrite write",
         "healthmonitor_scheduler_lag_seconds": "How late runs started after their planned start",
-        "healthmonitor_scheduler_overruns_total": "Runs that took longer than the check's sleep",
         "healthmonitor_notifier_queue_depth": "Results waiting in the notifier's queue",
         "healthmonitor_notifier_delivered_total": "Results handed to the notifier and accepted",
         "healthmonitor_notifier_failed_total": "Results given up after the notifier's retries",
@@ -40,16 +29,6 @@ public final class MonitorMetrics: SchedulerObserver, Sendable {
         "process_start_time_seconds": "Start time of the process since unix epoch in seconds",
     ]
 
-    private struct PerCheck: Sendable {
-        let up: Gauge
-        let duration: CoreMetrics.Timer
-        let successes: Counter
-        let failures: Counter
-        /// `nil` for a check type without a main time (`random`).
-        let responseTime: Gauge?
-        let overruns: Counter
-    }
-
     private struct PerNotifier: Sendable {
         let channel: NotifierChannel
         let queueDepth: Gauge
@@ -60,26 +39,15 @@ public final class MonitorMetrics: SchedulerObserver, Sendable {
         let spooledBytes: Gauge
     }
 
-    private let checks: [String: PerCheck]
+    /// The per-check families (written by the table itself, not through swift-metrics).
+    public let checks: CheckMetricsTable
     private let notifiers: [PerNotifier]
     private let lag = CoreMetrics.Timer(label: "healthmonitor_scheduler_lag_seconds")
     private let lastCounts = Mutex<[String: NotifierChannel.Counters]>([:])
     private let process = ProcessMetrics()
 
     public init(checks: [CheckConfig], channels: [NotifierChannel]) {
-        var perCheck: [String: PerCheck] = [:]
-        for check in checks {
-            let labels = [("check", check.type), ("label", check.label)]
-            perCheck[check.key] = PerCheck(
-                up: Gauge(label: "healthmonitor_check_up", dimensions: labels),
-                duration: CoreMetrics.Timer(label: "healthmonitor_check_duration_seconds", dimensions: labels),
-                successes: Counter(label: "healthmonitor_check_results_total", dimensions: labels + [("status", "success")]),
-                failures: Counter(label: "healthmonitor_check_results_total", dimensions: labels + [("status", "failure")]),
-                responseTime: ["ping", "hostport", "download", "filewrite"].contains(check.type)
-                    ? Gauge(label: "healthmonitor_check_response_time_seconds", dimensions: labels) : nil,
-                overruns: Counter(label: "healthmonitor_scheduler_overruns_total", dimensions: labels))
-        }
-        self.checks = perCheck
+        self.checks = CheckMetricsTable(checks: checks)
         self.notifiers = channels.map { channel in
             let labels = [("notifier", channel.config.name)]
             return PerNotifier(
@@ -95,12 +63,7 @@ public final class MonitorMetrics: SchedulerObserver, Sendable {
 
     /// Counts a routed result.
     public func observe(_ result: CheckResult) {
-        guard let check = checks[result.key] else { return }
-        let up = result.status == .success
-        check.up.record(up ? 1 : 0)
-        (up ? check.successes : check.failures).increment()
-        check.duration.recordNanoseconds(Int64((result.elapsed * 1e9).rounded()))
-        if let time = ResponseTime.of(result)?.avg { check.responseTime?.record(time / 1000) }
+        checks.observe(result)
     }
 
     public func runStarted(key: String, lag seconds: Double) {
@@ -108,7 +71,7 @@ public final class MonitorMetrics: SchedulerObserver, Sendable {
     }
 
     public func overran(key: String) {
-        checks[key]?.overruns.increment()
+        checks.overran(key)
     }
 
     /// Reads the notifiers' counters and the process figures into their metrics: call before

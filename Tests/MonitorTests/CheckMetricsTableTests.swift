@@ -1,0 +1,37 @@
+import Monitor
+import Testing
+
+@Suite struct CheckMetricsTableTests {
+    static func check(_ type: String, _ label: String) -> CheckConfig {
+        CheckConfig(type: type, label: label, sleep: 60, options: Options([:], path: "checks.\(type).\(label)"))
+    }
+
+    /// Exact lines for two checks: counts, cumulative buckets, the main time only for a type that
+    /// has one, a label with a quote and a backslash escaped, nothing for a check without results.
+    @Test func writesThePrometheusTextFormat() {
+        let table = CheckMetricsTable(checks: [Self.check("hostport", "db \"main\" \\ 1"), Self.check("random", "demo"), Self.check("ping", "idle")])
+        table.observe(CheckResult(status: .success, check: "hostport", label: "db \"main\" \\ 1", message: "", measurement: ["connect_ms": .double(2.5)], elapsed: 0.003))
+        table.observe(CheckResult(status: .failure, check: "hostport", label: "db \"main\" \\ 1", message: "", measurement: [:], elapsed: 0.2))
+        table.observe(CheckResult(status: .success, check: "random", label: "demo", message: "", measurement: ["value": 0.7], elapsed: 0.00001))
+        table.overran("random/demo")
+        var out: [UInt8] = []
+        table.render(into: &out)
+        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
+        let db = #"check="hostport",label="db \"main\" \\ 1""#
+        for expected in [
+            "healthmonitor_check_up{\(db)} 0", #"healthmonitor_check_up{check="random",label="demo"} 1"#,
+            "healthmonitor_check_results_total{\(db),status=\"success\"} 1", "healthmonitor_check_results_total{\(db),status=\"failure\"} 1",
+            "healthmonitor_check_response_time_seconds{\(db)} 0.0025",
+            #"healthmonitor_scheduler_overruns_total{check="random",label="demo"} 1"#,
+            "healthmonitor_check_duration_seconds_bucket{\(db),le=\"0.0025\"} 0", "healthmonitor_check_duration_seconds_bucket{\(db),le=\"0.005\"} 1",
+            "healthmonitor_check_duration_seconds_bucket{\(db),le=\"0.25\"} 2", "healthmonitor_check_duration_seconds_bucket{\(db),le=\"+Inf\"} 2",
+            "healthmonitor_check_duration_seconds_count{\(db)} 2", "healthmonitor_check_duration_seconds_sum{\(db)} 0.203",
+            "# TYPE healthmonitor_check_duration_seconds histogram", "# HELP healthmonitor_check_up 1 when the check's newest result succeeded, else 0",
+        ] {
+            #expect(lines.contains(expected), "\(expected)")
+        }
+        #expect(!lines.contains { $0.hasPrefix("healthmonitor_check_up{check=\"ping\"") }, "no result yet: no up value")
+        #expect(!lines.contains { $0.hasPrefix("healthmonitor_check_response_time_seconds{check=\"random\"") }, "random has no main time")
+        #expect(lines.filter { $0.hasPrefix("healthmonitor_check_duration_seconds_bucket{check=\"ping\"") }.count == 17)
+    }
+}
