@@ -14,15 +14,19 @@ import Testing
         table.observe(CheckResult(status: .failure, check: "hostport", label: "db \"main\" \\ 1", message: "", measurement: [:], elapsed: 0.2))
         table.observe(CheckResult(status: .success, check: "random", label: "demo", message: "", measurement: ["value": 0.7], elapsed: 0.00001))
         table.overran("random/demo")
+        for _ in 0..<1234 { table.observe(CheckResult(status: .failure, check: "random", label: "demo", message: "", measurement: [:], elapsed: 0.3)) }
         var out: [UInt8] = []
         table.render(into: &out)
         let lines = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
         let db = #"check="hostport",label="db \"main\" \\ 1""#
         for expected in [
-            "healthmonitor_check_up{\(db)} 0", #"healthmonitor_check_up{check="random",label="demo"} 1"#,
+            "healthmonitor_check_up{\(db)} 0", #"healthmonitor_check_up{check="random",label="demo"} 0"#,
             "healthmonitor_check_results_total{\(db),status=\"success\"} 1", "healthmonitor_check_results_total{\(db),status=\"failure\"} 1",
             "healthmonitor_check_response_time_seconds{\(db)} 0.0025",
             #"healthmonitor_scheduler_overruns_total{check="random",label="demo"} 1"#,
+            #"healthmonitor_check_results_total{check="random",label="demo",status="failure"} 1234"#,
+            #"healthmonitor_check_duration_seconds_bucket{check="random",label="demo",le="0.5"} 1235"#,
+            #"healthmonitor_check_duration_seconds_bucket{check="random",label="demo",le="0.25"} 1"#,
             "healthmonitor_check_duration_seconds_bucket{\(db),le=\"0.0025\"} 0", "healthmonitor_check_duration_seconds_bucket{\(db),le=\"0.005\"} 1",
             "healthmonitor_check_duration_seconds_bucket{\(db),le=\"0.25\"} 2", "healthmonitor_check_duration_seconds_bucket{\(db),le=\"+Inf\"} 2",
             "healthmonitor_check_duration_seconds_count{\(db)} 2", "healthmonitor_check_duration_seconds_sum{\(db)} 0.203",

@@ -71,53 +71,103 @@ public final class CheckMetricsTable: Sendable {
     }
 
     /// Appends the families in the Prometheus text format (version 0.0.4), with HELP and TYPE.
+    /// Bytes are written directly (integers without a String each): 10,000 checks are 230,000
+    /// lines per scrape.
     public func render(into out: inout [UInt8]) {
         let rows = self.rows.withLock { $0 }
-        out.reserveCapacity(out.count + rows.count * 1800)
-        func line(_ name: String, _ i: Int, _ extra: String, _ value: String) {
-            out.append(contentsOf: name.utf8)
-            out.append(UInt8(ascii: "{"))
-            out.append(contentsOf: labels[i])
-            out.append(contentsOf: extra.utf8)
-            out.append(contentsOf: "} ".utf8)
-            out.append(contentsOf: value.utf8)
-            out.append(UInt8(ascii: "\n"))
-        }
-        func header(_ name: String, _ type: String, _ help: String) {
-            out.append(contentsOf: "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n".utf8)
-        }
-        header("healthmonitor_check_up", "gauge", "1 when the check's newest result succeeded, else 0")
-        for (i, row) in rows.enumerated() { if let up = row.up { line("healthmonitor_check_up", i, "", up == 1 ? "1" : "0") } }
-        header("healthmonitor_check_results_total", "counter", "Results of the check since the monitor started, by status")
-        for (i, row) in rows.enumerated() {
-            line("healthmonitor_check_results_total", i, ",status=\"success\"", String(row.successes))
-            line("healthmonitor_check_results_total", i, ",status=\"failure\"", String(row.failures))
-        }
-        header(
-            "healthmonitor_check_response_time_seconds", "gauge",
-            "The check's main time in its newest successful result: ping average RTT, hostport connect, download total, filewrite write")
-        for (i, row) in rows.enumerated() where timed[i] {
-            if let time = row.responseTime { line("healthmonitor_check_response_time_seconds", i, "", String(time)) }
-        }
-        header("healthmonitor_scheduler_overruns_total", "counter", "Runs that took longer than the check's sleep")
-        for (i, row) in rows.enumerated() { line("healthmonitor_scheduler_overruns_total", i, "", String(row.overruns)) }
-        header("healthmonitor_check_duration_seconds", "histogram", "How long each run of the check took")
-        let bucketName = Array("healthmonitor_check_duration_seconds_bucket{".utf8)
-        for (i, row) in rows.enumerated() {
-            var cumulative = 0
-            for (b, bound) in boundTexts.enumerated() {
-                cumulative += row.buckets[b]
-                out.append(contentsOf: bucketName)
+        out.reserveCapacity(out.count + rows.count * 2400 + 4096)
+        rows.withUnsafeBufferPointer { rows in
+            func head(_ name: String, _ i: Int, _ extra: StaticString) {
+                out.append(contentsOf: name.utf8)
+                out.append(UInt8(ascii: "{"))
                 out.append(contentsOf: labels[i])
-                out.append(contentsOf: ",le=\"".utf8)
-                out.append(contentsOf: bound)
-                out.append(contentsOf: "\"} ".utf8)
-                out.append(contentsOf: String(cumulative).utf8)
+                extra.withUTF8Buffer { out.append(contentsOf: $0) }
+                out.append(contentsOf: "} ".utf8)
+            }
+            func integer(_ value: Int) {
+                Self.appendDecimal(value, to: &out)
                 out.append(UInt8(ascii: "\n"))
             }
-            line("healthmonitor_check_duration_seconds_bucket", i, ",le=\"+Inf\"", String(row.count))
-            line("healthmonitor_check_duration_seconds_sum", i, "", String(row.sum))
-            line("healthmonitor_check_duration_seconds_count", i, "", String(row.count))
+            func double(_ value: Double) {
+                out.append(contentsOf: String(value).utf8)
+                out.append(UInt8(ascii: "\n"))
+            }
+            func header(_ name: String, _ type: String, _ help: String) {
+                out.append(contentsOf: "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n".utf8)
+            }
+            header("healthmonitor_check_up", "gauge", "1 when the check's newest result succeeded, else 0")
+            for i in rows.indices {
+                guard let up = rows[i].up else { continue }
+                head("healthmonitor_check_up", i, "")
+                integer(up == 1 ? 1 : 0)
+            }
+            header("healthmonitor_check_results_total", "counter", "Results of the check since the monitor started, by status")
+            for i in rows.indices {
+                head("healthmonitor_check_results_total", i, ",status=\"success\"")
+                integer(rows[i].successes)
+                head("healthmonitor_check_results_total", i, ",status=\"failure\"")
+                integer(rows[i].failures)
+            }
+            header(
+                "healthmonitor_check_response_time_seconds", "gauge",
+                "The check's main time in its newest successful result: ping average RTT, hostport connect, download total, filewrite write")
+            for i in rows.indices where timed[i] {
+                guard let time = rows[i].responseTime else { continue }
+                head("healthmonitor_check_response_time_seconds", i, "")
+                double(time)
+            }
+            header("healthmonitor_scheduler_overruns_total", "counter", "Runs that took longer than the check's sleep")
+            for i in rows.indices {
+                head("healthmonitor_scheduler_overruns_total", i, "")
+                integer(rows[i].overruns)
+            }
+            header("healthmonitor_check_duration_seconds", "histogram", "How long each run of the check took")
+            let bucketName = Array("healthmonitor_check_duration_seconds_bucket{".utf8)
+            for i in rows.indices {
+                var cumulative = 0
+                rows[i].buckets.withUnsafeBufferPointer { buckets in
+                    for b in boundTexts.indices {
+                        cumulative += buckets[b]
+                        out.append(contentsOf: bucketName)
+                        out.append(contentsOf: labels[i])
+                        out.append(contentsOf: ",le=\"".utf8)
+                        out.append(contentsOf: boundTexts[b])
+                        out.append(contentsOf: "\"} ".utf8)
+                        integer(cumulative)
+                    }
+                }
+                head("healthmonitor_check_duration_seconds_bucket", i, ",le=\"+Inf\"")
+                integer(rows[i].count)
+                head("healthmonitor_check_duration_seconds_sum", i, "")
+                double(rows[i].sum)
+                head("healthmonitor_check_duration_seconds_count", i, "")
+                integer(rows[i].count)
+            }
+        }
+    }
+
+    /// Appends `value` in decimal.
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+            appendDecimal(-value, to: &out)
+            return
+        }
+        if value < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = value
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while n > 0 {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+                count += 1
+            }
+            out.append(contentsOf: buffer[(20 - count)...])
         }
     }
 
