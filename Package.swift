@@ -111,6 +111,11 @@ let package = Package(
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "Monitor"]),
         // CSQLite: a test writes a history file as an older version did.
         .testTarget(name: "HistoryTests", dependencies: ["Monitor", "HistorySQLite", "Report", "CSQLite"]),
+        // HistorySQLite: the status page read from a real store.
+        .testTarget(
+            name: "HTTPFaceTests",
+            dependencies: ["HTTPFace", "Monitor", "Report", "HistorySQLite", .product(name: "Logging", package: "swift-log")]
+        ),
         // CAMQP: the tests consume what the rabbitmq notifier published (basic.get).
         // CSQLite: a test holds the history locked as another process would.
         // Yams: a test reads docs/openapi.yaml to check the API's responses against it.

@@ -150,18 +150,19 @@ extension HistoryReport {
     }
 
     /// The length of a window: `duration`'s units, and days from two days on (`30.0 days`).
-    static func span(_ millis: Int64) -> String {
+    public static func span(_ millis: Int64) -> String {
         millis >= 2 * DaySeries.dayMillis ? String(format: "%.1f days", Double(millis) / Double(DaySeries.dayMillis)) : duration(millis)
     }
 
     /// `2026-11-25 13:05:09 UTC` for Unix milliseconds.
-    static func displayTime(_ millis: Int64) -> String {
+    public static func displayTime(_ millis: Int64) -> String {
         let iso = WallClock.iso8601(millis: millis)
         return String(iso.prefix(10)) + " " + String(iso.dropFirst(11).prefix(8)) + " UTC"
     }
 
     /// The page's only styling: system fonts, a column readable from 1280 px wide down to a phone.
-    private static let style = """
+    /// The status page builds on it, so both pages look alike.
+    public static let style = """
         :root{color-scheme:light;--ink:#212529;--muted:#6c757d;--line:#dee2e6;--bg:#f1f3f5;--card:#fff}
         *{box-sizing:border-box}
         body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}

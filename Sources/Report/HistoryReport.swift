@@ -184,15 +184,18 @@ public enum HistoryReport {
         return right ? fill + cut : cut + fill
     }
 
-    static func percent(_ value: Double?) -> String {
+    /// A share (0…1) as a percentage with three decimals, `99.950%`; `-` for `nil`.
+    public static func percent(_ value: Double?) -> String {
         value.map { String(format: "%.3f%%", $0 * 100) } ?? "-"
     }
 
-    static func milliseconds(_ value: Double?) -> String {
+    /// Milliseconds with two decimals below 10 (`1.25`), one from 10 on (`123.4`); `-` for `nil`.
+    public static func milliseconds(_ value: Double?) -> String {
         value.map { String(format: $0 < 10 ? "%.2f" : "%.1f", $0) } ?? "-"
     }
 
-    static func duration(_ millis: Int64) -> String {
+    /// A duration given in milliseconds: `45 s` below 2 minutes, `17 min` below 2 hours, then `5.5 h`.
+    public static func duration(_ millis: Int64) -> String {
         let seconds = millis / 1000
         if seconds < 120 { return "\(seconds) s" }
         if seconds < 7200 { return "\(seconds / 60) min" }

@@ -139,6 +139,52 @@ public enum SVG {
         return svg + "</svg>"
     }
 
+    /// A sparkline: one value per slot, oldest on the left, for the shape of a trend at a glance
+    /// (a status page's latency of the last hours). The y scale runs from 0 to the highest value,
+    /// so a flat line means steady, not zero. A slot without a value leaves a gap; a value
+    /// between two gaps is a dot. Each slot with a value has a transparent column whose `<title>`
+    /// is its `title`. Without any value it says `empty` instead. `label`: what it shows, for
+    /// screen readers. `width` and `height` in SVG user units.
+    ///
+    /// `SVG.sparkline([(1.5, "13:00: 1.5 ms"), (nil, "14:00: none"), (2, "15:00: 2 ms")], label: "p50 per hour")`
+    public static func sparkline(
+        _ points: [(value: Double?, title: String)], label: String, width: Int = 240, height: Int = 40, empty: String = "no data"
+    ) -> String {
+        let highest = points.compactMap(\.value).max() ?? 0
+        let pad = 4.0
+        let slot = Double(width) / Double(max(points.count, 1))
+        func x(_ i: Int) -> Double { (Double(i) + 0.5) * slot }
+        func y(_ value: Double) -> Double { pad + (Double(height) - 2 * pad) * (1 - (highest > 0 ? value / highest : 0)) }
+        var svg = "<svg class=\"sparkline\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\""
+        svg += " role=\"img\" aria-label=\"\(HTML.escape(label))\">"
+        svg += "<line x1=\"0\" x2=\"\(width)\" y1=\"\(number(Double(height) - pad))\" y2=\"\(number(Double(height) - pad))\" stroke=\"#dee2e6\"/>"
+        guard highest > 0 else {
+            svg += "<text x=\"\(number(Double(width) / 2))\" y=\"\(number(Double(height) / 2))\" dy=\"0.35em\" text-anchor=\"middle\""
+            svg += " font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\" font-size=\"11\" fill=\"#868e96\">"
+            return svg + HTML.escape(empty) + "</text></svg>"
+        }
+        var run: [Int] = []
+        func flush() {
+            if run.count == 1 {
+                svg += "<circle cx=\"\(number(x(run[0])))\" cy=\"\(number(y(points[run[0]].value!)))\" r=\"2.5\" fill=\"\(Palette.p50)\"/>"
+            } else if run.count > 1 {
+                let line = run.map { "\(number(x($0))),\(number(y(points[$0].value!)))" }.joined(separator: " ")
+                svg += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"\(Palette.p50)\" stroke-width=\"1.5\""
+                svg += " stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
+            }
+            run = []
+        }
+        for i in points.indices {
+            if points[i].value == nil { flush() } else { run.append(i) }
+        }
+        flush()
+        for (i, point) in points.enumerated() where point.value != nil {
+            svg += "<rect x=\"\(number(Double(i) * slot))\" y=\"0\" width=\"\(number(slot))\" height=\"\(height)\" fill=\"transparent\">"
+            svg += "<title>\(HTML.escape(point.title))</title></rect>"
+        }
+        return svg + "</svg>"
+    }
+
     /// The axis for values up to `highest` (ms): a top at a whole number of steps, a step of
     /// 1, 2, 2.5 or 5 × a power of ten giving at most 5 gridlines above zero.
     static func scale(_ highest: Double) -> (top: Double, step: Double) {

@@ -69,6 +69,25 @@ import Testing
         #expect(empty.hasPrefix("<svg class=\"latency-chart\" viewBox=\"0 0 900 72\""))
     }
 
+    @Test func theSparklineScalesFromZeroToTheHighestWithGapsDotsAndTitles() {
+        // Four slots of 60 wide in 240 × 40: 2 ms, 4 ms, none, 1 ms alone.
+        let svg = SVG.sparkline(
+            [(2, "00:00: 2 ms"), (4, "01:00: 4 ms"), (nil, "02:00: none"), (1, "03:00: 1 <ms> & \"more\"")], label: "p50 per hour",
+            width: 240, height: 40)
+        #expect(svg.hasPrefix("<svg class=\"sparkline\" viewBox=\"0 0 240 40\" width=\"240\" height=\"40\" role=\"img\" aria-label=\"p50 per hour\">"))
+        #expect(svg.hasSuffix("</svg>"))
+        // y: 4 (top padding) + 32 × (1 − value / 4); x: slot centres.
+        #expect(svg.contains("<polyline points=\"30,20 90,4\" fill=\"none\" stroke=\"\(SVG.Palette.p50)\""))
+        #expect(svg.contains("<circle cx=\"210\" cy=\"28\" r=\"2.5\""))
+        #expect(svg.components(separatedBy: "<title>").count - 1 == 3, "a title per slot with a value")
+        #expect(svg.contains("<title>03:00: 1 &lt;ms&gt; &amp; &quot;more&quot;</title>"))
+        #expect(!svg.contains("02:00"))
+
+        let empty = SVG.sparkline([(nil, "a"), (nil, "b")], label: "x", empty: "no latency data in 24 h")
+        #expect(empty.contains(">no latency data in 24 h</text>"))
+        #expect(!empty.contains("<polyline") && !empty.contains("<circle") && !empty.contains("<title>"))
+    }
+
     @Test(arguments: [
         (2.1, 2.5, 0.5), (0.9, 1.0, 0.2), (1234.0, 1250.0, 250.0), (5.0, 5.0, 1.0), (0.0, 1.0, 0.25), (0.013, 0.015, 0.005),
     ])
