@@ -86,6 +86,7 @@ public final class HTTPFace: Service, Sendable {
 
     public func run() async throws {
         guard let listen = settings.listen else { return }
+        await sources.status.seedFromHistory()
         let configuration = ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "healthmonitor")
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)

@@ -126,7 +126,6 @@ struct Run: AsyncParsableCommand {
             FileOutput.standardError.write("\(error)\n")
             throw ExitCode(2)
         }
-        await face?.sources.status.seedFromHistory()
         logger.info(
             "healthmonitor started",
             metadata: [

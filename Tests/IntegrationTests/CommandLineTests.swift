@@ -123,14 +123,14 @@ func scratchDirectory() -> String {
                 let after = rest[open.upperBound...]
                 guard let close = after.firstIndex(of: "}") else { break }
                 let variable = after[..<close].split(separator: ":", maxSplits: 1)[0]
-                environment[String(variable)] = variable.contains("WEBHOOK") ? "https://hooks.example.org/services/T0/B0/x" : "secret"
+                environment[String(variable)] = variable.contains("WEBHOOK") ? "https://hooks.example.org/services/T0/B0/x" : "secret-0123456789abcdef"
                 rest = after[close...]
             }
             for line in text.split(separator: "\n") where line.contains(dir + "/secrets/") {
                 guard let start = line.range(of: dir + "/secrets/") else { continue }
                 let path = String(line[start.lowerBound...].prefix { !$0.isWhitespace && $0 != "\"" && $0 != "," && $0 != "}" })
                 try FileManager.default.createDirectory(atPath: dir + "/secrets", withIntermediateDirectories: true)
-                let secret = path.lowercased().contains("webhook") ? "https://hooks.example.org/services/T0/B0/x" : "secret"
+                let secret = path.lowercased().contains("webhook") ? "https://hooks.example.org/services/T0/B0/x" : "secret-0123456789abcdef"
                 try secret.write(toFile: path, atomically: true, encoding: .utf8)
             }
             text = text.replacingOccurrences(of: "state_dir: /var/lib/healthmonitor", with: "state_dir: \(dir)/state")
