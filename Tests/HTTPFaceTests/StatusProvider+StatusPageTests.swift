@@ -14,7 +14,7 @@ import Testing
         let failing = results("download/api", minutes: 180, end: now, failing: { $0 >= 150 }, message: "HTTP 503 from api")
         let store = try await recordedStore(api + failing)
         let live = liveStatus(["hostport/api", "download/api", "ping/new"], results: api + failing)
-        let page = await StatusProvider(live: live, store: store, keepResults: 7 * 86400).statusPage(now: now)
+        let page = await StatusProvider(live: live, store: store, keepResults: 7 * 86400).statusPage(now: now, cache: StatusPageCache())
 
         #expect(page.history == .on && page.now == now)
         #expect(page.checks.map(\.state.key) == ["download/api", "hostport/api", "ping/new"])
@@ -53,11 +53,57 @@ import Testing
         #expect(byKey["ping/new"]?.hours.allSatisfy { $0.p50 == nil && $0.results == 0 } == true)
     }
 
+    /// The 7, 30 and 90 day uptimes and the days before today are kept for `maxAge`; the 24 h
+    /// uptime, the open incident, the hours and today's bar are read on every load.
+    @Test func theSlowPartIsKeptAndTheRestIsReadEveryTime() async throws {
+        let t0 = Int64(WallClock.nowMillis())
+        let up = results("hostport/db", minutes: 60, end: t0)
+        let store = try await recordedStore(up)
+        let status = StatusProvider(live: liveStatus(["hostport/db"], results: up), store: store, keepResults: 7 * 86400)
+        let cache = StatusPageCache(maxAge: 600)
+        let first = await status.statusPage(now: t0, cache: cache)
+        #expect(first.keptSince == t0 && first.keptFor == 600_000)
+        #expect(first.checks[0].uptime == [.hours24: 1, .days7: 1, .days30: 1, .days90: 1])
+
+        // Five failures in the next minutes, then a load 6 minutes on.
+        let t1 = t0 + 6 * 60_000
+        let down = results("hostport/db", minutes: 5, end: t1, failing: { _ in true }, message: "connection refused")
+        let recorder = HistoryRecorder(store: store, sleeps: ["hostport/db": 60], logger: .init(label: "test"))
+        let running = Task { try await recorder.run() }
+        for result in down { recorder.record(result) }
+        await recorder.flush()
+        running.cancel()
+        for result in down { status.live.observe(result) }
+
+        let second = await status.statusPage(now: t1, cache: cache)
+        let check = second.checks[0]
+        let day = try HistoryReport.build(store: store, keys: [], since: t1 - 86_400_000, until: t1, now: t1, rawSince: 0)[0].summary
+        #expect(check.uptime[.hours24] == day.uptimeTime && day.uptimeTime! < 1, "24 h read now")
+        #expect(check.openIncident?.start == down[0].createdMillis && check.openIncident?.message == "connection refused")
+        #expect(check.hours.last?.hour == (t1 - 1) / HistoryMath.hourMillis)
+        if (t0 - 1) / DaySeries.dayMillis == (t1 - 1) / DaySeries.dayMillis {
+            #expect(second.keptSince == t0)
+            #expect(check.uptime[.days7] == 1 && check.uptime[.days90] == 1, "kept from the first load")
+            #expect(check.days?.days.last?.summary.failures == 5, "today read now")
+        } else {
+            #expect(second.keptSince == t1, "a new UTC day starts afresh")
+        }
+
+        // Another cache, or the same one past maxAge, computes it all now.
+        for (cache, now) in [(StatusPageCache(), t1), (cache, t0 + 600_000)] {
+            let fresh = await status.statusPage(now: now, cache: cache)
+            #expect(fresh.keptSince == now)
+            let week = try HistoryReport.build(store: store, keys: [], since: now - 7 * 86_400_000, until: now, now: now, rawSince: 0)[0].summary
+            #expect(fresh.checks[0].uptime[.days7] == week.uptimeTime && week.uptimeTime! < 1)
+        }
+    }
+
     @Test func withoutAReadableHistoryThePageHasTheLiveState() async {
         let now = Int64(WallClock.nowMillis())
         let seen = results("hostport/db", minutes: 3, end: now, failing: { _ in true }, message: "connection refused")
         for (store, history) in [(nil, StatusPage.History.off), (UnreadableStore() as (any HistoryStore)?, .unreadable("database is locked"))] {
-            let page = await StatusProvider(live: liveStatus(["hostport/db"], results: seen), store: store, keepResults: 0).statusPage(now: now)
+            let page = await StatusProvider(live: liveStatus(["hostport/db"], results: seen), store: store, keepResults: 0)
+                .statusPage(now: now, cache: StatusPageCache())
             #expect(page.history == history)
             #expect(page.checks.count == 1)
             let check = page.checks[0]
