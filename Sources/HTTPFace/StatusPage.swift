@@ -76,6 +76,10 @@ public struct StatusPage: Sendable {
     public var history: History
     /// Unix milliseconds the page is made at.
     public var now: Int64
+    /// Unix milliseconds the 7, 30 and 90 day uptimes were computed at, and for how many
+    /// milliseconds they are kept (`StatusPageCache`); `nil`: now.
+    public var keptSince: Int64?
+    public var keptFor: Int64 = 0
 
     public init(checks: [Check], history: History, now: Int64) {
         self.checks = checks
@@ -152,7 +156,12 @@ public struct StatusPage: Sendable {
         out += "reloads every \(Self.refreshSeconds) s · healthmonitor</p>\n"
         switch history {
         case .on:
-            out += "<p class=\"legend\">Uptime is time-weighted. Daily uptime: "
+            out += "<p class=\"legend\">Uptime is time-weighted"
+            if let kept = keptSince, kept < now {
+                out += "; 7, 30 and 90 days as of <time>\(HTML.escape(String(HistoryReport.displayTime(kept).dropFirst(11))))</time>"
+                out += " (recomputed every \(HTML.escape(HistoryReport.duration(keptFor))))"
+            }
+            out += ". Daily uptime: "
             for (colour, text) in [
                 (SVG.Palette.up, "≥ 99.9 %"), (SVG.Palette.degraded, "≥ 99 %"), (SVG.Palette.impaired, "≥ 95 %"),
                 (SVG.Palette.down, "< 95 %"), (SVG.Palette.noData, "no data"),

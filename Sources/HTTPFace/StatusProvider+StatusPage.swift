@@ -3,49 +3,34 @@ import Report
 
 extension StatusProvider {
     /// What the status page shows at `now` (Unix ms): every configured check's live state and,
-    /// with a history, one report per uptime window for all checks at once (the same numbers as
-    /// `healthmonitor report`), then in one read per check its last 90 days and the hourly
-    /// rollups of its last 24 hours. A history that cannot be read leaves the live state.
-    public func statusPage(now: Int64) async -> StatusPage {
+    /// with a history, what `cache` reads from it (the report's uptimes, the last 90 days and 24
+    /// hours, the open incident; see `StatusPageCache`). A history that cannot be read leaves
+    /// the live state.
+    public func statusPage(now: Int64, cache: StatusPageCache) async -> StatusPage {
         let states = live.snapshot()
         var checks = states.map { StatusPage.Check(state: $0) }
         guard store != nil else { return StatusPage(checks: checks, history: .off, now: now) }
+        let keys = states.map(\.key)
+        let rawSince = now - Int64(keepResults * 1000)
         do {
-            for window in UptimeWindow.allCases {
-                let reports = try await report(keys: [], since: now - window.millis, until: now) ?? []
-                let byKey = Dictionary(reports.map { ($0.key, $0.summary) }, uniquingKeysWith: { first, _ in first })
-                for i in checks.indices {
-                    guard let summary = byKey[checks[i].state.key] else { continue }
-                    checks[i].uptime[window] = summary.uptimeTime
-                    // An incident open now is open in every window: the shortest reads fewest
-                    // changes. A check the router already saw recover has none, even if the
-                    // recovery is not written yet.
-                    if window == .hours24, checks[i].state.status != .success {
-                        checks[i].openIncident = summary.incidents.last { $0.end == nil }
-                    }
-                }
+            guard let reading = try await read({ store in try cache.read(store: store, keys: keys, now: now, rawSince: rawSince) }) else {
+                return StatusPage(checks: checks, history: .off, now: now)
             }
-            let keys = states.map(\.key)
-            let lastHour = HistoryMath.floorDiv(now - 1, HistoryMath.hourMillis)
-            let history = try await read { store in
-                try keys.map { key in
-                    (
-                        try DaySeries.load(store: store, key: key, until: now, count: 90),
-                        try store.rollups(key: key, fromHour: lastHour - 23, toHour: lastHour + 1)
-                    )
-                }
-            } ?? []
-            for (i, (days, rollups)) in history.enumerated() {
-                checks[i].days = days
-                let byHour = Dictionary(rollups.map { ($0.hour, $0) }, uniquingKeysWith: { first, _ in first })
-                checks[i].hours = (lastHour - 23...lastHour).map { hour in
-                    let rollup = byHour[hour]
-                    return StatusPage.Hour(hour: hour, p50: rollup?.latency.quantile(0.5), results: rollup?.results ?? 0)
-                }
+            for i in checks.indices {
+                guard let history = reading.checks[checks[i].state.key] else { continue }
+                checks[i].uptime = history.uptime
+                checks[i].days = history.days
+                checks[i].hours = history.hours
+                // A check the router already saw recover has no open incident, even before the
+                // recovery is written.
+                if checks[i].state.status != .success { checks[i].openIncident = history.openIncident }
             }
-            return StatusPage(checks: checks, history: .on, now: now)
+            var page = StatusPage(checks: checks, history: .on, now: now)
+            page.keptSince = reading.keptSince
+            page.keptFor = cache.maxAge
+            return page
         } catch {
-            return StatusPage(checks: states.map { StatusPage.Check(state: $0) }, history: .unreadable("\(error)"), now: now)
+            return StatusPage(checks: checks, history: .unreadable("\(error)"), now: now)
         }
     }
 }

@@ -140,6 +140,16 @@ import Testing
         #expect(html.components(separatedBy: "<rect class=\"day\"").count - 1 == 4 * 90)
     }
 
+    /// Uptimes kept from an earlier load say since when.
+    @Test func keptUptimesSaySinceWhen() {
+        var page = StatusPage(checks: checks(), history: .on, now: now)
+        #expect(page.html().contains("<p class=\"legend\">Uptime is time-weighted. Daily uptime: "))
+        page.keptSince = now - 5 * 60_000
+        page.keptFor = 300_000
+        #expect(page.html().contains(
+            "<p class=\"legend\">Uptime is time-weighted; 7, 30 and 90 days as of <time>11:55:00 UTC</time> (recomputed every 5 min). Daily uptime: "))
+    }
+
     /// Without a history the live state is all there is, and the page says why.
     @Test func withTheHistoryOffThePageShowsTheLiveStateAndSaysSo() {
         let html = StatusPage(checks: checks(history: false), history: .off, now: now).html()

@@ -90,7 +90,11 @@ import Glibc
             #expect(card.contains("<span class=\"badge \(status)\">\(status) for "), "\(key)")
             #expect(card.components(separatedBy: "<rect class=\"day\"").count - 1 == 90, "\(key): 90 days in the bar")
             #expect(card.components(separatedBy: "<td class=\"num uptime\" data-window=").count - 1 == 4, "\(key): four uptime cells")
-            #expect(card.contains("data-window=\"24h\"><span class=\"swatch\" style=\"background:") && card.contains("</span>\(uptime)</td>"), "\(key)")
+            // A history seconds old: every window holds the same seconds.
+            let colour = uptime == "0.000%" ? "#e03131" : "#2f9e44"
+            for window in ["24h", "7d", "30d", "90d"] {
+                #expect(card.contains("data-window=\"\(window)\"><span class=\"swatch\" style=\"background:\(colour)\"></span>\(uptime)</td>"), "\(key) \(window)")
+            }
             #expect(card.contains("<svg class=\"sparkline\""), "\(key)")
             #expect(card.contains("<tr class=\"incident open\">") == (status == "failing"), "\(key): an open incident when failing")
         }
