@@ -5,7 +5,9 @@ import Report
 /// a message on a colour on the right (`uptime 7d | 99.95%`). A pure value: the routes fill it
 /// from the history and send `svg()`.
 public struct Badge: Sendable, Hashable {
+    /// The left part: what is measured (`uptime 7d`).
     public var label: String
+    /// The right part: the value (`99.95%`, `no data`).
     public var message: String
     /// Background of the message, `#rrggbb`.
     public var color: String
@@ -13,6 +15,7 @@ public struct Badge: Sendable, Hashable {
     /// Background of the label.
     public static let labelColor = "#555555"
 
+    /// A badge of any text; `color`: `#rrggbb`.
     public init(label: String, message: String, color: String) {
         self.label = label
         self.message = message

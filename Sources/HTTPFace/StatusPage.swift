@@ -27,6 +27,7 @@ public struct StatusPage: Sendable {
         /// The incident still open, from the history (its start and first failure message).
         public var openIncident: HistoryMath.Incident?
 
+        /// A check with its live state only (no history yet).
         public init(state: LiveStatus.State) {
             self.state = state
         }
@@ -49,6 +50,7 @@ public struct StatusPage: Sendable {
         /// Results that started in the hour.
         public var results: Int
 
+        /// Hour `hour` with its median latency (ms) and number of results.
         public init(hour: Int64, p50: Double?, results: Int) {
             self.hour = hour
             self.p50 = p50
@@ -58,6 +60,7 @@ public struct StatusPage: Sendable {
 
     /// Whether the history could be read.
     public enum History: Sendable, Hashable {
+        /// Read: the checks carry their uptimes, days, hours and open incidents.
         case on
         /// `settings.history.enabled: false` (or its file could not be opened).
         case off
@@ -72,15 +75,19 @@ public struct StatusPage: Sendable {
     /// Seconds between reloads (`<meta http-equiv="refresh">`).
     public static let refreshSeconds = 30
 
+    /// Every configured check, in any order (the page groups and sorts them).
     public var checks: [Check]
+    /// Whether the checks carry their history.
     public var history: History
     /// Unix milliseconds the page is made at.
     public var now: Int64
     /// Unix milliseconds the 7, 30 and 90 day uptimes were computed at, and for how many
     /// milliseconds they are kept (`StatusPageCache`); `nil`: now.
     public var keptSince: Int64?
+    /// Milliseconds the slow part is kept (`StatusPageCache.maxAge`).
     public var keptFor: Int64 = 0
 
+    /// A page of `checks` at `now` (Unix ms).
     public init(checks: [Check], history: History, now: Int64) {
         self.checks = checks
         self.history = history
@@ -161,14 +168,7 @@ public struct StatusPage: Sendable {
                 out += "; 7, 30 and 90 days as of <time>\(HTML.escape(String(HistoryReport.displayTime(kept).dropFirst(11))))</time>"
                 out += " (recomputed every \(HTML.escape(HistoryReport.duration(keptFor))))"
             }
-            out += ". Daily uptime: "
-            for (colour, text) in [
-                (SVG.Palette.up, "≥ 99.9 %"), (SVG.Palette.degraded, "≥ 99 %"), (SVG.Palette.impaired, "≥ 95 %"),
-                (SVG.Palette.down, "< 95 %"), (SVG.Palette.noData, "no data"),
-            ] {
-                out += "<span class=\"swatch\" style=\"background:\(colour)\"></span>\(HTML.escape(text)) "
-            }
-            out += "</p>\n"
+            out += ". Daily uptime: " + HistoryReport.uptimeLegend() + "</p>\n"
         case .off:
             out += "<p class=\"note history-off\">History is off (<code>settings.history.enabled: false</code>): this page shows "
             out += "the live state since the monitor started, without uptime, daily bars, latency or incidents.</p>\n"

@@ -17,22 +17,22 @@ import Synchronization
 /// time: two pages loaded at once compute the slow part once, the second finds it kept.
 public final class StatusPageCache: Sendable {
     /// One check's history as the page shows it.
-    public struct Check: Sendable {
+    struct Check: Sendable {
         /// Time-weighted uptime per window, 0…1; a window without data is absent.
-        public var uptime: [UptimeWindow: Double] = [:]
+        var uptime: [UptimeWindow: Double] = [:]
         /// The last 90 days (the last one read now).
-        public var days: DaySeries
+        var days: DaySeries
         /// The last 24 hours, oldest first (the last one is the current, partial hour).
-        public var hours: [StatusPage.Hour]
+        var hours: [StatusPage.Hour]
         /// The incident open now, if the history has one.
-        public var openIncident: HistoryMath.Incident?
+        var openIncident: HistoryMath.Incident?
     }
 
     /// The page's history: per key, and when the oldest kept part was made (Unix ms; `nil`:
     /// everything was read now).
-    public struct Reading: Sendable {
-        public var checks: [String: Check]
-        public var keptSince: Int64?
+    struct Reading: Sendable {
+        var checks: [String: Check]
+        var keptSince: Int64?
     }
 
     /// One check's kept part.

@@ -1,13 +1,18 @@
 /// A window the status page and the uptime badge give uptime for: the last 24 hours, or the
 /// last 7, 30 or 90 days, up to now. Its raw value is how a URL names it (`?window=7d`).
 public enum UptimeWindow: String, CaseIterable, Sendable, Hashable {
+    /// The last 24 hours.
     case hours24 = "24h"
+    /// The last 7 days.
     case days7 = "7d"
+    /// The last 30 days.
     case days30 = "30d"
+    /// The last 90 days.
     case days90 = "90d"
 
     /// A `window` query value that names no window.
     public struct ParseError: Error, CustomStringConvertible, Equatable {
+        /// The query value as given.
         public var found: String
         public var description: String {
             "window: found \"\(found)\", expected " + UptimeWindow.allCases.map(\.rawValue).dropLast().joined(separator: ", ")

@@ -62,14 +62,7 @@ extension HistoryReport {
             out += "<td class=\"num\">\(milliseconds(s.latency.quantile(0.95)))</td><td class=\"num\">\(s.incidents.count)</td></tr>\n"
         }
         out += "</tbody>\n</table>\n"
-        out += "<p class=\"legend\">Daily uptime (time-weighted): "
-        for (colour, text) in [
-            (SVG.Palette.up, "≥ 99.9 %"), (SVG.Palette.degraded, "≥ 99 %"), (SVG.Palette.impaired, "≥ 95 %"),
-            (SVG.Palette.down, "< 95 %"), (SVG.Palette.noData, "no data"),
-        ] {
-            out += "<span class=\"swatch\" style=\"background:\(colour)\"></span>\(HTML.escape(text)) "
-        }
-        return out + "</p>\n"
+        return out + "<p class=\"legend\">Daily uptime (time-weighted): " + uptimeLegend() + "</p>\n"
     }
 
     /// One check: its numbers, its days and its incidents.
@@ -147,6 +140,18 @@ extension HistoryReport {
         }
         if report.summary.results == 0 { return ("idle", "no results in the window") }
         return ("up", "up")
+    }
+
+    /// The uptime bar's colours, each a swatch (`<span class="swatch">`) and its threshold.
+    public static func uptimeLegend() -> String {
+        var out = ""
+        for (colour, text) in [
+            (SVG.Palette.up, "≥ 99.9 %"), (SVG.Palette.degraded, "≥ 99 %"), (SVG.Palette.impaired, "≥ 95 %"),
+            (SVG.Palette.down, "< 95 %"), (SVG.Palette.noData, "no data"),
+        ] {
+            out += "<span class=\"swatch\" style=\"background:\(colour)\"></span>\(HTML.escape(text)) "
+        }
+        return out
     }
 
     /// The length of a window: `duration`'s units, and days from two days on (`30.0 days`).

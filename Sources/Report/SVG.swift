@@ -104,23 +104,8 @@ public enum SVG {
             svg += " font-size=\"13\">no latency data in these days</text>"
         }
         // The lines: p95 first, so p50 is drawn over it where they meet.
-        for (values, colour) in [(p95, Palette.p95), (p50, Palette.p50)] {
-            var run: [Int] = []
-            func flush() {
-                if run.count == 1 {
-                    svg += "<circle cx=\"\(number(x(run[0])))\" cy=\"\(number(y(values[run[0]]!)))\" r=\"3\" fill=\"\(colour)\"/>"
-                } else if run.count > 1 {
-                    let points = run.map { "\(number(x($0))),\(number(y(values[$0]!)))" }.joined(separator: " ")
-                    svg += "<polyline points=\"\(points)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\""
-                    svg += " stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
-                }
-                run = []
-            }
-            for i in values.indices {
-                if values[i] == nil { flush() } else { run.append(i) }
-            }
-            flush()
-        }
+        svg += line(p95, x: x, y: y, colour: Palette.p95, width: 2, dot: 3)
+        svg += line(p50, x: x, y: y, colour: Palette.p50, width: 2, dot: 3)
         // Hover columns.
         for (i, day) in days.enumerated() {
             // From the arrays: a quantile sorts the day's buckets, once per day is enough.
@@ -163,26 +148,35 @@ public enum SVG {
             svg += " font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\" font-size=\"11\" fill=\"#868e96\">"
             return svg + HTML.escape(empty) + "</text></svg>"
         }
-        var run: [Int] = []
-        func flush() {
-            if run.count == 1 {
-                svg += "<circle cx=\"\(number(x(run[0])))\" cy=\"\(number(y(points[run[0]].value!)))\" r=\"2.5\" fill=\"\(Palette.p50)\"/>"
-            } else if run.count > 1 {
-                let line = run.map { "\(number(x($0))),\(number(y(points[$0].value!)))" }.joined(separator: " ")
-                svg += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"\(Palette.p50)\" stroke-width=\"1.5\""
-                svg += " stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
-            }
-            run = []
-        }
-        for i in points.indices {
-            if points[i].value == nil { flush() } else { run.append(i) }
-        }
-        flush()
+        svg += line(points.map(\.value), x: x, y: y, colour: Palette.p50, width: 1.5, dot: 2.5)
         for (i, point) in points.enumerated() where point.value != nil {
             svg += "<rect x=\"\(number(Double(i) * slot))\" y=\"0\" width=\"\(number(slot))\" height=\"\(height)\" fill=\"transparent\">"
             svg += "<title>\(HTML.escape(point.title))</title></rect>"
         }
         return svg + "</svg>"
+    }
+
+    /// `values` (one per slot, `nil`: none) as a line in `colour`: a polyline through each run
+    /// of values, a dot of radius `dot` for a value between two gaps, nothing for a gap. `x`
+    /// places a slot, `y` a value, in SVG user units.
+    static func line(_ values: [Double?], x: (Int) -> Double, y: (Double) -> Double, colour: String, width: Double, dot: Double) -> String {
+        var svg = ""
+        var run: [(Int, Double)] = []
+        func flush() {
+            if run.count == 1 {
+                svg += "<circle cx=\"\(number(x(run[0].0)))\" cy=\"\(number(y(run[0].1)))\" r=\"\(label(dot))\" fill=\"\(colour)\"/>"
+            } else if run.count > 1 {
+                let points = run.map { "\(number(x($0.0))),\(number(y($0.1)))" }.joined(separator: " ")
+                svg += "<polyline points=\"\(points)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"\(label(width))\""
+                svg += " stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
+            }
+            run = []
+        }
+        for (i, value) in values.enumerated() {
+            if let value { run.append((i, value)) } else { flush() }
+        }
+        flush()
+        return svg
     }
 
     /// The axis for values up to `highest` (ms): a top at a whole number of steps, a step of
