@@ -21,7 +21,7 @@ final class RunningMonitor: @unchecked Sendable {
     /// until `/readyz` answers 200 (with `token` when given).
     init(config: String, token: String? = nil) async throws {
         directory = scratchDirectory()
-        port = try Self.freePort()
+        port = Int(try SilentListener.closedPort())
         let text = config.replacingOccurrences(of: "PORT", with: "\(port)").replacingOccurrences(of: "DIR", with: directory)
         try text.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
         process = try ChildProcess(Binary.path, ["run", "--config", directory + "/c.yml"], output: directory + "/monitor.log", errorsToOutput: true)
@@ -46,22 +46,6 @@ final class RunningMonitor: @unchecked Sendable {
         process.signal(SIGTERM)
         _ = process.wait()
         client.shutdown()
-    }
-
-    /// A TCP port nothing listens on now (bound, read, released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw RunningMonitor.Failure(description: "no free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
@@ -115,7 +99,7 @@ extension HTTPResponse {
         #expect(lint.stdout.isEmpty && lint.stderr.isEmpty, "promtool: \(lint.stdout)\(lint.stderr)")
 
         // Prometheus itself, scraping every second.
-        let webPort = try RunningMonitor.freePort()
+        let webPort = try SilentListener.closedPort()
         try """
         global: {scrape_interval: 1s, evaluation_interval: 1s}
         scrape_configs:
@@ -241,7 +225,7 @@ extension HTTPFaceIntegrationTests {
         let config = Self.config.replacingOccurrences(
             of: "http: {listen: \"127.0.0.1:PORT\"}",
             with: "http: {listen: \"127.0.0.1:PORT\", cert_file: \(directory)/cert.pem, key_file: \(directory)/key.pem}")
-        let port = try RunningMonitor.freePort()
+        let port = try SilentListener.closedPort()
         try config.replacingOccurrences(of: "PORT", with: "\(port)").replacingOccurrences(of: "DIR", with: directory)
             .write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
         let process = try ChildProcess(Binary.path, ["run", "--config", directory + "/c.yml"], output: directory + "/monitor.log", errorsToOutput: true)

@@ -35,8 +35,13 @@ public final class ResultRouter: Sendable {
                 metadata: ["check": "\(result.key)", "status": "\(result.status.rawValue)", "message": "\(result.message)"])
         }
         for history in histories { history.record(result) }
-        live?.observe(result)
-        metrics?.observe(result)
+        if live != nil || metrics != nil {
+            // Both read the key and the main time: made once per result here.
+            let key = result.key
+            let time = ResponseTime.of(result)?.avg
+            live?.observe(result, key: key, responseTimeMs: time)
+            metrics?.checks.observe(result, key: key, responseTimeMs: time)
+        }
         if let intake {
             intake.submit(result)
         } else {

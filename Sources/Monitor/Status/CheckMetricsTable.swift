@@ -49,11 +49,15 @@ public final class CheckMetricsTable: Sendable {
 
     /// Counts a routed result.
     public func observe(_ result: CheckResult) {
-        guard let i = index[result.key] else { return }
+        observe(result, key: result.key, responseTimeMs: ResponseTime.of(result)?.avg)
+    }
+
+    /// Counts a routed result whose `key` and main time (`ResponseTime`, ms) the caller has.
+    public func observe(_ result: CheckResult, key: String, responseTimeMs time: Double?) {
+        guard let i = index[key] else { return }
         let up = result.status == .success
         let elapsed = max(0, result.elapsed)
         let bucket = Self.bounds.firstIndex { elapsed <= $0 }
-        let time = ResponseTime.of(result)?.avg
         rows.withLock { rows in
             rows[i].up = up ? 1 : 0
             if up { rows[i].successes += 1 } else { rows[i].failures += 1 }

@@ -46,8 +46,11 @@ public final class LiveStatus: Sendable {
 
     /// Takes a routed result.
     public func observe(_ result: CheckResult) {
-        let responseTime = ResponseTime.of(result)?.avg
-        let key = result.key
+        observe(result, key: result.key, responseTimeMs: ResponseTime.of(result)?.avg)
+    }
+
+    /// Takes a routed result whose `key` and main time (`ResponseTime`, ms) the caller has.
+    public func observe(_ result: CheckResult, key: String, responseTimeMs responseTime: Double?) {
         states.withLock { states in
             var state = states[key] ?? State(key: key, check: result.check, label: result.label, sleep: 60)
             if state.status != result.status || state.sinceMillis == nil { state.sinceMillis = result.createdMillis }

@@ -61,11 +61,6 @@ public final class MonitorMetrics: SchedulerObserver, Sendable {
         }
     }
 
-    /// Counts a routed result.
-    public func observe(_ result: CheckResult) {
-        checks.observe(result)
-    }
-
     public func runStarted(key: String, lag seconds: Double) {
         lag.recordNanoseconds(Int64((max(0, seconds) * 1e9).rounded()))
     }
