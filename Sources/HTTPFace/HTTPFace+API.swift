@@ -15,8 +15,8 @@ extension HTTPFace {
             let uptimes = (try? await status.uptimes()) ?? [:]
             let checks: [JSONValue] = status.live.snapshot().map { state in
                 var windows: [String: JSONValue] = [:]
-                for window in StatusProvider.windows {
-                    windows[window.name] = (uptimes[state.key]?[window.name] ?? nil).map { .double(Self.rounded($0)) } ?? .null
+                for window in UptimeWindow.allCases {
+                    windows[window.rawValue] = (uptimes[state.key]?[window.rawValue] ?? nil).map { .double(Self.rounded($0)) } ?? .null
                 }
                 return [
                     "check": .string(state.check), "label": .string(state.label), "key": .string(state.key),

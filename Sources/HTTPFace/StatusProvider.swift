@@ -34,20 +34,17 @@ public final class StatusProvider: Sendable {
         }
     }
 
-    /// The windows the page, the API and the badges show uptime for.
-    public static let windows: [(name: String, seconds: Double)] = [("24h", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400), ("90d", 90 * 86_400)]
-
-    /// Time-weighted uptime (`uptime_time`) of every check over each of `windows`, by key then
-    /// window name; `nil` inside: no data. Computed at most every 15 s (four reports over every
+    /// Time-weighted uptime (`uptime_time`) of every check over each `UptimeWindow`, by key then
+    /// window name (`24h`, `7d`, …); `nil` inside: no data. Computed at most every 15 s (four reports over every
     /// check), shared by all requests in between.
     public func uptimes() async throws -> [String: [String: Double?]] {
         let now = MonotonicClock().seconds()
         if let cached = uptimeCache.withLock({ $0 }), now - cached.at < 15 { return cached.value }
         let until = Int64(WallClock.nowMillis())
         var out: [String: [String: Double?]] = [:]
-        for window in Self.windows {
-            for report in try await report(keys: [], since: until - Int64(window.seconds * 1000), until: until) ?? [] {
-                out[report.key, default: [:]][window.name] = report.summary.uptimeTime
+        for window in UptimeWindow.allCases {
+            for report in try await report(keys: [], since: until - window.millis, until: until) ?? [] {
+                out[report.key, default: [:]][window.rawValue] = report.summary.uptimeTime
             }
         }
         uptimeCache.withLock { $0 = (now, out) }
