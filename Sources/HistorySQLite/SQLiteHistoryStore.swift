@@ -24,6 +24,8 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     /// Whether the file has the `changes` table (status changes, kept as long as rollups); a file
     /// from an older version opened read-only has not, and its changes are derived from `results`.
     private var hasChanges = false
+    /// Prepared statements by SQL text, kept for the connection's life (used under `lock`).
+    private var statements: [String: OpaquePointer] = [:]
 
     /// Opens (or creates) the store; `readOnly` never creates nor writes.
     public init(path: String, readOnly: Bool = false) throws(Failure) {
@@ -77,6 +79,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     }
 
     deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
         sqlite3_close(db)
     }
 
@@ -86,30 +89,15 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         try lock.withLock { _ throws(Failure) in
             try exec("BEGIN IMMEDIATE")
             do {
-                for (table, rows) in [("results", records), ("changes", changes)] where !rows.isEmpty {
-                    let insert = try prepare(
-                        "INSERT OR IGNORE INTO \(table)(id, key, created_ms, ok, latency_ms, message, sleep) VALUES(?,?,?,?,?,?,?)")
-                    defer { sqlite3_finalize(insert) }
-                    for record in rows {
-                        sqlite3_reset(insert)
-                        hm_sqlite3_bind_text(insert, 1, record.id)
-                        hm_sqlite3_bind_text(insert, 2, record.key)
-                        sqlite3_bind_int64(insert, 3, record.createdMillis)
-                        sqlite3_bind_int(insert, 4, record.success ? 1 : 0)
-                        if let latency = record.latencyMs { sqlite3_bind_double(insert, 5, latency) } else { sqlite3_bind_null(insert, 5) }
-                        hm_sqlite3_bind_text(insert, 6, record.message)
-                        sqlite3_bind_double(insert, 7, record.sleep)
-                        try step(insert)
-                    }
-                }
+                try insert(records, into: "results")
+                try insert(changes, into: "changes")
                 for rollup in rollups {
                     var merged = rollup
                     if let existing = try rollupRows(key: rollup.key, fromHour: rollup.hour, toHour: rollup.hour + 1).first {
                         merged.merge(existing)
                     }
-                    let upsert = try prepare(
+                    let upsert = try statement(
                         "INSERT OR REPLACE INTO rollups(key, hour, results, successes, failures, up_ms, down_ms, latency) VALUES(?,?,?,?,?,?,?,?)")
-                    defer { sqlite3_finalize(upsert) }
                     hm_sqlite3_bind_text(upsert, 1, merged.key)
                     sqlite3_bind_int64(upsert, 2, merged.hour)
                     sqlite3_bind_int64(upsert, 3, Int64(merged.results))
@@ -128,6 +116,38 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 try? exec("ROLLBACK")
                 throw Failure(description: "history \(path): \(error)")
             }
+        }
+    }
+
+    /// Rows per INSERT statement: one statement step per 64 results (a step per row was a
+    /// third of the recorder's time).
+    static let rowsPerInsert = 64
+
+    /// Inserts `rows` into `table` (`results` or `changes`), 64 rows per statement, then one by one.
+    private func insert(_ rows: [HistoryRecord], into table: String) throws(Failure) {
+        guard !rows.isEmpty else { return }
+        let columns = 7
+        func sql(_ count: Int) -> String {
+            let row = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
+            return "INSERT OR IGNORE INTO \(table)(id, key, created_ms, ok, latency_ms, message, sleep) VALUES"
+                + Array(repeating: row, count: count).joined(separator: ",")
+        }
+        var start = 0
+        while start < rows.count {
+            let count = rows.count - start >= Self.rowsPerInsert ? Self.rowsPerInsert : 1
+            let insert = try statement(sql(count))
+            for (n, record) in rows[start..<start + count].enumerated() {
+                let base = Int32(n * columns)
+                hm_sqlite3_bind_text(insert, base + 1, record.id)
+                hm_sqlite3_bind_text(insert, base + 2, record.key)
+                sqlite3_bind_int64(insert, base + 3, record.createdMillis)
+                sqlite3_bind_int(insert, base + 4, record.success ? 1 : 0)
+                if let latency = record.latencyMs { sqlite3_bind_double(insert, base + 5, latency) } else { sqlite3_bind_null(insert, base + 5) }
+                hm_sqlite3_bind_text(insert, base + 6, record.message)
+                sqlite3_bind_double(insert, base + 7, record.sleep)
+            }
+            try step(insert)
+            start += count
         }
     }
 
@@ -242,14 +262,31 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         return statement
     }
 
+    /// The cached statement for `sql`, reset and with its bindings cleared.
+    private func statement(_ sql: String) throws(Failure) -> OpaquePointer {
+        if let cached = statements[sql] {
+            sqlite3_reset(cached)
+            sqlite3_clear_bindings(cached)
+            return cached
+        }
+        let prepared = try prepare(sql)
+        statements[sql] = prepared
+        return prepared
+    }
+
     private func step(_ statement: OpaquePointer) throws(Failure) {
         let rc = sqlite3_step(statement)
-        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw failure("write failed") }
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else {
+            let failure = failure("write failed")
+            sqlite3_reset(statement)
+            throw failure
+        }
+        sqlite3_reset(statement)
     }
 
     private func query<T>(_ sql: String, bind values: [Value], row: (OpaquePointer) -> T) throws(Failure) -> [T] {
-        let statement = try prepare(sql)
-        defer { sqlite3_finalize(statement) }
+        let statement = try statement(sql)
+        defer { sqlite3_reset(statement) }
         for (i, value) in values.enumerated() {
             switch value {
             case .text(let text): hm_sqlite3_bind_text(statement, Int32(i + 1), text)

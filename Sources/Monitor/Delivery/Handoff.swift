@@ -32,6 +32,16 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// Adds one item (no array made for it) and wakes the waiting thread. Returns its position after it.
+    @discardableResult
+    public func push(one item: Element) -> Int {
+        lock.withLock {
+            items.append(item)
+            if waitingForItems { lock.signal() }
+            return taken + items.count
+        }
+    }
+
     /// Wakes the waiting thread without items (e.g. to notice a stop request).
     public func wake() {
         lock.withLock {

@@ -34,11 +34,11 @@ public final class ResultRouter: Sendable {
                 "result",
                 metadata: ["check": "\(result.key)", "status": "\(result.status.rawValue)", "message": "\(result.message)"])
         }
-        for history in histories { history.record(result) }
-        if live != nil || metrics != nil {
-            // Both read the key and the main time: made once per result here.
+        if !histories.isEmpty || live != nil || metrics != nil {
+            // All read the key and the main time: made once per result here.
             let key = result.key
             let time = ResponseTime.of(result)?.avg
+            for history in histories { history.record(result, key: key, responseTimeMs: time) }
             live?.observe(result, key: key, responseTimeMs: time)
             metrics?.checks.observe(result, key: key, responseTimeMs: time)
         }

@@ -23,11 +23,12 @@ public struct HistoryRecord: Sendable, Hashable {
         self.sleep = sleep
     }
 
-    /// `key`: the result's `check/label`, when the caller has it already.
-    public init(_ result: CheckResult, key: String? = nil, sleep: Double) {
+    /// `key`: the result's `check/label`, and `latencyMs` its main time (`ResponseTime`), when
+    /// the caller has them already.
+    public init(_ result: CheckResult, key: String? = nil, latencyMs: Double?? = nil, sleep: Double) {
         self.init(
             id: result.id, key: key ?? result.key, createdMillis: result.createdMillis, success: result.status == .success,
-            latencyMs: ResponseTime.of(result)?.avg, message: result.status == .success ? "" : result.message, sleep: sleep)
+            latencyMs: latencyMs ?? ResponseTime.of(result)?.avg, message: result.status == .success ? "" : result.message, sleep: sleep)
     }
 
     /// Milliseconds a result may cover when no next result comes: 2 × `sleep`.

@@ -33,7 +33,9 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
     public let settings: Settings
     private let sleeps: [String: Double]
     private let logger: Logger
-    private let inbox = Handoff<CheckResult>()
+    /// Results as the history keeps them (`sleep` filled in on the thread): a recorder holds
+    /// no `CheckResult` (its measurement and details) while a batch waits.
+    private let inbox = Handoff<HistoryRecord>()
     private let thread: DedicatedThread
     private let stopping = Atomic<Bool>(false)
     private let written = Atomic<Int>(0)
@@ -53,8 +55,13 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
 
     /// Takes a result. Never waits.
     public func record(_ result: CheckResult) {
+        record(result, key: result.key, responseTimeMs: ResponseTime.of(result)?.avg)
+    }
+
+    /// Takes a result whose `key` and main time (`ResponseTime`, ms) the caller has. Never waits.
+    public func record(_ result: CheckResult, key: String, responseTimeMs: Double?) {
         submitted.add(1, ordering: .sequentiallyConsistent)
-        inbox.push([result])
+        inbox.push(one: HistoryRecord(result, key: key, latencyMs: responseTimeMs, sleep: 0))
     }
 
     /// Results written so far.
@@ -115,7 +122,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         return states.count - 1
     }
 
-    private func write(_ batch: [CheckResult]) {
+    private func write(_ batch: [HistoryRecord]) {
         guard !batch.isEmpty else { return }
         defer { handled.add(batch.count, ordering: .sequentiallyConsistent) }
         var records: [HistoryRecord] = []
@@ -124,10 +131,10 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         var touched: [Int] = []
         // In arrival order: per check, results arrive in start order (a check never overlaps
         // itself); one that does not is stored but adds no coverage.
-        for result in batch {
-            let key = result.key
-            let index = slot(key, at: result.createdMillis)
-            let record = HistoryRecord(result, key: key, sleep: states[index].sleep)
+        for var record in batch {
+            let key = record.key
+            let index = slot(key, at: record.createdMillis)
+            record.sleep = states[index].sleep
             if states[index].rollups.isEmpty { touched.append(index) }
             if HistoryMath.isChange(record, after: states[index].last) { changes.append(record) }
             if let previous = states[index].last, previous.createdMillis <= record.createdMillis {
