@@ -1,6 +1,8 @@
 #include <sqlite3.h>
 
-// SQLITE_TRANSIENT is a cast macro Swift cannot import: bind text copied by SQLite.
-static inline int hm_sqlite3_bind_text(sqlite3_stmt *statement, int index, const char *text) {
-    return sqlite3_bind_text(statement, index, text, -1, SQLITE_TRANSIENT);
+// Binds `length` bytes of UTF-8 text (no terminating NUL needed), copied by SQLite
+// (SQLITE_TRANSIENT is a cast macro Swift cannot import); a NULL `text` binds the empty string,
+// not SQL NULL.
+static inline int hm_sqlite3_bind_text_n(sqlite3_stmt *statement, int index, const char *text, int length) {
+    return sqlite3_bind_text(statement, index, text ? text : "", text ? length : 0, SQLITE_TRANSIENT);
 }

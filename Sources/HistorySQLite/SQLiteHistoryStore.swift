@@ -98,14 +98,14 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                     }
                     let upsert = try statement(
                         "INSERT OR REPLACE INTO rollups(key, hour, results, successes, failures, up_ms, down_ms, latency) VALUES(?,?,?,?,?,?,?,?)")
-                    hm_sqlite3_bind_text(upsert, 1, merged.key)
+                    bindText(upsert, 1, merged.key)
                     sqlite3_bind_int64(upsert, 2, merged.hour)
                     sqlite3_bind_int64(upsert, 3, Int64(merged.results))
                     sqlite3_bind_int64(upsert, 4, Int64(merged.successes))
                     sqlite3_bind_int64(upsert, 5, Int64(merged.failures))
                     sqlite3_bind_int64(upsert, 6, merged.upMillis)
                     sqlite3_bind_int64(upsert, 7, merged.downMillis)
-                    hm_sqlite3_bind_text(upsert, 8, merged.latency.encoded)
+                    bindText(upsert, 8, merged.latency.encoded)
                     try step(upsert)
                 }
                 try exec("COMMIT")
@@ -138,12 +138,12 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             let insert = try statement(sql(count))
             for (n, record) in rows[start..<start + count].enumerated() {
                 let base = Int32(n * columns)
-                hm_sqlite3_bind_text(insert, base + 1, record.id)
-                hm_sqlite3_bind_text(insert, base + 2, record.key)
+                bindText(insert, base + 1, record.id)
+                bindText(insert, base + 2, record.key)
                 sqlite3_bind_int64(insert, base + 3, record.createdMillis)
                 sqlite3_bind_int(insert, base + 4, record.success ? 1 : 0)
                 if let latency = record.latencyMs { sqlite3_bind_double(insert, base + 5, latency) } else { sqlite3_bind_null(insert, base + 5) }
-                hm_sqlite3_bind_text(insert, base + 6, record.message)
+                bindText(insert, base + 6, record.message)
                 sqlite3_bind_double(insert, base + 7, record.sleep)
             }
             try step(insert)
@@ -262,6 +262,15 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         return statement
     }
 
+    /// Binds `text` to parameter `index`. Through the string's own UTF-8 (Swift's implicit
+    /// `String` to `char *` conversion copies every string into a new array first).
+    private func bindText(_ statement: OpaquePointer, _ index: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            _ = utf8.withMemoryRebound(to: CChar.self) { hm_sqlite3_bind_text_n(statement, index, $0.baseAddress, Int32(utf8.count)) }
+        }
+    }
+
     /// The cached statement for `sql`, reset and with its bindings cleared.
     private func statement(_ sql: String) throws(Failure) -> OpaquePointer {
         if let cached = statements[sql] {
@@ -289,7 +298,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         defer { sqlite3_reset(statement) }
         for (i, value) in values.enumerated() {
             switch value {
-            case .text(let text): hm_sqlite3_bind_text(statement, Int32(i + 1), text)
+            case .text(let text): bindText(statement, Int32(i + 1), text)
             case .int(let number): sqlite3_bind_int64(statement, Int32(i + 1), number)
             }
         }
