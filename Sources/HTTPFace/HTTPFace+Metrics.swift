@@ -3,27 +3,45 @@ import Monitor
 
 extension HTTPFace {
     /// `/metrics`: the Prometheus text exposition of the registry, with a `# HELP` line before
-    /// each family's `# TYPE` line (from `MonitorMetrics.help`).
+    /// each family's `# TYPE` line (from `MonitorMetrics.help`), then the per-check families,
+    /// streamed in parts of about `partBytes` (10,000 checks are 19 MB: rendering overlaps the
+    /// sending, and no scrape holds the whole text).
     func addMetricsRoutes(to router: Router<BasicRequestContext>) {
         let registry = sources.registry
         let beforeScrape = sources.beforeScrape
-        let appendExposition = sources.appendExposition
+        let checkMetrics = sources.checkMetrics
         router.get("metrics") { _, _ -> Response in
             beforeScrape()
             var buffer: [UInt8] = []
             buffer.reserveCapacity(64 * 1024)
             registry.emit(into: &buffer)
-            var body = MetricsExposition.addingHelp(to: buffer, help: MonitorMetrics.help)
-            appendExposition(&body)
+            let head = ByteBuffer(bytes: MetricsExposition.addingHelp(to: buffer, help: MonitorMetrics.help))
+            let parts = checkMetrics?.exposition()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+                body: ResponseBody { writer in
+                    try await writer.write(head)
+                    if var parts {
+                        var chunk: [UInt8] = []
+                        chunk.reserveCapacity(MetricsExposition.partBytes + 64 * 1024)
+                        while parts.next(into: &chunk) {
+                            guard chunk.count >= MetricsExposition.partBytes else { continue }
+                            try await writer.write(ByteBuffer(bytes: chunk))
+                            chunk.removeAll(keepingCapacity: true)
+                        }
+                        if !chunk.isEmpty { try await writer.write(ByteBuffer(bytes: chunk)) }
+                    }
+                    try await writer.finish(nil)
+                })
         }
     }
 }
 
 /// Edits of the Prometheus text exposition.
 enum MetricsExposition {
+    /// Bytes per part of a streamed `/metrics` body.
+    static let partBytes = 256 * 1024
+
     /// `text` with `# HELP NAME TEXT` inserted before each `# TYPE NAME …` line whose name has a
     /// help text (escaped as the format requires: backslash and newline).
     static func addingHelp(to text: [UInt8], help: [String: String]) -> [UInt8] {

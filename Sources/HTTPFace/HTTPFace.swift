@@ -27,8 +27,9 @@ public final class HTTPFace: Service, Sendable {
         public var readiness: @Sendable () -> Bool
         /// Called before each `/metrics` rendering (samples the notifiers' and the process's figures).
         public var beforeScrape: @Sendable () -> Void = {}
-        /// Appends families written outside the registry (the per-check table) to `/metrics`.
-        public var appendExposition: @Sendable (inout [UInt8]) -> Void = { _ in }
+        /// Families written outside the registry (the per-check table), streamed after the
+        /// registry's in `/metrics`; `nil`: none.
+        public var checkMetrics: CheckMetricsTable?
 
         public init(
             status: StatusProvider, registry: PrometheusCollectorRegistry, liveness: @escaping @Sendable () -> (alive: Bool, detail: String),

@@ -36,6 +36,6 @@ func makeHTTPFace(_ runtime: Runtime, logger: Logger) throws(HTTPFace.SetupError
             return (check.healthy, check.summary)
         }, readiness: { started.isSet })
     sources.beforeScrape = { metrics?.sample() }
-    sources.appendExposition = { buffer in metrics?.checks.render(into: &buffer) }
+    sources.checkMetrics = metrics?.checks
     return try HTTPFace(settings: settings.http, sources: sources, logger: logger)
 }

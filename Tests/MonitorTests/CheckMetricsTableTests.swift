@@ -38,4 +38,33 @@ import Testing
         #expect(!lines.contains { $0.hasPrefix("healthmonitor_check_response_time_seconds{check=\"random\"") }, "random has no main time")
         #expect(lines.filter { $0.hasPrefix("healthmonitor_check_duration_seconds_bucket{check=\"ping\"") }.count == 17)
     }
+
+    /// Written in parts (as `/metrics` streams it), the text is the same bytes as written whole,
+    /// each family's HELP and TYPE once and before its first line, and a copy taken before a
+    /// result does not change under it.
+    @Test func partsMakeTheSameTextAsTheWhole() {
+        let checks = (0..<7).map { Self.check($0 % 2 == 0 ? "hostport" : "random", "c\($0)") }
+        let table = CheckMetricsTable(checks: checks)
+        for (n, check) in checks.enumerated() where n != 3 {
+            table.observe(
+                CheckResult(
+                    status: n % 3 == 0 ? .failure : .success, check: check.type, label: check.label, message: "",
+                    measurement: ["connect_ms": .double(Double(n))], elapsed: 0.001 * Double(n)))
+        }
+        for rowsPerPart in [1, 2, 3, 7, 100] {
+            var whole: [UInt8] = []
+            table.render(into: &whole)
+            var exposition = table.exposition(rowsPerPart: rowsPerPart)
+            table.observe(CheckResult(status: .success, check: "random", label: "c3", message: "", measurement: [:], elapsed: 0.01))
+            var parts: [[UInt8]] = []
+            var part: [UInt8] = []
+            while exposition.next(into: &part) {
+                parts.append(part)
+                part.removeAll()
+            }
+            #expect(parts.joined().elementsEqual(whole), "rowsPerPart \(rowsPerPart)")
+            #expect(parts.count == 5 * ((7 + rowsPerPart - 1) / rowsPerPart), "rowsPerPart \(rowsPerPart)")
+            #expect(!exposition.next(into: &part) && part.isEmpty, "nothing after the end")
+        }
+    }
 }
