@@ -23,8 +23,17 @@ func makeHTTPFace(_ runtime: Runtime, logger: Logger) throws(HTTPFace.SetupError
     let settings = runtime.config.settings
     guard settings.http.listen != nil, let live = runtime.router.live else { return nil }
     let path = settings.stateDirectory + "/history.sqlite"
-    let store: (any HistoryStore)? =
-        settings.history.enabled ? (try? SQLiteHistoryStore(path: path, readOnly: true)) : nil
+    var store: (any HistoryStore)?
+    if settings.history.enabled {
+        do {
+            store = try SQLiteHistoryStore(path: path, readOnly: true)
+        } catch {
+            // The recorder created the file before: this is a damaged or foreign file.
+            logger.error(
+                "the HTTP face cannot read the history: the status page and the API show no uptime or incidents",
+                metadata: ["file": "\(path)", "error": "\(error)"])
+        }
+    }
     let status = StatusProvider(live: live, store: store, keepResults: settings.history.keepResults)
     let stateDirectory = settings.stateDirectory
     let started = runtime.notifiersStarted
