@@ -1,0 +1,74 @@
+# Shared by the product benchmarks (scripts/bench-*.sh): sourced, not run. Builds the release
+# binary and the C floors, and reads a running monitor from outside (/proc and /metrics).
+export PATH=/opt/swift/usr/bin:$PATH
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TICKS=$(getconf CLK_TCK)
+
+# bench_setup: builds the release binary (BIN) and makes WORK, removed at exit.
+bench_setup() {
+  (cd "$ROOT" && swift build -c release --product healthmonitor >/dev/null)
+  BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)/healthmonitor
+  WORK=$(mktemp -d /tmp/hm-bench.XXXXXX)
+  BENCH_PIDS=()
+  trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+}
+
+# floor_build NAME [LIBS...]: compiles Benchmarks/floor/NAME.c to $WORK/NAME.
+floor_build() {
+  local name=$1; shift
+  gcc -O2 -Wall -o "$WORK/$name" "$ROOT/Benchmarks/floor/$name.c" "$@"
+}
+
+# free_port: a TCP port free on loopback now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# cpu_seconds PID: user + system CPU of the process so far.
+cpu_seconds() { awk -v t="$TICKS" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "/proc/$1/stat"; }
+# peak_rss_mb PID / rss_mb PID: peak and current resident memory (VmHWM, VmRSS) in MB.
+peak_rss_mb() { awk '/^VmHWM:/ { print $2 / 1024 }' "/proc/$1/status"; }
+rss_mb() { awk '/^VmRSS:/ { print $2 / 1024 }' "/proc/$1/status"; }
+
+# accepted COUNT_FILE: the acceptor's count of accepted connections.
+accepted() { python3 -c 'import struct,sys; print(struct.unpack("<Q", open(sys.argv[1], "rb").read(8))[0])' "$1"; }
+
+# start_acceptor PORT: the C acceptor on 127.0.0.1:PORT, counting into $WORK/accepted.
+start_acceptor() {
+  floor_build acceptor
+  "$WORK/acceptor" "$1" "$WORK/accepted" >"$WORK/acceptor.log" 2>&1 &
+  BENCH_PIDS+=($!)
+  for _ in $(seq 50); do grep -q listening "$WORK/acceptor.log" 2>/dev/null && return; sleep 0.1; done
+  echo "acceptor did not start: $(cat "$WORK/acceptor.log")" >&2; exit 1
+}
+
+# start_monitor CONFIG: runs the release binary on CONFIG in the background (MONITOR = its pid).
+start_monitor() {
+  "$BIN" run --config "$1" >"$WORK/monitor.log" 2>&1 &
+  MONITOR=$!
+  BENCH_PIDS+=($MONITOR)
+}
+
+# wait_http PORT: until the monitor's /readyz answers.
+wait_http() {
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "the monitor did not become ready: $(tail -5 "$WORK/monitor.log")" >&2; exit 1
+}
+
+# lag_buckets PORT: "le count" lines of the scheduler's lag histogram (cumulative), from /metrics.
+lag_buckets() {
+  curl -s "http://127.0.0.1:$1/metrics" | sed -n 's/^healthmonitor_scheduler_lag_seconds_bucket{le="\([^"]*\)"} \([0-9.e+]*\)$/\1 \2/p'
+}
+
+# lag_p99 BEFORE_FILE AFTER_FILE: the bucket bound holding the 99th percentile of the runs
+# between two lag_buckets readings ("≤ 0.005" means p99 ≤ 5 ms), with the runs counted.
+lag_p99() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+def read(p):
+    return {le: float(c) for le, c in (line.split() for line in open(p) if line.strip())}
+a, b = read(sys.argv[1]), read(sys.argv[2])
+rows = sorted(((float("inf") if le == "+Inf" else float(le), b[le] - a.get(le, 0)) for le in b))
+total = rows[-1][1] if rows else 0
+bound = next((le for le, c in rows if c >= 0.99 * total), float("inf")) if total else float("nan")
+print(f"{'≤ %g ms' % (bound * 1000) if bound != float('inf') else '> the top bucket'} ({int(total)} runs)")
+PY
+}

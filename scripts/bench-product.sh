@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Benchmarks of the product: the release `healthmonitor` binary on a generated config, measured
+# from outside (the target server's own count, /proc CPU and peak RSS, the scheduler's lag
+# histogram from /metrics), each beside a floor written in C (Benchmarks/floor/) measured in the
+# same run and printed as a ratio to it: absolute times move 2× from one host to the next,
+# ratios do not. Default settings throughout (history on, HTTP face on, the console notifier
+# with report: failure), but for the HTTP port.
+#
+#   scripts/bench-product.sh hostport [CHECKS=10000] [SECONDS=20]
+#   scripts/bench-product.sh memory [CHECKS=10000]
+#   scripts/bench-product.sh validate [CHECKS=10000]
+#   scripts/bench-product.sh all                  # every benchmark, as `make bench` runs them
+set -euo pipefail
+source "$(dirname "$0")/bench-lib.sh"
+
+# hostport_config FILE CHECKS PORT HTTP_PORT [SLEEP]: CHECKS hostport checks of 127.0.0.1:PORT.
+hostport_config() {
+  python3 - "$@" "$WORK/state" <<'PY'
+import sys
+path, n, port, http, sleep, state = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+with open(path, "w") as f:
+    f.write(f"settings: {{state_dir: {state}, http: {{listen: '127.0.0.1:{http}'}}}}\n")
+    f.write("checks:\n  hostport:\n")
+    for i in range(n):
+        f.write(f"    c{i}: {{host: 127.0.0.1, port: {port}, sleep: {sleep}}}\n")
+    f.write("notifiers:\n  console: {report: failure}\n")
+PY
+}
+
+# hostport CHECKS SECONDS: N checks at sleep 1 against the C acceptor; the floor is the C
+# connect+close loop against the same acceptor, in the same run.
+hostport() {
+  local checks=${1:-10000} seconds=${2:-20} port http
+  port=$(free_port); http=$(free_port)
+  start_acceptor "$port"
+  local floor
+  floor=$("$WORK/connect" 127.0.0.1 "$port" 3 2>/dev/null || true)
+  [[ -n $floor ]] || { floor_build connect; floor=$("$WORK/connect" 127.0.0.1 "$port" 3); }
+  hostport_config "$WORK/c.yml" "$checks" "$port" "$http" 1
+  start_monitor "$WORK/c.yml"
+  wait_http "$http"
+  sleep 5   # warm-up: every check has run a few times
+  lag_buckets "$http" >"$WORK/lag0"
+  local n0 c0 n1 c1
+  n0=$(accepted "$WORK/accepted"); c0=$(cpu_seconds "$MONITOR")
+  sleep "$seconds"
+  n1=$(accepted "$WORK/accepted"); c1=$(cpu_seconds "$MONITOR")
+  lag_buckets "$http" >"$WORK/lag1"
+  local rss lag
+  rss=$(peak_rss_mb "$MONITOR"); lag=$(lag_p99 "$WORK/lag0" "$WORK/lag1")
+  kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+  python3 - "$checks" "$seconds" "$n0" "$n1" "$c0" "$c1" "$rss" "$lag" $floor <<'PY'
+import sys
+checks, seconds, n0, n1, c0, c1, rss, lag, floor_us, floor_n, floor_failed = sys.argv[1:]
+checks, seconds = int(checks), float(seconds)
+done = int(n1) - int(n0)
+us = 1e6 * (float(c1) - float(c0)) / max(done, 1)
+print(f"hostport, {checks} checks at sleep 1, {seconds:.0f} s: {done / seconds:,.0f} connects/s at the acceptor "
+      f"({100 * done / seconds / checks:.1f} % of the demanded {checks:,}/s)")
+print(f"  CPU: {us:.1f} us per check, {100 * (float(c1) - float(c0)) / seconds:.0f} % of a core; "
+      f"floor (C connect+close, same run): {float(floor_us):.1f} us; ratio {us / float(floor_us):.2f}")
+print(f"  peak RSS: {float(rss):.1f} MB; scheduler lag p99: {lag}")
+PY
+}
+
+# memory CHECKS: resident memory per configured check above the empty-config base: the monitor
+# with CHECKS hostport checks at sleep 3600 (each runs once, then waits) against the same
+# monitor with one, both 5 s after start. Target: ≤ 4 KB per check.
+memory() {
+  local checks=${1:-10000} port http base full
+  port=$(free_port)
+  start_acceptor "$port"
+  for n in 1 "$checks"; do
+    http=$(free_port)
+    hostport_config "$WORK/m$n.yml" "$n" "$port" "$http" 3600
+    rm -rf "$WORK/state"
+    start_monitor "$WORK/m$n.yml"
+    wait_http "$http"
+    sleep 5
+    if [[ $n == 1 ]]; then base=$(rss_mb "$MONITOR"); else full=$(rss_mb "$MONITOR"); fi
+    kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+  done
+  python3 -c "import sys; b, f, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(f'memory: {b:.1f} MB with 1 check, {f:.1f} MB with {n:,} idle hostport checks: {1024 * (f - b) / (n - 1):.2f} KB per configured check')" "$base" "$full" "$checks"
+}
+
+# validate CHECKS: `healthmonitor validate` of a CHECKS-check config, median of 5, beside the
+# same command on a 1-check config (the process's start: the floor). Target: ≤ 1 s.
+validate() {
+  local checks=${1:-10000}
+  hostport_config "$WORK/v.yml" "$checks" 9 9 1
+  hostport_config "$WORK/v1.yml" 1 9 9 1
+  python3 - "$BIN" "$WORK/v.yml" "$WORK/v1.yml" "$checks" <<'PY'
+import subprocess, sys, time
+binary, big, small, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def median(path):
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([binary, "validate", "--config", path], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[2]
+b, s = median(big), median(small)
+print(f"validate: {b * 1000:.0f} ms for {n:,} checks (median of 5); floor, 1 check: {s * 1000:.0f} ms; ratio {b / s:.1f}")
+PY
+}
+
+case ${1:-all} in
+  hostport) bench_setup; shift; floor_build connect; hostport "$@" ;;
+  memory) bench_setup; shift; memory "$@" ;;
+  validate) bench_setup; shift; validate "$@" ;;
+  all) bench_setup; floor_build connect; hostport 10000 20; hostport 20000 20; memory 10000; validate 10000 ;;
+  *) echo "usage: bench-product.sh hostport|memory|validate|all [ARGS]" >&2; exit 2 ;;
+esac
+echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d)"
