@@ -27,12 +27,14 @@ public protocol SchedulerObserver: Sendable {
 
 /// Runs every check on its own fixed-rate timetable, forever, and routes each result.
 ///
-/// Each check is one child task that waits until its planned start, runs, and plans the next
-/// start, so thousands of checks share the cooperative thread pool with no thread per check, and
-/// a check that hangs until its timeout delays nothing but itself. All waits (planned starts and
-/// hard deadlines) share one `TimerQueue`, so 10,000 runs a second cost no system timer each.
-/// On graceful shutdown the scheduler stops: runs in progress are cancelled and their results
-/// discarded.
+/// A check waits as an entry of one `TimerQueue` (planned starts and hard deadlines alike), not
+/// as a task: each run is a task of its own, started by the timer when due, that runs the check,
+/// routes the result and plans the next start. So 10,000 checks cost no task and no system timer
+/// while they wait (measured: 9.0 KB of memory per configured check with a waiting task each,
+/// 4.8 KB without), a check never overlaps itself (the next start is planned when a run ends),
+/// and a check that hangs until its hard deadline delays nothing but itself: at the deadline
+/// its run is cancelled and ends as a failure. On graceful shutdown the scheduler stops: runs in
+/// progress are cancelled and their results discarded.
 public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     public let checks: [ScheduledCheck]
     public let router: ResultRouter
@@ -60,16 +62,21 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     public func run() async throws {
         let timers = self.timers
         let start = timers.offset(of: clock.now)
+        let slots = checks.enumerated().map { index, scheduled in
+            let offset = RunSchedule.firstOffset(index: index, count: checks.count, period: scheduled.config.sleep)
+            return CheckSlot(scheduled: scheduled, schedule: RunSchedule(period: scheduled.config.sleep, first: offset + Double(start) / 1e9))
+        }
+        let runs = RunTracker()
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await timers.run() }
-                await withDiscardingTaskGroup { checksGroup in
-                    for (index, scheduled) in checks.enumerated() {
-                        let offset = RunSchedule.firstOffset(index: index, count: checks.count, period: scheduled.config.sleep)
-                        checksGroup.addTask { await loop(scheduled, timers: timers, offset: offset + Double(start) / 1e9) }
-                    }
+                for slot in slots {
+                    plan(slot, at: Int64((slot.schedule.withLock(\.planned) * 1e9).rounded()), runs: runs)
                 }
-                // The check loops only end on cancellation; stop the driver with them.
+                // Until shutdown: the runs are tasks of their own, started by the timers.
+                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                // Runs in progress are cancelled, and waited for; no new one starts.
+                for run in runs.stop(slots) { await run.value }
                 group.cancelAll()
             }
         }
@@ -83,27 +90,38 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         return Double(d.seconds) + Double(d.attoseconds) * 1e-18
     }
 
-    private func loop(_ scheduled: ScheduledCheck, timers: TimerQueue<C>, offset: Double) async {
-        var schedule = RunSchedule(period: scheduled.config.sleep, first: offset)
-        var wake = offset
-        while !Task.isCancelled {
-            guard await timers.sleep(until: Int64((wake * 1e9).rounded())) else { return }
-            let lag = schedule.begin(at: seconds(since: timers.origin))
-            observer?.runStarted(key: scheduled.config.key, lag: lag)
-            guard let result = await execute(scheduled, timers: timers) else { return }
-            router.route(result)
-            let previousOverruns = schedule.overruns
-            wake = schedule.end(at: seconds(since: timers.origin))
-            if schedule.overruns > previousOverruns {
-                observer?.overran(key: scheduled.config.key)
-                logger.warning(
-                    "check overran its period; next run starts at once",
-                    metadata: [
-                        "check": "\(scheduled.config.key)", "elapsed": "\(result.elapsed)s",
-                        "sleep": "\(scheduled.config.sleep)s", "overruns": "\(schedule.overruns)",
-                    ])
-            }
+    /// Starts `slot`'s next run at `wake` (nanoseconds on the timers' time line).
+    private func plan(_ slot: CheckSlot, at wake: Int64, runs: RunTracker) {
+        timers.schedule(at: wake) { [self] in
+            runs.start(slot) { await runOnce(slot, runs: runs) }
         }
+    }
+
+    /// One run of `slot`'s check, in a task of its own: waits for nothing, routes the result and
+    /// plans the next run. The next start is planned only when a run ends, so a check never
+    /// overlaps itself, and a check that hangs until its deadline delays nothing but itself.
+    private func runOnce(_ slot: CheckSlot, runs: RunTracker) async {
+        let config = slot.scheduled.config
+        let lag = slot.schedule.withLock { $0.begin(at: seconds(since: timers.origin)) }
+        observer?.runStarted(key: config.key, lag: lag)
+        let result = await execute(slot.scheduled, timers: timers) { runs.cancel(slot) }
+        guard let result, !runs.stopped else { return }
+        router.route(result)
+        let (wake, overruns) = slot.schedule.withLock { schedule -> (Double, Int?) in
+            let before = schedule.overruns
+            let wake = schedule.end(at: seconds(since: timers.origin))
+            return (wake, schedule.overruns > before ? schedule.overruns : nil)
+        }
+        if let overruns {
+            observer?.overran(key: config.key)
+            logger.warning(
+                "check overran its period; next run starts at once",
+                metadata: [
+                    "check": "\(config.key)", "elapsed": "\(result.elapsed)s", "sleep": "\(config.sleep)s", "overruns": "\(overruns)",
+                ])
+        }
+        runs.finished(slot)
+        plan(slot, at: Int64((wake * 1e9).rounded()), runs: runs)
     }
 
     /// Runs a check once under its hard deadline; `nil` when cancelled (shutdown).
@@ -111,31 +129,38 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         let timers = TimerQueue(clock: clock, origin: clock.now)
         return await withTaskGroup(of: Void.self) { group in
             group.addTask { await timers.run() }
-            let result = await execute(scheduled, timers: timers)
+            let run = TaskBox<CheckResult?>()
+            let task = run.task.withLock { task in
+                let new = Task { await execute(scheduled, timers: timers) { run.task.withLock { $0?.cancel() } } }
+                task = new
+                return new
+            }
+            let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
             group.cancelAll()
             return result
         }
     }
 
-    /// Runs a check once, its hard deadline kept by `timers`; `nil` when cancelled (shutdown).
-    func execute(_ scheduled: ScheduledCheck, timers: TimerQueue<C>) async -> CheckResult? {
+    /// Runs a check once in the current task; at its hard deadline (kept by `timers`)
+    /// `cancelRun` cancels the task and the run ends as a failure. `nil` when the task was
+    /// cancelled otherwise (shutdown).
+    func execute(_ scheduled: ScheduledCheck, timers: TimerQueue<C>, cancelRun: @escaping @Sendable () -> Void) async -> CheckResult? {
         let createdMillis = WallClock.nowMillis()
         // Elapsed time is read on the scheduler's clock, the one its deadlines are kept on.
         let start = clock.now
-        let check = scheduled.check
         let hardTimeout = scheduled.hardTimeout
-        let deadline = timers.offset(of: clock.now) + Int64((hardTimeout * 1e9).rounded())
-        let outcome: CheckOutcome? = await withTaskGroup(of: CheckOutcome?.self) { group in
-            group.addTask { await check.run() }
-            group.addTask {
-                guard await timers.sleep(until: deadline) else { return nil }
-                return .failure("did not finish within \(JSONValue.format(hardTimeout)) s; cancelled")
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        let timedOut = Flag()
+        let deadline = timers.schedule(at: timers.offset(of: start) + Int64((hardTimeout * 1e9).rounded())) {
+            timedOut.set()
+            cancelRun()
         }
-        guard let outcome, !Task.isCancelled else { return nil }
+        var outcome = await scheduled.check.run()
+        timers.cancel(deadline)
+        if timedOut.isSet {
+            outcome = .failure("did not finish within \(JSONValue.format(hardTimeout)) s; cancelled")
+        } else if Task.isCancelled {
+            return nil
+        }
         let elapsed = start.duration(to: clock.now).components
         return CheckResult(
             id: ResultID.next(millis: createdMillis), status: outcome.status, check: scheduled.config.type,
@@ -143,6 +168,59 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
             createdMillis: Int64(createdMillis),
             elapsed: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18,
             config: scheduled.config.maskedConfig, host: host)
+    }
+}
+
+/// A task, once made: what cancels it may run before its maker has the handle.
+final class TaskBox<T: Sendable>: Sendable {
+    let task = Mutex<Task<T, Never>?>(nil)
+}
+
+/// One check's timetable and its run in progress, if any.
+final class CheckSlot: Sendable {
+    let scheduled: ScheduledCheck
+    /// Touched by the check's own runs only, one at a time (a run plans the next as it ends).
+    let schedule: Mutex<RunSchedule>
+    /// The run in progress (cancelled at its hard deadline, or at shutdown).
+    let run = Mutex<Task<Void, Never>?>(nil)
+
+    init(scheduled: ScheduledCheck, schedule: RunSchedule) {
+        self.scheduled = scheduled
+        self.schedule = Mutex(schedule)
+    }
+}
+
+/// The scheduler's runs in progress: started by the timers, stopped all at once at shutdown.
+final class RunTracker: Sendable {
+    private let stopping = Atomic<Bool>(false)
+
+    /// Whether `stop` was called: no run starts, and a run that ends routes nothing.
+    var stopped: Bool { stopping.load(ordering: .sequentiallyConsistent) }
+
+    /// Starts `operation` as `slot`'s run, unless stopped.
+    func start(_ slot: CheckSlot, _ operation: @escaping @Sendable () async -> Void) {
+        slot.run.withLock { run in
+            guard !stopped else { return }
+            run = Task(operation: operation)
+        }
+    }
+
+    /// `slot`'s run has ended.
+    func finished(_ slot: CheckSlot) {
+        slot.run.withLock { $0 = nil }
+    }
+
+    /// Cancels `slot`'s run in progress (its hard deadline).
+    func cancel(_ slot: CheckSlot) {
+        slot.run.withLock { $0?.cancel() }
+    }
+
+    /// Stops: cancels every run of `slots` in progress and returns them, to be waited for.
+    func stop(_ slots: [CheckSlot]) -> [Task<Void, Never>] {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        let running = slots.compactMap { slot in slot.run.withLock { $0 } }
+        for run in running { run.cancel() }
+        return running
     }
 }
 

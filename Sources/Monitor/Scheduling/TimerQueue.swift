@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Every sleep of the scheduler (the wait for a planned start, the hard deadline of a run) on one
-/// timeline served by one driver task, instead of one `Task.sleep` each.
+/// Every timer of the scheduler (the planned start of a run, its hard deadline) on one timeline
+/// served by one driver task, instead of one `Task.sleep` each. An entry is a sleeping task
+/// (`sleep(until:)`) or an action the driver calls when it is due (`schedule(at:_:)`).
 ///
 /// With thousands of checks, a `Task.sleep` per wait costs a system timer per sleep, and the
 /// cancelled hard-deadline sleeps of runs that finished in time stay armed until they would have
@@ -10,10 +11,18 @@ import Synchronization
 /// the earliest entry is due, resumes every due entry at once, and is woken early only when a new
 /// entry is due before the one it waits for.
 final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
+    /// What is due at a deadline.
+    private enum Entry {
+        /// A sleeping task: resumed with `true` when due, `false` when cancelled or stopped.
+        case sleeper(UnsafeContinuation<Bool, Never>)
+        /// Called by the driver when due; dropped when cancelled or stopped.
+        case action(@Sendable () -> Void)
+    }
+
     private struct State {
         var heap = DeadlineHeap<UInt64>()
-        /// Waiting sleepers by id; an id missing here left the heap as a dead entry.
-        var waiters: [UInt64: UnsafeContinuation<Bool, Never>] = [:]
+        /// Waiting entries by id; an id missing here left the heap as a dead entry.
+        var waiters: [UInt64: Entry] = [:]
         var nextID: UInt64 = 0
         /// The deadline the driver sleeps until (`Int64.max`: it waits for an entry).
         var driverTarget = Int64.max
@@ -22,6 +31,18 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
         /// The driver's idle wait, resumed by the first new entry.
         var driverIdle: UnsafeContinuation<Void, Never>?
         var stopped = false
+
+        /// Adds entry `id` to the heap; what wakes the driver when it is now the earliest.
+        mutating func enqueue(_ id: UInt64, deadline: Int64) -> Wake {
+            heap.push(deadline: deadline, value: id)
+            guard deadline < driverTarget else { return .none }
+            driverTarget = deadline
+            if let idle = driverIdle {
+                driverIdle = nil
+                return .idle(idle)
+            }
+            return .sleep(driverSleep)
+        }
     }
 
     private enum Wake {
@@ -60,35 +81,54 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
             await withUnsafeContinuation { continuation in
                 let (wake, stopped) = state.withLock { s -> (Wake, Bool) in
                     if s.stopped || Task.isCancelled { return (.none, true) }
-                    s.waiters[id] = continuation
-                    s.heap.push(deadline: deadline, value: id)
-                    guard deadline < s.driverTarget else { return (.none, false) }
-                    s.driverTarget = deadline
-                    if let idle = s.driverIdle {
-                        s.driverIdle = nil
-                        return (.idle(idle), false)
-                    }
-                    return (.sleep(s.driverSleep), false)
+                    s.waiters[id] = .sleeper(continuation)
+                    return (s.enqueue(id, deadline: deadline), false)
                 }
                 if stopped {
                     continuation.resume(returning: false)
                     return
                 }
-                switch wake {
-                case .none: break
-                case .sleep(let task): task?.cancel()
-                case .idle(let idle): idle?.resume()
-                }
+                wakeDriver(wake)
             }
         } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume(returning: false)
+            if case .sleeper(let waiter) = state.withLock({ $0.waiters.removeValue(forKey: id) }) {
+                waiter.resume(returning: false)
+            }
+        }
+    }
+
+    /// Calls `action` at `deadline` (nanoseconds since `origin`) on the driver's task, unless
+    /// `cancel`led first. Keep it short: every other due entry waits for it. Returns the entry's
+    /// id, or `nil` when the queue has stopped (the action will never be called).
+    @discardableResult
+    func schedule(at deadline: Int64, _ action: @escaping @Sendable () -> Void) -> UInt64? {
+        let (wake, id) = state.withLock { s -> (Wake, UInt64?) in
+            if s.stopped { return (.none, nil) }
+            s.nextID += 1
+            s.waiters[s.nextID] = .action(action)
+            return (s.enqueue(s.nextID, deadline: deadline), s.nextID)
+        }
+        wakeDriver(wake)
+        return id
+    }
+
+    /// Removes a scheduled action not yet called (nothing when it was, or `id` is `nil`).
+    func cancel(_ id: UInt64?) {
+        guard let id else { return }
+        state.withLock { _ = $0.waiters.removeValue(forKey: id) }
+    }
+
+    private func wakeDriver(_ wake: Wake) {
+        switch wake {
+        case .none: break
+        case .sleep(let task): task?.cancel()
+        case .idle(let idle): idle?.resume()
         }
     }
 
     /// Drives the queue until cancelled; then every sleeper returns `false`.
     func run() async {
-        var due: [UnsafeContinuation<Bool, Never>] = []
+        var due: [Entry] = []
         while !Task.isCancelled {
             let now = offset(of: clock.now)
             let next = state.withLock { s -> Int64? in
@@ -102,7 +142,12 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
                 s.driverTarget = s.heap.first?.deadline ?? Int64.max
                 return s.heap.first?.deadline
             }
-            for waiter in due { waiter.resume(returning: true) }
+            for entry in due {
+                switch entry {
+                case .sleeper(let waiter): waiter.resume(returning: true)
+                case .action(let action): action()
+                }
+            }
             due.removeAll(keepingCapacity: true)
             if let next {
                 // Wake at most once a millisecond: with thousands of runs a second, every wake
@@ -141,11 +186,11 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
                 }
             }
         }
-        let waiters = state.withLock { s -> [UnsafeContinuation<Bool, Never>] in
+        let waiters = state.withLock { s -> [Entry] in
             s.stopped = true
             defer { s.waiters.removeAll() }
             return Array(s.waiters.values)
         }
-        for waiter in waiters { waiter.resume(returning: false) }
+        for case .sleeper(let waiter) in waiters { waiter.resume(returning: false) }
     }
 }
