@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 CONFIG ?= config.yml
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: run build release test test-stress unit tsan services-start services-stop validate bench compose-config clean
+.PHONY: run build release test test-stress unit tsan services-start services-stop validate bench bench-sinks compose-config clean
 
 build:
 	scripts/bootstrap.sh
@@ -48,8 +48,14 @@ tsan:
 		| tee .build-tsan/tsan.log
 	@! grep -q "WARNING: ThreadSanitizer" .build-tsan/tsan.log || { echo "make tsan: ThreadSanitizer reports in .build-tsan/tsan.log" >&2; exit 1; }
 
-# The benchmark of the rabbitmq and mongo notifiers (release build; needs the test servers).
+# The benchmarks of the product: the release binary on generated configs, measured from outside,
+# each as a ratio to a C floor measured in the same run (hostport, ping, download, memory, validate).
 bench:
+	scripts/bootstrap.sh
+	flock /tmp/hm-bench.lock scripts/bench-product.sh all
+
+# The benchmark of the rabbitmq and mongo notifiers (release build; needs the test servers).
+bench-sinks:
 	scripts/bench-sinks.sh
 
 # Validates docker-compose.yml (no Docker engine needed).

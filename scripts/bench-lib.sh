@@ -10,7 +10,8 @@ bench_setup() {
   BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)/healthmonitor
   WORK=$(mktemp -d /tmp/hm-bench.XXXXXX)
   BENCH_PIDS=()
-  trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+  # `|| true`: errexit holds in traps, and a process may be gone already.
+  trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 }
 
 # floor_build NAME [LIBS...]: compiles Benchmarks/floor/NAME.c to $WORK/NAME.
@@ -53,9 +54,25 @@ wait_http() {
   echo "the monitor did not become ready: $(tail -5 "$WORK/monitor.log")" >&2; exit 1
 }
 
-# lag_buckets PORT: "le count" lines of the scheduler's lag histogram (cumulative), from /metrics.
+# scrape PORT FILE: the monitor's /metrics into FILE.
+scrape() { curl -sf "http://127.0.0.1:$1/metrics" >"$2"; }
+
+# check_results TYPE FILE: "SUCCESSES FAILURES" of the checks of TYPE in a /metrics scrape.
+check_results() {
+  awk -v type="$1" '$0 ~ "^healthmonitor_check_results_total\\{check=\"" type "\"," {
+         if ($1 ~ /status="success"/) s += $2; else if ($1 ~ /status="failure"/) f += $2 }
+       END { printf "%d %d\n", s, f }' "$2"
+}
+
+# lag_lines FILE: "le count" lines of the scheduler's lag histogram (cumulative) in a /metrics scrape.
+lag_lines() {
+  sed -n 's/^healthmonitor_scheduler_lag_seconds_bucket{le="\([^"]*\)"} \([0-9.e+]*\)$/\1 \2/p' "$1"
+}
+
+# lag_buckets PORT: lag_lines of a fresh scrape.
 lag_buckets() {
-  curl -s "http://127.0.0.1:$1/metrics" | sed -n 's/^healthmonitor_scheduler_lag_seconds_bucket{le="\([^"]*\)"} \([0-9.e+]*\)$/\1 \2/p'
+  curl -s "http://127.0.0.1:$1/metrics" >"$WORK/lag-scrape"
+  lag_lines "$WORK/lag-scrape"
 }
 
 # lag_p99 BEFORE_FILE AFTER_FILE: the bucket bound holding the 99th percentile of the runs

@@ -10,6 +10,7 @@
 #   scripts/bench-product.sh memory [CHECKS=10000]
 #   scripts/bench-product.sh validate [CHECKS=10000]
 #   scripts/bench-product.sh all                  # every benchmark, as `make bench` runs them
+#   (ping and download: scripts/bench-product-ping.sh, scripts/bench-product-download.sh)
 set -euo pipefail
 source "$(dirname "$0")/bench-lib.sh"
 
@@ -108,7 +109,10 @@ case ${1:-all} in
   hostport) bench_setup; shift; floor_build connect; hostport "$@" ;;
   memory) bench_setup; shift; memory "$@" ;;
   validate) bench_setup; shift; validate "$@" ;;
-  all) bench_setup; floor_build connect; hostport 10000 20; hostport 20000 20; memory 10000; validate 10000 ;;
+  all)
+    bench_setup; floor_build connect; hostport 10000 20; hostport 20000 20; memory 10000; validate 10000
+    "$ROOT/scripts/bench-product-ping.sh" 5000 20
+    "$ROOT/scripts/bench-product-download.sh" 1000 20 ;;
   *) echo "usage: bench-product.sh hostport|memory|validate|all [ARGS]" >&2; exit 2 ;;
 esac
 echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d)"

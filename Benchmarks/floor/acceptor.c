@@ -16,12 +16,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
+#include "floor.h"
 
 int main(int argc, char **argv) {
     if (argc < 3) {

@@ -113,6 +113,17 @@ final class ConnectReactor: @unchecked Sendable {
             close(fd)
             return ConnectCompletion(outcome: .failed(errno: error), finishedAt: MonotonicClock.nanos())
         }
+        // On loopback (and often on a local network) the handshake has completed by the time
+        // `connect` returns, though it says EINPROGRESS: the kernel handles the SYN-ACK when the
+        // call releases the socket. One `poll` without waiting sees it, and the connect ends
+        // here: no epoll registration, no hop to the epoll thread and back.
+        var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        if poll(&ready, 1, 0) == 1 {
+            let now = MonotonicClock.nanos()
+            let outcome = Self.outcome(of: fd)
+            if outcome == .connected { Self.closeWithReset(fd) } else { close(fd) }
+            return ConnectCompletion(outcome: outcome, finishedAt: now)
+        }
         let box = RegistrationBox()
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
@@ -167,6 +178,16 @@ final class ConnectReactor: @unchecked Sendable {
         _ = write(wakeFD, &one, 8)
     }
 
+    /// The outcome of a finished non-blocking connect, from `SO_ERROR`. A reset (or a closed
+    /// pipe) means the handshake completed and the server then dropped the connection: the port
+    /// is open. A refused SYN is ECONNREFUSED.
+    static func outcome(of fd: Int32) -> ConnectOutcome {
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { error = errno }
+        return error == 0 || error == ECONNRESET || error == EPIPE ? .connected : .failed(errno: error)
+    }
+
     /// Closes with a reset (`SO_LINGER` 0): no `TIME_WAIT` left behind.
     static func closeWithReset(_ fd: Int32) {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
@@ -206,13 +227,7 @@ final class ConnectReactor: @unchecked Sendable {
                 let registration = Unmanaged<Registration>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(data))!)
                     .takeUnretainedValue()
                 if registration.done { continue }
-                var error: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                if getsockopt(registration.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { error = errno }
-                // A reset (or a closed pipe) means the handshake completed and the server then
-                // dropped the connection: the port is open. A refused SYN is ECONNREFUSED.
-                let connected = error == 0 || error == ECONNRESET || error == EPIPE
-                complete(registration, connected ? .connected : .failed(errno: error), at: now)
+                complete(registration, Self.outcome(of: registration.fd), at: now)
                 if registration.inLoop { live -= 1 }
             }
             shared.withLock { s in

@@ -1,0 +1,17 @@
+// Shared by the C floors: the monotonic time and this process's CPU, in seconds.
+#pragma once
+#include <sys/resource.h>
+#include <time.h>
+
+static inline double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+// User + system CPU of this process so far (getrusage).
+static inline double cpu(void) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
