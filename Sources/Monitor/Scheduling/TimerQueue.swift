@@ -31,12 +31,15 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
         /// The driver's idle wait, resumed by the first new entry.
         var driverIdle: UnsafeContinuation<Void, Never>?
         var stopped = false
+        /// The driver is a thread, woken through `threadWake`.
+        var threadDriven = false
 
         /// Adds entry `id` to the heap; what wakes the driver when it is now the earliest.
         mutating func enqueue(_ id: UInt64, deadline: Int64) -> Wake {
             heap.push(deadline: deadline, value: id)
             guard deadline < driverTarget else { return .none }
             driverTarget = deadline
+            if threadDriven { return .signal }
             if let idle = driverIdle {
                 driverIdle = nil
                 return .idle(idle)
@@ -49,6 +52,8 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
         case none
         case sleep(Task<Void, Never>?)
         case idle(UnsafeContinuation<Void, Never>?)
+        /// The driver is a thread (`runOnThread`): signal it.
+        case signal
     }
 
     let clock: C
@@ -123,32 +128,110 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
         case .none: break
         case .sleep(let task): task?.cancel()
         case .idle(let idle): idle?.resume()
+        case .signal:
+            threadWake.withLock {
+                wakePending = true
+                threadWake.signal()
+            }
         }
     }
 
-    /// Drives the queue until cancelled; then every sleeper returns `false`.
+    /// Takes the entries due at `now` (into `due`) and returns the next deadline, if any.
+    private func takeDue(now: Int64, into due: inout [Entry]) -> Int64? {
+        state.withLock { s -> Int64? in
+            while let entry = s.heap.popDue(now: now) {
+                if let waiter = s.waiters.removeValue(forKey: entry.value) { due.append(waiter) }
+            }
+            if s.heap.count > 2 * s.waiters.count + 4096 {
+                let waiters = s.waiters
+                s.heap.compact { waiters[$0] != nil }
+            }
+            s.driverTarget = s.heap.first?.deadline ?? Int64.max
+            return s.heap.first?.deadline
+        }
+    }
+
+    /// Resumes the due sleepers and calls the due actions.
+    private static func fire(_ due: inout [Entry]) {
+        for entry in due {
+            switch entry {
+            case .sleeper(let waiter): waiter.resume(returning: true)
+            case .action(let action): action()
+            }
+        }
+        due.removeAll(keepingCapacity: true)
+    }
+
+    /// Stops the queue: every sleeper returns `false`, no action is called any more.
+    private func stop() {
+        let waiters = state.withLock { s -> [Entry] in
+            s.stopped = true
+            defer { s.waiters.removeAll() }
+            return Array(s.waiters.values)
+        }
+        for case .sleeper(let waiter) in waiters { waiter.resume(returning: false) }
+    }
+
+    /// Drives the queue until cancelled; then every sleeper returns `false`. On the real clocks
+    /// (`ContinuousClock`, `SuspendingClock`) a thread of its own drives it (`runOnThread`).
     func run() async {
+        if C.self == ContinuousClock.self || C.self == SuspendingClock.self {
+            await runOnThread()
+        } else {
+            await runOnClock()
+        }
+    }
+
+    // The thread driver's wake-up: `wakePending` is guarded by `threadWake`.
+    private let threadWake = ConditionLock()
+    nonisolated(unsafe) private var wakePending = false
+    nonisolated(unsafe) private var threadStopping = false
+
+    /// The driver as a thread of its own, sleeping in a timed condition wait: measured with
+    /// 10,000 results a second, a task sleeping on the clock per wake-up (libdispatch's timers
+    /// and its manager thread) took a fifth of the monitor's CPU.
+    private func runOnThread() async {
+        state.withLock { $0.threadDriven = true }
+        let thread = DedicatedThread(name: "timers")
+        await withTaskCancellationHandler {
+            _ = try? await thread.run { [self] in threadLoop() }
+        } onCancel: {
+            threadWake.withLock {
+                threadStopping = true
+                threadWake.signal()
+            }
+        }
+        thread.stop()
+        stop()
+    }
+
+    private func threadLoop() {
+        let monotonic = MonotonicClock()
+        var due: [Entry] = []
+        while !threadWake.withLock({ threadStopping }) {
+            let now = offset(of: clock.now)
+            let next = takeDue(now: now, into: &due)
+            Self.fire(&due)
+            // At most one wake-up a millisecond, as `runOnClock`.
+            let wait = next.map { Double(max($0 - now, 1_000_000)) / 1e9 }
+            let deadline = wait.map { monotonic.seconds() + $0 } ?? .infinity
+            threadWake.withLock {
+                // An entry earlier than `next` may have come in since `takeDue`: then `wakePending`.
+                while !wakePending && !threadStopping {
+                    if monotonic.wait(threadWake, until: deadline) { break }
+                }
+                wakePending = false
+            }
+        }
+    }
+
+    /// The driver as a task sleeping on the clock (an injected clock in tests).
+    private func runOnClock() async {
         var due: [Entry] = []
         while !Task.isCancelled {
             let now = offset(of: clock.now)
-            let next = state.withLock { s -> Int64? in
-                while let entry = s.heap.popDue(now: now) {
-                    if let waiter = s.waiters.removeValue(forKey: entry.value) { due.append(waiter) }
-                }
-                if s.heap.count > 2 * s.waiters.count + 4096 {
-                    let waiters = s.waiters
-                    s.heap.compact { waiters[$0] != nil }
-                }
-                s.driverTarget = s.heap.first?.deadline ?? Int64.max
-                return s.heap.first?.deadline
-            }
-            for entry in due {
-                switch entry {
-                case .sleeper(let waiter): waiter.resume(returning: true)
-                case .action(let action): action()
-                }
-            }
-            due.removeAll(keepingCapacity: true)
+            let next = takeDue(now: now, into: &due)
+            Self.fire(&due)
             if let next {
                 // Wake at most once a millisecond: with thousands of runs a second, every wake
                 // then starts a batch of them (a run starts at most ~1 ms late) instead of
@@ -186,11 +269,6 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
                 }
             }
         }
-        let waiters = state.withLock { s -> [Entry] in
-            s.stopped = true
-            defer { s.waiters.removeAll() }
-            return Array(s.waiters.values)
-        }
-        for case .sleeper(let waiter) in waiters { waiter.resume(returning: false) }
+        stop()
     }
 }
