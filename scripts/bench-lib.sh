@@ -32,14 +32,18 @@ rss_mb() { awk '/^VmRSS:/ { print $2 / 1024 }' "/proc/$1/status"; }
 # accepted COUNT_FILE: the acceptor's count of accepted connections.
 accepted() { python3 -c 'import struct,sys; print(struct.unpack("<Q", open(sys.argv[1], "rb").read(8))[0])' "$1"; }
 
-# start_acceptor PORT: the C acceptor on 127.0.0.1:PORT, counting into $WORK/accepted.
+# start_acceptor PORT: the C acceptor on 127.0.0.1:PORT (ACCEPTOR = its pid), counting into
+# $WORK/accepted-PORT (ACCEPTED = that file: `accepted "$ACCEPTED"`); stop_acceptor ends it.
 start_acceptor() {
-  floor_build acceptor
-  "$WORK/acceptor" "$1" "$WORK/accepted" >"$WORK/acceptor.log" 2>&1 &
-  BENCH_PIDS+=($!)
+  [[ -x $WORK/acceptor ]] || floor_build acceptor
+  ACCEPTED=$WORK/accepted-$1
+  "$WORK/acceptor" "$1" "$ACCEPTED" >"$WORK/acceptor.log" 2>&1 &
+  ACCEPTOR=$!
+  BENCH_PIDS+=($ACCEPTOR)
   for _ in $(seq 50); do grep -q listening "$WORK/acceptor.log" 2>/dev/null && return; sleep 0.1; done
   echo "acceptor did not start: $(cat "$WORK/acceptor.log")" >&2; exit 1
 }
+stop_acceptor() { kill "$ACCEPTOR" 2>/dev/null || true; wait "$ACCEPTOR" 2>/dev/null || true; }
 
 # start_monitor CONFIG: runs the release binary on CONFIG in the background (MONITOR = its pid).
 start_monitor() {

@@ -43,13 +43,14 @@ hostport() {
   sleep 5   # warm-up: every check has run a few times
   lag_buckets "$http" >"$WORK/lag0"
   local n0 c0 n1 c1
-  n0=$(accepted "$WORK/accepted"); c0=$(cpu_seconds "$MONITOR")
+  n0=$(accepted "$ACCEPTED"); c0=$(cpu_seconds "$MONITOR")
   sleep "$seconds"
-  n1=$(accepted "$WORK/accepted"); c1=$(cpu_seconds "$MONITOR")
+  n1=$(accepted "$ACCEPTED"); c1=$(cpu_seconds "$MONITOR")
   lag_buckets "$http" >"$WORK/lag1"
   local rss lag
   rss=$(peak_rss_mb "$MONITOR"); lag=$(lag_p99 "$WORK/lag0" "$WORK/lag1")
   kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+  stop_acceptor
   python3 - "$checks" "$seconds" "$n0" "$n1" "$c0" "$c1" "$rss" "$lag" $floor <<'PY'
 import sys
 checks, seconds, n0, n1, c0, c1, rss, lag, floor_us, floor_n, floor_failed = sys.argv[1:]
@@ -81,6 +82,7 @@ memory() {
     if [[ $n == 1 ]]; then base=$(rss_mb "$MONITOR"); else full=$(rss_mb "$MONITOR"); fi
     kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
   done
+  stop_acceptor
   python3 -c "import sys; b, f, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(f'memory: {b:.1f} MB with 1 check, {f:.1f} MB with {n:,} idle hostport checks: {1024 * (f - b) / (n - 1):.2f} KB per configured check')" "$base" "$full" "$checks"
 }
 
