@@ -27,12 +27,14 @@ struct ConnectCompletion: Sendable, Hashable {
 /// Hand-written on epoll rather than SwiftNIO (which STYLE.md prefers): a health check only needs
 /// "did the handshake complete, and when", which is socket + connect + one readiness event + close.
 /// NIO would add a channel, a pipeline and promises per connect and ~1-2 minutes to every clean
-/// build on our two cores, while the benchmark (`scripts/bench-hostport.sh`) asks for 10,000
-/// connects a second within 100 µs of CPU each, against a kernel floor of about 34 µs. This loop
-/// spends its time in the kernel (see the README's Performance section for the figures).
+/// build on our two cores, while the product benchmark (`scripts/bench-product.sh hostport`) asks
+/// for 10,000 connects a second at a small multiple of a C connect+close loop (see the README's
+/// Performance section for the figures).
 ///
-/// The calling task creates the socket, starts the connect and adds it to epoll itself, so most
-/// of the work runs in parallel on the cooperative threads; the epoll thread only waits, reads
+/// The calling task creates the socket and starts the connect; a connect the kernel finished
+/// inside the call (loopback, often a local network) ends there, seen by one `poll` without
+/// waiting. Otherwise the task adds it to epoll itself, so most of the work runs in parallel on
+/// the cooperative threads; the epoll thread only waits, reads
 /// `SO_ERROR`, closes, and resumes the task. Sockets are closed with a reset (`SO_LINGER` 0), as
 /// HAProxy's checks do, so thousands of checks leave no `TIME_WAIT` sockets behind.
 ///
