@@ -63,10 +63,23 @@ public enum SecretMasking {
         }
         switch value {
         case .string(let s): return .string(maskURLQuery(maskURLPassword(s)))
-        case .array(let items): return .array(items.map { masked($0) })
+        case .array(let items):
+            var out = items
+            for (i, item) in items.enumerated() {
+                let new = masked(item)
+                if new != item { out[i] = new }
+            }
+            return .array(out)
         case .object(let members):
+            // Copied only when something is masked: a check's masked config (kept per check)
+            // then shares its options' storage.
             let headers = key?.lowercased() == "headers"
-            return .object(Dictionary(uniqueKeysWithValues: members.map { k, v in (k, masked(v, key: k, inHeaders: headers)) }))
+            var out = members
+            for (k, v) in members {
+                let new = masked(v, key: k, inHeaders: headers)
+                if new != v { out[k] = new }
+            }
+            return .object(out)
         default: return value
         }
     }

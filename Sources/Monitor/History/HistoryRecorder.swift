@@ -153,7 +153,8 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         var rollups: [HourlyRollup] = []
         for index in touched {
             rollups.append(contentsOf: states[index].rollups.values)
-            states[index].rollups.removeAll(keepingCapacity: true)
+            // Not keeping the capacity: 10,000 checks would each hold a dictionary between batches.
+            states[index].rollups = [:]
         }
         let pending = Pending(records: records, changes: changes, rollups: rollups)
         if failed == nil && waiting == nil {
