@@ -128,7 +128,7 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     public func execute(_ scheduled: ScheduledCheck) async -> CheckResult? {
         let timers = TimerQueue(clock: clock, origin: clock.now)
         return await withTaskGroup(of: Void.self) { group in
-            group.addTask { await timers.run() }
+            group.addTask { await timers.runOnClock() }
             let run = TaskBox<CheckResult?>()
             let task = run.task.withLock { task in
                 let new = Task { await execute(scheduled, timers: timers) { run.task.withLock { $0?.cancel() } } }

@@ -225,8 +225,10 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
-    /// The driver as a task sleeping on the clock (an injected clock in tests).
-    private func runOnClock() async {
+    /// The driver as a task sleeping on the clock: for an injected clock (tests), and for a
+    /// queue that serves one run (`Scheduler.execute(_:)`, as `healthmonitor once` runs every
+    /// check), where a thread each would be thousands of threads.
+    func runOnClock() async {
         var due: [Entry] = []
         while !Task.isCancelled {
             let now = offset(of: clock.now)
