@@ -123,19 +123,26 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     /// third of the recorder's time).
     static let rowsPerInsert = 64
 
+    /// The INSERT of `rows` results into `table` (`results` or `changes`), by table and row
+    /// count (1 or `rowsPerInsert`): made once, not per batch.
+    private static let insertSQL: [String: [Int: String]] = Dictionary(
+        uniqueKeysWithValues: ["results", "changes"].map { table in
+            let row = "(?,?,?,?,?,?,?)"
+            let sql = { (rows: Int) in
+                "INSERT OR IGNORE INTO \(table)(id, key, created_ms, ok, latency_ms, message, sleep) VALUES"
+                    + Array(repeating: row, count: rows).joined(separator: ",")
+            }
+            return (table, [1: sql(1), rowsPerInsert: sql(rowsPerInsert)])
+        })
+
     /// Inserts `rows` into `table` (`results` or `changes`), 64 rows per statement, then one by one.
     private func insert(_ rows: [HistoryRecord], into table: String) throws(Failure) {
-        guard !rows.isEmpty else { return }
+        guard !rows.isEmpty, let sql = Self.insertSQL[table] else { return }
         let columns = 7
-        func sql(_ count: Int) -> String {
-            let row = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
-            return "INSERT OR IGNORE INTO \(table)(id, key, created_ms, ok, latency_ms, message, sleep) VALUES"
-                + Array(repeating: row, count: count).joined(separator: ",")
-        }
         var start = 0
         while start < rows.count {
             let count = rows.count - start >= Self.rowsPerInsert ? Self.rowsPerInsert : 1
-            let insert = try statement(sql(count))
+            let insert = try statement(sql[count]!)
             for (n, record) in rows[start..<start + count].enumerated() {
                 let base = Int32(n * columns)
                 bindText(insert, base + 1, record.id)

@@ -23,12 +23,11 @@ public struct HistoryRecord: Sendable, Hashable {
         self.sleep = sleep
     }
 
-    /// `key`: the result's `check/label`, and `latencyMs` its main time (`ResponseTime`), when
-    /// the caller has them already.
-    public init(_ result: CheckResult, key: String? = nil, latencyMs: Double?? = nil, sleep: Double) {
+    /// `key`: the result's `check/label`; `latencyMs`: its main time (`ResponseTime.of(result)?.avg`).
+    public init(_ result: CheckResult, key: String, latencyMs: Double?, sleep: Double) {
         self.init(
-            id: result.id, key: key ?? result.key, createdMillis: result.createdMillis, success: result.status == .success,
-            latencyMs: latencyMs ?? ResponseTime.of(result)?.avg, message: result.status == .success ? "" : result.message, sleep: sleep)
+            id: result.id, key: key, createdMillis: result.createdMillis, success: result.status == .success,
+            latencyMs: latencyMs, message: result.status == .success ? "" : result.message, sleep: sleep)
     }
 
     /// Milliseconds a result may cover when no next result comes: 2 × `sleep`.

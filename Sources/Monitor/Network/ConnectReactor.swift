@@ -123,7 +123,7 @@ final class ConnectReactor: @unchecked Sendable {
         if poll(&ready, 1, 0) == 1 {
             let now = MonotonicClock.nanos()
             let outcome = Self.outcome(of: fd)
-            if outcome == .connected { Self.closeWithReset(fd) } else { close(fd) }
+            Self.closeFinished(fd, after: outcome)
             return ConnectCompletion(outcome: outcome, finishedAt: now)
         }
         let box = RegistrationBox()
@@ -190,6 +190,11 @@ final class ConnectReactor: @unchecked Sendable {
         return error == 0 || error == ECONNRESET || error == EPIPE ? .connected : .failed(errno: error)
     }
 
+    /// Closes a finished connect's socket: with a reset when it connected.
+    static func closeFinished(_ fd: Int32, after outcome: ConnectOutcome) {
+        if outcome == .connected { closeWithReset(fd) } else { Glibc.close(fd) }
+    }
+
     /// Closes with a reset (`SO_LINGER` 0): no `TIME_WAIT` left behind.
     static func closeWithReset(_ fd: Int32) {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
@@ -201,7 +206,7 @@ final class ConnectReactor: @unchecked Sendable {
 
     private func complete(_ registration: Registration, _ outcome: ConnectOutcome, at now: Int64) {
         registration.done = true
-        if outcome == .connected { Self.closeWithReset(registration.fd) } else { close(registration.fd) }
+        Self.closeFinished(registration.fd, after: outcome)
         registration.continuation.resume(returning: ConnectCompletion(outcome: outcome, finishedAt: now))
     }
 
