@@ -3,69 +3,73 @@ import Testing
 
 @testable import Monitor
 
+/// What a test's actions did, in order.
+private final class Calls: Sendable {
+    let made = Mutex<[Int]>([])
+    func record(_ index: Int) { made.withLock { $0.append(index) } }
+    var count: Int { made.withLock { $0.count } }
+}
+
 @Suite struct TimerQueueTests {
-    /// On an injected clock: each sleeper wakes exactly when the clock passes its deadline, in
-    /// deadline order, even when later-added sleepers are due before the one the driver waits for.
-    @Test func sleepersWakeInDeadlineOrderAndOnTime() async {
+    /// On an injected clock: each action runs exactly when the clock passes its deadline, in
+    /// deadline order, even when later-added actions are due before the one the driver waits for.
+    @Test func actionsRunInDeadlineOrderAndOnTime() async {
         let clock = ManualClock()
         let timers = TimerQueue(clock: clock, origin: clock.now)
-        final class Order: Sendable {
-            let woken = Mutex<[Int]>([])
-        }
-        let order = Order()
+        let calls = Calls()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await timers.run() }
-            await withTaskGroup(of: Void.self) { sleepers in
-                // Added latest-first, so each new sleeper is due before the one the driver waits for.
-                for index in (1...5).reversed() {
-                    sleepers.addTask {
-                        let woke = await timers.sleep(until: Int64(index) * 40_000_000)
-                        #expect(woke)
-                        order.woken.withLock { $0.append(index) }
-                    }
-                    #expect(await eventually { timers.pendingCount == 6 - index })
-                }
-                for step in 1...5 {
-                    clock.advance(by: .milliseconds(39))
-                    try? await Task.sleep(for: .milliseconds(20))
-                    #expect(order.woken.withLock { $0.count } == step - 1, "woke early at step \(step)")
-                    clock.advance(by: .milliseconds(1))
-                    #expect(await eventually { order.woken.withLock { $0.count } == step })
-                }
+            // Added latest-first, so each new action is due before the one the driver waits for.
+            for index in (1...5).reversed() {
+                #expect(timers.schedule(at: Int64(index) * 40_000_000) { calls.record(index) } != nil)
+                #expect(timers.pendingCount == 6 - index)
+            }
+            for step in 1...5 {
+                clock.advance(by: .milliseconds(39))
+                try? await Task.sleep(for: .milliseconds(20))
+                #expect(calls.count == step - 1, "ran early at step \(step)")
+                clock.advance(by: .milliseconds(1))
+                #expect(await eventually { calls.count == step })
             }
             group.cancelAll()
         }
-        #expect(order.woken.withLock { $0 } == [1, 2, 3, 4, 5])
+        #expect(calls.made.withLock { $0 } == [1, 2, 3, 4, 5])
     }
 
-    @Test func stoppingTheDriverReleasesEverySleeper() async {
+    /// On the real clock (the driver is a thread): stopping the driver drops every waiting
+    /// action, and a stopped queue takes no new one.
+    @Test func stoppingTheDriverDropsEveryAction() async {
         let clock = ContinuousClock()
         let timers = TimerQueue(clock: clock, origin: clock.now)
+        let calls = Calls()
         let driver = Task { await timers.run() }
-        let sleepers = (0..<10).map { _ in Task { await timers.sleep(until: 60_000_000_000) } }
+        for index in 0..<10 { timers.schedule(at: 60_000_000_000) { calls.record(index) } }
         try? await Task.sleep(for: .milliseconds(20))
         driver.cancel()
-        for sleeper in sleepers { #expect(await sleeper.value == false) }
-        #expect(await timers.sleep(until: 0) == false, "a stopped queue does not wait")
+        await driver.value
+        #expect(timers.pendingCount == 0)
+        #expect(timers.schedule(at: 0) { calls.record(99) } == nil, "a stopped queue takes no entry")
+        #expect(calls.count == 0)
     }
 }
 
 extension RealTimeTests {
     @Suite struct TimerQueueTimingTests {
-        @Test func cancelledSleeperReturnsFalseAtOnce() async {
+        /// A cancelled action leaves the queue at once and never runs; one due later still does.
+        @Test func cancelledActionNeverRuns() async {
             let clock = ContinuousClock()
             let timers = TimerQueue(clock: clock, origin: clock.now)
+            let calls = Calls()
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await timers.run() }
-                let sleeper = Task { await timers.sleep(until: 60_000_000_000) }
-                try? await Task.sleep(for: .milliseconds(20))
-                let start = ContinuousClock.now
-                sleeper.cancel()
-                #expect(await sleeper.value == false)
-                // Far below the 60 s the sleep was for.
-                #expect(start.duration(to: .now) < .seconds(10))
+                let cancelled = timers.schedule(at: timers.offset(of: clock.now) + 50_000_000) { calls.record(1) }
+                timers.schedule(at: timers.offset(of: clock.now) + 100_000_000) { calls.record(2) }
+                timers.cancel(cancelled)
+                #expect(timers.pendingCount == 1)
+                #expect(await eventually { calls.count == 1 })
                 group.cancelAll()
             }
+            #expect(calls.made.withLock { $0 } == [2])
         }
     }
 }

@@ -1,23 +1,18 @@
 import Synchronization
 
 /// Every timer of the scheduler (the planned start of a run, its hard deadline) on one timeline
-/// served by one driver task, instead of one `Task.sleep` each. An entry is a sleeping task
-/// (`sleep(until:)`) or an action the driver calls when it is due (`schedule(at:_:)`).
+/// served by one driver, instead of one `Task.sleep` each: an entry is an action the driver calls
+/// when it is due (`schedule(at:_:)`).
 ///
 /// With thousands of checks, a `Task.sleep` per wait costs a system timer per sleep, and the
-/// cancelled hard-deadline sleeps of runs that finished in time stay armed until they would have
+/// cancelled hard deadlines of runs that finished in time stay armed until they would have
 /// fired: at 10,000 runs a second that is hundreds of thousands of live timers (memory and CPU).
-/// Here a sleep is a heap entry and a continuation; the driver (`run()`) sleeps on the clock until
-/// the earliest entry is due, resumes every due entry at once, and is woken early only when a new
-/// entry is due before the one it waits for.
+/// Here an entry is a heap entry and a closure; the driver (`run()`) sleeps until the earliest
+/// entry is due, calls every due entry at once, and is woken early only when a new entry is due
+/// before the one it waits for.
 final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
-    /// What is due at a deadline.
-    private enum Entry {
-        /// A sleeping task: resumed with `true` when due, `false` when cancelled or stopped.
-        case sleeper(UnsafeContinuation<Bool, Never>)
-        /// Called by the driver when due; dropped when cancelled or stopped.
-        case action(@Sendable () -> Void)
-    }
+    /// Called by the driver when due; dropped when cancelled or stopped.
+    private typealias Entry = @Sendable () -> Void
 
     private struct State {
         var heap = DeadlineHeap<UInt64>()
@@ -66,40 +61,13 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
         self.origin = origin
     }
 
-    /// Sleepers waiting now.
+    /// Entries waiting now.
     var pendingCount: Int { state.withLock { $0.waiters.count } }
 
     /// Nanoseconds from `origin` to `instant`.
     func offset(of instant: C.Instant) -> Int64 {
         let d = origin.duration(to: instant).components
         return d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000
-    }
-
-    /// Suspends until `deadline` (nanoseconds since `origin`). Returns `true` when the deadline
-    /// came, `false` when the task was cancelled (or the queue stopped) first.
-    func sleep(until deadline: Int64) async -> Bool {
-        let id = state.withLock { s -> UInt64 in
-            s.nextID += 1
-            return s.nextID
-        }
-        return await withTaskCancellationHandler {
-            await withUnsafeContinuation { continuation in
-                let (wake, stopped) = state.withLock { s -> (Wake, Bool) in
-                    if s.stopped || Task.isCancelled { return (.none, true) }
-                    s.waiters[id] = .sleeper(continuation)
-                    return (s.enqueue(id, deadline: deadline), false)
-                }
-                if stopped {
-                    continuation.resume(returning: false)
-                    return
-                }
-                wakeDriver(wake)
-            }
-        } onCancel: {
-            if case .sleeper(let waiter) = state.withLock({ $0.waiters.removeValue(forKey: id) }) {
-                waiter.resume(returning: false)
-            }
-        }
     }
 
     /// Calls `action` at `deadline` (nanoseconds since `origin`) on the driver's task, unless
@@ -110,7 +78,7 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
         let (wake, id) = state.withLock { s -> (Wake, UInt64?) in
             if s.stopped { return (.none, nil) }
             s.nextID += 1
-            s.waiters[s.nextID] = .action(action)
+            s.waiters[s.nextID] = action
             return (s.enqueue(s.nextID, deadline: deadline), s.nextID)
         }
         wakeDriver(wake)
@@ -151,28 +119,21 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
-    /// Resumes the due sleepers and calls the due actions.
+    /// Calls the due actions.
     private static func fire(_ due: inout [Entry]) {
-        for entry in due {
-            switch entry {
-            case .sleeper(let waiter): waiter.resume(returning: true)
-            case .action(let action): action()
-            }
-        }
+        for action in due { action() }
         due.removeAll(keepingCapacity: true)
     }
 
-    /// Stops the queue: every sleeper returns `false`, no action is called any more.
+    /// Stops the queue: no action is called any more, and none is taken.
     private func stop() {
-        let waiters = state.withLock { s -> [Entry] in
+        state.withLock { s in
             s.stopped = true
-            defer { s.waiters.removeAll() }
-            return Array(s.waiters.values)
+            s.waiters.removeAll()
         }
-        for case .sleeper(let waiter) in waiters { waiter.resume(returning: false) }
     }
 
-    /// Drives the queue until cancelled; then every sleeper returns `false`. On the real clocks
+    /// Drives the queue until cancelled; then it stops (see `stop`). On the real clocks
     /// (`ContinuousClock`, `SuspendingClock`) a thread of its own drives it (`runOnThread`).
     func run() async {
         if C.self == ContinuousClock.self || C.self == SuspendingClock.self {
