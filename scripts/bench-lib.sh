@@ -73,14 +73,8 @@ lag_lines() {
   sed -n 's/^healthmonitor_scheduler_lag_seconds_bucket{le="\([^"]*\)"} \([0-9.e+]*\)$/\1 \2/p' "$1"
 }
 
-# lag_buckets PORT: lag_lines of a fresh scrape.
-lag_buckets() {
-  curl -s "http://127.0.0.1:$1/metrics" >"$WORK/lag-scrape"
-  lag_lines "$WORK/lag-scrape"
-}
-
 # lag_p99 BEFORE_FILE AFTER_FILE: the bucket bound holding the 99th percentile of the runs
-# between two lag_buckets readings ("≤ 0.005" means p99 ≤ 5 ms), with the runs counted.
+# between two lag_lines readings ("≤ 0.005" means p99 ≤ 5 ms), with the runs counted.
 lag_p99() {
   python3 - "$1" "$2" <<'PY'
 import sys
@@ -92,4 +86,46 @@ total = rows[-1][1] if rows else 0
 bound = next((le for le, c in rows if c >= 0.99 * total), float("inf")) if total else float("nan")
 print(f"{'≤ %g ms' % (bound * 1000) if bound != float('inf') else '> the top bucket'} ({int(total)} runs)")
 PY
+}
+
+# write_config FILE HTTP_PORT TYPE COUNT ENTRY: a config of COUNT checks of TYPE, default settings
+# but for the state directory and the HTTP port, the console notifier with report: failure.
+# ENTRY is one check's line as a Python f-string of `i` (YAML braces doubled), e.g.
+# 'c{i}: {{host: 127.0.0.1, port: 9, sleep: 1}}'.
+write_config() {
+  python3 - "$@" "$WORK/state" <<'PY'
+import sys
+path, http, kind, n, entry, state = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
+line = compile("f" + repr(entry), "entry", "eval")
+with open(path, "w") as f:
+    f.write(f"settings: {{state_dir: {state}, http: {{listen: '127.0.0.1:{http}'}}}}\n")
+    f.write(f"checks:\n  {kind}:\n")
+    for i in range(n):
+        f.write("    " + eval(line, {"i": i}) + "\n")
+    f.write("notifiers:\n  console: {report: failure}\n")
+PY
+}
+
+# measure_window HTTP_PORT SECONDS TYPE COUNT_COMMAND: one window of SECONDS on the running
+# monitor ($MONITOR). A /metrics scrape at each end, outside the CPU window (a scrape of
+# thousands of checks is megabytes: the benchmark's load, not the checks'), so the results and
+# lag are those at each scrape's start, and rates run from T0 to T1. Sets T0 T1, N0 N1 (what
+# COUNT_COMMAND prints: the count at the target), C0 C1 (CPU seconds), R0 R1 ("SUCCESSES
+# FAILURES" of the checks of TYPE), RSS (peak, MB) and LAG (p99, from lag_p99).
+measure_window() {
+  local http=$1 seconds=$2 type=$3 count=$4
+  T0=$(date +%s.%N); N0=$(eval "$count"); scrape "$http" "$WORK/m0"; C0=$(cpu_seconds "$MONITOR")
+  sleep "$seconds"
+  C1=$(cpu_seconds "$MONITOR"); T1=$(date +%s.%N); N1=$(eval "$count"); scrape "$http" "$WORK/m1"
+  lag_lines "$WORK/m0" >"$WORK/lag0"; lag_lines "$WORK/m1" >"$WORK/lag1"
+  RSS=$(peak_rss_mb "$MONITOR"); LAG=$(lag_p99 "$WORK/lag0" "$WORK/lag1")
+  R0=$(check_results "$type" "$WORK/m0"); R1=$(check_results "$type" "$WORK/m1")
+}
+
+# show_monitor_problems: the monitor log's errors and warnings, if any (the first 5).
+show_monitor_problems() {
+  if grep -qiE 'error|warn|fatal' "$WORK/monitor.log"; then
+    echo "  monitor.log ($(grep -ciE 'error|warn|fatal' "$WORK/monitor.log") lines of errors or warnings), first 5:"
+    grep -iE 'error|warn|fatal' "$WORK/monitor.log" | head -5 | sed 's/^/    /'
+  fi
 }

@@ -54,20 +54,6 @@ EOF
 # served: requests nginx has logged so far.
 served() { wc -l <"$WORK/nginx/access.log"; }
 
-# download_config FILE RATE URL HTTP_PORT: RATE download checks of URL at sleep 1.
-download_config() {
-  python3 - "$@" "$WORK/state" <<'PY'
-import sys
-path, n, url, http, state = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-with open(path, "w") as f:
-    f.write(f"settings: {{state_dir: {state}, http: {{listen: '127.0.0.1:{http}'}}}}\n")
-    f.write("checks:\n  download:\n")
-    for i in range(n):
-        f.write(f"    d{i}: {{url: '{url}', sleep: 1}}\n")
-    f.write("notifiers:\n  console: {report: failure}\n")
-PY
-}
-
 # download_bench RATE SECONDS: the C floor, then the monitor's download checks, against one nginx.
 download_bench() {
   local rate=${1:-1000} seconds=${2:-20} port http url floor
@@ -76,23 +62,15 @@ download_bench() {
   start_nginx "$port"
   floor=$("$WORK/curlmulti" "$url" "$rate" "$seconds" 2>"$WORK/curlmulti.log") || {
     echo "the curl-multi floor failed: $floor $(cat "$WORK/curlmulti.log")" >&2; exit 1; }
-  download_config "$WORK/c.yml" "$rate" "$url" "$http"
+  write_config "$WORK/c.yml" "$http" download "$rate" "d{i}: {{url: '$url', sleep: 1}}"
   start_monitor "$WORK/c.yml"
   wait_http "$http"
   sleep 5   # warm-up: every check has run a few times
-  # One scrape at each end, outside the CPU window (the benchmark's load, not the checks'); its
-  # results and lag are the snapshot at its start, nginx's count is read just before it.
-  local n0 n1 c0 c1 t0 t1
-  t0=$(date +%s.%N); n0=$(served); scrape "$http" "$WORK/m0"; c0=$(cpu_seconds "$MONITOR")
-  sleep "$seconds"
-  c1=$(cpu_seconds "$MONITOR"); t1=$(date +%s.%N); n1=$(served); scrape "$http" "$WORK/m1"
-  lag_lines "$WORK/m0" >"$WORK/lag0"; lag_lines "$WORK/m1" >"$WORK/lag1"
-  local rss lag r0 r1 errors
-  rss=$(peak_rss_mb "$MONITOR"); lag=$(lag_p99 "$WORK/lag0" "$WORK/lag1")
-  r0=$(check_results download "$WORK/m0"); r1=$(check_results download "$WORK/m1")
+  measure_window "$http" "$seconds" download served
+  local errors
   errors=$(grep -vc '^200$' "$WORK/nginx/access.log" || true)
   kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
-  python3 - "$rate" "$seconds" "$t0" "$t1" "$n0" "$n1" $r0 $r1 "$c0" "$c1" "$rss" "$lag" "$errors" $floor <<'PY'
+  python3 - "$rate" "$seconds" "$T0" "$T1" "$N0" "$N1" $R0 $R1 "$C0" "$C1" "$RSS" "$LAG" "$errors" $floor <<'PY'
 import sys
 rate, seconds, t0, t1, n0, n1, s0, f0, s1, f1, c0, c1, rss, lag, errors, floor_us, floor_n, floor_failed = sys.argv[1:]
 rate, seconds, elapsed = int(rate), float(seconds), float(t1) - float(t0)
@@ -107,10 +85,7 @@ print(f"  CPU: {us:.1f} us per download, {100 * cpu / seconds:.0f} % of a core; 
       f"floor (C curl-multi, {rate:,}/s, same run): {float(floor_us):.1f} us; ratio {us / float(floor_us):.2f}")
 print(f"  peak RSS: {float(rss):.1f} MB; scheduler lag p99: {lag}")
 PY
-  if grep -qiE 'error|warn|fatal' "$WORK/monitor.log"; then
-    echo "  monitor.log ($(grep -ciE 'error|warn|fatal' "$WORK/monitor.log") lines of errors or warnings), first 5:"
-    grep -iE 'error|warn|fatal' "$WORK/monitor.log" | head -5 | sed 's/^/    /'
-  fi
+  show_monitor_problems
 }
 
 bench_setup

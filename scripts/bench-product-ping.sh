@@ -14,22 +14,6 @@
 set -euo pipefail
 source "$(dirname "$0")/bench-lib.sh"
 
-# ping_config FILE TARGETS HTTP_PORT: TARGETS ping checks, one per loopback address. A reply on
-# loopback takes microseconds: `wait` and `timeout` of 1 s (not ping's 10 and 30) keep a lost
-# reply from holding its check past its next slot.
-ping_config() {
-  python3 - "$@" "$WORK/state" <<'PY'
-import sys
-path, n, http, state = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-with open(path, "w") as f:
-    f.write(f"settings: {{state_dir: {state}, http: {{listen: '127.0.0.1:{http}'}}}}\n")
-    f.write("checks:\n  ping:\n")
-    for i in range(n):
-        f.write(f"    p{i}: {{host: 127.0.{i // 250}.{i % 250 + 2}, count: 1, wait: 1, timeout: 1, sleep: 1}}\n")
-    f.write("notifiers:\n  console: {report: failure}\n")
-PY
-}
-
 # echo_replies: echo replies the kernel has sent (every ICMP echo request it answered).
 echo_replies() {
   awk '/^Icmp:/ { if (!n) { for (i = 1; i <= NF; i++) if ($i == "OutEchoReps") col = i; n = 1 } else print $col }' /proc/net/snmp
@@ -41,23 +25,16 @@ ping_bench() {
   http=$(free_port)
   floor=$("$WORK/icmp" "$targets" "$seconds" 2>"$WORK/icmp.log") || {
     echo "the ICMP floor failed: $floor $(cat "$WORK/icmp.log")" >&2; exit 1; }
-  ping_config "$WORK/c.yml" "$targets" "$http"
+  # A reply on loopback takes microseconds: `wait` and `timeout` of 1 s (not ping's 10 and 30)
+  # keep a lost reply from holding its check past its next slot.
+  write_config "$WORK/c.yml" "$http" ping "$targets" \
+    'p{i}: {{host: 127.0.{i // 250}.{i % 250 + 2}, count: 1, wait: 1, timeout: 1, sleep: 1}}'
   start_monitor "$WORK/c.yml"
   wait_http "$http"
   sleep 5   # warm-up: every check has run a few times
-  # One scrape at each end, outside the CPU window (a scrape of 5,000 checks is megabytes: the
-  # benchmark's load, not the checks'); its results and lag are the snapshot at its start, so
-  # rates are over the time between the two starts (t0, t1).
-  local e0 e1 c0 c1 t0 t1
-  t0=$(date +%s.%N); e0=$(echo_replies); scrape "$http" "$WORK/m0"; c0=$(cpu_seconds "$MONITOR")
-  sleep "$seconds"
-  c1=$(cpu_seconds "$MONITOR"); t1=$(date +%s.%N); e1=$(echo_replies); scrape "$http" "$WORK/m1"
-  lag_lines "$WORK/m0" >"$WORK/lag0"; lag_lines "$WORK/m1" >"$WORK/lag1"
-  local rss lag r0 r1
-  rss=$(peak_rss_mb "$MONITOR"); lag=$(lag_p99 "$WORK/lag0" "$WORK/lag1")
-  r0=$(check_results ping "$WORK/m0"); r1=$(check_results ping "$WORK/m1")
+  measure_window "$http" "$seconds" ping echo_replies
   kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
-  python3 - "$targets" "$seconds" "$t0" "$t1" $r0 $r1 "$e0" "$e1" "$c0" "$c1" "$rss" "$lag" $floor "$(cat "$WORK/icmp.log")" <<'PY'
+  python3 - "$targets" "$seconds" "$T0" "$T1" $R0 $R1 "$N0" "$N1" "$C0" "$C1" "$RSS" "$LAG" $floor "$(cat "$WORK/icmp.log")" <<'PY'
 import sys
 targets, seconds, t0, t1, s0, f0, s1, f1, e0, e1, c0, c1, rss, lag, floor_us, floor_n, floor_lost, floor_note = sys.argv[1:]
 targets, seconds, elapsed = int(targets), float(seconds), float(t1) - float(t0)
@@ -74,10 +51,7 @@ print(f"  CPU: {us:.1f} us per check, {100 * cpu / seconds:.0f} % of a core; "
 print(f"  peak RSS: {float(rss):.1f} MB; scheduler lag p99: {lag}")
 print(f"  floor run: {floor_note}")
 PY
-  if grep -qiE 'error|warn|fatal' "$WORK/monitor.log"; then
-    echo "  monitor.log ($(grep -ciE 'error|warn|fatal' "$WORK/monitor.log") lines of errors or warnings), first 5:"
-    grep -iE 'error|warn|fatal' "$WORK/monitor.log" | head -5 | sed 's/^/    /'
-  fi
+  show_monitor_problems
 }
 
 bench_setup

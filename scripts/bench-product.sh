@@ -14,18 +14,9 @@
 set -euo pipefail
 source "$(dirname "$0")/bench-lib.sh"
 
-# hostport_config FILE CHECKS PORT HTTP_PORT [SLEEP]: CHECKS hostport checks of 127.0.0.1:PORT.
+# hostport_config FILE CHECKS PORT HTTP_PORT SLEEP: CHECKS hostport checks of 127.0.0.1:PORT.
 hostport_config() {
-  python3 - "$@" "$WORK/state" <<'PY'
-import sys
-path, n, port, http, sleep, state = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
-with open(path, "w") as f:
-    f.write(f"settings: {{state_dir: {state}, http: {{listen: '127.0.0.1:{http}'}}}}\n")
-    f.write("checks:\n  hostport:\n")
-    for i in range(n):
-        f.write(f"    c{i}: {{host: 127.0.0.1, port: {port}, sleep: {sleep}}}\n")
-    f.write("notifiers:\n  console: {report: failure}\n")
-PY
+  write_config "$1" "$4" hostport "$2" "c{i}: {{host: 127.0.0.1, port: $3, sleep: $5}}"
 }
 
 # hostport CHECKS SECONDS: N checks at sleep 1 against the C acceptor; the floor is the C
@@ -35,23 +26,16 @@ hostport() {
   port=$(free_port); http=$(free_port)
   start_acceptor "$port"
   local floor
-  floor=$("$WORK/connect" 127.0.0.1 "$port" 3 2>/dev/null || true)
-  [[ -n $floor ]] || { floor_build connect; floor=$("$WORK/connect" 127.0.0.1 "$port" 3); }
+  [[ -x $WORK/connect ]] || floor_build connect
+  floor=$("$WORK/connect" 127.0.0.1 "$port" 3)
   hostport_config "$WORK/c.yml" "$checks" "$port" "$http" 1
   start_monitor "$WORK/c.yml"
   wait_http "$http"
   sleep 5   # warm-up: every check has run a few times
-  lag_buckets "$http" >"$WORK/lag0"
-  local n0 c0 n1 c1
-  n0=$(accepted "$ACCEPTED"); c0=$(cpu_seconds "$MONITOR")
-  sleep "$seconds"
-  n1=$(accepted "$ACCEPTED"); c1=$(cpu_seconds "$MONITOR")
-  lag_buckets "$http" >"$WORK/lag1"
-  local rss lag
-  rss=$(peak_rss_mb "$MONITOR"); lag=$(lag_p99 "$WORK/lag0" "$WORK/lag1")
+  measure_window "$http" "$seconds" hostport 'accepted "$ACCEPTED"'
   kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
   stop_acceptor
-  python3 - "$checks" "$seconds" "$n0" "$n1" "$c0" "$c1" "$rss" "$lag" $floor <<'PY'
+  python3 - "$checks" "$seconds" "$N0" "$N1" "$C0" "$C1" "$RSS" "$LAG" $floor <<'PY'
 import sys
 checks, seconds, n0, n1, c0, c1, rss, lag, floor_us, floor_n, floor_failed = sys.argv[1:]
 checks, seconds = int(checks), float(seconds)
@@ -108,11 +92,11 @@ PY
 }
 
 case ${1:-all} in
-  hostport) bench_setup; shift; floor_build connect; hostport "$@" ;;
+  hostport) bench_setup; shift; hostport "$@" ;;
   memory) bench_setup; shift; memory "$@" ;;
   validate) bench_setup; shift; validate "$@" ;;
   all)
-    bench_setup; floor_build connect; hostport 10000 20; hostport 20000 20; memory 10000; validate 10000
+    bench_setup; hostport 10000 20; hostport 20000 20; memory 10000; validate 10000
     "$ROOT/scripts/bench-product-ping.sh" 5000 20
     "$ROOT/scripts/bench-product-download.sh" 1000 20 ;;
   *) echo "usage: bench-product.sh hostport|memory|validate|all [ARGS]" >&2; exit 2 ;;
