@@ -31,6 +31,38 @@ public struct CheckOutcome: Sendable, Hashable {
 public protocol Check: Sendable {
     /// Runs the check once.
     func run() async -> CheckOutcome
+
+    /// Begins a run on the calling thread without waiting for anything, and finishes it there
+    /// when nothing needs waiting for (a `hostport` connect the kernel completed inside the
+    /// call). The scheduler calls it on its timer thread, so it must never block: anything that
+    /// waits goes in `.pending`, which the scheduler awaits in a task of the run's own. The
+    /// default is `.pending(run)`.
+    func start() -> CheckStart
+}
+
+extension Check {
+    public func start() -> CheckStart { .pending(run) }
+}
+
+/// How a run began (`Check.start()`).
+public enum CheckStart: Sendable {
+    /// The run ended without waiting.
+    case finished(CheckOutcome)
+    /// The rest of the run, to be awaited.
+    case pending(@Sendable () async -> CheckOutcome)
+    /// The run goes on elsewhere without a task (a ping awaiting its reply on the ICMP reader
+    /// thread): the scheduler passes `finish`, which the check calls exactly once, with the
+    /// outcome, by its own `timeout`. `begin` must not block.
+    case later(@Sendable (_ finish: @escaping @Sendable (CheckOutcome) -> Void) -> Void)
+
+    /// The run's outcome, awaiting the rest when there is one.
+    public func outcome() async -> CheckOutcome {
+        switch self {
+        case .finished(let outcome): outcome
+        case .pending(let rest): await rest()
+        case .later(let begin): await withUnsafeContinuation { continuation in begin { continuation.resume(returning: $0) } }
+        }
+    }
 }
 
 /// What a check type needs to build one check from its validated options.

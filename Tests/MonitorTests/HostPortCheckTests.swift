@@ -30,6 +30,37 @@ import Testing
         #expect(outcome.measurement["dns_ms"]?.doubleValue != nil)
     }
 
+    /// A numeric loopback address ends the run in `start()` (the kernel completes the handshake
+    /// inside `connect`), with the same message and measurements as `run()`; a name is looked
+    /// up in the pending rest. A connect left in progress (the kernel may defer its work under
+    /// load) is finished by the epoll thread, so a few tries must end at once, not every one.
+    @Test func aLoopbackConnectEndsInStart() async throws {
+        let listener = LoopbackListener()
+        defer { listener.close() }
+        let check = HostPortCheck(host: "127.0.0.1", port: listener.port, timeout: 60)
+        var atOnce = 0
+        for _ in 0..<20 {
+            let start = check.start()
+            if case .finished = start { atOnce += 1 }
+            let outcome = await start.outcome()
+            #expect(outcome.status == .success)
+            #expect(outcome.message == "Successfully connected to 127.0.0.1:\(listener.port)")
+            #expect(Set(outcome.measurement.keys) == ["connection", "address", "connect_ms", "dns_ms"])
+            #expect(outcome.measurement["connection"] == 1 && outcome.measurement["dns_ms"] == 0)
+        }
+        #expect(atOnce > 0, "no loopback connect of 20 ended in start()")
+
+        let closed = LoopbackListener.closedPort()
+        let refused = await HostPortCheck(host: "127.0.0.1", port: closed, timeout: 60).start().outcome()
+        #expect(refused.message == "Failed to connect to 127.0.0.1:\(closed): connection refused")
+        #expect(refused.measurement["error"] == "refused")
+
+        guard case .pending = HostPortCheck(host: "localhost", port: listener.port, timeout: 60).start() else {
+            Issue.record("a name must be looked up in the pending rest")
+            return
+        }
+    }
+
     @Test func refusedPortFails() async {
         let port = LoopbackListener.closedPort()
         let outcome = await HostPortCheck(host: "127.0.0.1", port: port, timeout: 60).run()

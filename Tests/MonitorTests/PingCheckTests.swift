@@ -26,6 +26,33 @@ import Testing
         #expect(stddev >= 0 && stddev <= maximum - minimum)
     }
 
+    /// A single request to a numeric address goes on without a task (`.later`): the reply ends
+    /// the run on the ICMP reader thread with the same message and measurements as `run()`.
+    /// More requests, or a name, run as `run()`.
+    @Test(arguments: ["127.0.0.1", "::1"])
+    func aSingleRequestEndsOnTheReaderThread(host: String) async throws {
+        let check = PingCheck(host: host, count: 1, timeout: 60)
+        let started = check.start()
+        guard case .later = started else {
+            Issue.record("one request to \(host) must go on without a task")
+            return
+        }
+        let outcome = await started.outcome()
+        #expect(outcome.status == .success, "\(outcome.message)")
+        #expect(outcome.message.hasPrefix("Host is reachable (0% packet loss: 1 of 1 replies from \(host), rtt avg "))
+        let m = outcome.measurement
+        #expect(m["packets"] == 1 && m["sent"] == 1 && m["received"] == 1 && m["loss"] == 0.0)
+        #expect(m["address"] == .string(host) && m["ttl"] == 64 && m["unit"] == "ms")
+        #expect(try #require(m["avg"]?.doubleValue) > 0)
+        let unexpected = [PingCheck(host: host, count: 2, timeout: 60), PingCheck(host: "localhost", count: 1, timeout: 60)]
+        for other in unexpected {
+            guard case .pending = other.start() else {
+                Issue.record("\(other.host), count \(other.count): expected the task path")
+                continue
+            }
+        }
+    }
+
     @Test func namesAreResolved() async {
         let outcome = await PingCheck(host: "localhost", count: 2, interval: 0.05, timeout: 60, family: .ipv4).run()
         #expect(outcome.status == .success)
@@ -198,6 +225,18 @@ extension RealTimeTests {
             #expect(outcome.measurement["error"] == "dns")
             #expect(outcome.measurement["sent"] == 0)
             #expect(!hanging.isReleased)
+            #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5), "took \(elapsed)")
+        }
+
+        /// The silent host never answers: one request without a task (`.later`) ends at its
+        /// `wait`, counted as lost.
+        @Test(.silentHost) func aSingleUnansweredRequestEndsAtItsWait() async throws {
+            try SilentHost.require()
+            let start = ContinuousClock.now
+            let outcome = await PingCheck(host: SilentHost.address, count: 1, wait: 0.3, timeout: 30).start().outcome()
+            let elapsed = start.duration(to: .now)
+            #expect(outcome.message == "Host is not reachable (100% packet loss: 0 of 1 replies from \(SilentHost.address))")
+            #expect(outcome.measurement["sent"] == 1 && outcome.measurement["received"] == 0)
             #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5), "took \(elapsed)")
         }
 

@@ -24,7 +24,8 @@ final class RunLog: Sendable {
     func maxConcurrent(_ key: String) -> Int { maxRunning.withLock { $0[key] ?? 0 } }
 }
 
-/// A check that logs its start (on `clock`) and then takes `duration` of real time.
+/// A check that logs its start (on `clock`) and then takes `duration` of real time; with
+/// `atOnce`, it ends in `start()` (as a loopback `hostport` does) and `run()` is never awaited.
 struct LoggedCheck<C: Clock>: Check where C.Duration == Duration {
     var key: String
     var log: RunLog
@@ -32,13 +33,25 @@ struct LoggedCheck<C: Clock>: Check where C.Duration == Duration {
     var origin: C.Instant
     var duration: Duration = .zero
     var status: Status = .success
+    var atOnce = false
 
     func run() async -> CheckOutcome {
-        let elapsed = origin.duration(to: clock.now).components
-        log.start(key, at: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
+        logStart()
         if duration > .zero { try? await Task.sleep(for: duration) }
         log.end(key)
         return CheckOutcome(status: status, message: "ran")
+    }
+
+    func start() -> CheckStart {
+        guard atOnce else { return .pending(run) }
+        logStart()
+        log.end(key)
+        return .finished(CheckOutcome(status: status, message: "ran at once"))
+    }
+
+    private func logStart() {
+        let elapsed = origin.duration(to: clock.now).components
+        log.start(key, at: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
     }
 }
 
@@ -51,7 +64,9 @@ func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> Chec
 @Suite struct SchedulerTests {
     let logger = Logger(label: "test")
 
-    @Test func runsOnAFixedRateWithAnInjectedClock() async throws {
+    /// Four checks on one fixed-rate timetable; with `someAtOnce`, two of them end in `start()`
+    /// on the timer driver (no task) and keep the same timetable, ids and order as the others.
+    @Test(arguments: [false, true]) func runsOnAFixedRateWithAnInjectedClock(someAtOnce: Bool) async throws {
         let clock = ManualClock()
         let log = RunLog()
         let recorder = RecordingNotifier()
@@ -60,8 +75,11 @@ func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> Chec
             policies: PolicyBook(basePolicy: ReportPolicy(mode: .always, threshold: 1), file: nil), logger: logger)
         let router = ResultRouter(channels: [channel], logger: logger)
         let labels = ["a", "b", "c", "d"]
+        let atOnce: Set = someAtOnce ? ["b", "c"] : []
         let checks = labels.map { label in
-            ScheduledCheck(config: checkConfig(label, sleep: 10), check: LoggedCheck(key: label, log: log, clock: clock, origin: clock.now))
+            ScheduledCheck(
+                config: checkConfig(label, sleep: 10),
+                check: LoggedCheck(key: label, log: log, clock: clock, origin: clock.now, atOnce: atOnce.contains(label)))
         }
         let scheduler = Scheduler(checks: checks, router: router, host: "test-host", clock: clock, logger: logger)
         let task = Task { try await scheduler.run() }
@@ -89,6 +107,8 @@ func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> Chec
         #expect(results.allSatisfy { $0.host == "test-host" && $0.check == "sample" && $0.status == .success })
         #expect(Set(results.map(\.id)).count == 16)
         #expect(results.map(\.id) == results.map(\.id).sorted())
+        #expect(results.map(\.label) == (0..<4).flatMap { _ in labels })
+        #expect(results.map(\.message) == results.map { atOnce.contains($0.label) ? "ran at once" : "ran" })
     }
 
     /// On an injected clock: the run ends as a failure exactly at its hard deadline, not before,

@@ -4,11 +4,13 @@ import Glibc
 
 /// `hostport`: opens a TCP connection to `host`:`port` and closes it at once.
 ///
-/// The host is resolved on every run (numeric addresses need no lookup) and every address found
-/// is tried in the resolver's order until one accepts; `timeout` covers the lookup and all the
+/// The host is resolved on every run and every address found is tried in the resolver's order
+/// until one accepts; `timeout` covers the lookup and all the
 /// attempts together: a lookup with no answer by then fails the run with `error: dns`. No thread
 /// waits on a connect: the sockets are non-blocking and one epoll thread (`ConnectReactor`)
-/// completes them all.
+/// completes them all. A numeric address needs no lookup: its connect begins in `start()`, on the
+/// scheduler's timer thread, and a connect the kernel completes inside the call (loopback, often
+/// a local network) ends the run there, with no task at all.
 public struct HostPortCheck: Check {
     /// The options of `hostport`.
     public static let kind = CheckKind(
@@ -59,50 +61,92 @@ public struct HostPortCheck: Check {
     var target: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     public func run() async -> CheckOutcome {
+        await start().outcome()
+    }
+
+    /// A numeric address needs no lookup: its connect begins on the calling thread, and on
+    /// loopback (often on a local network too) ends there. A name is looked up in `.pending`.
+    public func start() -> CheckStart {
+        guard let address = SocketAddress(numeric: host, port: port), family.allows(address.family) else {
+            return .pending(runWithLookup)
+        }
+        let start = MonotonicClock.nanos()
+        var attempts = Attempts(measurement: ["connection": 0, "dns_ms": 0])
+        switch ConnectReactor.begin(to: address) {
+        case .finished(let completion):
+            return .finished(attempts.add(completion, of: address, startedAt: start, for: self) ?? attempts.failure(for: self))
+        case .inProgress(let fd):
+            return .pending { [self, attempts] in
+                var attempts = attempts
+                let completion = await ConnectReactor.shared.wait(for: fd, deadline: start + Int64(timeout * 1e9))
+                return attempts.add(completion, of: address, startedAt: start, for: self) ?? attempts.failure(for: self)
+            }
+        }
+    }
+
+    /// Looks the host up, then tries every address found in order until one accepts.
+    private func runWithLookup() async -> CheckOutcome {
         let start = MonotonicClock.nanos()
         let deadline = start + Int64(timeout * 1e9)
-        var measurement: [String: JSONValue] = ["connection": 0]
+        var attempts = Attempts(measurement: ["connection": 0])
         let addresses: [SocketAddress]
         do {
             addresses = try await resolve(host, port, family, deadline)
         } catch {
-            measurement["dns_ms"] = Self.milliseconds(MonotonicClock.nanos() - start)
-            measurement["error"] = error.measurementError
-            return .failure("Failed to connect to \(target): \(error.statingTimeout(timeout))", measurement)
+            attempts.measurement["dns_ms"] = Self.milliseconds(MonotonicClock.nanos() - start)
+            attempts.measurement["error"] = error.measurementError
+            return .failure("Failed to connect to \(target): \(error.statingTimeout(timeout))", attempts.measurement)
         }
-        let resolved = MonotonicClock.nanos()
-        measurement["dns_ms"] = Self.milliseconds(resolved - start)
-
-        var failures: [String] = []
-        var kind = "error"
+        attempts.measurement["dns_ms"] = Self.milliseconds(MonotonicClock.nanos() - start)
         for address in addresses {
             let attemptStart = MonotonicClock.nanos()
             guard attemptStart < deadline else {
-                kind = "timeout"
-                failures.append("timed out after \(JSONValue.format(timeout)) s")
+                attempts.kind = "timeout"
+                attempts.failures.append("timed out after \(JSONValue.format(timeout)) s")
                 break
             }
             let completion = await ConnectReactor.shared.connect(to: address, deadline: deadline)
+            if let outcome = attempts.add(completion, of: address, startedAt: attemptStart, for: self) { return outcome }
+            if completion.outcome == .timedOut { break }
+        }
+        return attempts.failure(for: self)
+    }
+
+    /// What a run's connects found so far.
+    private struct Attempts: Sendable {
+        var measurement: [String: JSONValue]
+        var failures: [String] = []
+        /// The `error` measurement should every attempt fail.
+        var kind = "error"
+
+        /// Adds one connect to `address`; returns the run's outcome when that ends the run.
+        mutating func add(_ completion: ConnectCompletion, of address: SocketAddress, startedAt: Int64, for check: HostPortCheck) -> CheckOutcome? {
             measurement["address"] = .string(address.host)
-            measurement["connect_ms"] = Self.milliseconds(completion.finishedAt - attemptStart)
+            measurement["connect_ms"] = HostPortCheck.milliseconds(completion.finishedAt - startedAt)
+            let via = check.via(address)
             switch completion.outcome {
             case .connected:
                 measurement["connection"] = 1
-                return .success("Successfully connected to \(target)\(via(address))", measurement)
+                return .success("Successfully connected to \(check.target)\(via)", measurement)
             case .failed(let code):
-                kind = Self.errorKind(code)
-                failures.append("\(Self.describe(code))\(via(address))")
+                kind = HostPortCheck.errorKind(code)
+                failures.append("\(HostPortCheck.describe(code))\(via)")
             case .timedOut:
                 kind = "timeout"
-                failures.append("timed out after \(JSONValue.format(timeout)) s\(via(address))")
+                failures.append("timed out after \(JSONValue.format(check.timeout)) s\(via)")
             case .cancelled:
                 measurement["error"] = "cancelled"
-                return .failure("Failed to connect to \(target): cancelled", measurement)
+                return .failure("Failed to connect to \(check.target): cancelled", measurement)
             }
-            if completion.outcome == .timedOut { break }
+            return nil
         }
-        measurement["error"] = .string(kind)
-        return .failure("Failed to connect to \(target): " + failures.joined(separator: "; "), measurement)
+
+        /// The outcome when no attempt connected.
+        func failure(for check: HostPortCheck) -> CheckOutcome {
+            var measurement = measurement
+            measurement["error"] = .string(kind)
+            return .failure("Failed to connect to \(check.target): " + failures.joined(separator: "; "), measurement)
+        }
     }
 
     /// ` (127.0.0.1)` when `host` is a name, so messages say which address answered.

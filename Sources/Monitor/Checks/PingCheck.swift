@@ -81,6 +81,25 @@ public struct PingCheck: Check {
         self.resolve = resolve
     }
 
+    /// A single request to a numeric address needs no task: it is sent here (on the scheduler's
+    /// timer thread) and the run ends on the ICMP reader thread, with the reply or at its expiry
+    /// (`wait`, or `timeout` when sooner). Anything else runs as `run()`.
+    public func start() -> CheckStart {
+        guard count == 1, let address = SocketAddress(numeric: host, port: 0), family.allows(address.family),
+            let engine = try? self.engine(address.family)
+        else { return .pending(run) }
+        let now = MonotonicClock.nanos()
+        let expiry = now + Int64(min(wait, timeout) * 1e9)
+        let measurement: [String: JSONValue] = [
+            "packets": .int(count), "sent": 0, "received": 0, "loss": 100.0, "address": .string(address.host),
+        ]
+        return .later { [self] finish in
+            let session = PingSession(count: 1)
+            session.send(index: 0, engine: engine, to: address, payloadSize: size, expiry: expiry)
+            session.whenSettled { finish(outcome(session.summary, address: address, measurement: measurement)) }
+        }
+    }
+
     public func run() async -> CheckOutcome {
         let start = MonotonicClock.nanos()
         let deadline = start + Int64(timeout * 1e9)

@@ -31,9 +31,9 @@ struct ConnectCompletion: Sendable, Hashable {
 /// for 10,000 connects a second at a small multiple of a C connect+close loop (see the README's
 /// Performance section for the figures).
 ///
-/// The calling task creates the socket and starts the connect; a connect the kernel finished
+/// The caller creates the socket and starts the connect (`begin`); a connect the kernel finished
 /// inside the call (loopback, often a local network) ends there, seen by one `poll` without
-/// waiting. Otherwise the task adds it to epoll itself, so most of the work runs in parallel on
+/// waiting. Otherwise the waiting task adds it to epoll itself (`wait`), so most of the work runs in parallel on
 /// the cooperative threads; the epoll thread only waits, reads
 /// `SO_ERROR`, closes, and resumes the task. Sockets are closed with a reset (`SO_LINGER` 0), as
 /// HAProxy's checks do, so thousands of checks leave no `TIME_WAIT` sockets behind.
@@ -99,33 +99,54 @@ final class ConnectReactor: @unchecked Sendable {
         try! thread.submit { [self] in loop() }
     }
 
+    /// How a connect began: finished inside the call, or in progress on `fd`.
+    enum Start: Sendable {
+        case finished(ConnectCompletion)
+        case inProgress(fd: Int32)
+    }
+
     /// Connects to `address`, waiting until `deadline` (`MonotonicClock` nanoseconds) at most, and
     /// closes the connection at once.
     func connect(to address: SocketAddress, deadline: Int64) async -> ConnectCompletion {
+        switch Self.begin(to: address) {
+        case .finished(let completion): completion
+        case .inProgress(let fd): await wait(for: fd, deadline: deadline)
+        }
+    }
+
+    /// Starts a connect to `address` on the calling thread without waiting. On loopback (and
+    /// often on a local network) the handshake has completed by the time `connect` returns,
+    /// though it says EINPROGRESS: the kernel handles the SYN-ACK when the call releases the
+    /// socket. One `poll` without waiting sees it, and the connect ends here (its socket closed):
+    /// no epoll registration, no hop to the epoll thread and back. Otherwise the socket is
+    /// returned, for `wait(for:deadline:)`.
+    static func begin(to address: SocketAddress) -> Start {
         let fd = socket(address.family.systemValue, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return ConnectCompletion(outcome: .failed(errno: errno), finishedAt: MonotonicClock.nanos()) }
+        guard fd >= 0 else { return .finished(ConnectCompletion(outcome: .failed(errno: errno), finishedAt: MonotonicClock.nanos())) }
         let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
         if rc == 0 {
             let now = MonotonicClock.nanos()
-            Self.closeWithReset(fd)
-            return ConnectCompletion(outcome: .connected, finishedAt: now)
+            closeWithReset(fd)
+            return .finished(ConnectCompletion(outcome: .connected, finishedAt: now))
         }
         let error = errno
         guard error == EINPROGRESS else {
             close(fd)
-            return ConnectCompletion(outcome: .failed(errno: error), finishedAt: MonotonicClock.nanos())
+            return .finished(ConnectCompletion(outcome: .failed(errno: error), finishedAt: MonotonicClock.nanos()))
         }
-        // On loopback (and often on a local network) the handshake has completed by the time
-        // `connect` returns, though it says EINPROGRESS: the kernel handles the SYN-ACK when the
-        // call releases the socket. One `poll` without waiting sees it, and the connect ends
-        // here: no epoll registration, no hop to the epoll thread and back.
         var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         if poll(&ready, 1, 0) == 1 {
             let now = MonotonicClock.nanos()
-            let outcome = Self.outcome(of: fd)
-            Self.closeFinished(fd, after: outcome)
-            return ConnectCompletion(outcome: outcome, finishedAt: now)
+            let outcome = outcome(of: fd)
+            closeFinished(fd, after: outcome)
+            return .finished(ConnectCompletion(outcome: outcome, finishedAt: now))
         }
+        return .inProgress(fd: fd)
+    }
+
+    /// Waits on the epoll thread for the connect `begin` left in progress on `fd`, until
+    /// `deadline` at most (or cancellation), and closes its socket.
+    func wait(for fd: Int32, deadline: Int64) async -> ConnectCompletion {
         let box = RegistrationBox()
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in

@@ -22,7 +22,8 @@ final class PingSession: Sendable {
         var ttl: Int?
         var sendError: Int32?
         var keys: [UInt64] = []
-        var waiter: UnsafeContinuation<Void, Never>?
+        /// Called once every request sent has been answered or has expired.
+        var whenSettled: (@Sendable () -> Void)?
     }
 
     private let state: Mutex<State>
@@ -65,26 +66,30 @@ final class PingSession: Sendable {
     }
 
     private func resolve(_ update: (inout State) -> Void) {
-        let waiter = state.withLock { s -> UnsafeContinuation<Void, Never>? in
+        let settled = state.withLock { s -> (@Sendable () -> Void)? in
             update(&s)
             s.outstanding -= 1
             guard s.outstanding == 0 else { return nil }
-            defer { s.waiter = nil }
-            return s.waiter
+            defer { s.whenSettled = nil }
+            return s.whenSettled
         }
-        waiter?.resume()
+        settled?()
     }
 
     /// Returns when every request sent so far has been answered or has expired.
     func waitForReplies() async {
-        await withUnsafeContinuation { continuation in
-            let ready = state.withLock { s -> Bool in
-                if s.outstanding == 0 { return true }
-                s.waiter = continuation
-                return false
-            }
-            if ready { continuation.resume() }
+        await withUnsafeContinuation { continuation in whenSettled { continuation.resume() } }
+    }
+
+    /// Calls `action` (once) when every request sent so far has been answered or has expired:
+    /// at once when none is outstanding, else on the thread that settles the last one.
+    func whenSettled(_ action: @escaping @Sendable () -> Void) {
+        let ready = state.withLock { s -> Bool in
+            if s.outstanding == 0 { return true }
+            s.whenSettled = action
+            return false
         }
+        if ready { action() }
     }
 
     /// What happened so far.

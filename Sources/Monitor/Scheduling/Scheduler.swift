@@ -28,8 +28,10 @@ public protocol SchedulerObserver: Sendable {
 /// Runs every check on its own fixed-rate timetable, forever, and routes each result.
 ///
 /// A check waits as an entry of one `TimerQueue` (planned starts and hard deadlines alike), not
-/// as a task: each run is a task of its own, started by the timer when due, that runs the check,
-/// routes the result and plans the next start. So 10,000 checks cost no task and no system timer
+/// as a task. When due, the timer driver begins the run (`Check.start()`): a run that needs no
+/// waiting (a loopback `hostport`) ends there, one that goes on without a task (a single ping)
+/// ends on the thread that completes it, and any other continues as a task of its own; whichever
+/// ends the run routes the result and plans the next start. So 10,000 checks cost no task and no system timer
 /// while they wait (measured: 9.0 KB of memory per configured check with a waiting task each,
 /// 4.8 KB without), a check never overlaps itself (the next start is planned when a run ends),
 /// and a check that hangs until its hard deadline delays nothing but itself: at the deadline
@@ -92,20 +94,40 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
 
     /// Starts `slot`'s next run at `wake` (nanoseconds on the timers' time line).
     private func plan(_ slot: CheckSlot, at wake: Int64, runs: RunTracker) {
-        timers.schedule(at: wake) { [self] in
-            runs.start(slot) { await runOnce(slot, runs: runs) }
+        timers.schedule(at: wake) { [self] in begin(slot, runs: runs) }
+    }
+
+    /// Begins one run of `slot`'s check on the timer driver (`Check.start()`). A run that needs
+    /// no waiting ends right here, and one that goes on without a task (`.later`: a ping's reply)
+    /// ends on the thread that finishes it: no task, no hard deadline (such a check ends by its
+    /// own timeout), no hop to the cooperative threads. Otherwise the rest of the run is a task
+    /// of its own under the hard deadline.
+    private func begin(_ slot: CheckSlot, runs: RunTracker) {
+        guard !runs.stopped else { return }
+        let scheduled = slot.scheduled
+        let lag = slot.schedule.withLock { $0.begin(at: seconds(since: timers.origin)) }
+        observer?.runStarted(key: scheduled.config.key, lag: lag)
+        let createdMillis = WallClock.nowMillis()
+        let start = clock.now
+        switch scheduled.check.start() {
+        case .finished(let outcome):
+            end(slot, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start), runs: runs)
+        case .later(let begin):
+            begin { [self] outcome in end(slot, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start), runs: runs) }
+        case let started:
+            runs.start(slot) { [self] in
+                let result = await finish(scheduled, started, createdMillis: createdMillis, start: start, timers: timers) { runs.cancel(slot) }
+                if let result { end(slot, with: result, runs: runs) }
+            }
         }
     }
 
-    /// One run of `slot`'s check, in a task of its own: waits for nothing, routes the result and
-    /// plans the next run. The next start is planned only when a run ends, so a check never
-    /// overlaps itself, and a check that hangs until its deadline delays nothing but itself.
-    private func runOnce(_ slot: CheckSlot, runs: RunTracker) async {
+    /// Ends a run of `slot`: routes its result and plans the next run. The next start is planned
+    /// only when a run ends, so a check never overlaps itself, and a check that hangs until its
+    /// deadline delays nothing but itself.
+    private func end(_ slot: CheckSlot, with result: CheckResult, runs: RunTracker) {
+        guard !runs.stopped else { return }
         let config = slot.scheduled.config
-        let lag = slot.schedule.withLock { $0.begin(at: seconds(since: timers.origin)) }
-        observer?.runStarted(key: config.key, lag: lag)
-        let result = await execute(slot.scheduled, timers: timers) { runs.cancel(slot) }
-        guard let result, !runs.stopped else { return }
         router.route(result)
         let (wake, overruns) = slot.schedule.withLock { schedule -> (Double, Int?) in
             let before = schedule.overruns
@@ -146,21 +168,38 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     /// cancelled otherwise (shutdown).
     func execute(_ scheduled: ScheduledCheck, timers: TimerQueue<C>, cancelRun: @escaping @Sendable () -> Void) async -> CheckResult? {
         let createdMillis = WallClock.nowMillis()
-        // Elapsed time is read on the scheduler's clock, the one its deadlines are kept on.
         let start = clock.now
+        let started = scheduled.check.start()
+        if case .finished(let outcome) = started { return result(of: scheduled, outcome, createdMillis: createdMillis, start: start) }
+        return await finish(scheduled, started, createdMillis: createdMillis, start: start, timers: timers, cancelRun: cancelRun)
+    }
+
+    /// Awaits the rest of a run begun at `start` (`.pending` or `.later`) under its hard deadline: at the deadline
+    /// `cancelRun` cancels the task and the run ends as a failure. `nil` when the task was
+    /// cancelled otherwise (shutdown).
+    private func finish(
+        _ scheduled: ScheduledCheck, _ started: CheckStart, createdMillis: UInt64, start: C.Instant,
+        timers: TimerQueue<C>, cancelRun: @escaping @Sendable () -> Void
+    ) async -> CheckResult? {
         let hardTimeout = scheduled.hardTimeout
         let timedOut = Flag()
         let deadline = timers.schedule(at: timers.offset(of: start) + Int64((hardTimeout * 1e9).rounded())) {
             timedOut.set()
             cancelRun()
         }
-        var outcome = await scheduled.check.run()
+        var outcome = await started.outcome()
         timers.cancel(deadline)
         if timedOut.isSet {
             outcome = .failure("did not finish within \(JSONValue.format(hardTimeout)) s; cancelled")
         } else if Task.isCancelled {
             return nil
         }
+        return result(of: scheduled, outcome, createdMillis: createdMillis, start: start)
+    }
+
+    /// The result of a run begun at `start` (elapsed time read on the scheduler's clock, the one
+    /// its deadlines are kept on).
+    private func result(of scheduled: ScheduledCheck, _ outcome: CheckOutcome, createdMillis: UInt64, start: C.Instant) -> CheckResult {
         let elapsed = start.duration(to: clock.now).components
         return CheckResult(
             id: ResultID.next(millis: createdMillis), status: outcome.status, check: scheduled.config.type,
