@@ -9,6 +9,7 @@
 #   scripts/bench-product.sh hostport [CHECKS=10000] [SECONDS=20]
 #   scripts/bench-product.sh memory [CHECKS=10000]
 #   scripts/bench-product.sh validate [CHECKS=10000]
+#   scripts/bench-product.sh smoke [CHECKS=2000] [SECONDS=10]   # the regression guard of make test
 #   scripts/bench-product.sh all                  # every benchmark, as `make bench` runs them
 #   (ping and download: scripts/bench-product-ping.sh, scripts/bench-product-download.sh)
 set -euo pipefail
@@ -91,14 +92,59 @@ print(f"validate: {b * 1000:.0f} ms for {n:,} checks (median of 5); floor, 1 che
 PY
 }
 
+# smoke CHECKS SECONDS: the regression guard `make test` runs (loose bounds, so that noise never
+# fails it but a 2x regression does): CHECKS hostport checks at sleep 1 for SECONDS. Fails when
+# the CPU per check exceeds 3x the connect+close floor measured in the same run, or the resident
+# memory per check (above the same monitor with one check, both after 5 s) exceeds 8 KB.
+smoke() {
+  local checks=${1:-2000} seconds=${2:-10} port http floor base
+  port=$(free_port)
+  start_acceptor "$port"
+  floor_build connect
+  floor=$("$WORK/connect" 127.0.0.1 "$port" 3)
+  for n in 1 "$checks"; do
+    http=$(free_port)
+    hostport_config "$WORK/s$n.yml" "$n" "$port" "$http" 1
+    rm -rf "$WORK/state"
+    start_monitor "$WORK/s$n.yml"
+    wait_http "$http"
+    sleep 5
+    if [[ $n == 1 ]]; then
+      base=$(rss_mb "$MONITOR")
+    else
+      FULL=$(rss_mb "$MONITOR")
+      measure_window "$http" "$seconds" hostport 'accepted "$ACCEPTED"'
+    fi
+    kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+  done
+  stop_acceptor
+  python3 - "$checks" "$seconds" "$N0" "$N1" "$C0" "$C1" "$base" "$FULL" $floor <<'PY'
+import sys
+checks, seconds, n0, n1, c0, c1, base, full, floor_us, floor_n, floor_failed = sys.argv[1:]
+checks, seconds, done = int(checks), float(seconds), int(n1) - int(n0)
+us = 1e6 * (float(c1) - float(c0)) / max(done, 1)
+ratio, kb = us / float(floor_us), 1024 * (float(full) - float(base)) / (checks - 1)
+print(f"smoke: {checks:,} hostport checks at sleep 1, {seconds:.0f} s: {done / seconds:,.0f} connects/s at the acceptor")
+print(f"  CPU: {us:.1f} us per check; floor (C connect+close, same run): {float(floor_us):.1f} us; ratio {ratio:.2f} (bound 3)")
+print(f"  memory: {float(base):.1f} MB with 1 check, {float(full):.1f} MB with {checks:,}: {kb:.2f} KB per check (bound 8)")
+problems = []
+if done < 0.9 * checks * seconds: problems.append(f"{done} connects in {seconds:.0f} s, fewer than 90 % of the {checks * seconds:.0f} demanded")
+if ratio > 3: problems.append(f"CPU per check {ratio:.2f}x the floor, above 3x")
+if kb > 8: problems.append(f"{kb:.2f} KB per check, above 8 KB")
+for p in problems: print(f"smoke benchmark FAILED: {p}", file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
+}
+
 case ${1:-all} in
   hostport) bench_setup; shift; hostport "$@" ;;
   memory) bench_setup; shift; memory "$@" ;;
   validate) bench_setup; shift; validate "$@" ;;
+  smoke) bench_setup; shift; smoke "$@" ;;
   all)
     bench_setup; hostport 10000 20; hostport 20000 20; memory 10000; validate 10000
     "$ROOT/scripts/bench-product-ping.sh" 5000 20
     "$ROOT/scripts/bench-product-download.sh" 1000 20 ;;
-  *) echo "usage: bench-product.sh hostport|memory|validate|all [ARGS]" >&2; exit 2 ;;
+  *) echo "usage: bench-product.sh hostport|memory|validate|smoke|all [ARGS]" >&2; exit 2 ;;
 esac
 echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d)"

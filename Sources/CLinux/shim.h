@@ -2,7 +2,7 @@
 #define HEALTHMONITOR_CLINUX_SHIM_H
 // Linux socket APIs the Glibc module does not import: epoll and eventfd (the hostport connect
 // loop), the ICMP filters of raw sockets (ping), and the control-message macros recvmsg needs
-// for kernel receive timestamps and TTLs.
+// for kernel receive timestamps and TTLs; getrandom (result identifiers).
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -11,6 +11,7 @@
 #include <linux/icmp.h>
 #include <malloc.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 
 // Names the calling thread (15 bytes at most) for top -H, gdb and /proc/PID/task/TID/comm;
 // prctl is variadic, which Swift cannot call.

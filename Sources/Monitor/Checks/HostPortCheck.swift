@@ -55,10 +55,20 @@ public struct HostPortCheck: Check {
         self.timeout = timeout
         self.family = family
         self.resolve = resolve
+        // Made once here, not per run: `String.contains` on a string goes through Foundation's
+        // search, and formatting an address is `inet_ntop`.
+        self.target = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
+        if let address = SocketAddress(numeric: host, port: port) {
+            numeric = (address, .string(address.host))
+        } else {
+            numeric = nil
+        }
     }
 
     /// `host:port` as the messages show it.
-    var target: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    let target: String
+    /// The address when `host` is numeric, and its text (the `address` measurement).
+    private let numeric: (address: SocketAddress, text: JSONValue)?
 
     public func run() async -> CheckOutcome {
         await start().outcome()
@@ -67,11 +77,14 @@ public struct HostPortCheck: Check {
     /// A numeric address needs no lookup: its connect begins on the calling thread, and on
     /// loopback (often on a local network too) ends there. A name is looked up in `.pending`.
     public func start() -> CheckStart {
-        guard let address = SocketAddress(numeric: host, port: port), family.allows(address.family) else {
+        guard let address = numeric?.address, family.allows(address.family) else {
             return .pending(runWithLookup)
         }
         let start = MonotonicClock.nanos()
-        var attempts = Attempts(measurement: ["connection": 0, "dns_ms": 0])
+        var measurement: [String: JSONValue] = .init(minimumCapacity: 5)
+        measurement["connection"] = 0
+        measurement["dns_ms"] = 0
+        var attempts = Attempts(measurement: measurement)
         switch ConnectReactor.begin(to: address) {
         case .finished(let completion):
             return .finished(attempts.add(completion, of: address, startedAt: start, for: self) ?? attempts.failure(for: self))
@@ -121,7 +134,7 @@ public struct HostPortCheck: Check {
 
         /// Adds one connect to `address`; returns the run's outcome when that ends the run.
         mutating func add(_ completion: ConnectCompletion, of address: SocketAddress, startedAt: Int64, for check: HostPortCheck) -> CheckOutcome? {
-            measurement["address"] = .string(address.host)
+            measurement["address"] = address == check.numeric?.address ? check.numeric!.text : .string(address.host)
             measurement["connect_ms"] = HostPortCheck.milliseconds(completion.finishedAt - startedAt)
             let via = check.via(address)
             switch completion.outcome {
@@ -151,7 +164,7 @@ public struct HostPortCheck: Check {
 
     /// ` (127.0.0.1)` when `host` is a name, so messages say which address answered.
     private func via(_ address: SocketAddress) -> String {
-        SocketAddress(numeric: host) == nil ? " (\(address.host))" : ""
+        numeric == nil ? " (\(address.host))" : ""
     }
 
     static func milliseconds(_ nanos: Int64) -> JSONValue {

@@ -3,6 +3,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+internal import CLinux
 
 /// Unique, time-sortable result identifiers: RFC 9562 UUID version 7, as lowercase text.
 ///
@@ -13,9 +14,33 @@ public enum ResultID {
     private struct State {
         var lastMillis: UInt64 = 0
         var counter: UInt16 = 0
-        var rng = SystemRandomNumberGenerator()
+        /// Random words from the system generator, fetched 512 at a time: one `getrandom` per
+        /// 256 identifiers instead of two per identifier.
+        var random = [UInt64](repeating: 0, count: 512)
+        var used = 512
+
+        mutating func nextRandom() -> UInt64 {
+            if used == random.count {
+                random.withUnsafeMutableBytes { buffer in
+                    var filled = 0
+                    while filled < buffer.count {
+                        let n = getrandom(buffer.baseAddress! + filled, buffer.count - filled, 0)
+                        if n > 0 { filled += n } else if errno != EINTR { break }
+                    }
+                    if filled < buffer.count {
+                        // No getrandom (a very old kernel): the standard library's generator.
+                        var generator = SystemRandomNumberGenerator()
+                        for i in 0..<buffer.count / 8 { buffer.storeBytes(of: generator.next(), toByteOffset: 8 * i, as: UInt64.self) }
+                    }
+                }
+                used = 0
+            }
+            used += 1
+            return random[used - 1]
+        }
     }
     private static let state = Mutex(State())
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// A new identifier; `millis` is the Unix time in milliseconds (defaults to now).
     public static func next(millis: UInt64 = WallClock.nowMillis()) -> String {
@@ -27,31 +52,33 @@ public enum ResultID {
                 ms = s.lastMillis
                 if s.counter >= 0x0FFF {
                     ms += 1
-                    s.counter = UInt16.random(in: 0..<0x0400, using: &s.rng)
+                    s.counter = UInt16(truncatingIfNeeded: s.nextRandom() & 0x03FF)
                 } else {
                     s.counter += 1
                 }
             } else {
-                s.counter = UInt16.random(in: 0..<0x0400, using: &s.rng)
+                s.counter = UInt16(truncatingIfNeeded: s.nextRandom() & 0x03FF)
             }
             s.lastMillis = ms
-            return (ms, s.counter, s.rng.next())
+            return (ms, s.counter, s.nextRandom())
         }
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<6 { bytes[i] = UInt8((ms >> (8 * (5 - UInt64(i)))) & 0xFF) }
-        bytes[6] = 0x70 | UInt8((counter >> 8) & 0x0F)
-        bytes[7] = UInt8(counter & 0xFF)
-        bytes[8] = 0x80 | UInt8((random >> 56) & 0x3F)
-        for i in 9..<16 { bytes[i] = UInt8((random >> (8 * (15 - UInt64(i)))) & 0xFF) }
-        let hexDigits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(36)
-        for (i, b) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(hexDigits[Int(b >> 4)])
-            text.append(hexDigits[Int(b & 0x0F)])
+        // 16 bytes: 48 bits of milliseconds, version 7 and the counter, variant 10 and 62 random bits.
+        let high = ms << 16 | 0x7000 | UInt64(counter & 0x0FFF)
+        let low = 0x8000_0000_0000_0000 | (random & 0x3FFF_FFFF_FFFF_FFFF)
+        return String(unsafeUninitializedCapacity: 36) { text in
+            var at = 0
+            for i in 0..<16 {
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    text[at] = UInt8(ascii: "-")
+                    at += 1
+                }
+                let byte = UInt8(truncatingIfNeeded: (i < 8 ? high >> (8 * (7 - i)) : low >> (8 * (15 - i))))
+                text[at] = hexDigits[Int(byte >> 4)]
+                text[at + 1] = hexDigits[Int(byte & 0x0F)]
+                at += 2
+            }
+            return at
         }
-        return String(decoding: text, as: UTF8.self)
     }
 }
 

@@ -52,17 +52,20 @@ public final class LiveStatus: Sendable {
     /// Takes a routed result whose `key` and main time (`ResponseTime`, ms) the caller has.
     public func observe(_ result: CheckResult, key: String, responseTimeMs responseTime: Double?) {
         states.withLock { states in
-            var state = states[key] ?? State(key: key, check: result.check, label: result.label, sleep: 60)
-            if state.status != result.status || state.sinceMillis == nil { state.sinceMillis = result.createdMillis }
-            state.status = result.status
-            state.lastMillis = result.createdMillis
-            state.message = result.message
-            state.responseTimeMs = responseTime
-            state.elapsed = result.elapsed
-            state.results += 1
-            if result.status != .success { state.failures += 1 }
-            states[key] = state
+            // In place: one hash lookup, no copy of the state out and back.
+            Self.update(&states[key, default: State(key: key, check: result.check, label: result.label, sleep: 60)], result, responseTime)
         }
+    }
+
+    private static func update(_ state: inout State, _ result: CheckResult, _ responseTime: Double?) {
+        if state.status != result.status || state.sinceMillis == nil { state.sinceMillis = result.createdMillis }
+        state.status = result.status
+        state.lastMillis = result.createdMillis
+        state.message = result.message
+        state.responseTimeMs = responseTime
+        state.elapsed = result.elapsed
+        state.results += 1
+        if result.status != .success { state.failures += 1 }
     }
 
     /// Seeds a check's status and since-when from the history (before any result of this run).
