@@ -52,6 +52,9 @@ start_monitor() {
   BENCH_PIDS+=($MONITOR)
 }
 
+# stop_monitor: ends the monitor started by start_monitor (SIGTERM) and waits for it.
+stop_monitor() { kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true; }
+
 # wait_http PORT: until the monitor's /readyz answers.
 wait_http() {
   for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return; sleep 0.1; done

@@ -69,7 +69,7 @@ download_bench() {
   measure_window "$http" "$seconds" download served
   local errors
   errors=$(grep -vc '^200$' "$WORK/nginx/access.log" || true)
-  kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+  stop_monitor
   python3 - "$rate" "$seconds" "$T0" "$T1" "$N0" "$N1" $R0 $R1 "$C0" "$C1" "$RSS" "$LAG" "$errors" $floor <<'PY'
 import sys
 rate, seconds, t0, t1, n0, n1, s0, f0, s1, f1, c0, c1, rss, lag, errors, floor_us, floor_n, floor_failed = sys.argv[1:]

@@ -33,7 +33,7 @@ ping_bench() {
   wait_http "$http"
   sleep 5   # warm-up: every check has run a few times
   measure_window "$http" "$seconds" ping echo_replies
-  kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+  stop_monitor
   python3 - "$targets" "$seconds" "$T0" "$T1" $R0 $R1 "$N0" "$N1" "$C0" "$C1" "$RSS" "$LAG" $floor "$(cat "$WORK/icmp.log")" <<'PY'
 import sys
 targets, seconds, t0, t1, s0, f0, s1, f1, e0, e1, c0, c1, rss, lag, floor_us, floor_n, floor_lost, floor_note = sys.argv[1:]

@@ -20,6 +20,17 @@ hostport_config() {
   write_config "$1" "$4" hostport "$2" "c{i}: {{host: 127.0.0.1, port: $3, sleep: $5}}"
 }
 
+# start_settled N SLEEP PORT: the monitor on N hostport checks of 127.0.0.1:PORT at SLEEP, from
+# an empty state directory, 5 s after it became ready (HTTP = its port).
+start_settled() {
+  HTTP=$(free_port)
+  hostport_config "$WORK/n$1.yml" "$1" "$3" "$HTTP" "$2"
+  rm -rf "$WORK/state"
+  start_monitor "$WORK/n$1.yml"
+  wait_http "$HTTP"
+  sleep 5
+}
+
 # hostport CHECKS SECONDS: N checks at sleep 1 against the C acceptor; the floor is the C
 # connect+close loop against the same acceptor, in the same run.
 hostport() {
@@ -34,7 +45,7 @@ hostport() {
   wait_http "$http"
   sleep 5   # warm-up: every check has run a few times
   measure_window "$http" "$seconds" hostport 'accepted "$ACCEPTED"'
-  kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+  stop_monitor
   stop_acceptor
   python3 - "$checks" "$seconds" "$N0" "$N1" "$C0" "$C1" "$RSS" "$LAG" $floor <<'PY'
 import sys
@@ -54,18 +65,13 @@ PY
 # with CHECKS hostport checks at sleep 3600 (each runs once, then waits) against the same
 # monitor with one, both 5 s after start. Target: ≤ 4 KB per check.
 memory() {
-  local checks=${1:-10000} port http base full
+  local checks=${1:-10000} port base full
   port=$(free_port)
   start_acceptor "$port"
   for n in 1 "$checks"; do
-    http=$(free_port)
-    hostport_config "$WORK/m$n.yml" "$n" "$port" "$http" 3600
-    rm -rf "$WORK/state"
-    start_monitor "$WORK/m$n.yml"
-    wait_http "$http"
-    sleep 5
+    start_settled "$n" 3600 "$port"
     if [[ $n == 1 ]]; then base=$(rss_mb "$MONITOR"); else full=$(rss_mb "$MONITOR"); fi
-    kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+    stop_monitor
   done
   stop_acceptor
   python3 -c "import sys; b, f, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(f'memory: {b:.1f} MB with 1 check, {f:.1f} MB with {n:,} idle hostport checks: {1024 * (f - b) / (n - 1):.2f} KB per configured check')" "$base" "$full" "$checks"
@@ -97,25 +103,20 @@ PY
 # the CPU per check exceeds 3x the connect+close floor measured in the same run, or the resident
 # memory per check (above the same monitor with one check, both after 5 s) exceeds 8 KB.
 smoke() {
-  local checks=${1:-2000} seconds=${2:-10} port http floor base
+  local checks=${1:-2000} seconds=${2:-10} port floor base
   port=$(free_port)
   start_acceptor "$port"
   floor_build connect
   floor=$("$WORK/connect" 127.0.0.1 "$port" 3)
   for n in 1 "$checks"; do
-    http=$(free_port)
-    hostport_config "$WORK/s$n.yml" "$n" "$port" "$http" 1
-    rm -rf "$WORK/state"
-    start_monitor "$WORK/s$n.yml"
-    wait_http "$http"
-    sleep 5
+    start_settled "$n" 1 "$port"
     if [[ $n == 1 ]]; then
       base=$(rss_mb "$MONITOR")
     else
       FULL=$(rss_mb "$MONITOR")
-      measure_window "$http" "$seconds" hostport 'accepted "$ACCEPTED"'
+      measure_window "$HTTP" "$seconds" hostport 'accepted "$ACCEPTED"'
     fi
-    kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+    stop_monitor
   done
   stop_acceptor
   python3 - "$checks" "$seconds" "$N0" "$N1" "$C0" "$C1" "$base" "$FULL" $floor <<'PY'
