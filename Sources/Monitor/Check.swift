@@ -71,13 +71,24 @@ public struct CheckContext: Sendable {
     public var label: String
     /// The validated options, defaults filled in.
     public var options: Options
-    /// A logger labelled for this check.
-    public var logger: Logger
+    /// The monitor's logger; `logger` labels it for this check.
+    public var baseLogger: Logger
+    /// `type/label`, the `check` metadata of `logger`.
+    public var key: String?
 
-    public init(label: String, options: Options, logger: Logger) {
+    /// A logger labelled for this check, made when asked for: most checks never log, and a
+    /// logger with metadata of its own is a dictionary per check.
+    public var logger: Logger {
+        var logger = baseLogger
+        if let key { logger[metadataKey: "check"] = "\(key)" }
+        return logger
+    }
+
+    public init(label: String, options: Options, logger: Logger, key: String? = nil) {
         self.label = label
         self.options = options
-        self.logger = logger
+        self.baseLogger = logger
+        self.key = key
     }
 }
 

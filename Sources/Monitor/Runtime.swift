@@ -39,11 +39,13 @@ public struct Runtime: Sendable {
         var checks: [ScheduledCheck] = []
         for checkConfig in config.checks {
             guard let kind = checkKindsByName[checkConfig.type] else { continue }
-            var checkLogger = logger
-            checkLogger[metadataKey: "check"] = "\(checkConfig.key)"
             do {
-                let check = try kind.make(CheckContext(label: checkConfig.label, options: checkConfig.options, logger: checkLogger))
-                checks.append(ScheduledCheck(config: checkConfig, check: check))
+                let check = try kind.make(CheckContext(label: checkConfig.label, options: checkConfig.options, logger: logger, key: checkConfig.key))
+                // Where each option was written only serves the errors above: not kept for the
+                // run (a dictionary per check).
+                var kept = checkConfig
+                kept.options.locations = [:]
+                checks.append(ScheduledCheck(config: kept, check: check))
             } catch let diagnostic as ConfigDiagnostic {
                 problems.append(diagnostic)
             } catch {
@@ -79,6 +81,8 @@ public struct Runtime: Sendable {
             }
         }
         guard problems.isEmpty else { throw ConfigError(problems) }
+        var config = config
+        for index in config.checks.indices { config.checks[index].options.locations = [:] }
         self.config = config
         self.checks = checks
         self.channels = channels

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Monitor
 import Testing
 
@@ -22,6 +25,25 @@ import Testing
         #expect(restored.observe(result(.failure)) == nil)  // same streak: not repeated
         #expect(restored.observe(result(.success)) == nil)
         #expect(restored.observe(result(.success)) == .recovery)  // not forgotten
+    }
+
+    /// A steady check changes the saved state only until its streak reaches the threshold: past
+    /// it a save writes nothing (the file, removed here, is not written again), while a status
+    /// change is saved.
+    @Test func aSteadyCheckPastTheThresholdLeavesNothingToSave() throws {
+        let file = temporaryDirectory() + "/ops.json"
+        let book = PolicyBook(basePolicy: ReportPolicy(mode: .failure, threshold: 3), file: file)
+        for second in 0..<3 { #expect(book.observe(result(.success, at: Int64(second))) == nil) }
+        try book.save()
+        #expect(book.state(for: "sample/web")?.streakLength == 3)
+        #expect(unlink(file) == 0)
+        for second in 3..<100 { #expect(book.observe(result(.success, at: Int64(second))) == nil) }
+        try book.save()
+        #expect(!FileSystem.exists(file))
+        #expect(book.observe(result(.failure, at: 100)) == nil)
+        try book.save()
+        #expect(book.state(for: "sample/web")?.streakLength == 1)
+        #expect(try FileSystem.readText(file).contains("\"streakStatus\":\"failure\""))
     }
 
     /// `observe` runs on the check's task, so it never writes (a save is an `fsync`): it asks for
