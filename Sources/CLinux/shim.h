@@ -12,11 +12,18 @@
 #include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 // Names the calling thread (15 bytes at most) for top -H, gdb and /proc/PID/task/TID/comm;
 // prctl is variadic, which Swift cannot call.
 static inline int clinux_set_thread_name(const char *name) {
     return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
+// The calling thread's id (for its nice value); syscall is variadic, which Swift cannot call.
+static inline pid_t clinux_gettid(void) {
+    return (pid_t)syscall(SYS_gettid);
 }
 
 // CMSG_FIRSTHDR, CMSG_NXTHDR, CMSG_DATA and CMSG_SPACE are macros, which Swift cannot call:

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import Testing
 
@@ -34,6 +37,30 @@ private final class Calls: Sendable {
             group.cancelAll()
         }
         #expect(calls.made.withLock { $0 } == [1, 2, 3, 4, 5])
+    }
+
+    /// On the real clock (the driver is a thread): a batch of due actions from `sharedFrom` on
+    /// is split with the helper thread; each action still runs exactly once. Causal, not timed:
+    /// the 100 actions are all due at the same instant, so the driver takes them in one batch
+    /// (queued before the driver starts, due 1 ms from now).
+    @Test func aLargeBatchIsSharedWithTheHelperThread() async {
+        let clock = ContinuousClock()
+        let timers = TimerQueue(clock: clock, origin: clock.now)
+        let ran = Mutex<[Int: [UInt]]>([:])
+        let deadline = timers.offset(of: clock.now) + 1_000_000
+        for index in 0..<100 {
+            timers.schedule(at: deadline) { ran.withLock { $0[index, default: []].append(UInt(pthread_self())) } }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await timers.run() }
+            #expect(await eventually { ran.withLock { $0.count } == 100 })
+            group.cancelAll()
+        }
+        let runs = ran.withLock { $0 }
+        #expect(runs.keys.sorted() == Array(0..<100))
+        #expect(runs.values.allSatisfy { $0.count == 1 }, "each action runs once")
+        #expect(Set(runs.values.flatMap { $0 }).count == 2, "the driver and its helper thread share the batch")
+        #expect(TimerQueue<ContinuousClock>.sharedFrom <= 100)
     }
 
     /// On the real clock (the driver is a thread): stopping the driver drops every waiting

@@ -35,10 +35,16 @@ public final class DedicatedThread: @unchecked Sendable {
     /// The name given at `init`, used in `Stopped` errors.
     public let name: String
 
-    /// A thread named `name` (for logs and errors). The OS thread starts with the first job, so
-    /// building a component that owns one (as `validate` does) starts none.
-    public init(name: String) {
+    /// The thread's nice value: above 0 for background work that must yield the cores to the
+    /// scheduler's timer thread when both are busy.
+    public let niceness: Int32
+
+    /// A thread named `name` (for logs and errors), at `niceness` (see `niceness`). The OS
+    /// thread starts with the first job, so building a component that owns one (as `validate`
+    /// does) starts none.
+    public init(name: String, niceness: Int32 = 0) {
         self.name = name
+        self.niceness = niceness
     }
 
     /// Runs `body` on the thread and returns its value; the caller's task suspends meanwhile.
@@ -153,6 +159,8 @@ public final class DedicatedThread: @unchecked Sendable {
             let me = Unmanaged<DedicatedThread>.fromOpaque(raw!).takeRetainedValue()
             // Named (15 bytes at most) for top -H, gdb and /proc/PID/task/TID/comm.
             _ = clinux_set_thread_name(String(me.name.utf8.prefix(15))!)
+            // Linux nice values are per thread; lowering priority needs no privilege.
+            if me.niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(clinux_gettid()), me.niceness) }
             me.loop()
             return nil
         }, box.toOpaque())
