@@ -30,6 +30,27 @@ import Testing
         }
     }
 
+    /// As the scheduler runs it: without a task (`.later`), ended on the HTTP client's thread,
+    /// with the same message and measurements as `run()`, success and failure alike.
+    @Test func aTransferEndsOnTheClientsThread() async throws {
+        try await LocalHTTPServer.with { server in
+            let started = try Self.check(["url": .string(server.base + "/bytes/4321")]).start()
+            guard case .later = started else {
+                Issue.record("a download must go on without a task")
+                return
+            }
+            let outcome = await started.outcome()
+            #expect(outcome.status == .success)
+            #expect(outcome.message.hasPrefix("Finished download 4321 bytes in "))
+            #expect(outcome.measurement["bytes"] == .int(4321) && outcome.measurement["status"] == .int(200))
+            #expect(Self.timingKeys.allSatisfy { outcome.measurement[$0]?.doubleValue != nil })
+
+            let missing = try await Self.check(["url": .string(server.base + "/status/404")]).start().outcome()
+            #expect(missing.message == "Failed to download the file: HTTP 404 from 127.0.0.1 (expected 2xx)")
+            #expect(missing.measurement["status"] == .int(404))
+        }
+    }
+
     @Test func slowDownloadTimesOutAndReportsBytesAndSpeedSoFar() async throws {
         try await LocalHTTPServer.with { server in
             let outcome = try await Self.check([

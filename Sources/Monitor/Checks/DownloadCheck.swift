@@ -95,9 +95,24 @@ public struct DownloadCheck: Check {
     }
 
     public func run() async -> CheckOutcome {
-        let host = request.host
         do throws(HTTPError) {
-            let response = try await client.execute(request)
+            return outcome(.success(try await client.execute(request)))
+        } catch {
+            return outcome(.failure(error))
+        }
+    }
+
+    /// The transfer runs without a task: it ends on the HTTP client's thread, by the request's
+    /// `timeout` (the scheduler's hard deadline then never needs to cancel it).
+    public func start() -> CheckStart {
+        .later { [self] finish in client.start(request) { finish(outcome($0)) } }
+    }
+
+    /// The outcome of one transfer.
+    func outcome(_ result: Result<HTTPResponse, HTTPError>) -> CheckOutcome {
+        let host = request.host
+        switch result {
+        case .success(let response):
             let measurement = Self.measurement(response)
             guard expected.accepts(response.status) else {
                 return .failure(
@@ -107,7 +122,7 @@ public struct DownloadCheck: Check {
             message += " (\(Self.speedText(response)) Mbit/s, HTTP \(response.status)"
             message += response.stoppedAtMaxBytes ? ", stopped at max_bytes)" : ")"
             return .success(message, measurement)
-        } catch {
+        case .failure(let error):
             let partial = error.partial
             var message = "Failed to download the file: "
             switch error.kind {

@@ -10,7 +10,7 @@ import Glibc
 /// Other threads never touch the multi handle: they append a command to `inbox` (a mutex-guarded
 /// queue) and call `curl_multi_wakeup`, which interrupts `curl_multi_poll`. The thread adds
 /// and removes easy handles, drives them with `curl_multi_perform`, and resumes each
-/// transfer's continuation when libcurl reports it done. So the cooperative pool never waits on
+/// transfer's completion when libcurl reports it done. So the cooperative pool never waits on
 /// the network, and thousands of transfers cost one thread.
 ///
 /// We use curl's multi interface rather than SwiftNIO: libcurl already is the event loop
@@ -46,12 +46,12 @@ final class CurlMultiLoop: @unchecked Sendable {
         pthread_detach(thread)
     }
 
-    /// Queues a transfer; its continuation is resumed on the loop thread.
+    /// Queues a transfer; its completion is called on the loop thread.
     func submit(_ transfer: CurlTransfer) {
         send(.add(transfer))
     }
 
-    /// Stops a transfer early; its continuation is resumed with `.cancelled`.
+    /// Stops a transfer early; its completion is called with `.cancelled`.
     func cancel(_ transfer: CurlTransfer) {
         transfer.cancelRequested.store(true, ordering: .sequentiallyConsistent)
         send(.cancel(transfer))
@@ -155,7 +155,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     private func finish(_ transfer: CurlTransfer, _ result: Result<HTTPResponse, HTTPError>) {
         let completion = transfer.completion
         transfer.completion = nil
-        completion?.resume(returning: result)
+        completion?(result)
     }
 }
 

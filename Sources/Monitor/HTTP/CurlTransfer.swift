@@ -7,12 +7,13 @@ import Synchronization
 /// `@unchecked Sendable`: after `HTTPClient` hands it to the loop, every field except
 /// `cancelRequested` (an atomic) is touched only by the loop thread.
 final class CurlTransfer: @unchecked Sendable {
-    typealias Completion = CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>
+    /// Called exactly once, on the loop thread, with the transfer's result.
+    typealias Completion = @Sendable (Result<HTTPResponse, HTTPError>) -> Void
 
     let request: HTTPRequest
     /// The easy handle (`CURL *`); nil only when libcurl is out of memory.
     let handle: UnsafeMutableRawPointer?
-    /// Set by `HTTPClient` before the transfer is queued; resumed exactly once by the loop.
+    /// Set by `HTTPClient` before the transfer is queued; called exactly once by the loop.
     var completion: Completion?
     /// Set from any thread when the awaiting task is cancelled.
     let cancelRequested = Atomic<Bool>(false)

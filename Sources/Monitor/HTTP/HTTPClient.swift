@@ -29,15 +29,24 @@ public final class HTTPClient: Sendable {
     public func execute(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
         let transfer = CurlTransfer(request: request)
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (completion: CurlTransfer.Completion) in
+            await withCheckedContinuation { continuation in
                 // Written before `submit` publishes the transfer through the loop's mutex.
-                transfer.completion = completion
+                transfer.completion = { continuation.resume(returning: $0) }
                 loop.submit(transfer)
             }
         } onCancel: {
             loop.cancel(transfer)
         }
         return try result.get()
+    }
+
+    /// Starts `request` without a task: `completion` is called once, on the client's thread,
+    /// with the response or the error `execute` would throw (by the request's `timeout`, or at
+    /// `shutdown()`). It must not block: every other transfer waits for it.
+    public func start(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, HTTPError>) -> Void) {
+        let transfer = CurlTransfer(request: request)
+        transfer.completion = completion
+        loop.submit(transfer)
     }
 
     /// Cancels every transfer in flight and ends the client's thread; later requests fail with
