@@ -165,8 +165,13 @@ extension HTTPFaceIntegrationTests {
         let schema = try OpenAPISchema(path: Binary.repository.appendingPathComponent("docs/openapi.yaml").path)
         let monitor = try await RunningMonitor(config: Self.config)
         defer { monitor.stop() }
-        // A few results of each check, written to the history (the recorder writes every second).
-        try await Task.sleep(for: .seconds(3.5))
+        // A few results of each check, written to the history (the recorder writes every 2 s):
+        // until the closed port's history holds 3, within 30 s.
+        for _ in 0..<300 {
+            let probe = try await monitor.get("/api/v1/checks/hostport/closed/history?since=1h")
+            if probe.status == 200, (try? JSONValue.parse(probe.text))?.objectValue?["raw_results"]?.arrayValue?.count ?? 0 >= 3 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         let history = "/api/v1/checks/{type}/{label}/history"
         let cases: [(request: String, template: String, status: Int)] = [
             ("/api/v1/checks", "/api/v1/checks", 200),

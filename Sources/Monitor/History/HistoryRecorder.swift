@@ -16,12 +16,12 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         /// Seconds hourly rollups are kept.
         public var keepRollups: Double = 400 * 86400
         /// Seconds between two writes.
-        public var interval: Double = 1
+        public var interval: Double = 2
         /// Raw results held for a store that fails (Mongo away), beyond which the oldest held
         /// raw results are dropped; counts, times and status changes are always kept.
         public var maxHeldResults = 100_000
 
-        public init(keepResults: Double = 7 * 86400, keepRollups: Double = 400 * 86400, interval: Double = 1, maxHeldResults: Int = 100_000) {
+        public init(keepResults: Double = 7 * 86400, keepRollups: Double = 400 * 86400, interval: Double = 2, maxHeldResults: Int = 100_000) {
             self.keepResults = keepResults
             self.keepRollups = keepRollups
             self.interval = interval
