@@ -61,7 +61,7 @@ import Testing
 
     @Test func lossThresholdDecides() {
         let check = PingCheck(host: "x", count: 4, loss: 50)
-        let address = SocketAddress(numeric: "10.0.0.1")!
+        let address = "10.0.0.1"
         let half = check.outcome(PingSession.Summary(sent: 4, roundTrips: [1_000_000, 3_000_000]), address: address, measurement: [:])
         #expect(half.status == .failure)
         #expect(half.message == "Host is not reachable (50% packet loss: 2 of 4 replies from 10.0.0.1, rtt avg 2.0 ms)")
@@ -78,7 +78,7 @@ import Testing
     @Test func defaultLossIs99AsTheOriginal() {
         #expect(PingCheck.kind.options.first { $0.name == "loss" }?.defaultValue == 99)
         let check = PingCheck(host: "x", count: 5)
-        let oneReply = check.outcome(PingSession.Summary(sent: 5, roundTrips: [1_000_000]), address: SocketAddress(numeric: "10.0.0.1")!, measurement: [:])
+        let oneReply = check.outcome(PingSession.Summary(sent: 5, roundTrips: [1_000_000]), address: "10.0.0.1", measurement: [:])
         #expect(oneReply.status == .success)
     }
 

@@ -79,24 +79,29 @@ public struct PingCheck: Check {
         self.loss = loss
         self.engine = engine
         self.resolve = resolve
+        // Made once here, not per run (parsing the host, `inet_ntop`).
+        numeric = SocketAddress(numeric: host, port: 0).map { ($0, $0.host) }
     }
+
+    /// The address when `host` is numeric, and its text.
+    private let numeric: (address: SocketAddress, text: String)?
 
     /// A single request to a numeric address needs no task: it is sent here (on the scheduler's
     /// timer thread) and the run ends on the ICMP reader thread, with the reply or at its expiry
     /// (`wait`, or `timeout` when sooner). Anything else runs as `run()`.
     public func start() -> CheckStart {
-        guard count == 1, let address = SocketAddress(numeric: host, port: 0), family.allows(address.family),
+        guard count == 1, let (address, text) = numeric, family.allows(address.family),
             let engine = try? self.engine(address.family)
         else { return .pending(run) }
         let now = MonotonicClock.nanos()
         let expiry = now + Int64(min(wait, timeout) * 1e9)
-        let measurement: [String: JSONValue] = [
-            "packets": .int(count), "sent": 0, "received": 0, "loss": 100.0, "address": .string(address.host),
-        ]
-        return .later { [self] finish in
+        var measurement: [String: JSONValue] = .init(minimumCapacity: 12)
+        measurement["packets"] = .int(count)
+        measurement["address"] = .string(text)
+        return .later { [self, measurement] finish in
             let session = PingSession(count: 1)
             session.send(index: 0, engine: engine, to: address, payloadSize: size, expiry: expiry)
-            session.whenSettled { finish(outcome(session.summary, address: address, measurement: measurement)) }
+            session.whenSettled { finish(outcome(session.summary, address: text, measurement: measurement)) }
         }
     }
 
@@ -145,17 +150,18 @@ public struct PingCheck: Check {
         } onCancel: {
             engine.cancel(session.keys)
         }
-        return outcome(session.summary, address: address, measurement: measurement)
+        return outcome(session.summary, address: address.host, measurement: measurement)
     }
 
-    func outcome(_ summary: PingSession.Summary, address: SocketAddress, measurement: [String: JSONValue]) -> CheckOutcome {
+    /// The outcome of what the run saw (`address`: the address pinged, as text).
+    func outcome(_ summary: PingSession.Summary, address: String, measurement: [String: JSONValue]) -> CheckOutcome {
         var measurement = measurement
         let received = summary.roundTrips.count
         let lossPercent = summary.sent == 0 ? 100 : Double(summary.sent - received) / Double(summary.sent) * 100
         measurement["sent"] = .int(summary.sent)
         measurement["received"] = .int(received)
         measurement["loss"] = .double((lossPercent * 1000).rounded() / 1000)
-        var detail = "\(received) of \(summary.sent) replies from \(address.host)"
+        var detail = "\(received) of \(summary.sent) replies from \(address)"
         if !summary.roundTrips.isEmpty {
             let ms = summary.roundTrips.map { Double($0) / 1e6 }
             let mean = ms.reduce(0, +) / Double(ms.count)
