@@ -42,6 +42,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
     private let submitted = Atomic<Int>(0)
     private let handled = Atomic<Int>(0)
     private var lastPrune = 0.0
+    private var lastTrim = -Double.infinity
 
     /// `sleeps`: each check's period by `check/label`; `threadName`: the writing thread's name
     /// (at most 15 characters, as `top -H` shows it).
@@ -91,9 +92,16 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
     private func loop() {
         while true {
             let stop = stopping.load(ordering: .sequentiallyConsistent)
-            write(inbox.take())
+            let count = write(inbox.take())
             retry()
             let now = MonotonicClock().seconds()
+            // A large batch's working memory (its rows, rollups and SQL) is freed now; give it
+            // back rather than keep the peak resident (at most once a minute: a trim walks the
+            // heap). Measured with 10,000 idle checks: 3.6-4.2 KB per check, 4.0-4.6 without.
+            if count >= 5000 && now - lastTrim >= 60 {
+                lastTrim = now
+                MemoryTuning.returnFreeMemory()
+            }
             if now - lastPrune >= 3600 {
                 lastPrune = now
                 prune()
@@ -124,8 +132,10 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         return states.count - 1
     }
 
-    private func write(_ batch: [HistoryRecord]) {
-        guard !batch.isEmpty else { return }
+    /// Writes a batch (or holds it behind a failed one); returns its size.
+    @discardableResult
+    private func write(_ batch: [HistoryRecord]) -> Int {
+        guard !batch.isEmpty else { return 0 }
         defer { handled.add(batch.count, ordering: .sequentiallyConsistent) }
         var records: [HistoryRecord] = []
         records.reserveCapacity(batch.count)
@@ -166,6 +176,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
             if waiting == nil { waiting = pending } else { waiting!.merge(pending) }
             dropHeldResultsBeyondLimit()
         }
+        return batch.count
     }
 
     // MARK: A store that fails

@@ -16,4 +16,11 @@ public enum MemoryTuning {
         guard getenv("MALLOC_ARENA_MAX") == nil else { return }
         _ = clinux_limit_malloc_arenas(2)
     }
+
+    /// Returns the heap's free pages to the system (`malloc_trim`). glibc keeps memory freed in
+    /// the middle of the heap; a burst (the history's batch of every check's first result) would
+    /// otherwise stay resident for the life of the process.
+    public static func returnFreeMemory() {
+        _ = malloc_trim(0)
+    }
 }
