@@ -153,6 +153,17 @@ func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency
         let decoded = LatencyHistogram(encoded: whole.encoded)
         #expect(decoded?.buckets == whole.buckets && decoded?.encoded == whole.encoded)
     }
+
+    /// The stored text of a histogram is a file format (history files written by earlier
+    /// versions are read as they are): count, sum, min, max, then `index:n` with `z` for the
+    /// zero bucket, bucket indexes ascending (negative ones included).
+    @Test func theEncodedTextKeepsItsFormat() {
+        let histogram = LatencyHistogram(buckets: [Int.min: 2, -3: 1, 10: 3, 12: 1], count: 7, sum: 1.5, min: 0.0005, max: 1.25)
+        #expect(histogram.encoded == "7 1.5 0.0005 1.25 z:2,-3:1,10:3,12:1")
+        #expect(LatencyHistogram(buckets: [4: 1], count: 1, sum: 2.0, min: 2.0, max: 2.0).encoded == "1 2.0 2.0 2.0 4:1")
+        #expect(LatencyHistogram().encoded == "0")
+        #expect(LatencyHistogram(encoded: "7 1.5 0.0005 1.25 z:2,-3:1,10:3,12:1")?.buckets == histogram.buckets)
+    }
 }
 
 struct SplitMix: RandomNumberGenerator {

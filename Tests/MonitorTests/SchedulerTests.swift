@@ -55,6 +55,25 @@ struct LoggedCheck<C: Clock>: Check where C.Duration == Duration {
     }
 }
 
+/// Each run's `finish`, kept for the test to call.
+final class Finishes: Sendable {
+    private let all = Mutex<[@Sendable (CheckOutcome) -> Void]>([])
+    func append(_ finish: @escaping @Sendable (CheckOutcome) -> Void) { all.withLock { $0.append(finish) } }
+    var count: Int { all.withLock { $0.count } }
+    subscript(index: Int) -> @Sendable (CheckOutcome) -> Void { all.withLock { $0[index] } }
+}
+
+/// A check that goes on without a task and keeps each run's `finish` for the test to call.
+struct LaterCheck: Check {
+    let finishes: Finishes
+
+    func run() async -> CheckOutcome { await start().outcome() }
+
+    func start() -> CheckStart {
+        .later { [finishes] finish in finishes.append(finish) }
+    }
+}
+
 func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> CheckConfig {
     var values: [String: JSONValue] = ["sleep": .double(sleep)]
     if let timeout { values["timeout"] = .double(timeout) }
@@ -109,6 +128,38 @@ func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> Chec
         #expect(results.map(\.id) == results.map(\.id).sorted())
         #expect(results.map(\.label) == (0..<4).flatMap { _ in labels })
         #expect(results.map(\.message) == results.map { atOnce.contains($0.label) ? "ran at once" : "ran" })
+    }
+
+    /// A check that goes on without a task (`.later`) and never finishes ends as a failure at
+    /// its hard deadline, and still runs again on its timetable; its late `finish` is ignored.
+    @Test func aLaterRunThatNeverFinishesEndsAtItsHardDeadline() async throws {
+        let clock = ManualClock()
+        let finishes = Finishes()
+        let recorder = RecordingNotifier()
+        let channel = NotifierChannel(
+            config: notifierConfig(report: .always), notifier: recorder,
+            policies: PolicyBook(basePolicy: ReportPolicy(mode: .always, threshold: 1), file: nil), logger: logger)
+        var scheduled = ScheduledCheck(config: checkConfig("stuck", sleep: 10), check: LaterCheck(finishes: finishes))
+        scheduled.hardTimeout = 0.1
+        let scheduler = Scheduler(
+            checks: [scheduled], router: ResultRouter(channels: [channel], logger: logger), host: "h", clock: clock, logger: logger)
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        #expect(await eventually { finishes.count == 1 && clock.sleeperCount == 1 })
+        clock.advance(by: .milliseconds(99))
+        #expect(await eventually { clock.sleeperCount == 1 })
+        #expect(channel.queue.count == 0, "ended before its hard deadline")
+        clock.advance(by: .milliseconds(1))
+        #expect(await eventually { channel.queue.count == 1 })
+        // Too late: ignored.
+        finishes[0](.success("late"))
+        clock.advance(by: .milliseconds(9_900))
+        #expect(await eventually { finishes.count == 2 })
+        finishes[1](.success("in time"))
+        #expect(await eventually { channel.queue.count == 2 })
+        let results = await channel.queue.next(max: 10).map(\.result)
+        #expect(results.map(\.status) == [.failure, .success])
+        #expect(results.map(\.message) == ["did not finish within 0.1 s", "in time"])
     }
 
     /// On an injected clock: the run ends as a failure exactly at its hard deadline, not before,

@@ -119,9 +119,24 @@ public struct LatencyHistogram: Sendable, Hashable {
     /// Compact text: `count sum min max index:n,index:n…` (for storage).
     public var encoded: String {
         guard count > 0 else { return "0" }
-        var parts: [String] = zero > 0 ? ["z:\(zero)"] : []
-        for (i, n) in counts.enumerated() where n > 0 { parts.append("\(offset + i):\(n)") }
-        return "\(count) \(sum) \(min) \(max) " + parts.joined(separator: ",")
+        // Appended to one string (small integers format without allocating): the recorder
+        // encodes one histogram per check and transaction.
+        var out = "\(count) \(sum) \(min) \(max) "
+        out.reserveCapacity(out.utf8.count + 10 * counts.count + 12)
+        var separator = ""
+        if zero > 0 {
+            out += "z:"
+            out += String(zero)
+            separator = ","
+        }
+        for (i, n) in counts.enumerated() where n > 0 {
+            out += separator
+            out += String(offset + i)
+            out += ":"
+            out += String(n)
+            separator = ","
+        }
+        return out
     }
 
     /// Reads `encoded`; `nil` when malformed. Hand-parsed over the UTF-8 bytes: a report reads

@@ -98,10 +98,10 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     }
 
     /// Begins one run of `slot`'s check on the timer driver (`Check.start()`). A run that needs
-    /// no waiting ends right here, and one that goes on without a task (`.later`: a ping's reply)
-    /// ends on the thread that finishes it: no task, no hard deadline (such a check ends by its
-    /// own timeout), no hop to the cooperative threads. Otherwise the rest of the run is a task
-    /// of its own under the hard deadline.
+    /// no waiting ends right here (no task, no hard deadline), and one that goes on without a
+    /// task (`.later`: a ping's reply, a download) ends on the thread that finishes it, or at its
+    /// hard deadline should it not: no hop to the cooperative threads either way. Otherwise the
+    /// rest of the run is a task of its own under the hard deadline.
     private func begin(_ slot: CheckSlot, runs: RunTracker) {
         guard !runs.stopped else { return }
         let scheduled = slot.scheduled
@@ -113,7 +113,20 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         case .finished(let outcome):
             end(slot, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start), runs: runs)
         case .later(let begin):
-            begin { [self] outcome in end(slot, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start), runs: runs) }
+            // The check ends itself by its timeout; the hard deadline is the safety net should it
+            // not (whichever comes first ends the run, the other is ignored).
+            let ended = Flag()
+            let hardTimeout = scheduled.hardTimeout
+            let deadline = timers.schedule(at: timers.offset(of: start) + Int64((hardTimeout * 1e9).rounded())) { [self] in
+                guard ended.claim() else { return }
+                let outcome = CheckOutcome.failure("did not finish within \(JSONValue.format(hardTimeout)) s")
+                end(slot, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start), runs: runs)
+            }
+            begin { [self] outcome in
+                guard ended.claim() else { return }
+                timers.cancel(deadline)
+                end(slot, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start), runs: runs)
+            }
         case let started:
             runs.start(slot) { [self] in
                 let result = await finish(scheduled, started, createdMillis: createdMillis, start: start, timers: timers) { runs.cancel(slot) }

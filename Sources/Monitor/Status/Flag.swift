@@ -9,4 +9,9 @@ public final class Flag: Sendable {
     public func set() { value.store(true, ordering: .releasing) }
 
     public var isSet: Bool { value.load(ordering: .acquiring) }
+
+    /// Sets the flag; `true` for the one caller that set it first.
+    public func claim() -> Bool {
+        !value.exchange(true, ordering: .acquiringAndReleasing)
+    }
 }
