@@ -83,15 +83,19 @@ func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> Chec
 @Suite struct SchedulerTests {
     let logger = Logger(label: "test")
 
+    /// A channel that queues every result (`report: always`), for the test to read.
+    private func alwaysChannel() -> NotifierChannel {
+        NotifierChannel(
+            config: notifierConfig(report: .always), notifier: RecordingNotifier(),
+            policies: PolicyBook(basePolicy: ReportPolicy(mode: .always, threshold: 1), file: nil), logger: logger)
+    }
+
     /// Four checks on one fixed-rate timetable; with `someAtOnce`, two of them end in `start()`
     /// on the timer driver (no task) and keep the same timetable, ids and order as the others.
     @Test(arguments: [false, true]) func runsOnAFixedRateWithAnInjectedClock(someAtOnce: Bool) async throws {
         let clock = ManualClock()
         let log = RunLog()
-        let recorder = RecordingNotifier()
-        let channel = NotifierChannel(
-            config: notifierConfig(report: .always), notifier: recorder,
-            policies: PolicyBook(basePolicy: ReportPolicy(mode: .always, threshold: 1), file: nil), logger: logger)
+        let channel = alwaysChannel()
         let router = ResultRouter(channels: [channel], logger: logger)
         let labels = ["a", "b", "c", "d"]
         let atOnce: Set = someAtOnce ? ["b", "c"] : []
@@ -135,10 +139,7 @@ func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> Chec
     @Test func aLaterRunThatNeverFinishesEndsAtItsHardDeadline() async throws {
         let clock = ManualClock()
         let finishes = Finishes()
-        let recorder = RecordingNotifier()
-        let channel = NotifierChannel(
-            config: notifierConfig(report: .always), notifier: recorder,
-            policies: PolicyBook(basePolicy: ReportPolicy(mode: .always, threshold: 1), file: nil), logger: logger)
+        let channel = alwaysChannel()
         var scheduled = ScheduledCheck(config: checkConfig("stuck", sleep: 10), check: LaterCheck(finishes: finishes))
         scheduled.hardTimeout = 0.1
         let scheduler = Scheduler(
