@@ -15,6 +15,9 @@ public struct ScheduledCheck: Sendable {
         self.check = check
         self.hardTimeout = (config.options.double("timeout") ?? max(config.sleep, 30)) + 5
     }
+
+    /// What a run that reached its hard deadline failed with.
+    var overtime: String { "did not finish within \(JSONValue.format(hardTimeout)) s" }
 }
 
 /// Receives scheduling figures (for benchmarks and metrics).
@@ -29,14 +32,14 @@ public protocol SchedulerObserver: Sendable {
 ///
 /// A check waits as an entry of one `TimerQueue` (planned starts and hard deadlines alike), not
 /// as a task. When due, the timer driver begins the run (`Check.start()`): a run that needs no
-/// waiting (a loopback `hostport`) ends there, one that goes on without a task (a single ping)
-/// ends on the thread that completes it, and any other continues as a task of its own; whichever
-/// ends the run routes the result and plans the next start. So 10,000 checks cost no task and no system timer
-/// while they wait (measured: 9.0 KB of memory per configured check with a waiting task each,
-/// 4.8 KB without), a check never overlaps itself (the next start is planned when a run ends),
-/// and a check that hangs until its hard deadline delays nothing but itself: at the deadline
-/// its run is cancelled and ends as a failure. On graceful shutdown the scheduler stops: runs in
-/// progress are cancelled and their results discarded.
+/// waiting (a loopback `hostport`) ends there, one that goes on without a task (a single ping, a
+/// download) ends on the thread that completes it, and any other continues as a task of its
+/// own; whichever ends the run routes the result and plans the next start. So 10,000 checks
+/// cost no task and no system timer while they wait (measured: 9.0 KB of memory per configured
+/// check with a waiting task each, 4.8 KB without), a check never overlaps itself (the next
+/// start is planned when a run ends), and a check that hangs until its hard deadline delays
+/// nothing but itself: at the deadline its run ends as a failure. On graceful shutdown the
+/// scheduler stops: runs in progress are cancelled and their results discarded.
 public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     public let checks: [ScheduledCheck]
     public let router: ResultRouter
@@ -116,11 +119,9 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
             // The check ends itself by its timeout; the hard deadline is the safety net should it
             // not (whichever comes first ends the run, the other is ignored).
             let ended = Flag()
-            let hardTimeout = scheduled.hardTimeout
-            let deadline = timers.schedule(at: timers.offset(of: start) + Int64((hardTimeout * 1e9).rounded())) { [self] in
+            let deadline = timers.schedule(at: hardDeadline(of: scheduled, from: start, on: timers)) { [self] in
                 guard ended.claim() else { return }
-                let outcome = CheckOutcome.failure("did not finish within \(JSONValue.format(hardTimeout)) s")
-                end(slot, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start), runs: runs)
+                end(slot, with: result(of: scheduled, .failure(scheduled.overtime), createdMillis: createdMillis, start: start), runs: runs)
             }
             begin { [self] outcome in
                 guard ended.claim() else { return }
@@ -187,27 +188,31 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         return await finish(scheduled, started, createdMillis: createdMillis, start: start, timers: timers, cancelRun: cancelRun)
     }
 
-    /// Awaits the rest of a run begun at `start` (`.pending` or `.later`) under its hard deadline: at the deadline
-    /// `cancelRun` cancels the task and the run ends as a failure. `nil` when the task was
-    /// cancelled otherwise (shutdown).
+    /// Awaits the rest of a run begun at `start` (`.pending` or `.later`) under its hard
+    /// deadline: at the deadline `cancelRun` cancels the task and the run ends as a failure.
+    /// `nil` when the task was cancelled otherwise (shutdown).
     private func finish(
         _ scheduled: ScheduledCheck, _ started: CheckStart, createdMillis: UInt64, start: C.Instant,
         timers: TimerQueue<C>, cancelRun: @escaping @Sendable () -> Void
     ) async -> CheckResult? {
-        let hardTimeout = scheduled.hardTimeout
         let timedOut = Flag()
-        let deadline = timers.schedule(at: timers.offset(of: start) + Int64((hardTimeout * 1e9).rounded())) {
+        let deadline = timers.schedule(at: hardDeadline(of: scheduled, from: start, on: timers)) {
             timedOut.set()
             cancelRun()
         }
         var outcome = await started.outcome()
         timers.cancel(deadline)
         if timedOut.isSet {
-            outcome = .failure("did not finish within \(JSONValue.format(hardTimeout)) s; cancelled")
+            outcome = .failure(scheduled.overtime + "; cancelled")
         } else if Task.isCancelled {
             return nil
         }
         return result(of: scheduled, outcome, createdMillis: createdMillis, start: start)
+    }
+
+    /// The hard deadline of `scheduled`'s run begun at `start`, on `timers`' time line.
+    private func hardDeadline(of scheduled: ScheduledCheck, from start: C.Instant, on timers: TimerQueue<C>) -> Int64 {
+        timers.offset(of: start) + Int64((scheduled.hardTimeout * 1e9).rounded())
     }
 
     /// The result of a run begun at `start` (elapsed time read on the scheduler's clock, the one

@@ -194,12 +194,7 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
                 }
             }
             Self.fire(&due)
-            // At most one wake-up a millisecond, as `runOnClock`: a millisecond from this wake,
-            // not from the end of the batch. (Counted from the end, a batch that took 0.8 ms of
-            // a millisecond's runs was followed by a full millisecond asleep, and at 20,000 runs
-            // a second every run started 2.5-5 ms late.)
-            let wait = next.map { Double(max($0 - now, 1_000_000)) / 1e9 }
-            let deadline = wait.map { woke + $0 } ?? .infinity
+            let deadline = next.map { woke + Double(Self.wake(for: $0, batchAt: now) - now) / 1e9 } ?? .infinity
             threadWake.withLock {
                 // An entry earlier than `next` may have come in since `takeDue`: then `wakePending`.
                 while !wakePending && !threadStopping {
@@ -208,6 +203,16 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
                 wakePending = false
             }
         }
+    }
+
+    /// When a driver that took a batch at `now` next wakes, for the entry due at `next`: at most
+    /// once a millisecond. With thousands of runs a second every wake then starts a batch of them
+    /// (a run starts at most ~1 ms late) instead of paying a system timer and a context switch
+    /// per run. The millisecond counts from the batch's start, not its end: counted from the end,
+    /// a batch that took 0.8 ms of a millisecond's runs was followed by a full millisecond asleep,
+    /// and at 20,000 runs a second every run started 2.5-5 ms late.
+    private static func wake(for next: Int64, batchAt now: Int64) -> Int64 {
+        max(next, now + 1_000_000)
     }
 
     /// The driver as a task sleeping on the clock: for an injected clock (tests), and for a
@@ -220,10 +225,7 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
             let next = takeDue(now: now, into: &due)
             Self.fire(&due)
             if let next {
-                // Wake at most once a millisecond: with thousands of runs a second, every wake
-                // then starts a batch of them (a run starts at most ~1 ms late) instead of
-                // paying a system timer and a context switch per run.
-                let target = origin.advanced(by: .nanoseconds(max(next, now + 1_000_000)))
+                let target = origin.advanced(by: .nanoseconds(Self.wake(for: next, batchAt: now)))
                 let sleeper = Task { _ = try? await clock.sleep(until: target, tolerance: .microseconds(50)) }
                 let earlier = state.withLock { s -> Bool in
                     // An entry may have come in, earlier than `next`, since the lock was last held.
