@@ -36,16 +36,12 @@ public struct Runtime: Sendable {
                     "cannot create state directory: \(error)"))
         }
 
-        var checks: [ScheduledCheck] = []
-        for checkConfig in config.checks {
+        // Each check built, by its index in `config.checks`.
+        var built: [(index: Int, check: any Check)] = []
+        for (index, checkConfig) in config.checks.enumerated() {
             guard let kind = checkKindsByName[checkConfig.type] else { continue }
             do {
-                let check = try kind.make(CheckContext(label: checkConfig.label, options: checkConfig.options, logger: logger, key: checkConfig.key))
-                // Where each option was written only serves the errors above: not kept for the
-                // run (a dictionary per check).
-                var kept = checkConfig
-                kept.options.locations = [:]
-                checks.append(ScheduledCheck(config: kept, check: check))
+                built.append((index, try kind.make(CheckContext(label: checkConfig.label, options: checkConfig.options, logger: logger, key: checkConfig.key))))
             } catch let diagnostic as ConfigDiagnostic {
                 problems.append(diagnostic)
             } catch {
@@ -81,10 +77,12 @@ public struct Runtime: Sendable {
             }
         }
         guard problems.isEmpty else { throw ConfigError(problems) }
+        // Where each option was written only serves the errors above: not kept for the run (a
+        // dictionary per check; the scheduled checks share the configs kept here).
         var config = config
         for index in config.checks.indices { config.checks[index].options.locations = [:] }
         self.config = config
-        self.checks = checks
+        self.checks = built.map { ScheduledCheck(config: config.checks[$0.index], check: $0.check) }
         self.channels = channels
         self.logger = logger
         // A write-ahead log in front of the notifiers when one of them spools (see `IntakeLog`).
