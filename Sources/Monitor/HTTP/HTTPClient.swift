@@ -30,9 +30,7 @@ public final class HTTPClient: Sendable {
         let transfer = CurlTransfer(request: request)
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                // Written before `submit` publishes the transfer through the loop's mutex.
-                transfer.completion = { continuation.resume(returning: $0) }
-                loop.submit(transfer)
+                submit(transfer) { continuation.resume(returning: $0) }
             }
         } onCancel: {
             loop.cancel(transfer)
@@ -44,7 +42,12 @@ public final class HTTPClient: Sendable {
     /// with the response or the error `execute` would throw (by the request's `timeout`, or at
     /// `shutdown()`). It must not block: every other transfer waits for it.
     public func start(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, HTTPError>) -> Void) {
-        let transfer = CurlTransfer(request: request)
+        submit(CurlTransfer(request: request), completion: completion)
+    }
+
+    /// Hands `transfer` to the loop, which calls `completion` once when it ends.
+    private func submit(_ transfer: CurlTransfer, completion: @escaping CurlTransfer.Completion) {
+        // Written before `submit` publishes the transfer through the loop's mutex.
         transfer.completion = completion
         loop.submit(transfer)
     }
