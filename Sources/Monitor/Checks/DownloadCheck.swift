@@ -103,7 +103,7 @@ public struct DownloadCheck: Check {
     }
 
     /// The transfer runs without a task: it ends on the HTTP client's thread, by the request's
-    /// `timeout` (the scheduler's hard deadline then never needs to cancel it).
+    /// `timeout` (the scheduler's hard deadline, a little later, is only a safety net).
     public func start() -> CheckStart {
         .later { [self] finish in client.start(request) { finish(outcome($0)) } }
     }

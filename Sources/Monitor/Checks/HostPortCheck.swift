@@ -5,12 +5,12 @@ import Glibc
 /// `hostport`: opens a TCP connection to `host`:`port` and closes it at once.
 ///
 /// The host is resolved on every run and every address found is tried in the resolver's order
-/// until one accepts; `timeout` covers the lookup and all the
-/// attempts together: a lookup with no answer by then fails the run with `error: dns`. No thread
-/// waits on a connect: the sockets are non-blocking and one epoll thread (`ConnectReactor`)
-/// completes them all. A numeric address needs no lookup: its connect begins in `start()`, on the
-/// scheduler's timer thread, and a connect the kernel completes inside the call (loopback, often
-/// a local network) ends the run there, with no task at all.
+/// until one accepts; `timeout` covers the lookup and all the attempts together: a lookup with
+/// no answer by then fails the run with `error: dns`. No thread waits on a connect: the sockets
+/// are non-blocking and one epoll thread (`ConnectReactor`) completes them all. A numeric
+/// address needs no lookup: its connect begins in `start()`, on the scheduler's timer thread,
+/// and a connect the kernel completes inside the call (loopback, often a local network) ends
+/// the run there, with no task at all.
 public struct HostPortCheck: Check {
     /// The options of `hostport`.
     public static let kind = CheckKind(
@@ -77,24 +77,28 @@ public struct HostPortCheck: Check {
     /// A numeric address needs no lookup: its connect begins on the calling thread, and on
     /// loopback (often on a local network too) ends there. A name is looked up in `.pending`.
     public func start() -> CheckStart {
-        guard let address = numeric?.address, family.allows(address.family) else {
+        guard let (address, text) = numeric, family.allows(address.family) else {
             return .pending(runWithLookup)
         }
         let start = MonotonicClock.nanos()
+        switch ConnectReactor.begin(to: address) {
+        case .finished(let completion):
+            return .finished(outcome(of: completion, to: address, text: text, startedAt: start))
+        case .inProgress(let fd):
+            return .pending { [self] in
+                let completion = await ConnectReactor.shared.wait(for: fd, deadline: start + Int64(timeout * 1e9))
+                return outcome(of: completion, to: address, text: text, startedAt: start)
+            }
+        }
+    }
+
+    /// The outcome of a run whose one connect, to a numeric address, started at `startedAt`.
+    private func outcome(of completion: ConnectCompletion, to address: SocketAddress, text: JSONValue, startedAt: Int64) -> CheckOutcome {
         var measurement: [String: JSONValue] = .init(minimumCapacity: 5)
         measurement["connection"] = 0
         measurement["dns_ms"] = 0
         var attempts = Attempts(measurement: measurement)
-        switch ConnectReactor.begin(to: address) {
-        case .finished(let completion):
-            return .finished(attempts.add(completion, of: address, startedAt: start, for: self) ?? attempts.failure(for: self))
-        case .inProgress(let fd):
-            return .pending { [self, attempts] in
-                var attempts = attempts
-                let completion = await ConnectReactor.shared.wait(for: fd, deadline: start + Int64(timeout * 1e9))
-                return attempts.add(completion, of: address, startedAt: start, for: self) ?? attempts.failure(for: self)
-            }
-        }
+        return attempts.add(completion, of: address, text: text, startedAt: startedAt, for: self) ?? attempts.failure(for: self)
     }
 
     /// Looks the host up, then tries every address found in order until one accepts.
@@ -119,7 +123,9 @@ public struct HostPortCheck: Check {
                 break
             }
             let completion = await ConnectReactor.shared.connect(to: address, deadline: deadline)
-            if let outcome = attempts.add(completion, of: address, startedAt: attemptStart, for: self) { return outcome }
+            if let outcome = attempts.add(completion, of: address, text: .string(address.host), startedAt: attemptStart, for: self) {
+                return outcome
+            }
             if completion.outcome == .timedOut { break }
         }
         return attempts.failure(for: self)
@@ -132,9 +138,12 @@ public struct HostPortCheck: Check {
         /// The `error` measurement should every attempt fail.
         var kind = "error"
 
-        /// Adds one connect to `address`; returns the run's outcome when that ends the run.
-        mutating func add(_ completion: ConnectCompletion, of address: SocketAddress, startedAt: Int64, for check: HostPortCheck) -> CheckOutcome? {
-            measurement["address"] = address == check.numeric?.address ? check.numeric!.text : .string(address.host)
+        /// Adds one connect to `address` (`text`: its `address` measurement); returns the run's
+        /// outcome when that ends the run.
+        mutating func add(
+            _ completion: ConnectCompletion, of address: SocketAddress, text: JSONValue, startedAt: Int64, for check: HostPortCheck
+        ) -> CheckOutcome? {
+            measurement["address"] = text
             measurement["connect_ms"] = HostPortCheck.milliseconds(completion.finishedAt - startedAt)
             let via = check.via(address)
             switch completion.outcome {
