@@ -31,20 +31,22 @@ start_settled() {
   sleep 5
 }
 
+# connect_floor PORT: the hostport floor, 3 s of the C connect+close loop against the acceptor
+# on PORT: "US_PER_CONNECT COUNT FAILED".
+connect_floor() {
+  [[ -x $WORK/connect ]] || floor_build connect
+  "$WORK/connect" 127.0.0.1 "$1" 3
+}
+
 # hostport CHECKS SECONDS: N checks at sleep 1 against the C acceptor; the floor is the C
 # connect+close loop against the same acceptor, in the same run.
 hostport() {
-  local checks=${1:-10000} seconds=${2:-20} port http
-  port=$(free_port); http=$(free_port)
+  local checks=${1:-10000} seconds=${2:-20} port floor
+  port=$(free_port)
   start_acceptor "$port"
-  local floor
-  [[ -x $WORK/connect ]] || floor_build connect
-  floor=$("$WORK/connect" 127.0.0.1 "$port" 3)
-  hostport_config "$WORK/c.yml" "$checks" "$port" "$http" 1
-  start_monitor "$WORK/c.yml"
-  wait_http "$http"
-  sleep 5   # warm-up: every check has run a few times
-  measure_window "$http" "$seconds" hostport 'accepted "$ACCEPTED"'
+  floor=$(connect_floor "$port")
+  start_settled "$checks" 1 "$port"   # the 5 s warm-up: every check has run a few times
+  measure_window "$HTTP" "$seconds" hostport 'accepted "$ACCEPTED"'
   stop_monitor
   stop_acceptor
   python3 - "$checks" "$seconds" "$N0" "$N1" "$C0" "$C1" "$RSS" "$LAG" $floor <<'PY'
@@ -106,8 +108,7 @@ smoke() {
   local checks=${1:-2000} seconds=${2:-10} port floor base
   port=$(free_port)
   start_acceptor "$port"
-  floor_build connect
-  floor=$("$WORK/connect" 127.0.0.1 "$port" 3)
+  floor=$(connect_floor "$port")
   for n in 1 "$checks"; do
     start_settled "$n" 1 "$port"
     if [[ $n == 1 ]]; then

@@ -1,12 +1,19 @@
-// Shared by the C floors: the monotonic time and this process's CPU, in seconds.
+// Shared by the C floors: the monotonic time and this process's CPU.
 #pragma once
 #include <sys/resource.h>
 #include <time.h>
 
-static inline double now(void) {
+#include <stdint.h>
+
+// CLOCK_MONOTONIC in nanoseconds, and in seconds.
+static inline int64_t now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static inline double now(void) {
+    return now_ns() / 1e9;
 }
 
 // User + system CPU of this process so far (getrusage).

@@ -34,12 +34,6 @@
 #define PAYLOAD 56     // ping's default: 64-byte ICMP packets
 #define WAIT_NS 1000000000LL
 
-static int64_t now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 static uint16_t checksum(const void *data, size_t length) {
     const uint8_t *p = data;
     uint32_t sum = 0;
