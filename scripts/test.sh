@@ -4,8 +4,9 @@
 #
 # Five stages: the unit tests, the real-time tests, the DNS outage test
 # (scripts/test-dns-outage.sh), the integration tests (apart, so their child processes and server
-# restarts do not compete with the unit tests for the two cores), then the smoke benchmark. A `swift test` stage fails the script when a
-# test fails or when any test was skipped: under `make test` and CI every test must run.
+# restarts do not compete with the unit tests for the two cores), then the smoke benchmark. A
+# `swift test` stage fails the script when a test fails or when any test was skipped: under
+# `make test` and CI every test must run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh

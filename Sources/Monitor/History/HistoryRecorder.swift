@@ -49,7 +49,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
     public init(store: any HistoryStore, sleeps: [String: Double], settings: Settings = Settings(), threadName: String = "history", logger: Logger) {
         self.store = store
         // Nice 5: when the cores are busy the scheduler's timer thread comes first; the batches
-        // only grow (a transaction per second holds what arrived meanwhile).
+        // only grow (a transaction every `interval` holds what arrived meanwhile).
         self.thread = DedicatedThread(name: threadName, niceness: 5)
         self.sleeps = sleeps
         self.settings = settings

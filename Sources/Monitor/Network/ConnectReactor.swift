@@ -33,9 +33,9 @@ struct ConnectCompletion: Sendable, Hashable {
 ///
 /// The caller creates the socket and starts the connect (`begin`); a connect the kernel finished
 /// inside the call (loopback, often a local network) ends there, seen by one `poll` without
-/// waiting. Otherwise the waiting task adds it to epoll itself (`wait`), so most of the work runs in parallel on
-/// the cooperative threads; the epoll thread only waits, reads
-/// `SO_ERROR`, closes, and resumes the task. Sockets are closed with a reset (`SO_LINGER` 0), as
+/// waiting. Otherwise the waiting task adds it to epoll itself (`wait`), so most of the work
+/// runs on the callers' threads; the epoll thread only waits, reads `SO_ERROR`, closes, and
+/// resumes the task. Sockets are closed with a reset (`SO_LINGER` 0), as
 /// HAProxy's checks do, so thousands of checks leave no `TIME_WAIT` sockets behind.
 ///
 /// Ownership keeps locking short: only the epoll thread ever completes a connect (closes its
