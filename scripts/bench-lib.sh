@@ -20,8 +20,28 @@ floor_build() {
   gcc -O2 -Wall -o "$WORK/$name" "$ROOT/Benchmarks/floor/$name.c" "$@"
 }
 
-# free_port: a TCP port free on loopback now.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# free_port: a TCP port free on loopback now, below the kernel's ephemeral range, so that no
+# outgoing connection (thousands of them in a hostport benchmark) can take it before the server
+# that is given it binds it.
+free_port() {
+  python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    port = random.randrange(10000, max(10001, low))
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("free_port: no free port below the ephemeral range")
+PY
+}
 
 # cpu_seconds PID: user + system CPU of the process so far.
 cpu_seconds() { awk -v t="$TICKS" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "/proc/$1/stat"; }

@@ -18,28 +18,49 @@ final class RunningMonitor: @unchecked Sendable {
     let client = HTTPClient(name: "http-face-test")
 
     /// Starts `healthmonitor run` with `config` (YAML; `PORT` and `DIR` are replaced), and waits
-    /// until `/readyz` answers 200 (with `token` when given).
+    /// until `/readyz` answers 200 (with `token` when given). A port taken between choosing and
+    /// binding it (the face then logs and stays down) is tried again with another, at most 3 times.
     init(config: String, token: String? = nil) async throws {
         directory = scratchDirectory()
-        port = Int(try SilentListener.closedPort())
-        let text = config.replacingOccurrences(of: "PORT", with: "\(port)").replacingOccurrences(of: "DIR", with: directory)
-        try text.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
-        process = try ChildProcess(Binary.path, ["run", "--config", directory + "/c.yml"], output: directory + "/monitor.log", errorsToOutput: true)
-        let deadline = MonotonicClock().seconds() + 60
-        while MonotonicClock().seconds() < deadline {
-            if let response = try? await get("/readyz", token: token), response.status == 200 { return }
-            try await Task.sleep(for: .milliseconds(100))
+        for attempt in 1...3 {
+            let port = Int(try SilentListener.listenPort())
+            let text = config.replacingOccurrences(of: "PORT", with: "\(port)").replacingOccurrences(of: "DIR", with: directory)
+            try text.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+            let process = try ChildProcess(Binary.path, ["run", "--config", directory + "/c.yml"], output: directory + "/monitor.log", errorsToOutput: true)
+            let deadline = MonotonicClock().seconds() + 60
+            while MonotonicClock().seconds() < deadline {
+                if let response = try? await Self.get("/readyz", port: port, token: token, client: client), response.status == 200 {
+                    self.port = port
+                    self.process = process
+                    return
+                }
+                if Self.log(in: directory).contains("HTTP face not serving") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            process.signal(SIGTERM)
+            _ = process.wait()
+            if attempt == 3 {
+                client.shutdown()
+                throw RunningMonitor.Failure(description: "the monitor did not get ready on port \(port): \(Self.log(in: directory))")
+            }
         }
-        stop()
-        throw RunningMonitor.Failure(description: "the monitor did not get ready on port \(port): \(log)")
+        fatalError("unreachable: the last attempt returns or throws")
     }
 
-    var log: String { (try? String(contentsOfFile: directory + "/monitor.log", encoding: .utf8)) ?? "" }
+    private static func log(in directory: String) -> String {
+        (try? String(contentsOfFile: directory + "/monitor.log", encoding: .utf8)) ?? ""
+    }
 
-    func get(_ path: String, token: String? = nil, headers: [(name: String, value: String)] = []) async throws -> HTTPResponse {
+    private static func get(_ path: String, port: Int, token: String?, headers: [(name: String, value: String)] = [], client: HTTPClient) async throws -> HTTPResponse {
         var request = HTTPRequest(url: "http://127.0.0.1:\(port)\(path)", timeout: 30, responseBody: .collect(limit: 64 << 20))
         request.headers = headers + (token.map { [("Authorization", "Bearer \($0)")] } ?? [])
         return try await client.execute(request)
+    }
+
+    var log: String { Self.log(in: directory) }
+
+    func get(_ path: String, token: String? = nil, headers: [(name: String, value: String)] = []) async throws -> HTTPResponse {
+        try await Self.get(path, port: port, token: token, headers: headers, client: client)
     }
 
     func stop() {
@@ -99,7 +120,7 @@ extension HTTPResponse {
         #expect(lint.stdout.isEmpty && lint.stderr.isEmpty, "promtool: \(lint.stdout)\(lint.stderr)")
 
         // Prometheus itself, scraping every second.
-        let webPort = try SilentListener.closedPort()
+        let webPort = try SilentListener.listenPort()
         try """
         global: {scrape_interval: 1s, evaluation_interval: 1s}
         scrape_configs:
@@ -230,7 +251,7 @@ extension HTTPFaceIntegrationTests {
         let config = Self.config.replacingOccurrences(
             of: "http: {listen: \"127.0.0.1:PORT\"}",
             with: "http: {listen: \"127.0.0.1:PORT\", cert_file: \(directory)/cert.pem, key_file: \(directory)/key.pem}")
-        let port = try SilentListener.closedPort()
+        let port = try SilentListener.listenPort()
         try config.replacingOccurrences(of: "PORT", with: "\(port)").replacingOccurrences(of: "DIR", with: directory)
             .write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
         let process = try ChildProcess(Binary.path, ["run", "--config", directory + "/c.yml"], output: directory + "/monitor.log", errorsToOutput: true)

@@ -67,7 +67,7 @@ extension SinkIntegrationTests {
                 let database = "hm_it_\(SinkTest.unique())"
                 let influxDatabase = "hm_secrets_\(SinkTest.unique())"
                 let hostAndPort = server.base.replacingOccurrences(of: "http://", with: "")
-                let httpPort = try SilentListener.closedPort()
+                let httpPort = try SilentListener.listenPort()
                 let config = """
                     settings:
                       state_dir: \(directory)/state

@@ -12,21 +12,43 @@ final class SilentListener {
     let fd: Int32
     let port: UInt16
 
-    init() throws {
+    init(port: UInt16 = 0) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard fd >= 0, bound == 0, listen(fd, 128) == 0 else { throw POSIXError(.EADDRINUSE) }
+        guard fd >= 0, bound == 0, listen(fd, 128) == 0 else {
+            if fd >= 0 { _ = Glibc.close(fd) }
+            throw POSIXError(.EADDRINUSE)
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         self.fd = fd
         self.port = UInt16(bigEndian: address.sin_port)
+    }
+
+    /// A free loopback port for a server a test starts (the monitor's HTTP face, Prometheus).
+    /// It is chosen below the kernel's ephemeral range (`ip_local_port_range`), so no outgoing
+    /// connection of a parallel test can take it between choosing and binding; the kernel's own
+    /// choice (`closedPort`) is in that range and was taken that way once in CI.
+    static func listenPort() throws -> UInt16 {
+        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let ephemeralLow = range.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } ?? 32768
+        let candidates = 10_000..<max(10_001, ephemeralLow)
+        for _ in 0..<200 {
+            let port = UInt16(Int.random(in: candidates))
+            if let listener = try? SilentListener(port: port) {
+                listener.close()
+                return port
+            }
+        }
+        throw POSIXError(.EADDRINUSE)
     }
 
     /// A port nothing listens on (bound, then closed).

@@ -192,7 +192,7 @@ struct ServedMonitor {
     static func start(directory: String, config: (UInt16) -> String) async throws -> ServedMonitor {
         var problem = ""
         for _ in 0..<3 {
-            let port = try SilentListener.closedPort()
+            let port = try SilentListener.listenPort()
             try config(port).write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
             let monitor = ServedMonitor(launched: try Binary.start(["run", "--config", "c.yml"], directory: directory), port: port)
             let deadline = ContinuousClock.now + .seconds(30)
