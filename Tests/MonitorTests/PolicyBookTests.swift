@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Monitor
 import Testing
 
@@ -44,6 +45,29 @@ import Testing
         try book.save()
         #expect(book.state(for: "sample/web")?.streakLength == 1)
         #expect(try FileSystem.readText(file).contains("\"streakStatus\":\"failure\""))
+    }
+
+    /// The saved file (written by hand, not by `JSONEncoder`) is JSON that `JSONDecoder` reads
+    /// back exactly, keys sorted: labels with quotes, backslashes, control characters and
+    /// non-ASCII letters, open alerts with their time, fresh streaks.
+    @Test func theSavedFileReadsBackExactly() throws {
+        let file = temporaryDirectory() + "/ops.json"
+        let book = PolicyBook(basePolicy: ReportPolicy(mode: .failure, threshold: 2, repeatInterval: 60), file: file)
+        let labels = ["web", "quote\"d", "back\\slash", "new\nline", "tab\tbell\u{7}", "Zürich ☃", "z"]
+        for (n, label) in labels.enumerated() {
+            for step in 0..<n {
+                _ = book.observe(result(step % 3 == 2 ? .success : .failure, label, at: Int64(1_764_598_000 + step)))
+            }
+        }
+        try book.save()
+        let text = try FileSystem.readText(file)
+        let decoded = try JSONDecoder().decode([String: PolicyState].self, from: Data(text.utf8))
+        #expect(decoded.count == labels.count - 1)  // "web" saw no result
+        for (key, state) in decoded { #expect(book.state(for: key) == state, "\(key)") }
+        #expect(decoded.values.contains { $0.lastAlertTime != nil && $0.openAlert })
+        let keys = decoded.keys.sorted()
+        let offsets = keys.map { key in text.utf8.firstRange(of: (JSONValue.string(key).json() + ":").utf8)?.lowerBound }
+        #expect(offsets.allSatisfy { $0 != nil } && offsets.map { $0! } == offsets.map { $0! }.sorted())
     }
 
     /// `observe` runs on the check's task, so it never writes (a save is an `fsync`): it asks for
