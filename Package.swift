@@ -54,10 +54,21 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // One AMQP 0-9-1 connection over librabbitmq: the rabbitmq notifier and the cluster.
+        .target(name: "AMQPClient", dependencies: ["Monitor", "CAMQP"]),
         .target(
             name: "Notifiers",
             dependencies: [
-                "Monitor", "CAMQP", "CMongo", "CCurl",
+                "Monitor", "AMQPClient", "CAMQP", "CMongo", "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Distributed checks over RabbitMQ: run requests, results, heartbeats; the agent.
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "Monitor", "AMQPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -80,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "healthmonitor",
             dependencies: [
-                "Monitor", "Notifiers", "HistorySQLite", "Report", "HTTPFace",
+                "Monitor", "Notifiers", "HistorySQLite", "Report", "HTTPFace", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -109,6 +120,8 @@ let package = Package(
         ),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "Monitor"]),
+        .testTarget(name: "AMQPClientTests", dependencies: ["AMQPClient"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Monitor"]),
         // CSQLite: a test writes a history file as an older version did.
         .testTarget(name: "HistoryTests", dependencies: ["Monitor", "HistorySQLite", "Report", "CSQLite"]),
         // HistorySQLite: the status page read from a real store.

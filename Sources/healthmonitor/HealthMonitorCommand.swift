@@ -31,10 +31,11 @@ struct HealthMonitorCommand: AsyncParsableCommand {
               healthmonitor once --config config.yml     run every check once (exit 1 if any failed)
               healthmonitor health                       is the running monitor alive? (container health checks)
               healthmonitor report --since 24h           uptime, incidents and latency from the history
+              healthmonitor agent --location eu --cluster-uri amqp://…   a probe of a distributed monitor
               CONFIG="$(cat config.yml)" healthmonitor   config from the environment
             """,
         version: healthmonitorVersion,
-        subcommands: [Run.self, Validate.self, Once.self, Health.self, ReportCommand.self],
+        subcommands: [Run.self, Validate.self, Once.self, Health.self, ReportCommand.self, AgentCommand.self],
         defaultSubcommand: Run.self
     )
 }
@@ -61,8 +62,12 @@ struct CommonOptions: ParsableArguments {
 
     /// Process set-up every subcommand does first; returns the logger.
     func makeLogger() -> Logger {
+        Self.makeLogger(level: logLevel)
+    }
+
+    /// Process set-up for a command without a config (`agent`); returns the logger.
+    static func makeLogger(level: Logger.Level) -> Logger {
         MemoryTuning.limitMallocArenas()
-        let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

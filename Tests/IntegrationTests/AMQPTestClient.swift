@@ -92,13 +92,35 @@ final class AMQPTestClient {
     }
 
     /// Declares a durable queue bound to `exchange` (for tests that bind a consumer themselves).
-    func declareBoundQueue(_ queue: String, exchange: String) throws {
+    func declareBoundQueue(_ queue: String, exchange: String, routingKey: String = "") throws {
         _ = queue.withCString { q in amqp_queue_declare(state, 1, amqp_cstring_bytes(q), 0, 1, 0, 0, amqp_empty_table) }
         guard amqp_get_rpc_reply(state).reply_type == AMQP_RESPONSE_NORMAL else { throw Failure(description: "queue.declare") }
         _ = queue.withCString { q in
-            exchange.withCString { e in amqp_queue_bind(state, 1, amqp_cstring_bytes(q), amqp_cstring_bytes(e), amqp_cstring_bytes(""), amqp_empty_table) }
+            exchange.withCString { e in
+                routingKey.withCString { k in amqp_queue_bind(state, 1, amqp_cstring_bytes(q), amqp_cstring_bytes(e), amqp_cstring_bytes(k), amqp_empty_table) }
+            }
         }
         guard amqp_get_rpc_reply(state).reply_type == AMQP_RESPONSE_NORMAL else { throw Failure(description: "queue.bind") }
+    }
+
+    /// Declares a durable exchange of `type`.
+    func declareExchange(_ exchange: String, type: String) throws {
+        _ = exchange.withCString { e in
+            type.withCString { t in amqp_exchange_declare(state, 1, amqp_cstring_bytes(e), amqp_cstring_bytes(t), 0, 1, 0, 0, amqp_empty_table) }
+        }
+        guard amqp_get_rpc_reply(state).reply_type == AMQP_RESPONSE_NORMAL else { throw Failure(description: "exchange.declare \(exchange)") }
+    }
+
+    /// Publishes `body` (transient, no confirm: the tests read the effect).
+    func publish(exchange: String, routingKey: String, body: String) throws {
+        let status = exchange.withCString { e in
+            routingKey.withCString { k in
+                body.withCString { b in
+                    amqp_basic_publish(state, 1, amqp_cstring_bytes(e), amqp_cstring_bytes(k), 0, 0, nil, amqp_cstring_bytes(b))
+                }
+            }
+        }
+        guard status == 0 else { throw Failure(description: "basic.publish to \(exchange)") }
     }
 }
 

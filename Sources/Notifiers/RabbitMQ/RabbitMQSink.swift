@@ -1,3 +1,4 @@
+import AMQPClient
 import Logging
 import Monitor
 
@@ -202,8 +203,8 @@ final class RabbitMQSink: Sink {
                 tracker.restartClock(at: now)
                 logger.notice("broker unblocked publishing", metadata: ["endpoint": "\(endpoint)"])
             }
-        case .other:
-            break
+        case .delivery, .other:
+            break  // the notifier consumes nothing
         }
     }
 }

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Notifiers
+import AMQPClient
 
 @Suite struct AMQPEndpointTests {
     @Test func readsEveryPartOfTheURIAndMasksThePassword() throws {

@@ -10,16 +10,21 @@ import Glibc
 /// RabbitMQ notifier's `SinkWorker` thread) uses an instance. Every call that waits has a
 /// timeout: the socket connect, the handshake and every RPC (`timeout`), frame waits (the
 /// caller's), and publishing only happens while the socket has room (`canWrite`).
-final class AMQPConnection {
+package final class AMQPConnection {
     /// A failed AMQP operation: what was being done and what the library or broker said.
-    struct Failure: Error, CustomStringConvertible {
-        var operation: String
-        var detail: String
-        var description: String { "\(operation): \(detail)" }
+    package struct Failure: Error, CustomStringConvertible {
+        package var operation: String
+        package var detail: String
+        package var description: String { "\(operation): \(detail)" }
+
+        package init(operation: String, detail: String) {
+            self.operation = operation
+            self.detail = detail
+        }
     }
 
     /// What the broker sent, as far as a publisher cares.
-    enum Event: Equatable {
+    package enum Event: Equatable {
         /// Publisher confirm: the message(s) up to `tag` (all of them if `multiple`) are safe.
         case ack(tag: UInt64, multiple: Bool)
         /// Negative confirm: the broker could not take the message(s); send again.
@@ -29,14 +34,45 @@ final class AMQPConnection {
         /// `connection.blocked`: a resource alarm; stop publishing until `unblocked`.
         case blocked(reason: String)
         case unblocked
+        /// `basic.deliver`: a message from a queue this connection consumes; `ack` it by `tag`.
+        case delivery(Delivery)
         /// Anything else (ignored).
         case other
+    }
+
+    /// A consumed message.
+    package struct Delivery: Equatable, Sendable {
+        /// Acknowledge (or reject) by this tag, on this connection.
+        package var tag: UInt64
+        /// The broker delivered it before, to a consumer that did not acknowledge it.
+        package var redelivered: Bool
+        package var routingKey: String
+        package var messageID: String?
+        package var body: [UInt8]
+    }
+
+    /// How a message is published.
+    package struct PublishOptions: Sendable {
+        /// Delivery mode 2 (written to disk by durable queues) rather than 1 (memory only).
+        package var persistent = true
+        /// `mandatory`: the broker returns it (`basic.return`) when no queue takes it.
+        package var mandatory = false
+        /// Per-message TTL (the `expiration` property), in milliseconds: a queue drops the message
+        /// when it waited longer.
+        package var expirationMillis: Int?
+
+        package init(persistent: Bool = true, mandatory: Bool = false, expirationMillis: Int? = nil) {
+            self.persistent = persistent
+            self.mandatory = mandatory
+            self.expirationMillis = expirationMillis
+        }
     }
 
     // Method ids from amqp_framing.h (their macros carry casts Swift does not import).
     private static let basicAck: UInt32 = 0x003C_0050
     private static let basicNack: UInt32 = 0x003C_0078
     private static let basicReturn: UInt32 = 0x003C_0032
+    private static let basicDeliver: UInt32 = 0x003C_003C
     private static let connectionClose: UInt32 = 0x000A_0032
     private static let connectionBlocked: UInt32 = 0x000A_003C
     private static let connectionUnblocked: UInt32 = 0x000A_003D
@@ -44,6 +80,7 @@ final class AMQPConnection {
     // Basic property flags from amqp_framing.h.
     private static let contentTypeFlag: UInt32 = 1 << 15
     private static let deliveryModeFlag: UInt32 = 1 << 12
+    private static let expirationFlag: UInt32 = 1 << 8
     private static let messageIDFlag: UInt32 = 1 << 7
     private static let timestampFlag: UInt32 = 1 << 6
     private static let appIDFlag: UInt32 = 1 << 3
@@ -58,7 +95,7 @@ final class AMQPConnection {
     /// Opens the socket, logs in, opens channel 1. `heartbeat` in seconds (0: none); `timeout`
     /// bounds the connect, the handshake and every RPC, in seconds; `name` is the connection
     /// name the broker shows. Announces the `connection.blocked` capability.
-    init(
+    package init(
         endpoint: AMQPEndpoint, heartbeat: Int, timeout: Double, caFile: String?, verify: Bool, name: String
     ) throws(Failure) {
         guard let state = amqp_new_connection() else { throw Failure(operation: "connect", detail: "out of memory") }
@@ -101,7 +138,7 @@ final class AMQPConnection {
 
     /// Closes channel and connection politely (bounded by the RPC timeout); use only on a link
     /// believed healthy. The socket itself is closed by `deinit`.
-    func closeGracefully() {
+    package func closeGracefully() {
         var short = Self.timeval(seconds: min(timeout, 2))
         amqp_set_rpc_timeout(state, &short)
         _ = amqp_channel_close(state, channel, Int32(AMQP_REPLY_SUCCESS))
@@ -109,13 +146,13 @@ final class AMQPConnection {
     }
 
     /// Turns on publisher confirms for the channel: every publish gets an ack or nack.
-    func confirmSelect() throws(Failure) {
+    package func confirmSelect() throws(Failure) {
         amqp_confirm_select(state, channel)
         try check(amqp_get_rpc_reply(state), "confirm.select")
     }
 
     /// Declares a durable exchange (idempotent when it exists with the same type).
-    func declareExchange(_ name: String, type: String) throws(Failure) {
+    package func declareExchange(_ name: String, type: String) throws(Failure) {
         Self.withBytes(name) { exchange in
             Self.withBytes(type) { kind in
                 _ = amqp_exchange_declare(state, channel, exchange, kind, 0, 1, 0, 0, amqp_empty_table)
@@ -125,15 +162,50 @@ final class AMQPConnection {
     }
 
     /// Declares a durable queue (idempotent when it exists with the same arguments).
-    func declareQueue(_ name: String) throws(Failure) {
+    package func declareQueue(_ name: String) throws(Failure) {
         Self.withBytes(name) { queue in
             _ = amqp_queue_declare(state, channel, queue, 0, 1, 0, 0, amqp_empty_table)
         }
         try check(amqp_get_rpc_reply(state), "declare queue \"\(name)\" (durable)")
     }
 
+    /// Declares a server-named, exclusive, auto-deleted queue (gone with this connection) and
+    /// returns its name: a subscriber's own copy of a fanout.
+    package func declarePrivateQueue() throws(Failure) -> String {
+        let declared = amqp_queue_declare(state, channel, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table)
+        try check(amqp_get_rpc_reply(state), "declare a private queue")
+        guard let declared else { throw Failure(operation: "declare a private queue", detail: "no reply") }
+        return Self.string(declared.pointee.queue)
+    }
+
+    /// At most `prefetch` unacknowledged deliveries on this channel at a time.
+    package func qos(prefetch: UInt16) throws(Failure) {
+        amqp_basic_qos(state, channel, 0, prefetch, 0)
+        try check(amqp_get_rpc_reply(state), "basic.qos prefetch \(prefetch)")
+    }
+
+    /// Starts consuming `queue` with acknowledgements: deliveries arrive as `Event.delivery`.
+    package func consume(_ queue: String) throws(Failure) {
+        Self.withBytes(queue) { q in
+            _ = amqp_basic_consume(state, channel, q, amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+        }
+        try check(amqp_get_rpc_reply(state), "consume queue \"\(queue)\"")
+    }
+
+    /// Acknowledges the delivery `tag`: the broker forgets the message.
+    package func ack(_ tag: UInt64) throws(Failure) {
+        let status = amqp_basic_ack(state, channel, tag, 0)
+        guard status == AMQP_STATUS_OK.rawValue else { throw Failure(operation: "basic.ack", detail: Self.statusText(status)) }
+    }
+
+    /// Rejects the delivery `tag`; with `requeue` the broker delivers it again (to any consumer).
+    package func reject(_ tag: UInt64, requeue: Bool) throws(Failure) {
+        let status = amqp_basic_reject(state, channel, tag, requeue ? 1 : 0)
+        guard status == AMQP_STATUS_OK.rawValue else { throw Failure(operation: "basic.reject", detail: Self.statusText(status)) }
+    }
+
     /// Binds `queue` to `exchange` with `routingKey`.
-    func bind(queue: String, exchange: String, routingKey: String) throws(Failure) {
+    package func bind(queue: String, exchange: String, routingKey: String) throws(Failure) {
         Self.withBytes(queue) { q in
             Self.withBytes(exchange) { e in
                 Self.withBytes(routingKey) { k in
@@ -145,7 +217,7 @@ final class AMQPConnection {
     }
 
     /// Whether the socket can take more bytes now, so a publish will not wait for the broker.
-    func canWrite() -> Bool {
+    package func canWrite() -> Bool {
         var descriptor = pollfd(fd: amqp_get_sockfd(state), events: Int16(POLLOUT), revents: 0)
         return poll(&descriptor, 1, 0) == 1 && descriptor.revents & Int16(POLLOUT) != 0
     }
@@ -153,21 +225,33 @@ final class AMQPConnection {
     /// Publishes one persistent JSON message (delivery mode 2, `application/json`, the given
     /// `message_id` and `timestamp` in Unix seconds, app id `healthmonitor`). Returning proves
     /// only that the bytes were handed to the socket; the confirm says whether the broker took it.
-    func publish(
+    package func publish(
         exchange: String, routingKey: String, mandatory: Bool, body: String, messageID: String, timestamp: UInt64
+    ) throws(Failure) {
+        try publish(exchange: exchange, routingKey: routingKey, body: body, messageID: messageID, timestamp: timestamp, options: PublishOptions(mandatory: mandatory))
+    }
+
+    /// Publishes one JSON message as `options` say (see the other `publish`).
+    package func publish(
+        exchange: String, routingKey: String, body: String, messageID: String, timestamp: UInt64, options: PublishOptions
     ) throws(Failure) {
         var properties = amqp_basic_properties_t()
         properties._flags = Self.contentTypeFlag | Self.deliveryModeFlag | Self.messageIDFlag | Self.timestampFlag | Self.appIDFlag
         properties.content_type = Self.bytes(Self.contentType)
         properties.app_id = Self.bytes(Self.appID)
-        properties.delivery_mode = 2
+        properties.delivery_mode = options.persistent ? 2 : 1
         properties.timestamp = timestamp
+        let expiration = options.expirationMillis.map { String(max(0, $0)) } ?? ""
+        if options.expirationMillis != nil { properties._flags |= Self.expirationFlag }
         let status = Self.withBytes(exchange) { e in
             Self.withBytes(routingKey) { k in
                 Self.withBytes(messageID) { id in
-                    Self.withBytes(body) { b in
-                        properties.message_id = id
-                        return amqp_basic_publish(state, channel, e, k, mandatory ? 1 : 0, 0, &properties, b)
+                    Self.withBytes(expiration) { ttl in
+                        Self.withBytes(body) { b in
+                            properties.message_id = id
+                            properties.expiration = ttl
+                            return amqp_basic_publish(state, channel, e, k, options.mandatory ? 1 : 0, 0, &properties, b)
+                        }
                     }
                 }
             }
@@ -178,7 +262,7 @@ final class AMQPConnection {
     /// The next event from the broker, waiting at most `seconds`; `nil` when none came. Throws
     /// when the connection failed: socket error, heartbeat timeout (no frame from the broker for
     /// two heartbeat intervals), or the broker closed the channel or connection.
-    func nextEvent(waiting seconds: Double) throws(Failure) -> Event? {
+    package func nextEvent(waiting seconds: Double) throws(Failure) -> Event? {
         var frame = amqp_frame_t()
         var limit = Self.timeval(seconds: seconds)
         let status = amqp_simple_wait_frame_noblock(state, &frame, &limit)
@@ -197,7 +281,12 @@ final class AMQPConnection {
             let returned = decoded!.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
             let code = Int(returned.reply_code)
             let text = Self.string(returned.reply_text)
-            return .returned(messageID: try readReturnedContent(), code: code, text: text)
+            return .returned(messageID: try readContent("read returned message").messageID, code: code, text: text)
+        case Self.basicDeliver:
+            let deliver = decoded!.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
+            let (messageID, body) = try readContent("read delivered message")
+            return .delivery(
+                Delivery(tag: deliver.delivery_tag, redelivered: deliver.redelivered != 0, routingKey: Self.string(deliver.routing_key), messageID: messageID, body: body))
         case Self.connectionBlocked:
             let blocked = decoded!.assumingMemoryBound(to: amqp_connection_blocked_t.self).pointee
             return .blocked(reason: Self.string(blocked.reason))
@@ -215,32 +304,39 @@ final class AMQPConnection {
     }
 
     /// Frees librabbitmq's frame memory once nothing is buffered (it grows per frame otherwise).
-    func releaseBuffers() {
+    package func releaseBuffers() {
         amqp_maybe_release_buffers(state)
     }
 
-    /// Reads the header and body frames that follow a `basic.return`; returns the message id.
-    private func readReturnedContent() throws(Failure) -> String? {
+    /// Reads the header and body frames that follow a `basic.return` or `basic.deliver`: the
+    /// message id and the body.
+    private func readContent(_ operation: String) throws(Failure) -> (messageID: String?, body: [UInt8]) {
         var messageID: String?
+        var body: [UInt8] = []
         var remaining: UInt64?
         while remaining != 0 {
             var frame = amqp_frame_t()
             var limit = Self.timeval(seconds: timeout)
             let status = amqp_simple_wait_frame_noblock(state, &frame, &limit)
             guard status == AMQP_STATUS_OK.rawValue else {
-                throw Failure(operation: "read returned message", detail: Self.statusText(status))
+                throw Failure(operation: operation, detail: Self.statusText(status))
             }
             if frame.frame_type == UInt8(AMQP_FRAME_HEADER) {
                 remaining = frame.payload.properties.body_size
+                body.reserveCapacity(Int(min(frame.payload.properties.body_size, 1 << 24)))
                 let properties = frame.payload.properties.decoded.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee
                 if properties._flags & Self.messageIDFlag != 0 { messageID = Self.string(properties.message_id) }
             } else if frame.frame_type == UInt8(AMQP_FRAME_BODY), let left = remaining {
-                remaining = left - min(left, UInt64(frame.payload.body_fragment.len))
+                let fragment = frame.payload.body_fragment
+                if let base = fragment.bytes, fragment.len > 0 {
+                    body.append(contentsOf: UnsafeRawBufferPointer(start: base, count: fragment.len))
+                }
+                remaining = left - min(left, UInt64(fragment.len))
             } else {
-                throw Failure(operation: "read returned message", detail: "unexpected frame type \(frame.frame_type)")
+                throw Failure(operation: operation, detail: "unexpected frame type \(frame.frame_type)")
             }
         }
-        return messageID
+        return (messageID, body)
     }
 
     private func check(_ reply: amqp_rpc_reply_t, _ operation: String) throws(Failure) {

@@ -5,25 +5,25 @@ import Monitor
 ///
 /// `amqp://user:password@host:port/vhost` (vhost percent-encoded: `%2F` is `/`); without user
 /// and password librabbitmq's defaults (`guest`) apply, without a vhost `/`.
-struct AMQPEndpoint: Sendable, Hashable {
-    var host: String
-    var port: Int
-    var user: String
-    var password: String
-    var vhost: String
-    var tls: Bool
+package struct AMQPEndpoint: Sendable, Hashable {
+    package var host: String
+    package var port: Int
+    package var user: String
+    package var password: String
+    package var vhost: String
+    package var tls: Bool
     /// The URI with the password masked, for logs.
-    var display: String
+    package var display: String
 
     /// Why a URI cannot be used. It does not repeat the URI: one that failed to parse cannot be
     /// trusted to have its password masked (the config error names the file, line and key).
-    struct InvalidURI: Error, CustomStringConvertible {
-        var description: String {
+    package struct InvalidURI: Error, CustomStringConvertible {
+        package var description: String {
             "not a valid AMQP URI; expected amqp://user:password@host:5672/vhost or amqps://… (vhost / written %2F)"
         }
     }
 
-    init(uri: String) throws(InvalidURI) {
+    package init(uri: String) throws(InvalidURI) {
         let masked = SecretMasking.maskURLPassword(uri)
         // amqp_parse_url edits the buffer in place and points the result into it: copy each
         // part out before the buffer goes away.

@@ -1,0 +1,256 @@
+import AMQPClient
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Monitor
+import ServiceLifecycle
+import Synchronization
+
+/// `healthmonitor agent`: a probe. It consumes its location's run requests, runs each check and
+/// publishes the result; it needs no check config.
+///
+/// Delivery guarantees: a request is acknowledged only after its result is confirmed by the
+/// broker (persistent, to the durable result queue). A request whose agent dies, loses its
+/// connection or is stopped before that stays unacknowledged, and the broker delivers it again
+/// to a sibling of the same location (or to this agent once it is back): at least once. At most
+/// `prefetch` requests run at a time per agent.
+///
+/// librabbitmq is neither thread-safe nor threaded: one dedicated thread owns the connection.
+/// Checks run as tasks, as in `run`; their results come back to that thread through `outbox`.
+public final class ClusterAgent: Service, Sendable {
+    public struct Settings: Sendable {
+        public var uri: String
+        public var location: String
+        /// The agent's name in results and heartbeats (default: host name and process id).
+        public var name: String
+        /// Requests run at once, at most (`basic.qos`).
+        public var prefetch: UInt16
+        /// Seconds between heartbeats.
+        public var heartbeatInterval: Double
+        /// Bounds the connect, the handshake and every broker RPC, in seconds.
+        public var timeout: Double
+
+        public init(uri: String, location: String, name: String, prefetch: UInt16 = 64, heartbeatInterval: Double = 5, timeout: Double = 10) {
+            self.uri = uri
+            self.location = location
+            self.name = name
+            self.prefetch = prefetch
+            self.heartbeatInterval = heartbeatInterval
+            self.timeout = timeout
+        }
+    }
+
+    /// Bad settings: the URI or the location name.
+    public struct InvalidSettings: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// A finished run waiting for the connection's thread to publish it.
+    private struct Finished: Sendable {
+        var generation: Int
+        var deliveryTag: UInt64
+        var id: String
+        var body: String
+    }
+
+    private struct Shared: Sendable {
+        var outbox: [Finished] = []
+        var running = 0
+        var stopping = false
+    }
+
+    public let settings: Settings
+    private let endpoint: AMQPEndpoint
+    private let checks: RequestedChecks
+    private let logger: Logger
+    private let shared = Mutex(Shared())
+    private let thread = DedicatedThread(name: "agent-amqp")
+
+    public init(settings: Settings, checks: RequestedChecks, logger: Logger) throws(InvalidSettings) {
+        guard ClusterTopology.isValidLocation(settings.location) else {
+            throw InvalidSettings(description: "location \"\(settings.location)\": expected 1 to 64 of a-z A-Z 0-9 - _")
+        }
+        do {
+            endpoint = try AMQPEndpoint(uri: settings.uri)
+        } catch {
+            throw InvalidSettings(description: "cluster URI: \(error)")
+        }
+        self.settings = settings
+        self.checks = checks
+        var logger = logger
+        logger[metadataKey: "location"] = "\(settings.location)"
+        logger[metadataKey: "agent"] = "\(settings.name)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info("agent started", metadata: ["broker": "\(endpoint.display)", "queue": "\(ClusterTopology.requestQueue(settings.location))"])
+        try await withGracefulShutdownHandler {
+            try await thread.run { [self] in loop() }
+        } onGracefulShutdown: { [self] in
+            shared.withLock { $0.stopping = true }
+        }
+        thread.stop()
+        logger.info("agent stopped")
+    }
+
+    private var stopping: Bool { shared.withLock { $0.stopping } }
+
+    /// Connects, serves until the connection fails or the agent stops, and connects again after
+    /// a pause that doubles up to 10 s.
+    private func loop() {
+        var generation = 0
+        var pause = 0.5
+        while !stopping {
+            generation += 1
+            do {
+                let connection = try connect()
+                logger.notice("connected to the broker; consuming run requests", metadata: ["broker": "\(endpoint.display)"])
+                pause = 0.5
+                try serve(connection, generation: generation)
+                connection.closeGracefully()
+            } catch {
+                logger.warning("broker connection lost; unacknowledged requests go back to the queue", metadata: ["broker": "\(endpoint.display)", "error": "\(error)", "retry_in": "\(pause)s"])
+                // Results of this connection's requests cannot be acknowledged on another one: the
+                // broker delivers those requests again.
+                shared.withLock { $0.outbox.removeAll { $0.generation == generation } }
+                let until = MonotonicClock().seconds() + pause
+                while !stopping, MonotonicClock().seconds() < until { usleep(50_000) }
+                pause = min(pause * 2, 10)
+            }
+        }
+    }
+
+    private func connect() throws(AMQPConnection.Failure) -> AMQPConnection {
+        let connection = try AMQPConnection(
+            endpoint: endpoint, heartbeat: 10, timeout: settings.timeout, caFile: nil, verify: true, name: "healthmonitor agent \(settings.name)")
+        let queue = ClusterTopology.requestQueue(settings.location)
+        try connection.declareExchange(ClusterTopology.requestExchange, type: "direct")
+        try connection.declareQueue(queue)
+        try connection.bind(queue: queue, exchange: ClusterTopology.requestExchange, routingKey: settings.location)
+        try connection.declareExchange(ClusterTopology.resultExchange, type: "direct")
+        try connection.declareQueue(ClusterTopology.resultQueue)
+        try connection.bind(queue: ClusterTopology.resultQueue, exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey)
+        try connection.declareExchange(ClusterTopology.heartbeatExchange, type: "fanout")
+        try connection.confirmSelect()
+        try connection.qos(prefetch: settings.prefetch)
+        try connection.consume(queue)
+        return connection
+    }
+
+    /// A publish awaiting its confirm: the request to acknowledge once it is confirmed.
+    private struct Unconfirmed {
+        var deliveryTag: UInt64?
+        var id: String
+    }
+
+    private func serve(_ connection: AMQPConnection, generation: Int) throws(AMQPConnection.Failure) {
+        var sequence: UInt64 = 0
+        var unconfirmed: [UInt64: Unconfirmed] = [:]
+        var returned: Set<String> = []
+        var blocked = false
+        var lastBeat = -Double.infinity
+        var drainDeadline: Double?
+        while true {
+            let now = MonotonicClock().seconds()
+            let (finished, running, stopping) = shared.withLock { s in
+                let mine = s.outbox.filter { $0.generation == generation }
+                s.outbox.removeAll()
+                return (mine, s.running, s.stopping)
+            }
+            if stopping {
+                // Finish what runs and what awaits its confirm, for at most 5 s; requests not
+                // started go back to the queue when the connection closes.
+                if drainDeadline == nil { drainDeadline = now + 5 }
+                if (running == 0 && unconfirmed.isEmpty && finished.isEmpty) || now >= drainDeadline! { return }
+            }
+            if !blocked {
+                for result in finished {
+                    sequence += 1
+                    try connection.publish(
+                        exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey, body: result.body,
+                        messageID: result.id, timestamp: UInt64(WallClock.nowMillis() / 1000), options: .init(persistent: true, mandatory: true))
+                    unconfirmed[sequence] = Unconfirmed(deliveryTag: result.deliveryTag, id: result.id)
+                }
+                if now - lastBeat >= settings.heartbeatInterval {
+                    sequence += 1
+                    try connection.publish(
+                        exchange: ClusterTopology.heartbeatExchange, routingKey: "", body: heartbeat(running: running),
+                        messageID: ResultID.next(), timestamp: UInt64(WallClock.nowMillis() / 1000),
+                        options: .init(persistent: false, expirationMillis: Int(settings.heartbeatInterval * 3000)))
+                    unconfirmed[sequence] = Unconfirmed(deliveryTag: nil, id: "")
+                    lastBeat = now
+                }
+            } else if !finished.isEmpty {
+                shared.withLock { $0.outbox.insert(contentsOf: finished, at: 0) }
+            }
+            let busy = running > 0 || !unconfirmed.isEmpty || !finished.isEmpty
+            guard let event = try connection.nextEvent(waiting: busy ? 0.002 : 0.25) else {
+                connection.releaseBuffers()
+                continue
+            }
+            switch event {
+            case .delivery(let delivery):
+                if stopping { continue }  // left unacknowledged: redelivered after the close
+                accept(delivery, generation: generation, connection: connection)
+            case .ack(let tag, let multiple), .nack(let tag, let multiple):
+                let confirmed: Bool = if case .ack = event { true } else { false }
+                for seq in unconfirmed.keys where seq == tag || (multiple && seq < tag) {
+                    let entry = unconfirmed.removeValue(forKey: seq)!
+                    guard let deliveryTag = entry.deliveryTag else { continue }
+                    if confirmed && !returned.contains(entry.id) {
+                        try connection.ack(deliveryTag)
+                    } else {
+                        // The broker did not keep the result: run the request again.
+                        try connection.reject(deliveryTag, requeue: true)
+                    }
+                    returned.remove(entry.id)
+                }
+            case .returned(let messageID, let code, let text):
+                logger.warning("result returned by the broker as unroutable; its request is run again", metadata: ["reply": "\(code) \(text)"])
+                if let messageID { returned.insert(messageID) }
+            case .blocked(let reason):
+                blocked = true
+                logger.warning("broker blocks publishing (resource alarm); results wait", metadata: ["reason": "\(reason)"])
+            case .unblocked:
+                blocked = false
+                logger.notice("broker unblocked publishing")
+            case .other:
+                break
+            }
+        }
+    }
+
+    /// Starts the run a delivery asks for. A message that is not a run request cannot be
+    /// answered (no check to name): it is logged and acknowledged, so it does not come back.
+    private func accept(_ delivery: AMQPConnection.Delivery, generation: Int, connection: AMQPConnection) {
+        let request: RunRequest
+        do {
+            request = try RunRequest(json: delivery.body)
+        } catch {
+            logger.error("dropped a message that is not a run request", metadata: ["message_id": "\(delivery.messageID ?? "none")", "error": "\(error)"])
+            try? connection.ack(delivery.tag)
+            return
+        }
+        shared.withLock { $0.running += 1 }
+        let location = settings.location
+        let name = settings.name
+        Task { [self] in
+            let result = await checks.run(request)
+            shared.withLock { s in
+                s.running -= 1
+                guard let result else { return }
+                let body = result.json(extra: [("request", .string(request.id)), ("location", .string(location)), ("agent", .string(name))])
+                s.outbox.append(Finished(generation: generation, deliveryTag: delivery.tag, id: result.id, body: body))
+            }
+        }
+    }
+
+    private func heartbeat(running: Int) -> String {
+        JSONValue.object([
+            "agent": .string(settings.name), "location": .string(settings.location), "host": .string(HostName.current),
+            "time": .int(Int(WallClock.nowMillis())), "interval": .double(settings.heartbeatInterval), "running": .int(running),
+        ]).json()
+    }
+}

@@ -1,0 +1,29 @@
+/// The names the controller and its agents meet under on the broker (see the README's
+/// "Distributed checks").
+///
+/// - Run requests: the direct exchange `healthmonitor.requests`, routing key = location, into
+///   the durable work queue `healthmonitor.requests.LOCATION` that the location's agents share
+///   (competing consumers).
+/// - Results: the direct exchange `healthmonitor.results`, routing key `result`, into the durable
+///   queue `healthmonitor.results` that controllers consume.
+/// - Heartbeats: the fanout exchange `healthmonitor.agents`.
+public enum ClusterTopology {
+    public static let requestExchange = "healthmonitor.requests"
+    public static let resultExchange = "healthmonitor.results"
+    public static let resultQueue = "healthmonitor.results"
+    public static let resultRoutingKey = "result"
+    public static let heartbeatExchange = "healthmonitor.agents"
+
+    /// The work queue of `location`.
+    public static func requestQueue(_ location: String) -> String { "\(requestExchange).\(location)" }
+
+    /// Whether `name` can name a location: 1 to 64 of `a-z A-Z 0-9 - _`, so it is a routing key
+    /// and part of a queue name as it stands.
+    public static func isValidLocation(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { b in
+                (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+                    || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+            }
+    }
+}

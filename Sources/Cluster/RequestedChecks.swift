@@ -1,0 +1,73 @@
+import Logging
+import Monitor
+import Synchronization
+
+/// Turns run requests into checks and runs them, as `healthmonitor run` would run the same check
+/// from its config: validated by the same loader, the same hard deadline, the same result.
+///
+/// Built checks are kept by request content (a check is asked for every period, with the same
+/// options), at most `capacity` of them.
+public final class RequestedChecks: Sendable {
+    private let scheduler: Scheduler<ContinuousClock>
+    private let loader: ConfigLoader
+    private let built = Mutex<[String: ScheduledCheck]>([:])
+    private let capacity: Int
+    private let logger: Logger
+
+    public init(checkKinds: [CheckKind] = CheckKinds.all, logger: Logger, capacity: Int = 100_000) {
+        // No `${VAR}` substitution on the agent: the controller substituted before sending.
+        loader = ConfigLoader(checkKinds: checkKinds, notifierKinds: [], environment: [:])
+        scheduler = Scheduler(checks: [], router: ResultRouter(channels: [], logger: logger), host: HostName.current, clock: ContinuousClock(), logger: logger)
+        self.capacity = capacity
+        self.logger = logger
+    }
+
+    /// Runs the check `request` asks for; a request that names an unknown check type or
+    /// invalid options ends as a failure result that says why. `nil` only when the task was
+    /// cancelled (shutdown).
+    public func run(_ request: RunRequest) async -> CheckResult? {
+        let scheduled: ScheduledCheck
+        switch check(for: request) {
+        case .success(let check): scheduled = check
+        case .failure(let refusal):
+            return CheckResult(status: .failure, check: request.check, label: request.label, message: refusal.description)
+        }
+        return await scheduler.execute(scheduled)
+    }
+
+    /// Why a request cannot be run.
+    public struct Refusal: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The check a request asks for, built once per distinct request content.
+    func check(for request: RunRequest) -> Result<ScheduledCheck, Refusal> {
+        let document: JSONValue = ["checks": .object([request.check: .object([request.label: .object(request.options)])])]
+        let text = document.json()
+        if let known = built.withLock({ $0[text] }) { return .success(known) }
+        guard loader.checkKinds[request.check] != nil else {
+            let known = loader.checkKinds.keys.sorted().joined(separator: ", ")
+            return .failure(Refusal(description: "this agent does not know the check type \"\(request.check)\" (it knows \(known))"))
+        }
+        let config: MonitorConfig
+        do {
+            config = try loader.load([ConfigSource(section: .whole, name: "request \(request.id)", text: text)])
+        } catch {
+            return .failure(Refusal(description: "invalid run request: " + error.errors.map(\.message).joined(separator: "; ")))
+        }
+        guard let checkConfig = config.checks.first, let kind = loader.checkKinds[checkConfig.type] else {
+            return .failure(Refusal(description: "invalid run request: no check in it"))
+        }
+        do {
+            let check = try kind.make(CheckContext(label: checkConfig.label, options: checkConfig.options, logger: logger, key: checkConfig.key))
+            let scheduled = ScheduledCheck(config: checkConfig, check: check)
+            built.withLock { cache in
+                if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
+                cache[text] = scheduled
+            }
+            return .success(scheduled)
+        } catch {
+            return .failure(Refusal(description: "cannot set up check: \(error)"))
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Cluster
+import Foundation
+import Monitor
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SinkIntegrationTests {
+    /// `healthmonitor agent` against Debian's rabbitmq-server, each test in a vhost of its own
+    /// (made with rabbitmqctl, as a deployment would isolate a cluster).
+    @Suite(.needs(.rabbitmq, .script)) struct ClusterAgentIntegrationTests {
+        /// A fresh vhost that `guest` may use; `body` gets its URI. Deleted afterwards.
+        func withVhost<T>(_ body: (String) async throws -> T) async throws -> T {
+            let vhost = "hm-cluster-\(SinkTest.unique())"
+            _ = try await SinkTest.services("rabbitmqctl", "add_vhost", vhost)
+            _ = try await SinkTest.services("rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+            let base = try TestServers.value("HM_RABBITMQ_URI")
+            let uri = String(base[..<base.lastIndex(of: "/")!]) + "/" + vhost
+            do {
+                let value = try await body(uri)
+                _ = try? await SinkTest.services("rabbitmqctl", "delete_vhost", vhost)
+                return value
+            } catch {
+                _ = try? await SinkTest.services("rabbitmqctl", "delete_vhost", vhost)
+                throw error
+            }
+        }
+
+        /// The topology the agent declares, declared by the test first so that requests
+        /// published before the agent starts wait in its location's queue.
+        func declareTopology(_ client: AMQPTestClient, location: String) throws {
+            try client.declareExchange(ClusterTopology.requestExchange, type: "direct")
+            try client.declareBoundQueue(ClusterTopology.requestQueue(location), exchange: ClusterTopology.requestExchange, routingKey: location)
+            try client.declareExchange(ClusterTopology.resultExchange, type: "direct")
+            try client.declareBoundQueue(ClusterTopology.resultQueue, exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey)
+            try client.declareExchange(ClusterTopology.heartbeatExchange, type: "fanout")
+        }
+
+        /// Reads the result queue until `count` results came (30 s at most), by request id.
+        func results(_ uri: String, count: Int) async throws -> [String: [String: JSONValue]] {
+            var byRequest: [String: [String: JSONValue]] = [:]
+            let deadline = ContinuousClock.now + .seconds(30)
+            while byRequest.count < count, ContinuousClock.now < deadline {
+                let messages = try await SinkTest.blocking.run { try AMQPTestClient(uri: uri).drain(ClusterTopology.resultQueue) }
+                for message in messages {
+                    let object = try #require(try JSONValue.parse(message.body).objectValue)
+                    let request = try #require(object["request"]?.stringValue)
+                    #expect(byRequest[request] == nil, "a second result for request \(request)")
+                    byRequest[request] = object
+                    #expect(message.deliveryMode == 2, "results are persistent")
+                }
+                if byRequest.count < count { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            return byRequest
+        }
+
+        /// An agent runs what its location is asked: a check that passes, one that fails, a type it
+        /// does not know (a failure result that says so), and drops a message that is no request.
+        /// Each result carries the request, location and agent; every request is acknowledged
+        /// (none is left in the queue after the agent stops); the agent heartbeats.
+        @Test func anAgentRunsWhatItsLocationIsAsked() async throws {
+            try await withVhost { uri in
+                let listener = try SilentListener()
+                defer { listener.close() }
+                let closed = try SilentListener.closedPort()
+                let requests = [
+                    RunRequest(check: "hostport", label: "open", options: ["host": "127.0.0.1", "port": .int(Int(listener.port))], location: "eu", dueMillis: 1, controller: "test"),
+                    RunRequest(check: "hostport", label: "closed", options: ["host": "127.0.0.1", "port": .int(Int(closed))], location: "eu", dueMillis: 2, controller: "test"),
+                    RunRequest(check: "smtp", label: "mail", options: ["host": "127.0.0.1"], location: "eu", dueMillis: 3, controller: "test"),
+                ]
+                try await SinkTest.blocking.run { [self] in
+                    let client = try AMQPTestClient(uri: uri)
+                    try declareTopology(client, location: "eu")
+                    try client.declareBoundQueue("test-heartbeats", exchange: ClusterTopology.heartbeatExchange)
+                    for request in requests {
+                        try client.publish(exchange: ClusterTopology.requestExchange, routingKey: "eu", body: request.json())
+                    }
+                    try client.publish(exchange: ClusterTopology.requestExchange, routingKey: "eu", body: "hello")
+                }
+                let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-1"])
+                let results = try await results(uri, count: requests.count)
+                agent.process.signal(SIGTERM)
+                let out = await agent.finish()
+                #expect(out.status == 0, "\(out.stderr)")
+                #expect(results.count == requests.count, "\(out.stderr)")
+                for request in requests {
+                    let result = try #require(results[request.id], "no result for \(request.key)")
+                    #expect(result["location"] == "eu" && result["agent"] == "agent-1")
+                    #expect(result["check"]?.stringValue == request.check && result["label"]?.stringValue == request.label)
+                    #expect(result["host"]?.stringValue == HostName.current)
+                    #expect(result["id"]?.stringValue?.count == 36)
+                }
+                #expect(results[requests[0].id]?["status"] == "success")
+                #expect(results[requests[0].id]?["measurement"]?.objectValue?["connect_ms"] != nil)
+                #expect(results[requests[1].id]?["status"] == "failure")
+                #expect(results[requests[1].id]?["message"]?.stringValue?.contains("connection refused") == true)
+                #expect(results[requests[2].id]?["status"] == "failure")
+                #expect(results[requests[2].id]?["message"]?.stringValue?.hasPrefix("this agent does not know the check type \"smtp\"") == true)
+                #expect(out.stderr.contains("dropped a message that is not a run request"))
+                let (left, beats) = try await SinkTest.blocking.run {
+                    let client = try AMQPTestClient(uri: uri)
+                    return (try client.drain(ClusterTopology.requestQueue("eu")), try client.drain("test-heartbeats"))
+                }
+                #expect(left.isEmpty, "requests left unacknowledged: \(left.map(\.body))")
+                let beat = try #require(beats.first.map { try JSONValue.parse($0.body).objectValue })
+                #expect(beat?["agent"] == "agent-1" && beat?["location"] == "eu")
+                #expect(beat?["interval"]?.doubleValue == 5)
+            }
+        }
+    }
+}
