@@ -103,6 +103,13 @@ final class AMQPTestClient {
         guard amqp_get_rpc_reply(state).reply_type == AMQP_RESPONSE_NORMAL else { throw Failure(description: "queue.bind") }
     }
 
+    /// How many messages `queue` holds ready for delivery (not those delivered and unacknowledged).
+    func messageCount(_ queue: String) throws -> Int {
+        let declared = queue.withCString { q in amqp_queue_declare(state, 1, amqp_cstring_bytes(q), 1, 0, 0, 0, amqp_empty_table) }
+        guard amqp_get_rpc_reply(state).reply_type == AMQP_RESPONSE_NORMAL, let declared else { throw Failure(description: "queue.declare passive \(queue)") }
+        return Int(declared.pointee.message_count)
+    }
+
     /// Declares a durable exchange of `type`.
     func declareExchange(_ exchange: String, type: String) throws {
         _ = exchange.withCString { e in

@@ -109,5 +109,49 @@ extension SinkIntegrationTests {
                 #expect(beat?["interval"]?.doubleValue == 5)
             }
         }
+
+        /// A request is acknowledged only after its result is confirmed: an agent killed (-9) in
+        /// the middle of a run leaves it unacknowledged, and the broker gives it to the sibling of
+        /// the same location, which runs it. One result, from the sibling.
+        @Test func aKilledAgentsRequestIsRunByItsSibling() async throws {
+            try await LocalHTTPServer.with { server in
+                try await withVhost { uri in
+                    // A download that takes about 2 s (8 chunks, 0.25 s apart).
+                    let request = RunRequest(
+                        check: "download", label: "slow", options: ["url": .string(server.base + "/slow/8?chunk=1&delay=0.25")], location: "eu",
+                        dueMillis: 1, controller: "test")
+                    try await SinkTest.blocking.run { [self] in
+                        let client = try AMQPTestClient(uri: uri)
+                        try declareTopology(client, location: "eu")
+                        try client.publish(exchange: ClusterTopology.requestExchange, routingKey: "eu", body: request.json())
+                    }
+                    let first = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-1", "--prefetch", "1"])
+                    // The first agent has taken the request when the queue shows it no more.
+                    let deadline = ContinuousClock.now + .seconds(15)
+                    while ContinuousClock.now < deadline {
+                        let waiting = try await SinkTest.blocking.run { try AMQPTestClient(uri: uri).messageCount(ClusterTopology.requestQueue("eu")) }
+                        if waiting == 0 { break }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    let second = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-2", "--prefetch", "1"])
+                    try await Task.sleep(for: .milliseconds(500))
+                    first.process.signal(SIGKILL)
+                    let killed = await first.finish()
+                    let results = try await results(uri, count: 1)
+                    second.process.signal(SIGTERM)
+                    let out = await second.finish()
+                    #expect(out.status == 0, "\(out.stderr)")
+                    #expect(results.count == 1, "agent-1: \(killed.stderr)\nagent-2: \(out.stderr)")
+                    let result = try #require(results[request.id])
+                    #expect(result["agent"] == "agent-2")
+                    #expect(result["status"] == "success", "\(result)")
+                    #expect(result["measurement"]?.objectValue?["bytes"]?.intValue == 8)
+                    // Nothing more comes: the killed agent's run left no result behind.
+                    try await Task.sleep(for: .milliseconds(500))
+                    let late = try await SinkTest.blocking.run { try AMQPTestClient(uri: uri).drain(ClusterTopology.resultQueue) }
+                    #expect(late.isEmpty)
+                }
+            }
+        }
     }
 }
