@@ -237,11 +237,14 @@ public final class ClusterAgent: Service, Sendable {
         let location = settings.location
         let name = settings.name
         Task { [self] in
-            let result = await checks.run(request)
+            var result = await checks.run(request)
+            result?.location = location
+            result?.agent = name
+            // The result's own JSON, with the request it answers and the exact creation time.
+            let body = result?.json(extra: [("request", .string(request.id)), ("created_ms", .int(Int(result?.createdMillis ?? 0)))])
             shared.withLock { s in
                 s.running -= 1
-                guard let result else { return }
-                let body = result.json(extra: [("request", .string(request.id)), ("location", .string(location)), ("agent", .string(name))])
+                guard let result, let body else { return }
                 s.outbox.append(Finished(generation: generation, deliveryTag: delivery.tag, id: result.id, body: body))
             }
         }

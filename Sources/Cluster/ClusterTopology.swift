@@ -1,3 +1,5 @@
+import Monitor
+
 /// The names the controller and its agents meet under on the broker (see the README's
 /// "Distributed checks").
 ///
@@ -17,13 +19,6 @@ public enum ClusterTopology {
     /// The work queue of `location`.
     public static func requestQueue(_ location: String) -> String { "\(requestExchange).\(location)" }
 
-    /// Whether `name` can name a location: 1 to 64 of `a-z A-Z 0-9 - _`, so it is a routing key
-    /// and part of a queue name as it stands.
-    public static func isValidLocation(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 64
-            && name.utf8.allSatisfy { b in
-                (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
-                    || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
-            }
-    }
+    /// Whether `name` can name a location (`CheckConfig.isValidLocation`).
+    public static func isValidLocation(_ name: String) -> Bool { CheckConfig.isValidLocation(name) }
 }

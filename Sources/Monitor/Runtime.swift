@@ -111,16 +111,19 @@ public struct Runtime: Sendable {
 
     /// The scheduler for all checks; `observer` (a benchmark's) replaces the metrics' lag and
     /// overrun counts.
-    public func scheduler<C: Clock>(clock: C, observer: (any SchedulerObserver)? = nil) -> Scheduler<C>
+    public func scheduler<C: Clock>(clock: C, observer: (any SchedulerObserver)? = nil, remote: (any RemoteExecutor)? = nil) -> Scheduler<C>
     where C.Duration == Duration {
         Scheduler(
-            checks: checks, router: router, host: config.settings.host, clock: clock, observer: observer ?? router.metrics, logger: logger)
+            checks: checks, router: router, host: config.settings.host, clock: clock, observer: observer ?? router.metrics, remote: remote,
+            logger: logger)
     }
 
     /// Services for `run`, in start order: the notifiers (one group, so they drain together)
     /// first, the scheduler last, so that at shutdown (reverse order) scheduling stops before
     /// the queues drain.
-    public func services(observer: (any SchedulerObserver)? = nil) -> [any Service] {
+    /// `remote` (the cluster controller) runs the checks of other locations; it starts before the
+    /// scheduler and stops after it.
+    public func services(observer: (any SchedulerObserver)? = nil, remote: (any RemoteExecutor & Service)? = nil) -> [any Service] {
         // The history recorders stop after the scheduler (which flushes them) and before the queues drain.
         var services: [any Service] = [deliveryGroup()]
         services.append(contentsOf: router.histories as [any Service])
@@ -128,7 +131,8 @@ public struct Runtime: Sendable {
             Heartbeat(
                 stateDirectory: config.settings.stateDirectory, router: router, checks: checks.count,
                 longestSleep: checks.map(\.config.sleep).max() ?? 0, logger: logger))
-        services.append(scheduler(clock: ContinuousClock(), observer: observer))
+        if let remote { services.append(remote) }
+        services.append(scheduler(clock: ContinuousClock(), observer: observer, remote: remote))
         return services
     }
 }

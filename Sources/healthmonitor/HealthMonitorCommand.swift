@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import HTTPFace
 import HistorySQLite
@@ -120,15 +121,20 @@ struct Run: AsyncParsableCommand {
         _ = metricsRegistry
         let runtime: Runtime
         let face: HTTPFace?
+        let controller: ClusterController?
         do {
             let config = try common.loadConfig(logger: logger)
             for warning in config.warnings { logger.warning("\(warning)") }
             runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
             face = try makeHTTPFace(runtime, logger: logger)
+            controller = try config.settings.cluster.map { try ClusterController(settings: $0, logger: logger) }
         } catch let error as ConfigError {
             throw reportConfigError(error)
         } catch let error as HTTPFace.SetupError {
             FileOutput.standardError.write("\(error)\n")
+            throw ExitCode(2)
+        } catch let error as ClusterAgent.InvalidSettings {
+            FileOutput.standardError.write("error: \(error)\n")
             throw ExitCode(2)
         }
         logger.info(
@@ -140,7 +146,7 @@ struct Run: AsyncParsableCommand {
             ])
         // The HTTP face starts last and stops first.
         try await StopControl.run(
-            runtime.services() + (face.map { [$0] } ?? []), shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
+            runtime.services(remote: controller) + (face.map { [$0] } ?? []), shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
         for channel in runtime.channels {
             let s = channel.stats
             logger.info(

@@ -4,6 +4,7 @@ public struct ConfigLoader: Sendable {
     public static let commonCheckOptions: [OptionSpec] = [
         OptionSpec("sleep", .duration(minimum: 0.001), default: 60, help: "seconds between the starts of two runs"),
         OptionSpec("threshold", .integer(0...Int.max), help: "overrides the notifiers' threshold for this check"),
+        OptionSpec("locations", .stringList, help: "where it runs: local (this process) and agents' locations (settings.cluster); default [local]"),
     ]
 
     /// Options every notifier accepts.
@@ -26,6 +27,13 @@ public struct ConfigLoader: Sendable {
         OptionSpec("host", .string, help: "host name put in results (default: this machine's)"),
         OptionSpec("history", .stringMap, help: "the history recorder: enabled, keep_results, keep_rollups"),
         OptionSpec("http", .stringMap, help: "the HTTP face: listen, token (or token_file), cert_file, key_file"),
+        OptionSpec("cluster", .stringMap, help: "distributed checks: uri (the broker), name (this controller's)"),
+    ]
+
+    /// Options of `settings.cluster:`.
+    public static let clusterOptions: [OptionSpec] = [
+        OptionSpec("uri", .string, help: "the broker agents and controller meet on: amqp://user:password@host:5672/vhost"),
+        OptionSpec("name", .string, help: "this controller's name in run requests (default: settings.host)"),
     ]
 
     /// Options of `settings.history:`.
@@ -140,7 +148,17 @@ public struct ConfigLoader: Sendable {
                     .error, at: root["settings"]?["http"]?.location ?? root.location, path: "settings.http",
                     "cert_file and key_file go together: set both for HTTPS, or neither"))
         }
-        let settings = MonitorSettings(
+        var cluster: ClusterSettings?
+        if let clusterNode = root["settings"]?["cluster"] {
+            let clusterOptions = options(clusterNode, specs: Self.clusterOptions, path: "settings.cluster", into: &diagnostics)
+            if let uri = clusterOptions.string("uri"), !uri.isEmpty {
+                cluster = ClusterSettings(uri: uri, name: clusterOptions.string("name") ?? settingsOptions.string("host") ?? HostName.current)
+            } else {
+                diagnostics.append(
+                    ConfigDiagnostic(.error, at: clusterNode.location, path: "settings.cluster.uri", "the broker is required: uri: amqp://user:password@host:5672/vhost"))
+            }
+        }
+        var settings = MonitorSettings(
             stateDirectory: settingsOptions.string("state_dir") ?? "state",
             shutdownTimeout: settingsOptions.double("shutdown_timeout") ?? 10,
             host: settingsOptions.string("host") ?? HostName.current,
@@ -148,6 +166,7 @@ public struct ConfigLoader: Sendable {
                 enabled: historyOptions.bool("enabled") ?? true, keepResults: historyOptions.double("keep_results") ?? 7 * 86400,
                 keepRollups: historyOptions.double("keep_rollups") ?? 400 * 86400),
             http: http)
+        settings.cluster = cluster
 
         var checks: [CheckConfig] = []
         if let checksNode = root["checks"], let types = checksNode.entries, !types.isEmpty {
@@ -169,11 +188,13 @@ public struct ConfigLoader: Sendable {
                     let path = "checks.\(typeEntry.key).\(labelEntry.key)"
                     let specs = Self.commonCheckOptions + kind.options
                     let opts = options(labelEntry.value, specs: specs, path: path, at: labelEntry.keyLocation, into: &diagnostics)
-                    checks.append(
-                        CheckConfig(
-                            type: kind.name, label: labelEntry.key, sleep: opts.double("sleep") ?? 60,
-                            threshold: opts.int("threshold"), options: opts,
-                            maskedConfig: SecretMasking.masked(.object(opts.values)).objectValue ?? [:]))
+                    let masked = SecretMasking.masked(.object(opts.values)).objectValue ?? [:]
+                    for location in locations(opts, path: path, node: labelEntry.value, cluster: cluster, into: &diagnostics) {
+                        checks.append(
+                            CheckConfig(
+                                type: kind.name, label: labelEntry.key, sleep: opts.double("sleep") ?? 60,
+                                threshold: opts.int("threshold"), options: opts, maskedConfig: masked, location: location))
+                    }
                 }
             }
         } else {
@@ -254,6 +275,39 @@ public struct ConfigLoader: Sendable {
     }
 
     /// Validates one options mapping against `specs`: types, required keys, unknown keys.
+    /// The locations of a check (`locations:`): `nil` for `local` (this process), else the
+    /// name of the agents' location. Each is checked: a valid name, no repeats, and a
+    /// `settings.cluster` for any other location than `local`.
+    private func locations(
+        _ opts: Options, path: String, node: ConfigNode, cluster: ClusterSettings?, into diagnostics: inout [ConfigDiagnostic]
+    ) -> [String?] {
+        guard let listed = opts.values["locations"]?.arrayValue else { return [nil] }
+        let at = node["locations"]?.location ?? node.location
+        var seen: Set<String> = []
+        var result: [String?] = []
+        for name in listed.compactMap(\.stringValue) {
+            guard seen.insert(name).inserted else {
+                diagnostics.append(ConfigDiagnostic(.error, at: at, path: path + ".locations", "location \"\(name)\" listed twice"))
+                continue
+            }
+            if name == "local" {
+                result.append(nil)
+            } else if !CheckConfig.isValidLocation(name) {
+                diagnostics.append(
+                    ConfigDiagnostic(.error, at: at, path: path + ".locations", "found \"\(name)\", expected local or a location name of 1 to 64 of a-z A-Z 0-9 - _"))
+            } else if cluster == nil {
+                diagnostics.append(
+                    ConfigDiagnostic(.error, at: at, path: path + ".locations", "location \"\(name)\" needs settings.cluster (the broker its agents use)"))
+            } else {
+                result.append(name)
+            }
+        }
+        if listed.isEmpty {
+            diagnostics.append(ConfigDiagnostic(.error, at: at, path: path + ".locations", "expected at least one location (local, or an agents' location)"))
+        }
+        return result
+    }
+
     func options(
         _ node: ConfigNode?, specs: [OptionSpec], path: String, at owner: SourceLocation? = nil,
         into diagnostics: inout [ConfigDiagnostic]

@@ -28,12 +28,32 @@ public struct CheckConfig: Sendable, Hashable {
     /// The options as written (after substitution), secrets masked: what results carry as `config`.
     public var maskedConfig: [String: JSONValue]
 
-    /// `type/label`.
-    public var key: String { "\(type)/\(label)" }
+    /// Where it runs: `nil` in this process (the `local` location), else the location whose
+    /// agents run it (`locations:`; a check in several locations is one `CheckConfig` each).
+    public var location: String?
+
+    /// `type/label`, or `type/label@location` for a location's agents.
+    public var key: String { Self.key(type: type, label: label, location: location) }
+
+    /// The key of a check of `type` and `label` run at `location` (`nil`: local).
+    public static func key(type: String, label: String, location: String?) -> String {
+        guard let location else { return "\(type)/\(label)" }
+        return "\(type)/\(label)@\(location)"
+    }
+
+    /// Whether `name` can name a location: 1 to 64 of `a-z A-Z 0-9 - _`, so it is a routing key
+    /// and part of a queue name as it stands.
+    public static func isValidLocation(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { b in
+                (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+                    || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+            }
+    }
 
     public init(
         type: String, label: String, sleep: Double, threshold: Int? = nil, options: Options,
-        maskedConfig: [String: JSONValue] = [:]
+        maskedConfig: [String: JSONValue] = [:], location: String? = nil
     ) {
         self.type = type
         self.label = label
@@ -41,6 +61,7 @@ public struct CheckConfig: Sendable, Hashable {
         self.threshold = threshold
         self.options = options
         self.maskedConfig = maskedConfig
+        self.location = location
     }
 }
 
@@ -98,6 +119,21 @@ public struct MonitorSettings: Sendable, Hashable {
     public var history = HistorySettings()
     /// The HTTP face (status page, API, badges, `/metrics`).
     public var http = HTTPSettings()
+    /// `settings.cluster`: this monitor is the controller of a distributed monitor.
+    public var cluster: ClusterSettings?
+}
+
+/// `settings.cluster`.
+public struct ClusterSettings: Sendable, Hashable {
+    /// The broker: `amqp://user:password@host:5672/vhost`.
+    public var uri: String
+    /// This controller's name in run requests.
+    public var name: String
+
+    public init(uri: String, name: String) {
+        self.uri = uri
+        self.name = name
+    }
 }
 
 /// `settings.http`.

@@ -31,5 +31,7 @@ extension CheckResult: SpoolRecord {
             createdMillis: Int64(created), elapsed: object["elapsed"]?.doubleValue ?? 0,
             config: object["config"]?.objectValue ?? [:], host: try text("host"))
         uptime = object["uptime"]?.doubleValue
+        location = object["location"]?.stringValue
+        agent = object["agent"]?.stringValue
     }
 }

@@ -27,6 +27,11 @@ public struct CheckResult: Sendable, Hashable {
     /// The check's uptime (0…1) over a notifier's window, when a notifier that reports it (the
     /// `rabbitmq` notifier) set it before spooling; `nil` otherwise.
     public var uptime: Double?
+    /// Where the check ran, when an agent of a distributed monitor ran it (`nil`: in this
+    /// process, the `local` location).
+    public var location: String?
+    /// The agent that ran it (with `location`).
+    public var agent: String?
 
     public init(
         id: String = ResultID.next(), status: Status, check: String, label: String, message: String,
@@ -48,12 +53,14 @@ public struct CheckResult: Sendable, Hashable {
     /// `created` as ISO-8601 UTC with milliseconds.
     public var created: String { WallClock.iso8601(millis: createdMillis) }
 
-    /// `check/label`, the key that identifies the check across runs.
-    public var key: String { "\(check)/\(label)" }
+    /// `check/label` (`check/label@location` when an agent ran it), the key that identifies the
+    /// check across runs.
+    public var key: String { CheckConfig.key(type: check, label: label, location: location) }
 
     /// Every field as one JSON object, in a fixed field order:
     /// `{"id":…,"status":…,"check":…,"label":…,"message":…,"measurement":{…},"created":…,
-    /// "elapsed":…,"config":{…},"host":…}`. `extra` members (e.g. a notifier's `category`) come first.
+    /// "elapsed":…,"config":{…},"host":…}`, then `uptime`, `location` and `agent` when set.
+    /// `extra` members (e.g. a notifier's `category`) come first.
     public func json(extra: [(String, JSONValue)] = []) -> String {
         var out = "{"
         var first = true
@@ -76,6 +83,8 @@ public struct CheckResult: Sendable, Hashable {
         member("config", .object(config))
         member("host", .string(host))
         if let uptime { member("uptime", .double(uptime)) }
+        if let location { member("location", .string(location)) }
+        if let agent { member("agent", .string(agent)) }
         out += "}"
         return out
     }

@@ -20,6 +20,15 @@ public struct ScheduledCheck: Sendable {
     var overtime: String { "did not finish within \(JSONValue.format(hardTimeout)) s" }
 }
 
+/// Runs checks elsewhere: the agents of a location of a distributed monitor (`Cluster`).
+public protocol RemoteExecutor: Sendable {
+    /// Asks the agents of `scheduled.config.location` to run `scheduled` now (planned start
+    /// `dueMillis`, Unix ms). `completion` gets the agent's result, or `nil` when none came
+    /// within `wait` seconds (no agent took the request before it expired, the broker was
+    /// away): "no data", never up. It is called exactly once, on any thread.
+    func submit(_ scheduled: ScheduledCheck, dueMillis: UInt64, wait: Double, completion: @escaping @Sendable (CheckResult?) -> Void)
+}
+
 /// Receives scheduling figures (for benchmarks and metrics).
 public protocol SchedulerObserver: Sendable {
     /// A run of `key` started `lag` seconds after its planned start.
@@ -51,10 +60,14 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     /// creation; the first runs are planned relative to `run()`'s start.
     let timers: TimerQueue<C>
 
+    /// Where checks of other locations than `local` run.
+    let remote: (any RemoteExecutor)?
+
     public init(
         checks: [ScheduledCheck], router: ResultRouter, host: String, clock: C,
-        observer: (any SchedulerObserver)? = nil, logger: Logger
+        observer: (any SchedulerObserver)? = nil, remote: (any RemoteExecutor)? = nil, logger: Logger
     ) {
+        self.remote = remote
         self.checks = checks
         self.router = router
         self.host = host
@@ -111,6 +124,18 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         let lag = slot.schedule.withLock { $0.begin(at: seconds(since: timers.origin)) }
         observer?.runStarted(key: scheduled.config.key, lag: lag)
         let createdMillis = WallClock.nowMillis()
+        if scheduled.config.location != nil {
+            // An agent's run: its result (or none, "no data") ends it. It may wait for an agent
+            // for a period (the request's TTL), then run for the check's hard deadline.
+            guard let remote else {
+                end(slot, with: nil, runs: runs)
+                return
+            }
+            remote.submit(scheduled, dueMillis: createdMillis, wait: scheduled.config.sleep + scheduled.hardTimeout) { [self] result in
+                end(slot, with: result, runs: runs)
+            }
+            return
+        }
         let start = clock.now
         switch scheduled.check.start() {
         case .finished(let outcome):
@@ -136,13 +161,13 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         }
     }
 
-    /// Ends a run of `slot`: routes its result and plans the next run. The next start is planned
-    /// only when a run ends, so a check never overlaps itself, and a check that hangs until its
-    /// deadline delays nothing but itself.
-    private func end(_ slot: CheckSlot, with result: CheckResult, runs: RunTracker) {
+    /// Ends a run of `slot`: routes its result (an agent's run may have none) and plans the next
+    /// run. The next start is planned only when a run ends, so a check never overlaps itself,
+    /// and a check that hangs until its deadline delays nothing but itself.
+    private func end(_ slot: CheckSlot, with result: CheckResult?, runs: RunTracker) {
         guard !runs.stopped else { return }
         let config = slot.scheduled.config
-        router.route(result)
+        if let result { router.route(result) }
         let (wake, overruns) = slot.schedule.withLock { schedule -> (Double, Int?) in
             let before = schedule.overruns
             let wake = schedule.end(at: seconds(since: timers.origin))
@@ -153,7 +178,8 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
             logger.warning(
                 "check overran its period; next run starts at once",
                 metadata: [
-                    "check": "\(config.key)", "elapsed": "\(result.elapsed)s", "sleep": "\(config.sleep)s", "overruns": "\(overruns)",
+                    "check": "\(config.key)", "elapsed": "\(result.map { "\($0.elapsed)s" } ?? "no result")", "sleep": "\(config.sleep)s",
+                    "overruns": "\(overruns)",
                 ])
         }
         runs.finished(slot)

@@ -1,0 +1,263 @@
+import AMQPClient
+import Logging
+import Monitor
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The controller side of a distributed monitor (`settings.cluster`): the scheduler hands it the
+/// runs of checks in other locations than `local`; it publishes one run request per run and
+/// completes the run with the agent's result, or with none ("no data") when no result came in
+/// time. It also follows the agents' heartbeats.
+///
+/// Requests are transient, with a per-message TTL of the check's `sleep` (a stale request expires
+/// in the queue), published with confirms and `mandatory`: a location no agent ever declared a
+/// queue for returns them at once. Results are consumed from the durable result queue and
+/// acknowledged once routed.
+///
+/// librabbitmq is neither thread-safe nor threaded: one dedicated thread owns the connection;
+/// the scheduler's threads hand it requests through `shared`.
+public final class ClusterController: Service, RemoteExecutor, Sendable {
+    private struct Pending: Sendable {
+        var key: String
+        var location: String
+        var deadline: Double
+        var completion: @Sendable (CheckResult?) -> Void
+    }
+
+    private struct Outgoing: Sendable {
+        var id: String
+        var location: String
+        var body: String
+        var expiresAt: Double
+        var ttlMillis: Int
+    }
+
+    private struct Shared: Sendable {
+        var outbox: [Outgoing] = []
+        var pending: [String: Pending] = [:]
+        var stopping = false
+        /// Agents last heard of, by location, then name (monotonic seconds).
+        var agents: [String: [String: Double]] = [:]
+        var stats = Stats()
+    }
+
+    /// Counts since start.
+    public struct Stats: Sendable, Equatable {
+        public var requested = 0
+        public var answered = 0
+        /// No result within the wait: the request expired unrun, or the broker was away.
+        public var expired = 0
+        /// Returned by the broker: no queue for the location (no agent has ever run there).
+        public var unroutable = 0
+        /// Results for requests this controller no longer waits for (or never sent).
+        public var late = 0
+    }
+
+    private let settings: ClusterSettings
+    private let endpoint: AMQPEndpoint
+    private let logger: Logger
+    private let shared = Mutex(Shared())
+    private let thread = DedicatedThread(name: "cluster-amqp")
+
+    public init(settings: ClusterSettings, logger: Logger) throws(ClusterAgent.InvalidSettings) {
+        do {
+            endpoint = try AMQPEndpoint(uri: settings.uri)
+        } catch {
+            throw ClusterAgent.InvalidSettings(description: "settings.cluster.uri: \(error)")
+        }
+        self.settings = settings
+        var logger = logger
+        logger[metadataKey: "controller"] = "\(settings.name)"
+        self.logger = logger
+    }
+
+    public var stats: Stats { shared.withLock { $0.stats } }
+
+    /// The live agents of each location: heard of within three heartbeat intervals (15 s).
+    public var liveAgents: [String: [String]] {
+        let now = MonotonicClock().seconds()
+        return shared.withLock { s in s.agents.mapValues { $0.filter { now - $0.value <= 15 }.keys.sorted() } }
+    }
+
+    public func submit(_ scheduled: ScheduledCheck, dueMillis: UInt64, wait: Double, completion: @escaping @Sendable (CheckResult?) -> Void) {
+        let config = scheduled.config
+        guard let location = config.location else { return completion(nil) }
+        var options = config.options.values
+        options["locations"] = nil
+        let request = RunRequest(
+            check: config.type, label: config.label, options: options, location: location, dueMillis: Int64(dueMillis), controller: settings.name)
+        let now = MonotonicClock().seconds()
+        let ttl = max(1, Int((config.sleep * 1000).rounded()))
+        let refused = shared.withLock { s -> Bool in
+            guard !s.stopping else { return true }
+            s.stats.requested += 1
+            s.pending[request.id] = Pending(key: config.key, location: location, deadline: now + wait, completion: completion)
+            s.outbox.append(Outgoing(id: request.id, location: location, body: request.json(), expiresAt: now + Double(ttl) / 1000, ttlMillis: ttl))
+            return false
+        }
+        if refused { completion(nil) }
+    }
+
+    public func run() async throws {
+        logger.info("cluster controller started", metadata: ["broker": "\(endpoint.display)"])
+        try await withGracefulShutdownHandler {
+            try await thread.run { [self] in loop() }
+        } onGracefulShutdown: { [self] in
+            shared.withLock { $0.stopping = true }
+        }
+        thread.stop()
+        // Runs still waiting end without a result.
+        let left = shared.withLock { s in
+            defer { s.pending.removeAll() }
+            return Array(s.pending.values)
+        }
+        for pending in left { pending.completion(nil) }
+        let s = stats
+        logger.info(
+            "cluster controller stopped",
+            metadata: ["requested": "\(s.requested)", "answered": "\(s.answered)", "expired": "\(s.expired)", "unroutable": "\(s.unroutable)", "late": "\(s.late)"])
+    }
+
+    private var stopping: Bool { shared.withLock { $0.stopping } }
+
+    private func loop() {
+        var pause = 0.5
+        while !stopping {
+            do {
+                let connection = try connect()
+                logger.notice("connected to the broker", metadata: ["broker": "\(endpoint.display)"])
+                pause = 0.5
+                try serve(connection)
+                connection.closeGracefully()
+            } catch {
+                logger.warning(
+                    "broker connection lost; runs in other locations have no data until it is back",
+                    metadata: ["broker": "\(endpoint.display)", "error": "\(error)", "retry_in": "\(pause)s"])
+                let until = MonotonicClock().seconds() + pause
+                while !stopping, MonotonicClock().seconds() < until {
+                    expire(now: MonotonicClock().seconds())
+                    usleep(50_000)
+                }
+                pause = min(pause * 2, 10)
+            }
+        }
+    }
+
+    private func connect() throws(AMQPConnection.Failure) -> AMQPConnection {
+        let connection = try AMQPConnection(
+            endpoint: endpoint, heartbeat: 10, timeout: 10, caFile: nil, verify: true, name: "healthmonitor controller \(settings.name)")
+        try connection.declareExchange(ClusterTopology.requestExchange, type: "direct")
+        try connection.declareExchange(ClusterTopology.resultExchange, type: "direct")
+        try connection.declareQueue(ClusterTopology.resultQueue)
+        try connection.bind(queue: ClusterTopology.resultQueue, exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey)
+        try connection.declareExchange(ClusterTopology.heartbeatExchange, type: "fanout")
+        let beats = try connection.declarePrivateQueue()
+        try connection.bind(queue: beats, exchange: ClusterTopology.heartbeatExchange, routingKey: "")
+        try connection.confirmSelect()
+        try connection.qos(prefetch: 512)
+        try connection.consume(ClusterTopology.resultQueue)
+        try connection.consume(beats)
+        return connection
+    }
+
+    private func serve(_ connection: AMQPConnection) throws(AMQPConnection.Failure) {
+        var lastSweep = 0.0
+        var unroutableLogged: Set<String> = []
+        while true {
+            let now = MonotonicClock().seconds()
+            let (outgoing, stopping) = shared.withLock { s in
+                defer { s.outbox.removeAll() }
+                return (s.outbox, s.stopping)
+            }
+            if stopping { return }
+            for request in outgoing where request.expiresAt > now {
+                try connection.publish(
+                    exchange: ClusterTopology.requestExchange, routingKey: request.location, body: request.body, messageID: request.id,
+                    timestamp: WallClock.nowMillis() / 1000, options: .init(persistent: false, mandatory: true, expirationMillis: request.ttlMillis))
+            }
+            if now - lastSweep >= 0.1 {
+                expire(now: now)
+                lastSweep = now
+            }
+            let busy = !outgoing.isEmpty || shared.withLock { !$0.pending.isEmpty }
+            guard let event = try connection.nextEvent(waiting: busy ? 0.002 : 0.05) else {
+                connection.releaseBuffers()
+                continue
+            }
+            switch event {
+            case .delivery(let delivery):
+                if delivery.routingKey == ClusterTopology.resultRoutingKey {
+                    answer(delivery)
+                } else {
+                    heard(delivery, at: now)
+                }
+                try connection.ack(delivery.tag)
+            case .returned(let id, _, _):
+                // No queue for the location: nothing can run it. No data, at once.
+                guard let id, let pending = shared.withLock({ s -> Pending? in
+                    guard let p = s.pending.removeValue(forKey: id) else { return nil }
+                    s.stats.unroutable += 1
+                    return p
+                }) else { break }
+                if unroutableLogged.insert(pending.location).inserted {
+                    logger.error(
+                        "no agent has ever served this location (no queue for it): its checks have no data",
+                        metadata: ["location": "\(pending.location)", "queue": "\(ClusterTopology.requestQueue(pending.location))"])
+                }
+                pending.completion(nil)
+            case .ack, .nack, .blocked, .unblocked, .other:
+                // A nacked request is not sent again: its run expires ("no data") and the next
+                // period asks anew.
+                break
+            }
+        }
+    }
+
+    /// Completes the run an agent's result answers.
+    private func answer(_ delivery: AMQPConnection.Delivery) {
+        let text = String(decoding: delivery.body, as: UTF8.self)
+        guard let result = try? CheckResult(spoolLine: text), let request = (try? JSONValue.parse(text))?.objectValue?["request"]?.stringValue else {
+            logger.error("dropped a message on the result queue that is not a result", metadata: ["message_id": "\(delivery.messageID ?? "none")"])
+            return
+        }
+        let pending = shared.withLock { s -> Pending? in
+            guard let p = s.pending.removeValue(forKey: request) else {
+                s.stats.late += 1
+                return nil
+            }
+            s.stats.answered += 1
+            return p
+        }
+        guard let pending else {
+            logger.debug("a result came after its run ended without it; dropped", metadata: ["check": "\(result.key)", "request": "\(request)"])
+            return
+        }
+        pending.completion(result)
+    }
+
+    /// Notes an agent's heartbeat.
+    private func heard(_ delivery: AMQPConnection.Delivery, at now: Double) {
+        guard let beat = (try? JSONValue.parse(String(decoding: delivery.body, as: UTF8.self)))?.objectValue,
+            let agent = beat["agent"]?.stringValue, let location = beat["location"]?.stringValue
+        else { return }
+        let first = shared.withLock { s in
+            defer { s.agents[location, default: [:]][agent] = now }
+            return s.agents[location]?[agent] == nil
+        }
+        if first { logger.info("agent joined", metadata: ["agent": "\(agent)", "location": "\(location)"]) }
+    }
+
+    /// Ends the runs whose wait is over without a result.
+    private func expire(now: Double) {
+        let expired = shared.withLock { s -> [Pending] in
+            let ids = s.pending.filter { $0.value.deadline <= now }.map(\.key)
+            s.stats.expired += ids.count
+            return ids.compactMap { s.pending.removeValue(forKey: $0) }
+        }
+        for pending in expired { pending.completion(nil) }
+    }
+}
