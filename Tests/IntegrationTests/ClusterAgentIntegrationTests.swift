@@ -153,5 +153,71 @@ extension SinkIntegrationTests {
                 }
             }
         }
+
+        /// The controller's config for one hostport check of `port` in `locations`, every result
+        /// printed (console, report always).
+        func controllerConfig(_ directory: String, uri: String, port: UInt16, locations: String) -> String {
+            """
+            settings: {state_dir: \(directory)/state, http: {listen: "off"}, history: {enabled: false}, cluster: {uri: "\(uri)", name: ctl-test}}
+            checks:
+              hostport:
+                web: {host: 127.0.0.1, port: \(port), sleep: 0.5, locations: [\(locations)]}
+            notifiers:
+              console: {report: always}
+            """
+        }
+
+        /// `run` with settings.cluster is the controller: the local run goes on in-process, the
+        /// run in `eu` goes to eu's agent, and both results reach the notifiers, the agent's keyed
+        /// `hostport/web@eu` and carrying its location and agent.
+        @Test func aControllerRunsItsLocationsThroughTheirAgents() async throws {
+            try await withVhost { uri in
+                let listener = try SilentListener()
+                defer { listener.close() }
+                let directory = try SinkTest.directory("controller")
+                try controllerConfig(directory, uri: uri, port: listener.port, locations: "local, eu").write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+                let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
+                try await Task.sleep(for: .seconds(4))
+                controller.process.signal(SIGTERM)
+                let out = await controller.finish()
+                agent.process.signal(SIGTERM)
+                let agentOut = await agent.finish()
+                #expect(out.status == 0 && agentOut.status == 0, "\(out.stderr)\n\(agentOut.stderr)")
+                let lines = out.stdout.split(separator: "\n")
+                let remote = lines.filter { $0.contains(" OK   hostport/web@eu ") }
+                let local = lines.filter { $0.contains(" OK   hostport/web ") }
+                #expect(remote.count >= 4 && local.count >= 4, "\(out.stdout)\n\(out.stderr)")
+                #expect(lines.allSatisfy { $0.contains(" OK ") }, "\(out.stdout)")
+                #expect(out.stderr.contains("expired=0") && out.stderr.contains("unroutable=0"), "\(out.stderr)")
+                #expect(!out.stderr.contains("requested=0"))
+            }
+        }
+
+        /// A location no agent ever served (no queue) returns the requests at once, and a location
+        /// whose agents are all away lets them expire: both are "no data", never a result, and
+        /// the local run goes on.
+        @Test func aLocationWithoutAgentsHasNoData() async throws {
+            try await withVhost { uri in
+                let listener = try SilentListener()
+                defer { listener.close() }
+                // us has a queue (an agent was there once), ap never had one.
+                try await SinkTest.blocking.run { [self] in try declareTopology(AMQPTestClient(uri: uri), location: "us") }
+                let directory = try SinkTest.directory("controller")
+                try controllerConfig(directory, uri: uri, port: listener.port, locations: "local, us, ap").write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+                let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
+                try await Task.sleep(for: .seconds(3))
+                controller.process.signal(SIGTERM)
+                let out = await controller.finish()
+                #expect(out.status == 0, "\(out.stderr)")
+                #expect(out.stdout.split(separator: "\n").filter { $0.contains("hostport/web ") }.count >= 4, "\(out.stdout)")
+                #expect(!out.stdout.contains("@us") && !out.stdout.contains("@ap"), "\(out.stdout)")
+                #expect(out.stderr.contains("no agent has ever served this location"), "\(out.stderr)")
+                #expect(out.stderr.contains("location=ap"))
+                // Stale requests expired in us's queue (TTL of the period): none is waiting.
+                let waiting = try await SinkTest.blocking.run { try AMQPTestClient(uri: uri).messageCount(ClusterTopology.requestQueue("us")) }
+                #expect(waiting <= 1, "requests outlived their TTL: \(waiting)")
+            }
+        }
     }
 }
