@@ -129,9 +129,8 @@ public final class ClusterAgent: Service, Sendable {
         try connection.declareExchange(ClusterTopology.requestExchange, type: "direct")
         try connection.declareQueue(queue)
         try connection.bind(queue: queue, exchange: ClusterTopology.requestExchange, routingKey: settings.location)
+        // The result queue is the controller's to declare (the agent's user need not read it).
         try connection.declareExchange(ClusterTopology.resultExchange, type: "direct")
-        try connection.declareQueue(ClusterTopology.resultQueue)
-        try connection.bind(queue: ClusterTopology.resultQueue, exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey)
         try connection.declareExchange(ClusterTopology.heartbeatExchange, type: "fanout")
         try connection.confirmSelect()
         try connection.qos(prefetch: settings.prefetch)
