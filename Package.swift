@@ -134,7 +134,9 @@ let package = Package(
         // Yams: a test reads docs/openapi.yaml to check the API's responses against it.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Notifiers", "Monitor", "CAMQP", "CSQLite", "HistorySQLite", "Report", .product(name: "Yams", package: "Yams")]),
+            dependencies: [
+                "Notifiers", "Monitor", "CAMQP", "CSQLite", "HistorySQLite", "Report", "AMQPClient", "Cluster", .product(name: "Yams", package: "Yams"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -161,10 +161,25 @@ package final class AMQPConnection {
         try check(amqp_get_rpc_reply(state), "declare exchange \"\(name)\" (\(type), durable)")
     }
 
-    /// Declares a durable queue (idempotent when it exists with the same arguments).
-    package func declareQueue(_ name: String) throws(Failure) {
-        Self.withBytes(name) { queue in
-            _ = amqp_queue_declare(state, channel, queue, 0, 1, 0, 0, amqp_empty_table)
+    /// Declares a durable queue (idempotent when it exists with the same arguments), with text
+    /// `arguments` such as `x-dead-letter-exchange`. A queue that exists with other arguments is
+    /// an error (the broker closes the channel).
+    package func declareQueue(_ name: String, arguments: [(key: String, value: String)] = []) throws(Failure) {
+        // The table points into C strings that live until the call returns.
+        let texts = arguments.flatMap { [strdup($0.key), strdup($0.value)] }
+        defer { texts.forEach { free($0) } }
+        var entries = (0..<arguments.count).map { i in
+            var entry = amqp_table_entry_t()
+            entry.key = amqp_cstring_bytes(texts[2 * i])
+            entry.value.kind = UInt8(ascii: "S")  // AMQP_FIELD_KIND_UTF8: long string
+            entry.value.value.bytes = amqp_cstring_bytes(texts[2 * i + 1])
+            return entry
+        }
+        entries.withUnsafeMutableBufferPointer { buffer in
+            let table = amqp_table_t(num_entries: Int32(buffer.count), entries: buffer.baseAddress)
+            Self.withBytes(name) { queue in
+                _ = amqp_queue_declare(state, channel, queue, 0, 1, 0, 0, buffer.isEmpty ? amqp_empty_table : table)
+            }
         }
         try check(amqp_get_rpc_reply(state), "declare queue \"\(name)\" (durable)")
     }

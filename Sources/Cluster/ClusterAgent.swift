@@ -46,10 +46,11 @@ public final class ClusterAgent: Service, Sendable {
         public var description: String
     }
 
-    /// A finished run waiting for the connection's thread to publish it.
+    /// A finished run waiting for the connection's thread to publish it: its request's delivery
+    /// tag on connection `generation`.
     private struct Finished: Sendable {
         var generation: Int
-        var deliveryTag: UInt64
+        var deliveryTag: UInt64?
         var id: String
         var body: String
     }
@@ -112,9 +113,6 @@ public final class ClusterAgent: Service, Sendable {
                 connection.closeGracefully()
             } catch {
                 logger.warning("broker connection lost; unacknowledged requests go back to the queue", metadata: ["broker": "\(endpoint.display)", "error": "\(error)", "retry_in": "\(pause)s"])
-                // Results of this connection's requests cannot be acknowledged on another one: the
-                // broker delivers those requests again.
-                shared.withLock { $0.outbox.removeAll { $0.generation == generation } }
                 let until = MonotonicClock().seconds() + pause
                 while !stopping, MonotonicClock().seconds() < until { usleep(50_000) }
                 pause = min(pause * 2, 10)
@@ -127,7 +125,7 @@ public final class ClusterAgent: Service, Sendable {
             endpoint: endpoint, heartbeat: 10, timeout: settings.timeout, caFile: nil, verify: true, name: "healthmonitor agent \(settings.name)")
         let queue = ClusterTopology.requestQueue(settings.location)
         try connection.declareExchange(ClusterTopology.requestExchange, type: "direct")
-        try connection.declareQueue(queue)
+        try connection.declareQueue(queue, arguments: ClusterTopology.requestQueueArguments)
         try connection.bind(queue: queue, exchange: ClusterTopology.requestExchange, routingKey: settings.location)
         // The result queue is the controller's to declare (the agent's user need not read it).
         try connection.declareExchange(ClusterTopology.resultExchange, type: "direct")
@@ -138,15 +136,23 @@ public final class ClusterAgent: Service, Sendable {
         return connection
     }
 
-    /// A publish awaiting its confirm: the request to acknowledge once it is confirmed.
-    private struct Unconfirmed {
-        var deliveryTag: UInt64?
-        var id: String
+    /// Serves one connection. When it fails, the results it published without a confirm go back
+    /// to the outbox: they are published again on the next connection. Their requests cannot be
+    /// acknowledged there (a delivery tag belongs to its connection): the broker delivers them
+    /// again, and the controller counts the second answer to a request as late.
+    private func serve(_ connection: AMQPConnection, generation: Int) throws(AMQPConnection.Failure) {
+        var unconfirmed: [UInt64: Finished] = [:]
+        do {
+            try serve(connection, generation: generation, unconfirmed: &unconfirmed)
+        } catch {
+            let again = unconfirmed.sorted { $0.key < $1.key }.map(\.value).filter { !$0.body.isEmpty }
+            shared.withLock { $0.outbox.insert(contentsOf: again, at: 0) }
+            throw error
+        }
     }
 
-    private func serve(_ connection: AMQPConnection, generation: Int) throws(AMQPConnection.Failure) {
+    private func serve(_ connection: AMQPConnection, generation: Int, unconfirmed: inout [UInt64: Finished]) throws(AMQPConnection.Failure) {
         var sequence: UInt64 = 0
-        var unconfirmed: [UInt64: Unconfirmed] = [:]
         var returned: Set<String> = []
         var blocked = false
         var lastBeat = -Double.infinity
@@ -154,9 +160,10 @@ public final class ClusterAgent: Service, Sendable {
         while true {
             let now = MonotonicClock().seconds()
             let (finished, running, stopping) = shared.withLock { s in
-                let mine = s.outbox.filter { $0.generation == generation }
-                s.outbox.removeAll()
-                return (mine, s.running, s.stopping)
+                defer { s.outbox.removeAll() }
+                // A result of an earlier connection's request: published, never acknowledged here.
+                let all = s.outbox.map { f in f.generation == generation ? f : Finished(generation: generation, deliveryTag: nil, id: f.id, body: f.body) }
+                return (all, s.running, s.stopping)
             }
             if stopping {
                 // Finish what runs and what awaits its confirm, for at most 5 s; requests not
@@ -170,7 +177,7 @@ public final class ClusterAgent: Service, Sendable {
                     try connection.publish(
                         exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey, body: result.body,
                         messageID: result.id, timestamp: UInt64(WallClock.nowMillis() / 1000), options: .init(persistent: true, mandatory: true))
-                    unconfirmed[sequence] = Unconfirmed(deliveryTag: result.deliveryTag, id: result.id)
+                    unconfirmed[sequence] = result
                 }
                 if now - lastBeat >= settings.heartbeatInterval {
                     sequence += 1
@@ -178,7 +185,7 @@ public final class ClusterAgent: Service, Sendable {
                         exchange: ClusterTopology.heartbeatExchange, routingKey: "", body: heartbeat(running: running),
                         messageID: ResultID.next(), timestamp: UInt64(WallClock.nowMillis() / 1000),
                         options: .init(persistent: false, expirationMillis: Int(settings.heartbeatInterval * 3000)))
-                    unconfirmed[sequence] = Unconfirmed(deliveryTag: nil, id: "")
+                    unconfirmed[sequence] = Finished(generation: generation, deliveryTag: nil, id: "", body: "")
                     lastBeat = now
                 }
             } else if !finished.isEmpty {
@@ -197,14 +204,16 @@ public final class ClusterAgent: Service, Sendable {
                 let confirmed: Bool = if case .ack = event { true } else { false }
                 for seq in unconfirmed.keys where seq == tag || (multiple && seq < tag) {
                     let entry = unconfirmed.removeValue(forKey: seq)!
-                    guard let deliveryTag = entry.deliveryTag else { continue }
-                    if confirmed && !returned.contains(entry.id) {
-                        try connection.ack(deliveryTag)
-                    } else {
-                        // The broker did not keep the result: run the request again.
-                        try connection.reject(deliveryTag, requeue: true)
-                    }
+                    let kept = confirmed && !returned.contains(entry.id)
                     returned.remove(entry.id)
+                    if let deliveryTag = entry.deliveryTag {
+                        // Not kept: the request runs again (here or at a sibling).
+                        if kept { try connection.ack(deliveryTag) } else { try connection.reject(deliveryTag, requeue: true) }
+                    } else if !kept && !entry.body.isEmpty {
+                        logger.warning(
+                            "the broker did not keep a result sent again after a reconnect; its request runs again or expires",
+                            metadata: ["id": "\(entry.id)"])
+                    }
                 }
             case .returned(let messageID, let code, let text):
                 logger.warning("result returned by the broker as unroutable; its request is run again", metadata: ["reply": "\(code) \(text)"])

@@ -43,7 +43,12 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         /// Agents last heard of, by location, then name (monotonic seconds).
         var agents: [String: [String: Double]] = [:]
         var stats = Stats()
+        /// Requests answered lately (at most `rememberedAnswers`), so a second answer is known.
+        var answered: Set<String> = []
+        var answeredOrder: [String] = []
     }
+
+    private static let rememberedAnswers = 100_000
 
     /// Counts since start.
     public struct Stats: Sendable, Equatable {
@@ -53,17 +58,34 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         public var expired = 0
         /// Returned by the broker: no queue for the location (no agent has ever run there).
         public var unroutable = 0
-        /// Results for requests this controller no longer waits for (or never sent).
+        /// Results for requests this controller no longer waited for (after the wait, or from
+        /// before a restart): routed all the same, once.
         public var late = 0
+        /// Second answers to a request (an agent's result sent again after a reconnect, while a
+        /// sibling ran the redelivered request): dropped.
+        public var duplicates = 0
+        /// Runs still waiting for their result when the controller stopped.
+        public var abandoned = 0
+        /// Runs that were waiting when the connection to the broker was lost.
+        public var interrupted = 0
     }
 
     private let settings: ClusterSettings
+    /// Routes a result no run waits for; only results of `keys` are routed.
+    private let route: @Sendable (CheckResult) -> Void
+    private let keys: Set<String>
     private let endpoint: AMQPEndpoint
     private let logger: Logger
     private let shared = Mutex(Shared())
     private let thread = DedicatedThread(name: "cluster-amqp")
 
-    public init(settings: ClusterSettings, logger: Logger) throws(ClusterAgent.InvalidSettings) {
+    /// `route` takes the results no run waits for any more (late ones, and those left in the
+    /// result queue by an earlier run of the controller) of the checks `keys` (`type/label@location`).
+    public init(
+        settings: ClusterSettings, keys: Set<String>, route: @escaping @Sendable (CheckResult) -> Void, logger: Logger
+    ) throws(ClusterAgent.InvalidSettings) {
+        self.keys = keys
+        self.route = route
         do {
             endpoint = try AMQPEndpoint(uri: settings.uri)
         } catch {
@@ -113,13 +135,18 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         // Runs still waiting end without a result.
         let left = shared.withLock { s in
             defer { s.pending.removeAll() }
+            s.stats.abandoned += s.pending.count
             return Array(s.pending.values)
         }
         for pending in left { pending.completion(nil) }
         let s = stats
         logger.info(
             "cluster controller stopped",
-            metadata: ["requested": "\(s.requested)", "answered": "\(s.answered)", "expired": "\(s.expired)", "unroutable": "\(s.unroutable)", "late": "\(s.late)"])
+            metadata: [
+                "requested": "\(s.requested)", "answered": "\(s.answered)", "expired": "\(s.expired)", "unroutable": "\(s.unroutable)",
+                "late": "\(s.late)", "duplicates": "\(s.duplicates)", "abandoned": "\(s.abandoned)",
+                "interrupted": "\(s.interrupted)",
+            ])
     }
 
     private var stopping: Bool { shared.withLock { $0.stopping } }
@@ -137,6 +164,7 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
                 logger.warning(
                     "broker connection lost; runs in other locations have no data until it is back",
                     metadata: ["broker": "\(endpoint.display)", "error": "\(error)", "retry_in": "\(pause)s"])
+                interrupt()
                 let until = MonotonicClock().seconds() + pause
                 while !stopping, MonotonicClock().seconds() < until {
                     expire(now: MonotonicClock().seconds())
@@ -157,10 +185,14 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         try connection.declareExchange(ClusterTopology.heartbeatExchange, type: "fanout")
         let beats = try connection.declarePrivateQueue()
         try connection.bind(queue: beats, exchange: ClusterTopology.heartbeatExchange, routingKey: "")
+        try connection.declareExchange(ClusterTopology.expiredExchange, type: "fanout")
+        let expired = try connection.declarePrivateQueue()
+        try connection.bind(queue: expired, exchange: ClusterTopology.expiredExchange, routingKey: "")
         try connection.confirmSelect()
         try connection.qos(prefetch: 512)
         try connection.consume(ClusterTopology.resultQueue)
         try connection.consume(beats)
+        try connection.consume(expired)
         return connection
     }
 
@@ -174,7 +206,12 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
                 return (s.outbox, s.stopping)
             }
             if stopping { return }
-            for request in outgoing where request.expiresAt > now {
+            for request in outgoing {
+                guard request.expiresAt > now else {
+                    // Its period is over before it could be sent (the broker was away): no data.
+                    expire(request.id)
+                    continue
+                }
                 try connection.publish(
                     exchange: ClusterTopology.requestExchange, routingKey: request.location, body: request.body, messageID: request.id,
                     timestamp: WallClock.nowMillis() / 1000, options: .init(persistent: false, mandatory: true, expirationMillis: request.ttlMillis))
@@ -190,10 +227,12 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
             }
             switch event {
             case .delivery(let delivery):
-                if delivery.routingKey == ClusterTopology.resultRoutingKey {
-                    answer(delivery)
-                } else {
-                    heard(delivery, at: now)
+                switch delivery.routingKey {
+                case ClusterTopology.resultRoutingKey: answer(delivery)
+                case ClusterTopology.expiredRoutingKey:
+                    // No agent took it within its period: no data, now rather than at the wait's end.
+                    if let request = try? RunRequest(json: delivery.body) { expire(request.id) }
+                default: heard(delivery, at: now)
                 }
                 try connection.ack(delivery.tag)
             case .returned(let id, _, _):
@@ -224,19 +263,33 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
             logger.error("dropped a message on the result queue that is not a result", metadata: ["message_id": "\(delivery.messageID ?? "none")"])
             return
         }
-        let pending = shared.withLock { s -> Pending? in
-            guard let p = s.pending.removeValue(forKey: request) else {
-                s.stats.late += 1
-                return nil
+        enum Answer { case awaited(Pending), late, duplicate, foreign }
+        let known = keys.contains(result.key)
+        let answer = shared.withLock { s -> Answer in
+            guard s.answered.insert(request).inserted else {
+                s.stats.duplicates += 1
+                return .duplicate
             }
-            s.stats.answered += 1
-            return p
+            s.answeredOrder.append(request)
+            if s.answeredOrder.count > 2 * Self.rememberedAnswers {
+                let forgotten = s.answeredOrder.prefix(Self.rememberedAnswers)
+                s.answered.subtract(forgotten)
+                s.answeredOrder.removeFirst(Self.rememberedAnswers)
+            }
+            if let p = s.pending.removeValue(forKey: request) {
+                s.stats.answered += 1
+                return .awaited(p)
+            }
+            guard known else { return .foreign }
+            s.stats.late += 1
+            return .late
         }
-        guard let pending else {
-            logger.debug("a result came after its run ended without it; dropped", metadata: ["check": "\(result.key)", "request": "\(request)"])
-            return
+        switch answer {
+        case .awaited(let pending): pending.completion(result)
+        case .late: route(result)
+        case .duplicate: logger.debug("a second answer to a request; dropped", metadata: ["check": "\(result.key)", "request": "\(request)"])
+        case .foreign: logger.warning("a result of a check this controller does not have; dropped", metadata: ["check": "\(result.key)"])
         }
-        pending.completion(result)
     }
 
     /// Notes an agent's heartbeat.
@@ -249,6 +302,31 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
             return s.agents[location]?[agent] == nil
         }
         if first { logger.info("agent joined", metadata: ["agent": "\(agent)", "location": "\(location)"]) }
+    }
+
+    /// Ends the run of request `id` without a result, if it still waits.
+    private func expire(_ id: String) {
+        let pending = shared.withLock { s -> Pending? in
+            guard let p = s.pending.removeValue(forKey: id) else { return nil }
+            s.stats.expired += 1
+            return p
+        }
+        pending?.completion(nil)
+    }
+
+    /// Ends every waiting run without a result when the connection is lost: their requests may
+    /// be gone (transient messages do not survive a broker restart), and the next periods ask
+    /// anew. An answer that comes later all the same is routed as late, not lost.
+    private func interrupt() {
+        let waiting = shared.withLock { s in
+            defer {
+                s.pending.removeAll()
+                s.outbox.removeAll()
+            }
+            s.stats.interrupted += s.pending.count
+            return Array(s.pending.values)
+        }
+        for pending in waiting { pending.completion(nil) }
     }
 
     /// Ends the runs whose wait is over without a result.

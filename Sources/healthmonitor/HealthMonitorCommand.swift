@@ -127,7 +127,12 @@ struct Run: AsyncParsableCommand {
             for warning in config.warnings { logger.warning("\(warning)") }
             runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
             face = try makeHTTPFace(runtime, logger: logger)
-            controller = try config.settings.cluster.map { try ClusterController(settings: $0, logger: logger) }
+            let router = runtime.router
+            controller = try config.settings.cluster.map { cluster in
+                try ClusterController(
+                    settings: cluster, keys: Set(runtime.checks.map(\.config).filter { $0.location != nil }.map(\.key)),
+                    route: { router.route($0) }, logger: logger)
+            }
         } catch let error as ConfigError {
             throw reportConfigError(error)
         } catch let error as HTTPFace.SetupError {

@@ -1,3 +1,4 @@
+import AMQPClient
 import Cluster
 import Foundation
 import Monitor
@@ -28,14 +29,20 @@ extension SinkIntegrationTests {
             }
         }
 
-        /// The topology the agent declares, declared by the test first so that requests
-        /// published before the agent starts wait in its location's queue.
-        func declareTopology(_ client: AMQPTestClient, location: String) throws {
-            try client.declareExchange(ClusterTopology.requestExchange, type: "direct")
-            try client.declareBoundQueue(ClusterTopology.requestQueue(location), exchange: ClusterTopology.requestExchange, routingKey: location)
-            try client.declareExchange(ClusterTopology.resultExchange, type: "direct")
-            try client.declareBoundQueue(ClusterTopology.resultQueue, exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey)
-            try client.declareExchange(ClusterTopology.heartbeatExchange, type: "fanout")
+        /// The topology agents and controller declare, declared by the test first (with the
+        /// project's own AMQP connection) so that requests published before an agent starts wait
+        /// in its location's queue.
+        func declareTopology(_ uri: String, location: String) throws {
+            let connection = try AMQPConnection(endpoint: try AMQPEndpoint(uri: uri), heartbeat: 0, timeout: 10, caFile: nil, verify: false, name: "test")
+            defer { connection.closeGracefully() }
+            let queue = ClusterTopology.requestQueue(location)
+            try connection.declareExchange(ClusterTopology.requestExchange, type: "direct")
+            try connection.declareQueue(queue, arguments: ClusterTopology.requestQueueArguments)
+            try connection.bind(queue: queue, exchange: ClusterTopology.requestExchange, routingKey: location)
+            try connection.declareExchange(ClusterTopology.resultExchange, type: "direct")
+            try connection.declareQueue(ClusterTopology.resultQueue)
+            try connection.bind(queue: ClusterTopology.resultQueue, exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey)
+            try connection.declareExchange(ClusterTopology.heartbeatExchange, type: "fanout")
         }
 
         /// Reads the result queue until `count` results came (30 s at most), by request id.
@@ -71,8 +78,8 @@ extension SinkIntegrationTests {
                     RunRequest(check: "smtp", label: "mail", options: ["host": "127.0.0.1"], location: "eu", dueMillis: 3, controller: "test"),
                 ]
                 try await SinkTest.blocking.run { [self] in
+                    try declareTopology(uri, location: "eu")
                     let client = try AMQPTestClient(uri: uri)
-                    try declareTopology(client, location: "eu")
                     try client.declareBoundQueue("test-heartbeats", exchange: ClusterTopology.heartbeatExchange)
                     for request in requests {
                         try client.publish(exchange: ClusterTopology.requestExchange, routingKey: "eu", body: request.json())
@@ -121,9 +128,8 @@ extension SinkIntegrationTests {
                         check: "download", label: "slow", options: ["url": .string(server.base + "/slow/8?chunk=1&delay=0.25")], location: "eu",
                         dueMillis: 1, controller: "test")
                     try await SinkTest.blocking.run { [self] in
-                        let client = try AMQPTestClient(uri: uri)
-                        try declareTopology(client, location: "eu")
-                        try client.publish(exchange: ClusterTopology.requestExchange, routingKey: "eu", body: request.json())
+                        try declareTopology(uri, location: "eu")
+                        try AMQPTestClient(uri: uri).publish(exchange: ClusterTopology.requestExchange, routingKey: "eu", body: request.json())
                     }
                     let first = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-1", "--prefetch", "1"])
                     // The first agent has taken the request when the queue shows it no more.
@@ -202,7 +208,7 @@ extension SinkIntegrationTests {
                 let listener = try SilentListener()
                 defer { listener.close() }
                 // us has a queue (an agent was there once), ap never had one.
-                try await SinkTest.blocking.run { [self] in try declareTopology(AMQPTestClient(uri: uri), location: "us") }
+                try await SinkTest.blocking.run { [self] in try declareTopology(uri, location: "us") }
                 let directory = try SinkTest.directory("controller")
                 try controllerConfig(directory, uri: uri, port: listener.port, locations: "local, us, ap").write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
                 let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
@@ -218,6 +224,56 @@ extension SinkIntegrationTests {
                 let waiting = try await SinkTest.blocking.run { try AMQPTestClient(uri: uri).messageCount(ClusterTopology.requestQueue("us")) }
                 #expect(waiting <= 1, "requests outlived their TTL: \(waiting)")
             }
+        }
+
+        /// The broker restarts under load: controller and agent reconnect by themselves, every
+        /// check of the location has results again after it, no result is routed twice, and every
+        /// request is accounted for: answered, expired (no data), returned, interrupted by the
+        /// lost connection or abandoned at stop.
+        @Test func aBrokerRestartIsRiddenOut() async throws {
+            // A server that accepts (a silent listener's backlog would fill up: 40 connects a second).
+            try await LocalHTTPServer.with { server in try await withVhost { uri in
+                let directory = try SinkTest.directory("controller")
+                let checks = (0..<20).map { "    c\($0): {host: 127.0.0.1, port: \(server.port), sleep: 0.5, locations: [eu]}" }.joined(separator: "\n")
+                try """
+                settings: {state_dir: \(directory)/state, http: {listen: "off"}, history: {enabled: false}, cluster: {uri: "\(uri)", name: ctl-test}}
+                checks:
+                  hostport:
+                \(checks)
+                notifiers:
+                  console: {report: always, format: json}
+                """.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+                let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
+                try await Task.sleep(for: .seconds(3))
+                try await SinkTest.services("stop-one", "rabbitmq")
+                try await Task.sleep(for: .seconds(1))
+                try await SinkTest.services("start-one", "rabbitmq")
+                let restartedMillis = Int64(WallClock.nowMillis())
+                // Reconnects back off up to 10 s; then 3 s of runs.
+                try await Task.sleep(for: .seconds(15))
+                controller.process.signal(SIGTERM)
+                let out = await controller.finish()
+                agent.process.signal(SIGTERM)
+                let agentOut = await agent.finish()
+                #expect(out.status == 0 && agentOut.status == 0, "\(out.stderr.suffix(3000))\n\(agentOut.stderr.suffix(3000))")
+                let results = try out.stdout.split(separator: "\n").map { try #require(try JSONValue.parse(String($0)).objectValue) }
+                let ids = results.compactMap { $0["id"]?.stringValue }
+                #expect(Set(ids).count == ids.count, "a result routed twice")
+                // After the restart (and the reconnects, within 10 s), every check has results
+                // again. (ISO-8601 UTC times with milliseconds sort as text.)
+                let after = WallClock.iso8601(millis: restartedMillis + 10_000)
+                let late = Set(results.filter { ($0["created"]?.stringValue ?? "") > after }.compactMap { $0["label"]?.stringValue })
+                #expect(late.count == 20, "checks with results after the restart: \(late.sorted())\n\(out.stderr.suffix(3000))\n\(agentOut.stderr.suffix(3000))")
+                let stopped = try #require(out.stderr.split(separator: "\n").last { $0.contains("cluster controller stopped") })
+                func figure(_ name: String) -> Int? {
+                    stopped.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
+                }
+                let requested = try #require(figure("requested"))
+                let accounted = [figure("answered"), figure("expired"), figure("unroutable"), figure("abandoned"), figure("interrupted")].compactMap { $0 }.reduce(0, +)
+                #expect(requested > 0 && requested == accounted, "\(stopped)")
+                #expect(figure("answered") ?? 0 <= results.count)
+            } }
         }
     }
 }
