@@ -42,6 +42,7 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         var stopping = false
         /// Agents last heard of, by location, then name (monotonic seconds).
         var agents: [String: [String: Double]] = [:]
+        var connectedSince: Double?
         var stats = Stats()
         /// Requests answered lately (at most `rememberedAnswers`), so a second answer is known.
         var answered: Set<String> = []
@@ -70,22 +71,20 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         public var interrupted = 0
     }
 
+    /// Where results no run waits for go (`attach`).
+    private struct Attachment: Sendable {
+        var keys: Set<String> = []
+        var route: (@Sendable (CheckResult) -> Void)?
+    }
+
     private let settings: ClusterSettings
-    /// Routes a result no run waits for; only results of `keys` are routed.
-    private let route: @Sendable (CheckResult) -> Void
-    private let keys: Set<String>
+    private let attachment = Mutex(Attachment())
     private let endpoint: AMQPEndpoint
     private let logger: Logger
     private let shared = Mutex(Shared())
     private let thread = DedicatedThread(name: "cluster-amqp")
 
-    /// `route` takes the results no run waits for any more (late ones, and those left in the
-    /// result queue by an earlier run of the controller) of the checks `keys` (`type/label@location`).
-    public init(
-        settings: ClusterSettings, keys: Set<String>, route: @escaping @Sendable (CheckResult) -> Void, logger: Logger
-    ) throws(ClusterAgent.InvalidSettings) {
-        self.keys = keys
-        self.route = route
+    public init(settings: ClusterSettings, logger: Logger) throws(ClusterAgent.InvalidSettings) {
         do {
             endpoint = try AMQPEndpoint(uri: settings.uri)
         } catch {
@@ -97,13 +96,20 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         self.logger = logger
     }
 
+    /// `route` takes the results no run waits for any more (late ones, and those left in the
+    /// result queue by an earlier run of the controller) of the checks `keys`
+    /// (`type/label@location`). Call before `run()`.
+    public func attach(keys: Set<String>, route: @escaping @Sendable (CheckResult) -> Void) {
+        attachment.withLock { $0 = Attachment(keys: keys, route: route) }
+    }
+
     public var stats: Stats { shared.withLock { $0.stats } }
 
-    /// The live agents of each location: heard of within three heartbeat intervals (15 s).
-    public var liveAgents: [String: [String]] {
-        let now = MonotonicClock().seconds()
-        return shared.withLock { s in s.agents.mapValues { $0.filter { now - $0.value <= 15 }.keys.sorted() } }
-    }
+    /// When the controller connected to the broker (monotonic seconds; `nil`: not connected now).
+    public var connectedSince: Double? { shared.withLock { $0.connectedSince } }
+
+    /// The agents of `location` and when each was last heard of (monotonic seconds).
+    public func agents(in location: String) -> [String: Double] { shared.withLock { $0.agents[location] ?? [:] } }
 
     public func submit(_ scheduled: ScheduledCheck, dueMillis: UInt64, wait: Double, completion: @escaping @Sendable (CheckResult?) -> Void) {
         let config = scheduled.config
@@ -157,6 +163,7 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
             do {
                 let connection = try connect()
                 logger.notice("connected to the broker", metadata: ["broker": "\(endpoint.display)"])
+                shared.withLock { $0.connectedSince = MonotonicClock().seconds() }
                 pause = 0.5
                 try serve(connection)
                 connection.closeGracefully()
@@ -164,6 +171,7 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
                 logger.warning(
                     "broker connection lost; runs in other locations have no data until it is back",
                     metadata: ["broker": "\(endpoint.display)", "error": "\(error)", "retry_in": "\(pause)s"])
+                shared.withLock { $0.connectedSince = nil }
                 interrupt()
                 let until = MonotonicClock().seconds() + pause
                 while !stopping, MonotonicClock().seconds() < until {
@@ -264,7 +272,8 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
             return
         }
         enum Answer { case awaited(Pending), late, duplicate, foreign }
-        let known = keys.contains(result.key)
+        let (keys, route) = attachment.withLock { ($0.keys, $0.route) }
+        let known = keys.contains(result.key) && route != nil
         let answer = shared.withLock { s -> Answer in
             guard s.answered.insert(request).inserted else {
                 s.stats.duplicates += 1
@@ -286,7 +295,7 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         }
         switch answer {
         case .awaited(let pending): pending.completion(result)
-        case .late: route(result)
+        case .late: route?(result)
         case .duplicate: logger.debug("a second answer to a request; dropped", metadata: ["check": "\(result.key)", "request": "\(request)"])
         case .foreign: logger.warning("a result of a check this controller does not have; dropped", metadata: ["check": "\(result.key)"])
         }

@@ -123,16 +123,20 @@ struct Run: AsyncParsableCommand {
         let face: HTTPFace?
         let controller: ClusterController?
         do {
-            let config = try common.loadConfig(logger: logger)
+            var config = try common.loadConfig(logger: logger)
             for warning in config.warnings { logger.warning("\(warning)") }
-            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
+            var checkKinds = CheckKinds.all
+            controller = try config.settings.cluster.map { try ClusterController(settings: $0, logger: logger) }
+            if let controller {
+                // One built-in `agents/LOCATION` check per location the checks use.
+                for location in Set(config.checks.compactMap(\.location)).sorted() { config.checks.append(AgentsCheck.config(location: location)) }
+                checkKinds.append(AgentsCheck.kind(controller))
+            }
+            runtime = try Runtime(
+                config: config, checkKinds: checkKinds, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
             face = try makeHTTPFace(runtime, logger: logger)
             let router = runtime.router
-            controller = try config.settings.cluster.map { cluster in
-                try ClusterController(
-                    settings: cluster, keys: Set(runtime.checks.map(\.config).filter { $0.location != nil }.map(\.key)),
-                    route: { router.route($0) }, logger: logger)
-            }
+            controller?.attach(keys: Set(runtime.checks.map(\.config).filter { $0.location != nil }.map(\.key))) { router.route($0) }
         } catch let error as ConfigError {
             throw reportConfigError(error)
         } catch let error as HTTPFace.SetupError {

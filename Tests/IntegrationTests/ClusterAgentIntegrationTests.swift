@@ -275,5 +275,32 @@ extension SinkIntegrationTests {
                 #expect(figure("answered") ?? 0 <= results.count)
             } }
         }
+
+        /// The controller's built-in `agents/LOCATION` check: up while the location has a live
+        /// agent, down (through the notifiers, like any check) once the last one has been silent
+        /// for 15 s; the location's runs meanwhile have no data.
+        @Test func aLocationThatLosesItsLastAgentIsReported() async throws {
+            try await withVhost { uri in
+                let listener = try SilentListener()
+                defer { listener.close() }
+                let directory = try SinkTest.directory("controller")
+                try controllerConfig(directory, uri: uri, port: listener.port, locations: "eu")
+                    .replacingOccurrences(of: "sleep: 0.5", with: "sleep: 2").write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+                let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
+                try await Task.sleep(for: .seconds(8))
+                agent.process.signal(SIGKILL)
+                _ = await agent.finish()
+                try await Task.sleep(for: .seconds(22))
+                controller.process.signal(SIGTERM)
+                let out = await controller.finish()
+                #expect(out.status == 0, "\(out.stderr)")
+                let lines = out.stdout.split(separator: "\n").filter { $0.contains(" agents/eu ") }
+                let up = try #require(lines.firstIndex { $0.contains("OK   agents/eu 1 live agent in eu: agent-eu") }, "\(out.stdout)")
+                let down = try #require(lines.firstIndex { $0.contains("FAIL agents/eu no live agent in eu (last heard: agent-eu, ") }, "\(out.stdout)")
+                #expect(up < down)
+                #expect(lines[down...].allSatisfy { $0.contains("FAIL") }, "\(lines)")
+            }
+        }
     }
 }
