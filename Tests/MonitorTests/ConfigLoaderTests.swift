@@ -1,6 +1,10 @@
 import Monitor
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite struct ConfigLoaderTests {
     @Test func scalarsAsStringsOrNumbersAndBooleanSpellings() throws {
         let config = try load(
@@ -172,6 +176,25 @@ import Testing
         #expect(diagnostics.first?.description.hasPrefix("config.yml:") == true)
         #expect(diagnostics.first?.message.hasPrefix("invalid YAML") == true)
         #expect((diagnostics.first?.location.line ?? 0) > 0)
+    }
+
+    /// A source over 4 MiB is refused by its size: a file before it is read (this one is sparse,
+    /// 5 MiB of nothing), a device that never ends once it has said more, `$CONFIG` by its length.
+    @Test func sourcesLargerThanTheLimitAreRefused() throws {
+        let path = temporaryDirectory() + "/huge.yml"
+        let fd = open(path, O_CREAT | O_WRONLY, 0o600)
+        #expect(ftruncate(fd, 5 << 20) == 0)
+        close(fd)
+        let inline = "# " + String(repeating: "x", count: 4 << 20) + "\n"
+        let sources = ConfigSource.resolve(
+            configFiles: [path, "/dev/zero"], checksFile: nil, notifiersFile: nil, environment: ["CONFIG": inline])
+        #expect(throws: ConfigError.self) { try makeLoader().load(sources) }
+        do {
+            _ = try makeLoader().load(sources)
+        } catch {
+            let limit = "error: config source larger than 4 MiB (4194304 bytes), the limit of one source; split it into several (--config, --checks, --notifiers)"
+            #expect(error.diagnostics.map(\.description) == ["\(path): \(limit)", "/dev/zero: \(limit)", "$CONFIG: \(limit)"])
+        }
     }
 
     @Test func missingChecksIsAnError() {

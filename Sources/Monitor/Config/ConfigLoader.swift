@@ -46,6 +46,8 @@ public struct ConfigLoader: Sendable {
     public var checkKinds: [String: CheckKind]
     public var notifierKinds: [String: NotifierKind]
     public var environment: [String: String]
+    /// What reading one source may cost (`ConfigLimits.standard`; tests lower it).
+    public var limits = ConfigLimits.standard
 
     public init(checkKinds: [CheckKind], notifierKinds: [NotifierKind], environment: [String: String]) {
         self.checkKinds = Dictionary(checkKinds.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
@@ -63,7 +65,10 @@ public struct ConfigLoader: Sendable {
                 text = inline
             } else {
                 do {
-                    text = try FileSystem.readText(source.name)
+                    text = try FileSystem.readText(source.name, maxBytes: limits.sourceBytes)
+                } catch where error.isTooLarge {
+                    diagnostics.append(limits.tooLarge(source.name))
+                    continue
                 } catch {
                     let hint = source.name == "config.yml"
                         ? " (no config given: pass --config FILE, or set CONFIG_FILE or CONFIG)" : ""
@@ -73,7 +78,7 @@ public struct ConfigLoader: Sendable {
                 }
             }
             do {
-                let node = try ConfigNode.parse(yaml: text, name: source.name)
+                let node = try ConfigNode.parse(yaml: text, name: source.name, limits: limits)
                 root = root.merged(with: wrap(node, section: source.section))
             } catch {
                 diagnostics.append(error)
