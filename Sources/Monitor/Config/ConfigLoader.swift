@@ -172,6 +172,9 @@ public struct ConfigLoader: Sendable {
                 }
                 for labelEntry in labels {
                     let path = "checks.\(typeEntry.key).\(labelEntry.key)"
+                    if let problem = Self.nameProblem(labelEntry.key, "label") {
+                        diagnostics.append(ConfigDiagnostic(.error, at: labelEntry.keyLocation, path: path, problem))
+                    }
                     let specs = Self.commonCheckOptions + kind.options
                     let opts = options(labelEntry.value, specs: specs, path: path, at: labelEntry.keyLocation, into: &diagnostics)
                     checks.append(
@@ -197,6 +200,9 @@ public struct ConfigLoader: Sendable {
             }
             for entry in names {
                 let path = "notifiers.\(entry.key)"
+                if let problem = Self.nameProblem(entry.key, "notifier name") {
+                    diagnostics.append(ConfigDiagnostic(.error, at: entry.keyLocation, path: path, problem))
+                }
                 var typeName = entry.key
                 if case .scalar(let t) = entry.value["type"]?.kind { typeName = t }
                 guard let kind = notifierKinds[typeName] else {
@@ -234,6 +240,20 @@ public struct ConfigLoader: Sendable {
             }
         }
         return MonitorConfig(checks: checks, notifiers: notifiers, settings: settings, warnings: [], sources: sources)
+    }
+
+    /// The longest check label or notifier name, in characters.
+    public static let maxNameLength = 200
+
+    /// Why `name` cannot be a check label or notifier name (`what`), else `nil`. Both go into
+    /// every console line, log line and mail subject: printable text, on one line, not too long.
+    static func nameProblem(_ name: String, _ what: String) -> String? {
+        let rule = "a \(what) is printable text of at most \(maxNameLength) characters"
+        if let (index, scalar) = name.unicodeScalars.enumerated().first(where: { !$0.element.isPrintable }) {
+            return "\(what) has the unprintable character \(scalar.escaped(asASCII: true)) at position \(index + 1); \(rule)"
+        }
+        if name.count > maxNameLength { return "\(what) is \(name.count) characters long; \(rule)" }
+        return nil
     }
 
     /// The option names declared for the mapping at `path`: `settings`, `checks.TYPE.LABEL` or
