@@ -15,14 +15,7 @@ public struct ConfigLimits: Sendable, Hashable {
     /// Nested sequences and mappings, aliases expanded; the top-level mapping is level 1.
     public var depth: Int
 
-    public init(sourceBytes: Int, aliasExpansions: Int, nodes: Int, depth: Int) {
-        self.sourceBytes = sourceBytes
-        self.aliasExpansions = aliasExpansions
-        self.nodes = nodes
-        self.depth = depth
-    }
-
-    /// The limits every command uses.
+    /// The limits every command uses (change a copy for others).
     ///
     /// The node budget: the largest real config, 100,000 hostport checks written as the
     /// benchmarks write them (`c1: {host: 127.0.0.1, port: 9, sleep: 1}`, with settings and a
