@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 CONFIG ?= config.yml
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: run build release test test-stress unit tsan services-start services-stop validate bench bench-sinks compose-config clean
+.PHONY: run build release test test-stress unit fuzz tsan services-start services-stop validate bench bench-sinks compose-config clean
 
 build:
 	scripts/bootstrap.sh
@@ -36,6 +36,12 @@ test-stress:
 unit: build
 	swift test --skip IntegrationTests --skip RealTimeTests $(SWIFT_TEST_FLAGS)
 	swift test --skip-build --filter RealTimeTests $(SWIFT_TEST_FLAGS)
+
+# The config loader fuzzed: `healthmonitor validate` on seeded mutations of the example configs
+# for FUZZ_SECONDS (scripts/fuzz-config.py; FUZZ_SEED=N for other inputs). `make test` runs 30 s.
+FUZZ_SECONDS ?= 30
+fuzz: build
+	scripts/fuzz-config.py --seconds $(FUZZ_SECONDS) .build/debug/healthmonitor
 
 # Unit tests under ThreadSanitizer, in their own scratch path so the debug build stays valid.
 # Fails on the first report (halt_on_error) and, should a report not stop the run, on any

@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 "CCurl", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
+                // For its libyaml (CYaml): Config/YAMLComposer.swift reads the events itself.
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 // The API only: the executable chooses the backend (Prometheus).

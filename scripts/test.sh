@@ -2,11 +2,11 @@
 # Runs every test: starts the real test servers, runs `swift test` with HM_SERVICES=1 (so no
 # integration test may skip), then stops the servers. Extra arguments go to `swift test`.
 #
-# Five stages: the unit tests, the real-time tests, the DNS outage test
-# (scripts/test-dns-outage.sh), the integration tests (apart, so their child processes and server
-# restarts do not compete with the unit tests for the two cores), then the smoke benchmark. A
-# `swift test` stage fails the script when a test fails or when any test was skipped: under
-# `make test` and CI every test must run.
+# Six stages: the unit tests, the config fuzzing (scripts/fuzz-config.py), the real-time tests,
+# the DNS outage test (scripts/test-dns-outage.sh), the integration tests (apart, so their child
+# processes and server restarts do not compete with the unit tests for the two cores), then the
+# smoke benchmark. A `swift test` stage fails the script when a test fails or when any test was
+# skipped: under `make test` and CI every test must run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -45,6 +45,10 @@ run_stage() {
   fi
 }
 run_stage unit --skip IntegrationTests --skip RealTimeTests "$@"
+# `healthmonitor validate` on seeded mutations of the example configs for 30 s (FUZZ_SEED=N for
+# other inputs): a crash, a run over 1 s or an exit code other than 0 or 2 fails, and the input
+# is kept in .build/fuzz/.
+scripts/fuzz-config.py --seconds 30 .build/debug/healthmonitor
 # The real-time tests (real deadlines, see Tests/MonitorTests/RealTimeTests.swift) in a stage of
 # their own: in the same run, CPU-heavy tests (property tests, the spool's random operations)
 # held the two cooperative threads and a 1 s shutdown deadline took 10.8 s under ThreadSanitizer.

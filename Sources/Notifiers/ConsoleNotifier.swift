@@ -54,13 +54,15 @@ public final class ConsoleNotifier: Notifier {
     }
 
     /// One text line: `2026-11-25T13:05:09.042Z FAIL ping/clowder 0/5 packets  loss=100 sent=5`.
+    /// What a check reported (a server's error body, a measured string) is escaped
+    /// (`escapingUnprintable`): it stays on its line and cannot drive the terminal.
     public static func line(for delivery: Delivery, color: Bool) -> String {
         let r = delivery.result
         let word = r.status == .success ? "OK  " : "FAIL"
         let status = color ? (r.status == .success ? "\u{1B}[32m\(word)\u{1B}[0m" : "\u{1B}[1;31m\(word)\u{1B}[0m") : word
-        var line = "\(r.created) \(status) \(r.key) \(r.message)"
+        var line = "\(r.created) \(status) \(r.key.escapingUnprintable) \(r.message.escapingUnprintable)"
         if !r.measurement.isEmpty {
-            line += "  " + r.measurement.keys.sorted().map { "\($0)=\(r.measurement[$0]!.displayText)" }.joined(separator: " ")
+            line += "  " + r.measurement.keys.sorted().map { "\($0)=\(r.measurement[$0]!.displayText)".escapingUnprintable }.joined(separator: " ")
         }
         switch delivery.reason {
         case .reminder: line += "  (still failing)"

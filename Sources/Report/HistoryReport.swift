@@ -153,14 +153,15 @@ public enum HistoryReport {
         return out
     }
 
-    /// A table for an 80-column terminal, then the incidents.
+    /// A table for an 80-column terminal, then the incidents; labels and messages escaped, so
+    /// each stays on its line (a history may hold results from before labels were checked).
     public static func table(_ reports: [CheckReport], since: Int64, until: Int64, now: Int64) -> String {
         var out = "History \(WallClock.iso8601(millis: since)) – \(WallClock.iso8601(millis: min(until, now)))\n\n"
         out += pad("CHECK", 26) + pad("RUNS", 7, right: true) + pad("UPTIME", 9, right: true) + pad("TIME-UP", 9, right: true)
             + pad("COVER", 7, right: true) + pad("P50 ms", 8, right: true) + pad("P95 ms", 8, right: true) + pad("INC", 5, right: true) + "\n"
         for report in reports {
             let s = report.summary
-            out += pad(report.key, 26) + pad("\(s.results)", 7, right: true) + pad(percent(s.uptime), 9, right: true)
+            out += pad(report.key.escapingUnprintable, 26) + pad("\(s.results)", 7, right: true) + pad(percent(s.uptime), 9, right: true)
                 + pad(percent(s.uptimeTime), 9, right: true) + pad(percent(s.coverage), 7, right: true)
                 + pad(milliseconds(s.latency.quantile(0.5)), 8, right: true) + pad(milliseconds(s.latency.quantile(0.95)), 8, right: true)
                 + pad("\(s.incidents.count)", 5, right: true) + "\n"
@@ -170,9 +171,9 @@ public enum HistoryReport {
             out += "\nIncidents\n"
             for (key, incident) in incidents {
                 let end = incident.end.map { WallClock.iso8601(millis: $0) } ?? "ongoing"
-                out += "  \(key)  \(duration(incident.duration(now: min(now, until))))\n"
+                out += "  \(key.escapingUnprintable)  \(duration(incident.duration(now: min(now, until))))\n"
                 out += "    \(WallClock.iso8601(millis: incident.start)) – \(end)\n"
-                out += "    \(pad(incident.message, 76).trimmingCharacters(in: .whitespaces))\n"
+                out += "    \(pad(incident.message.escapingUnprintable, 76).trimmingCharacters(in: .whitespaces))\n"
             }
         }
         return out

@@ -4,8 +4,9 @@ import Monitor
 import Glibc
 #endif
 
-/// Writes whole strings to the CLI's standard output or standard error.
-struct FileOutput {
+/// Writes whole strings to the CLI's standard output or standard error (one `write` each, so
+/// log records from several threads do not interleave).
+struct FileOutput: TextOutputStream, Sendable {
     let fd: Int32
     let name: String
     static let standardOutput = FileOutput(fd: STDOUT_FILENO, name: "standard output")

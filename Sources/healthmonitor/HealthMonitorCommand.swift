@@ -70,7 +70,8 @@ struct CommonOptions: ParsableArguments {
     static func makeLogger(level: Logger.Level) -> Logger {
         MemoryTuning.limitMallocArenas()
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            // One record a line, whatever a message or metadata holds (a server's CR/LF).
+            var handler = StreamLogHandler(label: label, stream: LogLineStream(FileOutput.standardError))
             handler.logLevel = level
             return handler
         }
@@ -190,22 +191,24 @@ struct Validate: AsyncParsableCommand {
         } catch let error as ConfigError {
             throw reportConfigError(error)
         }
-        var out = "configuration OK (\(config.sources.joined(separator: ", ")))\n"
+        // One line per item; what came from the config or the command line is escaped
+        // (labels and names are printable already, paths need not be).
+        var out = "configuration OK (\(config.sources.joined(separator: ", ").escapingUnprintable))\n"
         for warning in config.warnings { out += "  \(warning)\n" }
         out += "checks (\(config.checks.count)):\n"
         for check in config.checks {
-            out += "  \(check.key)  every \(JSONValue.format(check.sleep)) s"
+            out += "  \(check.key.escapingUnprintable)  every \(JSONValue.format(check.sleep)) s"
             if let t = check.threshold { out += ", threshold \(t)" }
             out += "\n"
         }
         out += "notifiers (\(config.notifiers.count)):\n"
         for n in config.notifiers {
-            out += "  \(n.name) (\(n.type))  report \(n.report.rawValue), threshold \(n.threshold)"
+            out += "  \(n.name.escapingUnprintable) (\(n.type))  report \(n.report.rawValue), threshold \(n.threshold)"
             if n.resolved { out += ", resolved" }
             if let r = n.repeatInterval { out += ", repeat \(JSONValue.format(r)) s" }
             out += "\n"
         }
-        out += "state directory: \(config.settings.stateDirectory)\n"
+        out += "state directory: \(config.settings.stateDirectory.escapingUnprintable)\n"
         FileOutput.standardOutput.write(out)
     }
 }

@@ -1,10 +1,10 @@
 import Monitor
 
-/// The table `healthmonitor once` prints.
+/// The table `healthmonitor once` prints, one line a result (what a check reported is escaped).
 enum Summary {
     static func table(_ results: [CheckResult]) -> String {
         let rows = results.map { r in
-            [r.status == .success ? "OK" : "FAIL", r.key, String(format3(r.elapsed)), r.message]
+            [r.status == .success ? "OK" : "FAIL", r.key.escapingUnprintable, String(format3(r.elapsed)), r.message.escapingUnprintable]
         }
         let headers = ["STATUS", "CHECK", "SECONDS", "MESSAGE"]
         var widths = headers.map(\.count)

@@ -1,6 +1,10 @@
 import Monitor
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite struct ConfigLoaderTests {
     @Test func scalarsAsStringsOrNumbersAndBooleanSpellings() throws {
         let config = try load(
@@ -172,6 +176,63 @@ import Testing
         #expect(diagnostics.first?.description.hasPrefix("config.yml:") == true)
         #expect(diagnostics.first?.message.hasPrefix("invalid YAML") == true)
         #expect((diagnostics.first?.location.line ?? 0) > 0)
+    }
+
+    /// A source over 4 MiB is refused by its size: a file before it is read (this one is sparse,
+    /// 5 MiB of nothing), a device that never ends once it has said more, `$CONFIG` by its length.
+    @Test func sourcesLargerThanTheLimitAreRefused() throws {
+        let path = temporaryDirectory() + "/huge.yml"
+        let fd = open(path, O_CREAT | O_WRONLY, 0o600)
+        #expect(ftruncate(fd, 5 << 20) == 0)
+        close(fd)
+        let inline = "# " + String(repeating: "x", count: 4 << 20) + "\n"
+        let sources = ConfigSource.resolve(
+            configFiles: [path, "/dev/zero"], checksFile: nil, notifiersFile: nil, environment: ["CONFIG": inline])
+        #expect(throws: ConfigError.self) { try makeLoader().load(sources) }
+        do {
+            _ = try makeLoader().load(sources)
+        } catch {
+            let limit = "error: config source larger than 4 MiB (4194304 bytes), the limit of one source; split it into several (--config, --checks, --notifiers)"
+            #expect(error.diagnostics.map(\.description) == ["\(path): \(limit)", "/dev/zero: \(limit)", "$CONFIG: \(limit)"])
+        }
+    }
+
+    /// A label or notifier name goes into every console line, log line and mail subject: one
+    /// config line must not forge a log line, move a terminal's cursor or reverse the text.
+    @Test(arguments: [
+        ("\"lab\\nFAKE LOG LINE\"", "checks.sample.lab\\nFAKE LOG LINE: label has the unprintable character \\n at position 4"),
+        ("\"a\\rb\"", "checks.sample.a\\rb: label has the unprintable character \\r at position 2"),
+        ("\"bell\\a\"", "checks.sample.bell\\u{07}: label has the unprintable character \\u{07} at position 5"),
+        ("\"\u{202E}txt.exe\"", "checks.sample.\\u{202E}txt.exe: label has the unprintable character \\u{202E} at position 1"),
+        (String(repeating: "x", count: 201), "checks.sample.\(String(repeating: "x", count: 201)): label is 201 characters long"),
+    ])
+    func unprintableOrLongLabelsAreErrors(_ label: String, _ expected: String) {
+        let diagnostics = errors("checks:\n  sample:\n    \(label): {host: h}\n").filter { $0.severity == .error }
+        #expect(diagnostics.map(\.description) == [
+            "config.yml:3:5: error: \(expected); a label is printable text of at most 200 characters"
+        ])
+    }
+
+    @Test func printableUnicodeLabelsAndNamesAreFine() throws {
+        let long = String(repeating: "é", count: 200)
+        let config = try load(
+            "notifiers:\n  Störungen 👩‍💻:\n    type: sink\n    webhook: x\nchecks:\n  sample:\n    Prüfung: {host: h}\n    \(long): {host: h}\n    \"a b\\u00A0c\": {host: h}\n")
+        #expect(config.checks.map(\.label) == ["Prüfung", long, "a b\u{A0}c"])
+        #expect(config.notifiers.map(\.name) == ["Störungen 👩‍💻"])
+    }
+
+    @Test func notifierNamesFollowTheLabelRules() {
+        let diagnostics = errors("notifiers:\n  \"ops\\nFAKE\": {type: sink, webhook: x}\nchecks:\n  sample:\n    a: {host: h}\n").filter { $0.severity == .error }
+        #expect(diagnostics.map(\.description) == [
+            "config.yml:2:3: error: notifiers.ops\\nFAKE: notifier name has the unprintable character \\n at position 4; a notifier name is printable text of at most 200 characters"
+        ])
+    }
+
+    /// Whatever a diagnostic quotes from the config (a value, a key) stays on its line.
+    @Test func diagnosticsAreOneLine() {
+        let diagnostics = errors("checks:\n  sample:\n    a: {host: h, port: \"1\\r\\nerror: forged\", \"x\\ny\": 1}\n")
+        #expect(diagnostics.map(\.description).allSatisfy { !$0.contains("\n") && !$0.contains("\r") })
+        #expect(diagnostics.contains { $0.description.hasPrefix("config.yml:3:24: error: checks.sample.a.port: found \"1\\r\\nerror: forged\", expected") })
     }
 
     @Test func missingChecksIsAnError() {

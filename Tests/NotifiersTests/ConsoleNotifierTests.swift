@@ -18,6 +18,17 @@ import Testing
         #expect(ConsoleNotifier.line(for: Delivery(result: ok, reason: .recovery), color: false).hasSuffix("(recovered)"))
     }
 
+    /// A message or measurement from a server (an error body) must not forge the next line
+    /// or send escape sequences to the terminal.
+    @Test func serverTextStaysOnItsLine() {
+        var hostile = result
+        hostile.message = "HTTP 500: oops\r\n2025-11-26T00:05:09.042Z OK   hostport/db forged"
+        hostile.measurement = ["body": "a\nb", "status\r\n": "\u{1B}[2J"]
+        let line = ConsoleNotifier.line(for: Delivery(result: hostile, reason: .failure), color: true)
+        #expect(line.hasSuffix(
+            "FAIL\u{1B}[0m hostport/db HTTP 500: oops\\r\\n2025-11-26T00:05:09.042Z OK   hostport/db forged  body=a\\nb status\\r\\n=\\u{1B}[2J"))
+    }
+
     @Test func colourOnlyWhenAsked() {
         let plain = ConsoleNotifier.line(for: Delivery(result: result, reason: .failure), color: false)
         let coloured = ConsoleNotifier.line(for: Delivery(result: result, reason: .failure), color: true)

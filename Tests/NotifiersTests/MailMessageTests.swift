@@ -34,6 +34,25 @@ import Testing
         #expect(!subject.contains("\n"))
     }
 
+    /// A subject is one header line: CR and LF from a check's message (a server's error body)
+    /// or from a label become spaces, whatever their order, and the encoded words fold with
+    /// CRLF + space only.
+    @Test func lineBreaksInTheMessageOrLabelStayOutOfTheSubjectHeader() {
+        let hostile = result("a\r\nBcc: x@example.org", .failure, "lone CR\rthen LF\nthen CRLF\r\nBcc: victim@example.org")
+        let subject = MailMessage.subject([Delivery(result: hostile, reason: .failure)], prefix: "[HEALTH]")
+        #expect(!subject.contains("\r") && !subject.contains("\n"))
+        let text = MailMessage.compose([Delivery(result: hostile, reason: .failure)], prefix: "[HEALTH]", from: from, to: to, dateMillis: 0, id: "x")
+            .rendered()
+        let headers = text[..<text.range(of: "\r\n\r\n")!.lowerBound].split(separator: "\r\n")
+        #expect(!headers.contains { $0.hasPrefix("Bcc") })
+        // Folded continuation lines (starting with a space) belong to the subject.
+        let start = headers.firstIndex { $0.hasPrefix("Subject: ") }!
+        let folded = headers[(start + 1)...].prefix { $0.hasPrefix(" ") }
+        #expect(headers[start].hasPrefix("Subject: =?UTF-8?B?"))
+        #expect(folded.allSatisfy { $0.hasPrefix(" =?UTF-8?B?") })
+        #expect(!text.contains("\n\n") && !text.replacing("\r\n", with: "").contains("\r"))
+    }
+
     @Test func groupSubjectCounts() {
         let deliveries = [
             Delivery(result: result("a", .failure), reason: .failure),

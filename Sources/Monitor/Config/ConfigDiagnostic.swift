@@ -35,9 +35,10 @@ public struct ConfigDiagnostic: Error, Sendable, Hashable, CustomStringConvertib
         self.message = message
     }
 
-    /// `config.yml:12:7: error: checks.ping.clowder.count: found "five", expected an integer`.
+    /// `config.yml:12:7: error: checks.ping.clowder.count: found "five", expected an integer`,
+    /// on one line: what the config wrote (`found "a\nb"`, a key) is shown escaped.
     public var description: String {
-        "\(location): \(severity.rawValue): \(path.isEmpty ? "" : path + ": ")\(message)"
+        "\(location): \(severity.rawValue): \(path.isEmpty ? "" : path + ": ")\(message)".escapingUnprintable
     }
 }
 

@@ -54,6 +54,8 @@ public struct ConfigLoader: Sendable {
     public var checkKinds: [String: CheckKind]
     public var notifierKinds: [String: NotifierKind]
     public var environment: [String: String]
+    /// What reading one source may cost (`ConfigLimits.standard`; tests lower it).
+    public var limits = ConfigLimits.standard
 
     public init(checkKinds: [CheckKind], notifierKinds: [NotifierKind], environment: [String: String]) {
         self.checkKinds = Dictionary(checkKinds.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
@@ -71,7 +73,10 @@ public struct ConfigLoader: Sendable {
                 text = inline
             } else {
                 do {
-                    text = try FileSystem.readText(source.name)
+                    text = try FileSystem.readText(source.name, maxBytes: limits.sourceBytes)
+                } catch where error.isTooLarge {
+                    diagnostics.append(limits.tooLarge(source.name))
+                    continue
                 } catch {
                     let hint = source.name == "config.yml"
                         ? " (no config given: pass --config FILE, or set CONFIG_FILE or CONFIG)" : ""
@@ -81,7 +86,7 @@ public struct ConfigLoader: Sendable {
                 }
             }
             do {
-                let node = try ConfigNode.parse(yaml: text, name: source.name)
+                let node = try ConfigNode.parse(yaml: text, name: source.name, limits: limits)
                 root = root.merged(with: wrap(node, section: source.section))
             } catch {
                 diagnostics.append(error)
@@ -186,6 +191,9 @@ public struct ConfigLoader: Sendable {
                 }
                 for labelEntry in labels {
                     let path = "checks.\(typeEntry.key).\(labelEntry.key)"
+                    if let problem = Self.nameProblem(labelEntry.key, "label") {
+                        diagnostics.append(ConfigDiagnostic(.error, at: labelEntry.keyLocation, path: path, problem))
+                    }
                     let specs = Self.commonCheckOptions + kind.options
                     let opts = options(labelEntry.value, specs: specs, path: path, at: labelEntry.keyLocation, into: &diagnostics)
                     let masked = SecretMasking.masked(.object(opts.values)).objectValue ?? [:]
@@ -213,6 +221,9 @@ public struct ConfigLoader: Sendable {
             }
             for entry in names {
                 let path = "notifiers.\(entry.key)"
+                if let problem = Self.nameProblem(entry.key, "notifier name") {
+                    diagnostics.append(ConfigDiagnostic(.error, at: entry.keyLocation, path: path, problem))
+                }
                 var typeName = entry.key
                 if case .scalar(let t) = entry.value["type"]?.kind { typeName = t }
                 guard let kind = notifierKinds[typeName] else {
@@ -250,6 +261,20 @@ public struct ConfigLoader: Sendable {
             }
         }
         return MonitorConfig(checks: checks, notifiers: notifiers, settings: settings, warnings: [], sources: sources)
+    }
+
+    /// The longest check label or notifier name, in characters.
+    public static let maxNameLength = 200
+
+    /// Why `name` cannot be a check label or notifier name (`what`), else `nil`. Both go into
+    /// every console line, log line and mail subject: printable text, on one line, not too long.
+    static func nameProblem(_ name: String, _ what: String) -> String? {
+        let rule = "a \(what) is printable text of at most \(maxNameLength) characters"
+        if let (index, scalar) = name.unicodeScalars.enumerated().first(where: { !$0.element.isPrintable }) {
+            return "\(what) has the unprintable character \(scalar.escaped(asASCII: true)) at position \(index + 1); \(rule)"
+        }
+        if name.count > maxNameLength { return "\(what) is \(name.count) characters long; \(rule)" }
+        return nil
     }
 
     /// The option names declared for the mapping at `path`: `settings`, `checks.TYPE.LABEL` or

@@ -13,13 +13,22 @@ public enum FileSystem {
         /// `strerror` text, e.g. `Permission denied`.
         public var reason: String { String(cString: strerror(code)) }
         public var description: String { "\(operation) \(path): \(reason)" }
+        /// The file was longer than the reader allowed (`readText(_:maxBytes:)`).
+        public var isTooLarge: Bool { code == EFBIG }
     }
 
     /// Reads a whole file as UTF-8 text.
-    public static func readText(_ path: String) throws(Error) -> String {
+    ///
+    /// A file longer than `maxBytes` is refused with `EFBIG` (`isTooLarge`): a regular file by its
+    /// size, before any of it is read; a pipe or device as soon as it has said more.
+    public static func readText(_ path: String, maxBytes: Int = .max) throws(Error) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Error(operation: "open", path: path, code: errno) }
         defer { close(fd) }
+        var status = stat()
+        if fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size > maxBytes {
+            throw Error(operation: "read", path: path, code: EFBIG)
+        }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -29,6 +38,7 @@ public enum FileSystem {
                 throw Error(operation: "read", path: path, code: errno)
             }
             if n == 0 { break }
+            guard n <= maxBytes - bytes.count else { throw Error(operation: "read", path: path, code: EFBIG) }
             bytes.append(contentsOf: buffer[0..<n])
         }
         return String(decoding: bytes, as: UTF8.self)

@@ -37,9 +37,11 @@ struct MailMessage: Sendable {
         if !start.isEmpty && !start.hasSuffix(" ") { start += " " }
         if deliveries.count == 1, let delivery = deliveries.first {
             let r = delivery.result
-            var message = r.message.replacingCRLF().replacing("\n", with: " ")
+            // One line already (rendering flattens the header again; the subject is also logged).
+            func oneLine(_ text: String) -> String { text.replacingCRLF().replacing("\n", with: " ") }
+            var message = oneLine(r.message)
             if message.count > 120 { message = String(message.prefix(119)) + "…" }
-            return start + word(for: delivery) + " " + r.key + (message.isEmpty ? "" : ": " + message)
+            return start + word(for: delivery) + " " + oneLine(r.key) + (message.isEmpty ? "" : ": " + message)
         }
         let failing = deliveries.filter { $0.result.status == .failure }.count
         let successful = deliveries.count - failing
