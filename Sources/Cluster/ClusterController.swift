@@ -113,7 +113,7 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
 
     public func submit(_ scheduled: ScheduledCheck, dueMillis: UInt64, wait: Double, completion: @escaping @Sendable (CheckResult?) -> Void) {
         let config = scheduled.config
-        guard let location = config.location else { return completion(nil) }
+        guard config.isRemote, let location = config.location else { return completion(nil) }
         var options = config.options.values
         options["locations"] = nil
         let request = RunRequest(

@@ -49,8 +49,10 @@ public struct Runtime: Sendable {
             }
         }
 
+        // Checks with a quorum as a whole (`type/label`): what the notifiers see of them.
+        let overall = QuorumBook.overallConfigs(of: config.checks)
         let overrides = Dictionary(
-            config.checks.compactMap { c in c.threshold.map { (c.key, $0) } }, uniquingKeysWith: { _, l in l })
+            (config.checks + overall).compactMap { c in c.threshold.map { (c.key, $0) } }, uniquingKeysWith: { _, l in l })
         var channels: [NotifierChannel] = []
         for notifierConfig in config.notifiers {
             guard let kind = notifierKindsByName[notifierConfig.type] else { continue }
@@ -67,7 +69,7 @@ public struct Runtime: Sendable {
                     repeatInterval: notifierConfig.repeatInterval)
                 let book = PolicyBook(
                     basePolicy: policy, thresholdOverrides: overrides, file: "\(policyDirectory)/\(notifierConfig.name).json",
-                    configuredChecks: Set(config.checks.map(\.key)))
+                    configuredChecks: Set((config.checks + overall).map(\.key)))
                 if let problem = book.loadProblem { notifierLogger.warning("\(problem)") }
                 channels.append(NotifierChannel(config: notifierConfig, notifier: notifier, policies: book, logger: notifierLogger))
             } catch let diagnostic as ConfigDiagnostic {
@@ -88,7 +90,8 @@ public struct Runtime: Sendable {
         // A write-ahead log in front of the notifiers when one of them spools (see `IntakeLog`).
         let intake = channels.contains(where: \.isDurable)
             ? IntakeLog(directory: config.settings.stateDirectory + "/intake", channels: channels, logger: logger) : nil
-        let sleeps = Dictionary(config.checks.map { ($0.key, $0.sleep) }, uniquingKeysWith: { first, _ in first })
+        let recorded = config.checks + overall
+        let sleeps = Dictionary(recorded.map { ($0.key, $0.sleep) }, uniquingKeysWith: { first, _ in first })
         let histories = config.settings.history.enabled
             ? historyStores.map { entry in
                 HistoryRecorder(
@@ -96,7 +99,9 @@ public struct Runtime: Sendable {
                     settings: .init(keepResults: config.settings.history.keepResults, keepRollups: config.settings.history.keepRollups),
                     threadName: entry.name, logger: logger)
             } : []
-        self.router = ResultRouter(channels: channels, logger: logger, intake: intake, histories: histories, live: LiveStatus(checks: config.checks), metrics: MonitorMetrics(checks: config.checks, channels: channels))
+        self.router = ResultRouter(
+            channels: channels, logger: logger, intake: intake, histories: histories, live: LiveStatus(checks: recorded),
+            metrics: MonitorMetrics(checks: recorded, channels: channels), quorum: QuorumBook(checks: config.checks), host: config.settings.host)
     }
 
     /// The delivery services, one per notifier, in config order.

@@ -94,7 +94,7 @@ public enum HistoryReport {
     // MARK: Formats
 
     /// The JSON shape for scripts:
-    /// `{"since","until","checks":[{"check","label","results","successes","failures","uptime",
+    /// `{"since","until","checks":[{"key","check","label","results","successes","failures","uptime",
     /// "uptime_time","coverage","incidents":[{"start","end","duration","message"}],
     /// "latency_ms":{"p50","p95","p99","max","avg"}, "mttr","mtbf"}]}` (times ISO-8601, durations in seconds).
     public static func json(_ reports: [CheckReport], since: Int64, until: Int64, now: Int64) -> String {
@@ -122,7 +122,7 @@ public enum HistoryReport {
         }
         func number(_ value: Double?) -> JSONValue { value.map { .double(($0 * 1_000_000).rounded() / 1_000_000) } ?? .null }
         return [
-            "check": .string(report.check), "label": .string(report.label),
+            "key": .string(report.key), "check": .string(report.check), "label": .string(report.label),
             "results": .int(s.results), "successes": .int(s.successes), "failures": .int(s.failures),
             "uptime": number(s.uptime), "uptime_time": number(s.uptimeTime), "coverage": number(s.coverage),
             "incidents": .array(incidents),

@@ -130,14 +130,14 @@ struct Run: AsyncParsableCommand {
             controller = try config.settings.cluster.map { try ClusterController(settings: $0, logger: logger) }
             if let controller {
                 // One built-in `agents/LOCATION` check per location the checks use.
-                for location in Set(config.checks.compactMap(\.location)).sorted() { config.checks.append(AgentsCheck.config(location: location)) }
+                for location in Set(config.checks.filter(\.isRemote).compactMap(\.location)).sorted() { config.checks.append(AgentsCheck.config(location: location)) }
                 checkKinds.append(AgentsCheck.kind(controller))
             }
             runtime = try Runtime(
                 config: config, checkKinds: checkKinds, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
             face = try makeHTTPFace(runtime, logger: logger)
             let router = runtime.router
-            controller?.attach(keys: Set(runtime.checks.map(\.config).filter { $0.location != nil }.map(\.key))) { router.route($0) }
+            controller?.attach(keys: Set(runtime.checks.map(\.config).filter(\.isRemote).map(\.key))) { router.route($0) }
         } catch let error as ConfigError {
             throw reportConfigError(error)
         } catch let error as HTTPFace.SetupError {

@@ -302,5 +302,40 @@ extension SinkIntegrationTests {
                 #expect(lines[down...].allSatisfy { $0.contains("FAIL") }, "\(lines)")
             }
         }
+
+        /// `quorum: 2` over local and eu: the notifiers see the check as a whole only (down: both
+        /// locations fail), never a location's result; the history has each location and the
+        /// whole, so `report` answers for all three.
+        @Test func aQuorumAlertsOnTheWholeAndReportsEveryLocation() async throws {
+            try await withVhost { uri in
+                let closed = try SilentListener.closedPort()
+                let directory = try SinkTest.directory("controller")
+                try """
+                settings: {state_dir: \(directory)/state, http: {listen: "off"}, cluster: {uri: "\(uri)", name: ctl-test}}
+                checks:
+                  hostport:
+                    web: {host: 127.0.0.1, port: \(closed), sleep: 0.5, locations: [local, eu], quorum: 2}
+                notifiers:
+                  console: {report: always}
+                """.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+                let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
+                try await Task.sleep(for: .seconds(5))
+                controller.process.signal(SIGTERM)
+                let out = await controller.finish()
+                agent.process.signal(SIGTERM)
+                _ = await agent.finish()
+                #expect(out.status == 0, "\(out.stderr)")
+                let lines = out.stdout.split(separator: "\n")
+                #expect(!lines.isEmpty && lines.allSatisfy { $0.contains(" hostport/web ") }, "\(out.stdout)")
+                #expect(lines.contains { $0.contains("FAIL hostport/web failing in 2 of 2 locations (local, eu); quorum 2: ") }, "\(out.stdout)")
+                let report = try await Binary.run(["report", "--config", directory + "/c.yml", "--since", "1h", "--format", "json"])
+                #expect(report.status == 0, "\(report.stderr)")
+                let checks = try #require(try JSONValue.parse(report.stdout).objectValue?["checks"]?.arrayValue)
+                let keys = Set(checks.compactMap { $0.objectValue?["key"]?.stringValue })
+                #expect(checks.allSatisfy { $0.objectValue?["results"]?.intValue ?? 0 > 0 })
+                #expect(keys == ["hostport/web", "hostport/web@local", "hostport/web@eu"], "\(report.stdout.prefix(2000))")
+            }
+        }
     }
 }

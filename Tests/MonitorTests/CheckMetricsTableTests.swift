@@ -6,6 +6,23 @@ import Testing
         CheckConfig(type: type, label: label, sleep: 60, options: Options([:], path: "checks.\(type).\(label)"))
     }
 
+    /// A check in several locations has one series per location, told apart by `location`;
+    /// its local run (without a quorum) has none.
+    @Test func eachLocationIsASeriesOfItsOwn() {
+        var eu = Self.check("hostport", "web")
+        eu.location = "eu"
+        let table = CheckMetricsTable(checks: [Self.check("hostport", "web"), eu])
+        table.observe(CheckResult(status: .success, check: "hostport", label: "web", message: "", measurement: ["connect_ms": 1.0]))
+        var remote = CheckResult(status: .failure, check: "hostport", label: "web", message: "", measurement: [:])
+        remote.location = "eu"
+        table.observe(remote)
+        var out: [UInt8] = []
+        table.render(into: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.contains(#"healthmonitor_check_up{check="hostport",label="web"} 1"#))
+        #expect(text.contains(#"healthmonitor_check_up{check="hostport",label="web",location="eu"} 0"#))
+    }
+
     /// Exact lines for two checks: counts, cumulative buckets, the main time only for a type that
     /// has one, a label with a quote and a backslash escaped, nothing for a check without results.
     @Test func writesThePrometheusTextFormat() {

@@ -5,6 +5,7 @@ public struct ConfigLoader: Sendable {
         OptionSpec("sleep", .duration(minimum: 0.001), default: 60, help: "seconds between the starts of two runs"),
         OptionSpec("threshold", .integer(0...Int.max), help: "overrides the notifiers' threshold for this check"),
         OptionSpec("locations", .stringList, help: "where it runs: local (this process) and agents' locations (settings.cluster); default [local]"),
+        OptionSpec("quorum", .integer(1...Int.max), help: "with several locations: down (for the notifiers) only while this many of them fail"),
     ]
 
     /// Options every notifier accepts.
@@ -197,11 +198,20 @@ public struct ConfigLoader: Sendable {
                     let specs = Self.commonCheckOptions + kind.options
                     let opts = options(labelEntry.value, specs: specs, path: path, at: labelEntry.keyLocation, into: &diagnostics)
                     let masked = SecretMasking.masked(.object(opts.values)).objectValue ?? [:]
-                    for location in locations(opts, path: path, node: labelEntry.value, cluster: cluster, into: &diagnostics) {
+                    let places = locations(opts, path: path, node: labelEntry.value, cluster: cluster, into: &diagnostics)
+                    let quorum = opts.int("quorum")
+                    if let quorum, places.count < 2 || quorum > places.count {
+                        diagnostics.append(
+                            ConfigDiagnostic(
+                                .error, at: labelEntry.value["quorum"]?.location ?? labelEntry.keyLocation, path: path + ".quorum",
+                                "found \(quorum), expected a number from 1 to the number of locations (\(places.count)); a quorum needs two locations or more"))
+                    }
+                    for location in places {
                         checks.append(
                             CheckConfig(
                                 type: kind.name, label: labelEntry.key, sleep: opts.double("sleep") ?? 60,
-                                threshold: opts.int("threshold"), options: opts, maskedConfig: masked, location: location))
+                                threshold: opts.int("threshold"), options: opts, maskedConfig: masked,
+                                location: quorum == nil ? location : location ?? CheckConfig.localLocation, quorum: quorum))
                     }
                 }
             }

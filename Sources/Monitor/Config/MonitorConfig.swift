@@ -28,9 +28,20 @@ public struct CheckConfig: Sendable, Hashable {
     /// The options as written (after substitution), secrets masked: what results carry as `config`.
     public var maskedConfig: [String: JSONValue]
 
-    /// Where it runs: `nil` in this process (the `local` location), else the location whose
+    /// Where it runs, as its key and results name it: `nil` in this process (the `local`
+    /// location) without a quorum, `local` in this process with one, else the location whose
     /// agents run it (`locations:`; a check in several locations is one `CheckConfig` each).
     public var location: String?
+    /// `quorum:` (with two locations or more): the check as a whole (key `type/label`) is down
+    /// only while at least this many of its locations fail; each location's result is then
+    /// recorded under its own key (`type/label@local` too) but not sent to the notifiers.
+    public var quorum: Int?
+
+    /// Whether agents of another location run it.
+    public var isRemote: Bool { location != nil && location != Self.localLocation }
+
+    /// The name of this process's own location.
+    public static let localLocation = "local"
 
     /// `type/label`, or `type/label@location` for a location's agents.
     public var key: String { Self.key(type: type, label: label, location: location) }
@@ -53,8 +64,9 @@ public struct CheckConfig: Sendable, Hashable {
 
     public init(
         type: String, label: String, sleep: Double, threshold: Int? = nil, options: Options,
-        maskedConfig: [String: JSONValue] = [:], location: String? = nil
+        maskedConfig: [String: JSONValue] = [:], location: String? = nil, quorum: Int? = nil
     ) {
+        self.quorum = quorum
         self.type = type
         self.label = label
         self.sleep = sleep

@@ -14,11 +14,21 @@ public final class ResultRouter: Sendable {
     public let live: LiveStatus?
     /// Per-check metrics (swift-metrics); `nil`: none.
     public let metrics: MonitorMetrics?
+    /// Checks with a quorum: their locations' results are recorded, not delivered; their overall
+    /// results are both. `nil`: none.
+    public let quorum: QuorumBook?
+    /// The `host` of overall results.
+    private let host: String
     private let logger: Logger
     private let routed = Atomic<Int>(0)
     private let lastRouted = Atomic<Int64>(0)
 
-    public init(channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil, histories: [HistoryRecorder] = [], live: LiveStatus? = nil, metrics: MonitorMetrics? = nil) {
+    public init(
+        channels: [NotifierChannel], logger: Logger, intake: IntakeLog? = nil, histories: [HistoryRecorder] = [], live: LiveStatus? = nil,
+        metrics: MonitorMetrics? = nil, quorum: QuorumBook? = nil, host: String = HostName.current
+    ) {
+        self.quorum = quorum
+        self.host = host
         self.channels = channels
         self.logger = logger
         self.intake = intake
@@ -34,14 +44,33 @@ public final class ResultRouter: Sendable {
                 "result",
                 metadata: ["check": "\(result.key)", "status": "\(result.status.rawValue)", "message": "\(result.message)"])
         }
-        if !histories.isEmpty || live != nil || metrics != nil {
-            // All read the key and the main time: made once per result here.
+        if let quorum {
             let key = result.key
-            let time = ResponseTime.of(result)?.avg
-            for history in histories { history.record(result, key: key, responseTimeMs: time) }
-            live?.observe(result, key: key, responseTimeMs: time)
-            metrics?.checks.observe(result, key: key, responseTimeMs: time)
+            if let overall = quorum.overall(after: result, key: key, host: host) {
+                record(result, key: key)
+                record(overall, key: overall.key)
+                deliver(overall)
+                return
+            }
         }
+        record(result, key: nil)
+        deliver(result)
+    }
+
+    /// Records a result in the history, the live status and the metrics (`key`: its key, when
+    /// the caller has it).
+    private func record(_ result: CheckResult, key: String?) {
+        guard !histories.isEmpty || live != nil || metrics != nil else { return }
+        // All read the key and the main time: made once per result here.
+        let key = key ?? result.key
+        let time = ResponseTime.of(result)?.avg
+        for history in histories { history.record(result, key: key, responseTimeMs: time) }
+        live?.observe(result, key: key, responseTimeMs: time)
+        metrics?.checks.observe(result, key: key, responseTimeMs: time)
+    }
+
+    /// Hands a result to the notifiers.
+    private func deliver(_ result: CheckResult) {
         if let intake {
             intake.submit(result)
         } else {

@@ -124,7 +124,7 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         let lag = slot.schedule.withLock { $0.begin(at: seconds(since: timers.origin)) }
         observer?.runStarted(key: scheduled.config.key, lag: lag)
         let createdMillis = WallClock.nowMillis()
-        if scheduled.config.location != nil {
+        if scheduled.config.isRemote {
             // An agent's run: its result (or none, "no data") ends it. It may wait for an agent
             // for a period (the request's TTL), then run for the check's hard deadline.
             guard let remote else {
@@ -245,12 +245,15 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     /// its deadlines are kept on).
     private func result(of scheduled: ScheduledCheck, _ outcome: CheckOutcome, createdMillis: UInt64, start: C.Instant) -> CheckResult {
         let elapsed = start.duration(to: clock.now).components
-        return CheckResult(
+        var result = CheckResult(
             id: ResultID.next(millis: createdMillis), status: outcome.status, check: scheduled.config.type,
             label: scheduled.config.label, message: outcome.message, measurement: outcome.measurement,
             createdMillis: Int64(createdMillis),
             elapsed: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18,
             config: scheduled.config.maskedConfig, host: host)
+        // `local` in a quorum's group (a run in this process has no location otherwise).
+        result.location = scheduled.config.location
+        return result
     }
 }
 

@@ -24,7 +24,7 @@ public final class CheckMetricsTable: Sendable {
     }
 
     private let index: [String: Int]
-    /// `check="…",label="…"` of each row, escaped.
+    /// `check="…",label="…"` (and `,location="…"`) of each row, escaped.
     private let labels: [[UInt8]]
     /// Whether a row's check type has a main time (all but `random`).
     private let timed: [Bool]
@@ -38,7 +38,9 @@ public final class CheckMetricsTable: Sendable {
         var timed: [Bool] = []
         for check in checks where index[check.key] == nil {
             index[check.key] = labels.count
-            labels.append(Array("check=\"\(Self.escape(check.type))\",label=\"\(Self.escape(check.label))\"".utf8))
+            // A check in several locations: one series per location (`location="eu"`).
+            let location = check.location.map { ",location=\"\(Self.escape($0))\"" } ?? ""
+            labels.append(Array("check=\"\(Self.escape(check.type))\",label=\"\(Self.escape(check.label))\"\(location)".utf8))
             timed.append(["ping", "hostport", "download", "filewrite"].contains(check.type))
         }
         self.index = index
