@@ -11,7 +11,8 @@ bench_setup() {
   WORK=$(mktemp -d /tmp/hm-bench.XXXXXX)
   BENCH_PIDS=()
   # `|| true`: errexit holds in traps, and a process may be gone already.
-  trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  # BENCH_CLEANUP: a command a benchmark adds (run last).
+  trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; eval "${BENCH_CLEANUP:-}"' EXIT
 }
 
 # floor_build NAME [LIBS...]: compiles Benchmarks/floor/NAME.c to $WORK/NAME.
