@@ -56,7 +56,7 @@ let package = Package(
             ]
         ),
         // One AMQP 0-9-1 connection over librabbitmq: the rabbitmq notifier and the cluster.
-        .target(name: "AMQPClient", dependencies: ["Monitor", "CAMQP"]),
+        .target(name: "AMQPClient", dependencies: ["Monitor", "CAMQP", "CLinux"]),
         .target(
             name: "Notifiers",
             dependencies: [

@@ -318,6 +318,26 @@ package final class AMQPConnection {
         }
     }
 
+    /// Like `nextEvent(waiting:)`, but also returns (`nil`) as soon as `wake` is signalled: the
+    /// thread sleeps until the broker sends something, another thread has work for it, or
+    /// `seconds` pass, instead of waking on a short timer to look. Frames librabbitmq already
+    /// read are returned first. After a quiet `seconds` it still calls into librabbitmq, which
+    /// sends the connection's heartbeats from there.
+    package func nextEvent(waiting seconds: Double, orWake wake: WakeSignal) throws(Failure) -> Event? {
+        // A short wait for a frame whose bytes have begun to arrive: what arrived may be only a
+        // heartbeat (librabbitmq takes it and would go on waiting for a frame) or part of a frame.
+        let settle = 0.05
+        guard amqp_data_in_buffer(state) == 0 && amqp_frames_enqueued(state) == 0 else { return try nextEvent(waiting: settle) }
+        var descriptors = [
+            pollfd(fd: amqp_get_sockfd(state), events: Int16(POLLIN), revents: 0), pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0),
+        ]
+        let ready = poll(&descriptors, 2, Int32((max(0, seconds) * 1000).rounded(.up)))
+        let woken = descriptors[1].revents & Int16(POLLIN) != 0
+        if woken { wake.drain() }
+        if ready > 0 && descriptors[0].revents != 0 { return try nextEvent(waiting: settle) }
+        return woken ? nil : try nextEvent(waiting: 0)
+    }
+
     /// Frees librabbitmq's frame memory once nothing is buffered (it grows per frame otherwise).
     package func releaseBuffers() {
         amqp_maybe_release_buffers(state)

@@ -67,6 +67,8 @@ public final class ClusterAgent: Service, Sendable {
     private let logger: Logger
     private let shared = Mutex(Shared())
     private let thread = DedicatedThread(name: "agent-amqp")
+    /// Wakes the connection's thread when a result is ready to publish.
+    private let wake = WakeSignal()
 
     public init(settings: Settings, checks: RequestedChecks, logger: Logger) throws(InvalidSettings) {
         guard ClusterTopology.isValidLocation(settings.location) else {
@@ -91,6 +93,7 @@ public final class ClusterAgent: Service, Sendable {
             try await thread.run { [self] in loop() }
         } onGracefulShutdown: { [self] in
             shared.withLock { $0.stopping = true }
+            wake.signal()
         }
         thread.stop()
         logger.info("agent stopped")
@@ -191,8 +194,8 @@ public final class ClusterAgent: Service, Sendable {
             } else if !finished.isEmpty {
                 shared.withLock { $0.outbox.insert(contentsOf: finished, at: 0) }
             }
-            let busy = running > 0 || !unconfirmed.isEmpty || !finished.isEmpty
-            guard let event = try connection.nextEvent(waiting: busy ? 0.002 : 0.25) else {
+            // While stopping, look again soon (the drain has a deadline).
+            guard let event = try connection.nextEvent(waiting: stopping ? 0.05 : 0.25, orWake: wake) else {
                 connection.releaseBuffers()
                 continue
             }
@@ -255,6 +258,7 @@ public final class ClusterAgent: Service, Sendable {
                 guard let result, let body else { return }
                 s.outbox.append(Finished(generation: generation, deliveryTag: delivery.tag, id: result.id, body: body))
             }
+            wake.signal()
         }
     }
 
