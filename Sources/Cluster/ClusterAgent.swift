@@ -244,22 +244,32 @@ public final class ClusterAgent: Service, Sendable {
             try? connection.ack(delivery.tag)
             return
         }
-        shared.withLock { $0.running += 1 }
-        let location = settings.location
-        let name = settings.name
-        Task { [self] in
-            var result = await checks.run(request)
-            result?.location = location
-            result?.agent = name
-            // The result's own JSON, with the request it answers and the exact creation time.
-            let body = result?.json(extra: [("request", .string(request.id)), ("created_ms", .int(Int(result?.createdMillis ?? 0)))])
-            shared.withLock { s in
-                s.running -= 1
-                guard let result, let body else { return }
-                s.outbox.append(Finished(generation: generation, deliveryTag: delivery.tag, id: result.id, body: body))
+        switch checks.begin(request) {
+        case .finished(let result):
+            // Ended on this thread (no task, no hop): published on the loop's next turn.
+            let item = finished(result, request: request, deliveryTag: delivery.tag, generation: generation)
+            shared.withLock { $0.outbox.append(item) }
+        case .running(let rest):
+            shared.withLock { $0.running += 1 }
+            Task { [self] in
+                let item = await rest().map { finished($0, request: request, deliveryTag: delivery.tag, generation: generation) }
+                shared.withLock { s in
+                    s.running -= 1
+                    if let item { s.outbox.append(item) }
+                }
+                wake.signal()
             }
-            wake.signal()
         }
+    }
+
+    /// A result to publish: its own JSON with the location and agent, the request it answers and
+    /// the exact creation time.
+    private func finished(_ result: CheckResult, request: RunRequest, deliveryTag: UInt64, generation: Int) -> Finished {
+        var result = result
+        result.location = settings.location
+        result.agent = settings.name
+        let body = result.json(extra: [("request", .string(request.id)), ("created_ms", .int(Int(result.createdMillis)))])
+        return Finished(generation: generation, deliveryTag: deliveryTag, id: result.id, body: body)
     }
 
     private func heartbeat(running: Int) -> String {

@@ -26,13 +26,19 @@ public final class RequestedChecks: Sendable {
     /// invalid options ends as a failure result that says why. `nil` only when the task was
     /// cancelled (shutdown).
     public func run(_ request: RunRequest) async -> CheckResult? {
-        let scheduled: ScheduledCheck
-        switch check(for: request) {
-        case .success(let check): scheduled = check
-        case .failure(let refusal):
-            return CheckResult(status: .failure, check: request.check, label: request.label, message: refusal.description)
+        switch begin(request) {
+        case .finished(let result): result
+        case .running(let rest): await rest()
         }
-        return await scheduler.execute(scheduled)
+    }
+
+    /// Begins the run `request` asks for on the calling thread: a check that needs no waiting
+    /// (a loopback `hostport`), or a refused request, ends here without a task.
+    public func begin(_ request: RunRequest) -> Scheduler<ContinuousClock>.Begun {
+        switch check(for: request) {
+        case .success(let scheduled): scheduler.begin(scheduled)
+        case .failure(let refusal): .finished(CheckResult(status: .failure, check: request.check, label: request.label, message: refusal.description))
+        }
     }
 
     /// Why a request cannot be run.

@@ -188,18 +188,43 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
 
     /// Runs a check once under its hard deadline; `nil` when cancelled (shutdown).
     public func execute(_ scheduled: ScheduledCheck) async -> CheckResult? {
-        let timers = TimerQueue(clock: clock, origin: clock.now)
-        return await withTaskGroup(of: Void.self) { group in
-            group.addTask { await timers.runOnClock() }
-            let run = TaskBox<CheckResult?>()
-            let task = run.task.withLock { task in
-                let new = Task { await execute(scheduled, timers: timers) { run.task.withLock { $0?.cancel() } } }
-                task = new
-                return new
+        switch begin(scheduled) {
+        case .finished(let result): result
+        case .running(let rest): await rest()
+        }
+    }
+
+    /// A run begun by `begin(_:)`.
+    public enum Begun: Sendable {
+        /// It needed no waiting (a loopback `hostport`): here is its result.
+        case finished(CheckResult)
+        /// The rest of it, to be awaited (under the run's hard deadline; `nil` when cancelled).
+        case running(@Sendable () async -> CheckResult?)
+    }
+
+    /// Begins one run of `scheduled` now, on the calling thread, outside `run()` (an agent's
+    /// requests): a run that needs no waiting ends here, without a task.
+    public func begin(_ scheduled: ScheduledCheck) -> Begun {
+        let createdMillis = WallClock.nowMillis()
+        let start = clock.now
+        let started = scheduled.check.start()
+        if case .finished(let outcome) = started { return .finished(result(of: scheduled, outcome, createdMillis: createdMillis, start: start)) }
+        return .running { [self] in
+            let timers = TimerQueue(clock: clock, origin: start)
+            return await withTaskGroup(of: Void.self) { group in
+                group.addTask { await timers.runOnClock() }
+                let run = TaskBox<CheckResult?>()
+                let task = run.task.withLock { task in
+                    let new = Task {
+                        await finish(scheduled, started, createdMillis: createdMillis, start: start, timers: timers) { run.task.withLock { $0?.cancel() } }
+                    }
+                    task = new
+                    return new
+                }
+                let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+                group.cancelAll()
+                return result
             }
-            let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
-            group.cancelAll()
-            return result
         }
     }
 
