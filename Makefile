@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 CONFIG ?= config.yml
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: run build release test test-stress unit fuzz tsan services-start services-stop validate bench bench-sinks compose-config clean
+.PHONY: run build release test test-stress unit fuzz tsan services-start services-stop validate bench bench-sinks bench-cluster compose-config clean
 
 build:
 	scripts/bootstrap.sh
@@ -67,6 +67,13 @@ bench:
 # The benchmark of the rabbitmq and mongo notifiers (release build; needs the test servers).
 bench-sinks:
 	scripts/bench-sinks.sh
+
+# The distributed monitor: 5,000 remote hostport checks/s through two agents beside the
+# standalone monitor in the same run (release build; starts the test broker if needed).
+bench-cluster:
+	scripts/bootstrap.sh
+	scripts/services.sh start rabbitmq
+	flock /tmp/hm-bench.lock scripts/bench-cluster.sh
 
 # Validates docker-compose.yml (no Docker engine needed).
 compose-config:
