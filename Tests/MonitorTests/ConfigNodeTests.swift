@@ -14,7 +14,8 @@ import Testing
 
     /// Two sources of 50,000 checks each (a 100,000-check config split under the 4 MiB limit,
     /// or `$CONFIG` and `$CHECKS`) took minutes to merge, a search of the list per key. Loose
-    /// bound: a dictionary does it in milliseconds.
+    /// bound, so that only that comes back: a dictionary does it in milliseconds in a release
+    /// build, 3 s under ThreadSanitizer (measured in CI).
     @Test func largeSourcesMergeInLinearTime() throws {
         func source(_ labels: Range<Int>, _ value: Int) throws -> ConfigNode {
             try ConfigNode.parse(yaml: labels.map { "c\($0): \(value)\n" }.joined(), name: "c\(value).yml")
@@ -25,6 +26,6 @@ import Testing
         let elapsed = ContinuousClock().measure { merged = first.merged(with: second) }
         #expect(merged.entries?.count == 75_000)
         #expect(merged["c24999"]?.kind == .scalar("1") && merged["c25000"]?.kind == .scalar("2"))
-        #expect(elapsed < .seconds(2))
+        #expect(elapsed < .seconds(30))
     }
 }
