@@ -49,10 +49,11 @@ public struct Runtime: Sendable {
             }
         }
 
-        // Checks with a quorum as a whole (`type/label`): what the notifiers see of them.
-        let overall = QuorumBook.overallConfigs(of: config.checks)
+        // Every key results are recorded under: the checks, and those with a quorum as a whole
+        // (`type/label`, what the notifiers see of them).
+        let recorded = config.checks + QuorumBook.overallConfigs(of: config.checks)
         let overrides = Dictionary(
-            (config.checks + overall).compactMap { c in c.threshold.map { (c.key, $0) } }, uniquingKeysWith: { _, l in l })
+            recorded.compactMap { c in c.threshold.map { (c.key, $0) } }, uniquingKeysWith: { _, l in l })
         var channels: [NotifierChannel] = []
         for notifierConfig in config.notifiers {
             guard let kind = notifierKindsByName[notifierConfig.type] else { continue }
@@ -69,7 +70,7 @@ public struct Runtime: Sendable {
                     repeatInterval: notifierConfig.repeatInterval)
                 let book = PolicyBook(
                     basePolicy: policy, thresholdOverrides: overrides, file: "\(policyDirectory)/\(notifierConfig.name).json",
-                    configuredChecks: Set((config.checks + overall).map(\.key)))
+                    configuredChecks: Set(recorded.map(\.key)))
                 if let problem = book.loadProblem { notifierLogger.warning("\(problem)") }
                 channels.append(NotifierChannel(config: notifierConfig, notifier: notifier, policies: book, logger: notifierLogger))
             } catch let diagnostic as ConfigDiagnostic {
@@ -90,7 +91,6 @@ public struct Runtime: Sendable {
         // A write-ahead log in front of the notifiers when one of them spools (see `IntakeLog`).
         let intake = channels.contains(where: \.isDurable)
             ? IntakeLog(directory: config.settings.stateDirectory + "/intake", channels: channels, logger: logger) : nil
-        let recorded = config.checks + overall
         let sleeps = Dictionary(recorded.map { ($0.key, $0.sleep) }, uniquingKeysWith: { first, _ in first })
         let histories = config.settings.history.enabled
             ? historyStores.map { entry in

@@ -309,7 +309,6 @@ public struct ConfigLoader: Sendable {
         return Set(specs.map(\.name))
     }
 
-    /// Validates one options mapping against `specs`: types, required keys, unknown keys.
     /// The locations of a check (`locations:`): `nil` for `local` (this process), else the
     /// name of the agents' location. Each is checked: a valid name, no repeats, and a
     /// `settings.cluster` for any other location than `local`.
@@ -343,6 +342,7 @@ public struct ConfigLoader: Sendable {
         return result
     }
 
+    /// Validates one options mapping against `specs`: types, required keys, unknown keys.
     func options(
         _ node: ConfigNode?, specs: [OptionSpec], path: String, at owner: SourceLocation? = nil,
         into diagnostics: inout [ConfigDiagnostic]

@@ -61,20 +61,17 @@ public final class QuorumBook: Sendable {
         let failing = zip(group.locations, states).filter { $0.1?.status == .failure }
         let down = failing.count >= group.quorum
         let heard = states.compactMap { $0 }.count
-        let where_ = failing.map(\.0).joined(separator: ", ")
         var message: String
         if failing.isEmpty {
             message = "up in \(heard) of \(group.locations.count) locations"
         } else {
-            message = "failing in \(failing.count) of \(group.locations.count) locations (\(where_)); quorum \(group.quorum)"
+            message = "failing in \(failing.count) of \(group.locations.count) locations (\(failing.map(\.0).joined(separator: ", "))); quorum \(group.quorum)"
             if down, let first = failing.first?.1 { message += ": " + first.message }
         }
-        var overall = CheckResult(
+        return CheckResult(
             id: ResultID.next(millis: UInt64(max(0, result.createdMillis))), status: down ? .failure : .success, check: group.type,
             label: group.label, message: message,
             measurement: ["failing": .int(failing.count), "locations": .int(group.locations.count), "quorum": .int(group.quorum)],
             createdMillis: result.createdMillis, elapsed: result.elapsed, config: result.config, host: host)
-        overall.uptime = nil
-        return overall
     }
 }

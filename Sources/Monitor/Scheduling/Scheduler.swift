@@ -228,17 +228,6 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         }
     }
 
-    /// Runs a check once in the current task; at its hard deadline (kept by `timers`)
-    /// `cancelRun` cancels the task and the run ends as a failure. `nil` when the task was
-    /// cancelled otherwise (shutdown).
-    func execute(_ scheduled: ScheduledCheck, timers: TimerQueue<C>, cancelRun: @escaping @Sendable () -> Void) async -> CheckResult? {
-        let createdMillis = WallClock.nowMillis()
-        let start = clock.now
-        let started = scheduled.check.start()
-        if case .finished(let outcome) = started { return result(of: scheduled, outcome, createdMillis: createdMillis, start: start) }
-        return await finish(scheduled, started, createdMillis: createdMillis, start: start, timers: timers, cancelRun: cancelRun)
-    }
-
     /// Awaits the rest of a run begun at `start` (`.pending` or `.later`) under its hard
     /// deadline: at the deadline `cancelRun` cancels the task and the run ends as a failure.
     /// `nil` when the task was cancelled otherwise (shutdown).
