@@ -3,7 +3,7 @@ import Monitor
 /// `agents/LOCATION`: the controller's built-in check that a location has live agents (one heard
 /// of within `AgentsCheck.liveWithin`, three heartbeat intervals). It fails when none is, so the
 /// notifiers' policies alert on it and report its recovery like any check's; its history is the
-/// location's coverage. The controller adds one per location its checks use (`ClusterWiring`).
+/// location's coverage. `healthmonitor run` adds one per location its checks use (`ClusterWiring`).
 ///
 /// Right after the controller connects no heartbeat may have come yet: a run then waits for one,
 /// up to `liveWithin` after the connection, before it says there is none.

@@ -86,11 +86,12 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
     /// Wakes the connection's thread when a request is ready to publish.
     private let wake = WakeSignal()
 
-    public init(settings: ClusterSettings, logger: Logger) throws(ClusterAgent.InvalidSettings) {
+    /// A URI that cannot be used is a config error at the place it was written.
+    public init(settings: ClusterSettings, logger: Logger) throws(ConfigDiagnostic) {
         do {
             endpoint = try AMQPEndpoint(uri: settings.uri)
         } catch {
-            throw ClusterAgent.InvalidSettings(description: "settings.cluster.uri: \(error)")
+            throw ConfigDiagnostic(.error, at: settings.location ?? SourceLocation(file: "config"), path: "settings.cluster.uri", "\(error)")
         }
         self.settings = settings
         var logger = logger

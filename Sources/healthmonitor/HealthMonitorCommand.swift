@@ -1,5 +1,4 @@
 import ArgumentParser
-import Cluster
 import Foundation
 import HTTPFace
 import HistorySQLite
@@ -122,29 +121,20 @@ struct Run: AsyncParsableCommand {
         _ = metricsRegistry
         let runtime: Runtime
         let face: HTTPFace?
-        let controller: ClusterController?
+        let cluster: ClusterWiring
         do {
             var config = try common.loadConfig(logger: logger)
             for warning in config.warnings { logger.warning("\(warning)") }
-            var checkKinds = CheckKinds.all
-            controller = try config.settings.cluster.map { try ClusterController(settings: $0, logger: logger) }
-            if let controller {
-                // One built-in `agents/LOCATION` check per location the checks use.
-                for location in Set(config.checks.filter(\.isRemote).compactMap(\.location)).sorted() { config.checks.append(AgentsCheck.config(location: location)) }
-                checkKinds.append(AgentsCheck.kind(controller))
-            }
+            cluster = try ClusterWiring(&config, logger: logger)
             runtime = try Runtime(
-                config: config, checkKinds: checkKinds, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
+                config: config, checkKinds: cluster.checkKinds, notifierKinds: notifierKinds, logger: logger,
+                historyStores: openHistory(config, logger: logger))
             face = try makeHTTPFace(runtime, logger: logger)
-            let router = runtime.router
-            controller?.attach(keys: Set(runtime.checks.map(\.config).filter(\.isRemote).map(\.key))) { router.route($0) }
+            cluster.attach(to: runtime)
         } catch let error as ConfigError {
             throw reportConfigError(error)
         } catch let error as HTTPFace.SetupError {
             FileOutput.standardError.write("\(error)\n")
-            throw ExitCode(2)
-        } catch let error as ClusterAgent.InvalidSettings {
-            FileOutput.standardError.write("error: \(error)\n")
             throw ExitCode(2)
         }
         logger.info(
@@ -156,7 +146,7 @@ struct Run: AsyncParsableCommand {
             ])
         // The HTTP face starts last and stops first.
         try await StopControl.run(
-            runtime.services(remote: controller) + (face.map { [$0] } ?? []), shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
+            runtime.services(remote: cluster.controller) + (face.map { [$0] } ?? []), shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
         for channel in runtime.channels {
             let s = channel.stats
             logger.info(
@@ -187,7 +177,8 @@ struct Validate: AsyncParsableCommand {
             var scratch = config
             scratch.settings.stateDirectory = try ScratchDirectory.make()
             defer { ScratchDirectory.remove(scratch.settings.stateDirectory) }
-            _ = try Runtime(config: scratch, notifierKinds: notifierKinds, logger: logger)
+            let cluster = try ClusterWiring(&scratch, logger: logger)
+            _ = try Runtime(config: scratch, checkKinds: cluster.checkKinds, notifierKinds: notifierKinds, logger: logger)
         } catch let error as ConfigError {
             throw reportConfigError(error)
         }

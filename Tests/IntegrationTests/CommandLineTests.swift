@@ -94,6 +94,26 @@ func scratchDirectory() -> String {
         #expect(rejected.stderr.contains("error: checks.downlaod: unknown check type (did you mean \"download\"?)"))
     }
 
+    /// A cluster URI that cannot be used is a config error at the line it was written on, in
+    /// `validate` as in `run`, never a bare message.
+    @Test func aBadClusterURINamesTheFileTheLineAndTheKey() async throws {
+        let dir = scratchDirectory()
+        try """
+            settings:
+              cluster: {uri: "http://broker.example/"}
+            checks:
+              hostport:
+                web: {host: 127.0.0.1, port: 9, locations: [eu]}
+            notifiers:
+              console: {}
+            """.write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
+        for command in ["validate", "run"] {
+            let out = try await Binary.run([command, "--config", "c.yml"], directory: dir)
+            #expect(out.status == 2, "\(command): \(out.stderr)")
+            #expect(out.stderr.contains("c.yml:2:18: error: settings.cluster.uri: not a valid AMQP URI; expected amqp://"), "\(command): \(out.stderr)")
+        }
+    }
+
     /// Every YAML example of README.md and examples/ validates with no warning. README blocks
     /// show one section: the other is filled in minimally (`--checks` / `--notifiers`), each
     /// `${NAME}` gets a value, and the files they name (`/run/secrets/NAME`, CA files) are made in

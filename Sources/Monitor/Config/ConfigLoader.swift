@@ -158,7 +158,9 @@ public struct ConfigLoader: Sendable {
         if let clusterNode = root["settings"]?["cluster"] {
             let clusterOptions = options(clusterNode, specs: Self.clusterOptions, path: "settings.cluster", into: &diagnostics)
             if let uri = clusterOptions.string("uri"), !uri.isEmpty {
-                cluster = ClusterSettings(uri: uri, name: clusterOptions.string("name") ?? settingsOptions.string("host") ?? HostName.current)
+                cluster = ClusterSettings(
+                    uri: uri, name: clusterOptions.string("name") ?? settingsOptions.string("host") ?? HostName.current,
+                    location: clusterNode["uri"]?.location ?? clusterNode.location)
             } else {
                 diagnostics.append(
                     ConfigDiagnostic(.error, at: clusterNode.location, path: "settings.cluster.uri", "the broker is required: uri: amqp://user:password@host:5672/vhost"))

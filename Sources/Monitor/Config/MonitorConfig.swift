@@ -141,10 +141,13 @@ public struct ClusterSettings: Sendable, Hashable {
     public var uri: String
     /// This controller's name in run requests.
     public var name: String
+    /// Where `uri` was written, for an error found once it is used.
+    public var location: SourceLocation?
 
-    public init(uri: String, name: String) {
+    public init(uri: String, name: String, location: SourceLocation? = nil) {
         self.uri = uri
         self.name = name
+        self.location = location
     }
 }
 
