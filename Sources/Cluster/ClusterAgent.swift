@@ -1,7 +1,4 @@
 import AMQPClient
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Monitor
 import ServiceLifecycle
@@ -16,8 +13,8 @@ import Synchronization
 /// to a sibling of the same location (or to this agent once it is back): at least once. At most
 /// `prefetch` requests run at a time per agent.
 ///
-/// librabbitmq is neither thread-safe nor threaded: one dedicated thread owns the connection.
-/// Checks run as tasks, as in `run`; their results come back to that thread through `outbox`.
+/// One thread owns the connection (`BrokerThread`). A check that needs no waiting runs on it;
+/// others run as tasks, as in `run`, and their results come back to it through `outbox`.
 public final class ClusterAgent: Service, Sendable {
     public struct Settings: Sendable {
         public var uri: String
@@ -55,10 +52,18 @@ public final class ClusterAgent: Service, Sendable {
         var body: String
     }
 
+    /// A publish awaiting its confirm.
+    private enum Unconfirmed {
+        /// A result: its request is acknowledged once the broker confirms it.
+        case result(Finished)
+        case heartbeat
+    }
+
     private struct Shared: Sendable {
         var outbox: [Finished] = []
         var running = 0
-        var stopping = false
+        /// The connection served now (a delivery tag belongs to its connection).
+        var generation = 0
     }
 
     public let settings: Settings
@@ -66,12 +71,10 @@ public final class ClusterAgent: Service, Sendable {
     private let checks: RequestedChecks
     private let logger: Logger
     private let shared = Mutex(Shared())
-    private let thread = DedicatedThread(name: "agent-amqp")
-    /// Wakes the connection's thread when a result is ready to publish.
-    private let wake = WakeSignal()
+    private let broker = BrokerThread(name: "agent-amqp")
 
     public init(settings: Settings, checks: RequestedChecks, logger: Logger) throws(InvalidSettings) {
-        guard ClusterTopology.isValidLocation(settings.location) else {
+        guard CheckConfig.isValidLocation(settings.location) else {
             throw InvalidSettings(description: "location \"\(settings.location)\": expected 1 to 64 of a-z A-Z 0-9 - _")
         }
         do {
@@ -89,38 +92,21 @@ public final class ClusterAgent: Service, Sendable {
 
     public func run() async throws {
         logger.info("agent started", metadata: ["broker": "\(endpoint.display)", "queue": "\(ClusterTopology.requestQueue(settings.location))"])
-        try await withGracefulShutdownHandler {
-            try await thread.run { [self] in loop() }
-        } onGracefulShutdown: { [self] in
-            shared.withLock { $0.stopping = true }
-            wake.signal()
-        }
-        thread.stop()
-        logger.info("agent stopped")
-    }
-
-    private var stopping: Bool { shared.withLock { $0.stopping } }
-
-    /// Connects, serves until the connection fails or the agent stops, and connects again after
-    /// a pause that doubles up to 10 s.
-    private func loop() {
-        var generation = 0
-        var pause = 0.5
-        while !stopping {
-            generation += 1
-            do {
-                let connection = try connect()
+        try await broker.run(
+            connect: { [self] () throws(AMQPConnection.Failure) in try connect() },
+            serve: { [self] connection throws(AMQPConnection.Failure) in
                 logger.notice("connected to the broker; consuming run requests", metadata: ["broker": "\(endpoint.display)"])
-                pause = 0.5
-                try serve(connection, generation: generation)
-                connection.closeGracefully()
-            } catch {
-                logger.warning("broker connection lost; unacknowledged requests go back to the queue", metadata: ["broker": "\(endpoint.display)", "error": "\(error)", "retry_in": "\(pause)s"])
-                let until = MonotonicClock().seconds() + pause
-                while !stopping, MonotonicClock().seconds() < until { usleep(50_000) }
-                pause = min(pause * 2, 10)
-            }
-        }
+                try serve(connection, generation: shared.withLock { s in
+                    s.generation += 1
+                    return s.generation
+                })
+            },
+            lost: { [self] error, pause in
+                logger.warning(
+                    "broker connection lost; unacknowledged requests go back to the queue",
+                    metadata: ["broker": "\(endpoint.display)", "error": "\(error)", "retry_in": "\(pause)s"])
+            })
+        logger.info("agent stopped")
     }
 
     private func connect() throws(AMQPConnection.Failure) -> AMQPConnection {
@@ -144,17 +130,19 @@ public final class ClusterAgent: Service, Sendable {
     /// acknowledged there (a delivery tag belongs to its connection): the broker delivers them
     /// again, and the controller counts the second answer to a request as late.
     private func serve(_ connection: AMQPConnection, generation: Int) throws(AMQPConnection.Failure) {
-        var unconfirmed: [UInt64: Finished] = [:]
+        var unconfirmed: [UInt64: Unconfirmed] = [:]
         do {
             try serve(connection, generation: generation, unconfirmed: &unconfirmed)
         } catch {
-            let again = unconfirmed.sorted { $0.key < $1.key }.map(\.value).filter { !$0.body.isEmpty }
+            let again = unconfirmed.sorted { $0.key < $1.key }.compactMap { entry -> Finished? in
+                if case .result(let result) = entry.value { result } else { nil }
+            }
             shared.withLock { $0.outbox.insert(contentsOf: again, at: 0) }
             throw error
         }
     }
 
-    private func serve(_ connection: AMQPConnection, generation: Int, unconfirmed: inout [UInt64: Finished]) throws(AMQPConnection.Failure) {
+    private func serve(_ connection: AMQPConnection, generation: Int, unconfirmed: inout [UInt64: Unconfirmed]) throws(AMQPConnection.Failure) {
         var sequence: UInt64 = 0
         var returned: Set<String> = []
         var blocked = false
@@ -162,11 +150,12 @@ public final class ClusterAgent: Service, Sendable {
         var drainDeadline: Double?
         while true {
             let now = MonotonicClock().seconds()
-            let (finished, running, stopping) = shared.withLock { s in
+            let stopping = broker.isStopping
+            let (finished, running) = shared.withLock { s in
                 defer { s.outbox.removeAll() }
                 // A result of an earlier connection's request: published, never acknowledged here.
                 let all = s.outbox.map { f in f.generation == generation ? f : Finished(generation: generation, deliveryTag: nil, id: f.id, body: f.body) }
-                return (all, s.running, s.stopping)
+                return (all, s.running)
             }
             if stopping {
                 // Finish what runs and what awaits its confirm, for at most 5 s; requests not
@@ -180,7 +169,7 @@ public final class ClusterAgent: Service, Sendable {
                     try connection.publish(
                         exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey, body: result.body,
                         messageID: result.id, timestamp: UInt64(WallClock.nowMillis() / 1000), options: .init(persistent: true, mandatory: true))
-                    unconfirmed[sequence] = result
+                    unconfirmed[sequence] = .result(result)
                 }
                 if now - lastBeat >= settings.heartbeatInterval {
                     sequence += 1
@@ -188,14 +177,14 @@ public final class ClusterAgent: Service, Sendable {
                         exchange: ClusterTopology.heartbeatExchange, routingKey: "", body: heartbeat(running: running),
                         messageID: ResultID.next(), timestamp: UInt64(WallClock.nowMillis() / 1000),
                         options: .init(persistent: false, expirationMillis: Int(settings.heartbeatInterval * 3000)))
-                    unconfirmed[sequence] = Finished(generation: generation, deliveryTag: nil, id: "", body: "")
+                    unconfirmed[sequence] = .heartbeat
                     lastBeat = now
                 }
             } else if !finished.isEmpty {
                 shared.withLock { $0.outbox.insert(contentsOf: finished, at: 0) }
             }
             // While stopping, look again soon (the drain has a deadline).
-            guard let event = try connection.nextEvent(waiting: stopping ? 0.05 : 0.25, orWake: wake) else {
+            guard let event = try connection.nextEvent(waiting: stopping ? 0.05 : 0.25, orWake: broker.wake) else {
                 connection.releaseBuffers()
                 continue
             }
@@ -206,13 +195,13 @@ public final class ClusterAgent: Service, Sendable {
             case .ack(let tag, let multiple), .nack(let tag, let multiple):
                 let confirmed: Bool = if case .ack = event { true } else { false }
                 for seq in unconfirmed.keys where seq == tag || (multiple && seq < tag) {
-                    let entry = unconfirmed.removeValue(forKey: seq)!
+                    guard case .result(let entry) = unconfirmed.removeValue(forKey: seq) else { continue }
                     let kept = confirmed && !returned.contains(entry.id)
                     returned.remove(entry.id)
                     if let deliveryTag = entry.deliveryTag {
                         // Not kept: the request runs again (here or at a sibling).
                         if kept { try connection.ack(deliveryTag) } else { try connection.reject(deliveryTag, requeue: true) }
-                    } else if !kept && !entry.body.isEmpty {
+                    } else if !kept {
                         logger.warning(
                             "the broker did not keep a result sent again after a reconnect; its request runs again or expires",
                             metadata: ["id": "\(entry.id)"])
@@ -257,7 +246,7 @@ public final class ClusterAgent: Service, Sendable {
                     s.running -= 1
                     if let item { s.outbox.append(item) }
                 }
-                wake.signal()
+                broker.wake.signal()
             }
         }
     }

@@ -4,10 +4,6 @@ import Monitor
 import ServiceLifecycle
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The controller side of a distributed monitor (`settings.cluster`): the scheduler hands it the
 /// runs of checks in other locations than `local`; it publishes one run request per run and
 /// completes the run with the agent's result, or with none ("no data") when no result came in
@@ -18,11 +14,10 @@ import Glibc
 /// queue for returns them at once. Results are consumed from the durable result queue and
 /// acknowledged once routed.
 ///
-/// librabbitmq is neither thread-safe nor threaded: one dedicated thread owns the connection;
-/// the scheduler's threads hand it requests through `shared`.
+/// One thread owns the connection (`BrokerThread`); the scheduler's threads hand it requests
+/// through `shared`.
 public final class ClusterController: Service, RemoteExecutor, Sendable {
     private struct Pending: Sendable {
-        var key: String
         var location: String
         var deadline: Double
         var completion: @Sendable (CheckResult?) -> Void
@@ -39,17 +34,22 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
     private struct Shared: Sendable {
         var outbox: [Outgoing] = []
         var pending: [String: Pending] = [:]
-        var stopping = false
         /// Agents last heard of, by location, then name (monotonic seconds).
         var agents: [String: [String: Double]] = [:]
         var connectedSince: Double?
         var stats = Stats()
-        /// Requests answered lately (at most `rememberedAnswers`), so a second answer is known.
+        /// Requests answered lately, so a second answer is known: the newest, then the ones
+        /// before (the last 100,000 to 200,000).
         var answered: Set<String> = []
-        var answeredOrder: [String] = []
-    }
+        var answeredBefore: Set<String> = []
 
-    private static let rememberedAnswers = 100_000
+        /// Notes an answer to `request`; `false` when it was answered before.
+        mutating func firstAnswer(to request: String) -> Bool {
+            guard !answeredBefore.contains(request), answered.insert(request).inserted else { return false }
+            if answered.count >= 100_000 { (answeredBefore, answered) = (answered, []) }
+            return true
+        }
+    }
 
     /// Counts since start.
     public struct Stats: Sendable, Equatable {
@@ -82,9 +82,7 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
     private let endpoint: AMQPEndpoint
     private let logger: Logger
     private let shared = Mutex(Shared())
-    private let thread = DedicatedThread(name: "cluster-amqp")
-    /// Wakes the connection's thread when a request is ready to publish.
-    private let wake = WakeSignal()
+    private let broker = BrokerThread(name: "cluster-amqp")
 
     /// A URI that cannot be used is a config error at the place it was written.
     public init(settings: ClusterSettings, logger: Logger) throws(ConfigDiagnostic) {
@@ -124,24 +122,33 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         let now = MonotonicClock().seconds()
         let ttl = max(1, Int((config.sleep * 1000).rounded()))
         let refused = shared.withLock { s -> Bool in
-            guard !s.stopping else { return true }
+            // Read under the lock: `run()` completes what is pending once the flag is set.
+            guard !broker.isStopping else { return true }
             s.stats.requested += 1
-            s.pending[request.id] = Pending(key: config.key, location: location, deadline: now + wait, completion: completion)
+            s.pending[request.id] = Pending(location: location, deadline: now + wait, completion: completion)
             s.outbox.append(Outgoing(id: request.id, location: location, body: request.json(), expiresAt: now + Double(ttl) / 1000, ttlMillis: ttl))
             return false
         }
-        if refused { completion(nil) } else { wake.signal() }
+        if refused { completion(nil) } else { broker.wake.signal() }
     }
 
     public func run() async throws {
         logger.info("cluster controller started", metadata: ["broker": "\(endpoint.display)"])
-        try await withGracefulShutdownHandler {
-            try await thread.run { [self] in loop() }
-        } onGracefulShutdown: { [self] in
-            shared.withLock { $0.stopping = true }
-            wake.signal()
-        }
-        thread.stop()
+        try await broker.run(
+            connect: { [self] () throws(AMQPConnection.Failure) in try connect() },
+            serve: { [self] connection throws(AMQPConnection.Failure) in
+                logger.notice("connected to the broker", metadata: ["broker": "\(endpoint.display)"])
+                shared.withLock { $0.connectedSince = MonotonicClock().seconds() }
+                try serve(connection)
+            },
+            lost: { [self] error, pause in
+                logger.warning(
+                    "broker connection lost; runs in other locations have no data until it is back",
+                    metadata: ["broker": "\(endpoint.display)", "error": "\(error)", "retry_in": "\(pause)s"])
+                shared.withLock { $0.connectedSince = nil }
+                interrupt()
+            },
+            pausing: { [self] in expire(now: MonotonicClock().seconds()) })
         // Runs still waiting end without a result.
         let left = shared.withLock { s in
             defer { s.pending.removeAll() }
@@ -157,34 +164,6 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
                 "late": "\(s.late)", "duplicates": "\(s.duplicates)", "abandoned": "\(s.abandoned)",
                 "interrupted": "\(s.interrupted)",
             ])
-    }
-
-    private var stopping: Bool { shared.withLock { $0.stopping } }
-
-    private func loop() {
-        var pause = 0.5
-        while !stopping {
-            do {
-                let connection = try connect()
-                logger.notice("connected to the broker", metadata: ["broker": "\(endpoint.display)"])
-                shared.withLock { $0.connectedSince = MonotonicClock().seconds() }
-                pause = 0.5
-                try serve(connection)
-                connection.closeGracefully()
-            } catch {
-                logger.warning(
-                    "broker connection lost; runs in other locations have no data until it is back",
-                    metadata: ["broker": "\(endpoint.display)", "error": "\(error)", "retry_in": "\(pause)s"])
-                shared.withLock { $0.connectedSince = nil }
-                interrupt()
-                let until = MonotonicClock().seconds() + pause
-                while !stopping, MonotonicClock().seconds() < until {
-                    expire(now: MonotonicClock().seconds())
-                    usleep(50_000)
-                }
-                pause = min(pause * 2, 10)
-            }
-        }
     }
 
     private func connect() throws(AMQPConnection.Failure) -> AMQPConnection {
@@ -213,11 +192,11 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         var unroutableLogged: Set<String> = []
         while true {
             let now = MonotonicClock().seconds()
-            let (outgoing, stopping) = shared.withLock { s in
+            if broker.isStopping { return }
+            let outgoing = shared.withLock { s in
                 defer { s.outbox.removeAll() }
-                return (s.outbox, s.stopping)
+                return s.outbox
             }
-            if stopping { return }
             for request in outgoing {
                 guard request.expiresAt > now else {
                     // Its period is over before it could be sent (the broker was away): no data.
@@ -233,7 +212,7 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
                 lastSweep = now
             }
             // At most 0.1 s asleep: the sweep of runs waiting past their deadline.
-            guard let event = try connection.nextEvent(waiting: 0.1, orWake: wake) else {
+            guard let event = try connection.nextEvent(waiting: 0.1, orWake: broker.wake) else {
                 connection.releaseBuffers()
                 continue
             }
@@ -279,15 +258,9 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         let (keys, route) = attachment.withLock { ($0.keys, $0.route) }
         let known = keys.contains(result.key) && route != nil
         let answer = shared.withLock { s -> Answer in
-            guard s.answered.insert(request).inserted else {
+            guard s.firstAnswer(to: request) else {
                 s.stats.duplicates += 1
                 return .duplicate
-            }
-            s.answeredOrder.append(request)
-            if s.answeredOrder.count > 2 * Self.rememberedAnswers {
-                let forgotten = s.answeredOrder.prefix(Self.rememberedAnswers)
-                s.answered.subtract(forgotten)
-                s.answeredOrder.removeFirst(Self.rememberedAnswers)
             }
             if let p = s.pending.removeValue(forKey: request) {
                 s.stats.answered += 1

@@ -29,7 +29,4 @@ public enum ClusterTopology {
 
     /// The work queue of `location`.
     public static func requestQueue(_ location: String) -> String { "\(requestExchange).\(location)" }
-
-    /// Whether `name` can name a location (`CheckConfig.isValidLocation`).
-    public static func isValidLocation(_ name: String) -> Bool { CheckConfig.isValidLocation(name) }
 }

@@ -32,11 +32,11 @@ import Testing
     }
 
     @Test func locationNamesAreRoutingKeys() {
-        #expect(ClusterTopology.isValidLocation("eu-west_1"))
-        #expect(!ClusterTopology.isValidLocation(""))
-        #expect(!ClusterTopology.isValidLocation("eu.west"))
-        #expect(!ClusterTopology.isValidLocation("eu west"))
-        #expect(!ClusterTopology.isValidLocation(String(repeating: "a", count: 65)))
+        #expect(CheckConfig.isValidLocation("eu-west_1"))
+        #expect(!CheckConfig.isValidLocation(""))
+        #expect(!CheckConfig.isValidLocation("eu.west"))
+        #expect(!CheckConfig.isValidLocation("eu west"))
+        #expect(!CheckConfig.isValidLocation(String(repeating: "a", count: 65)))
         #expect(ClusterTopology.requestQueue("eu") == "healthmonitor.requests.eu")
     }
 }
