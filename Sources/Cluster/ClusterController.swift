@@ -38,6 +38,8 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
         var agents: [String: [String: Double]] = [:]
         var connectedSince: Double?
         var stats = Stats()
+        /// Each remote check's options as JSON, written at its first request (the same every period).
+        var optionsJSON: [String: String] = [:]
         /// Requests answered lately, so a second answer is known: the newest, then the ones
         /// before (the last 100,000 to 200,000).
         var answered: Set<String> = []
@@ -115,10 +117,18 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
     public func submit(_ scheduled: ScheduledCheck, dueMillis: UInt64, wait: Double, completion: @escaping @Sendable (CheckResult?) -> Void) {
         let config = scheduled.config
         guard config.isRemote, let location = config.location else { return completion(nil) }
-        var options = config.options.values
-        options["locations"] = nil
+        // The options go as given (the request carries none of its own; `locations` is ours).
         let request = RunRequest(
-            check: config.type, label: config.label, options: options, location: location, dueMillis: Int64(dueMillis), controller: settings.name)
+            check: config.type, label: config.label, options: [:], location: location, dueMillis: Int64(dueMillis), controller: settings.name)
+        let key = config.key
+        let written = shared.withLock { $0.optionsJSON[key] } ?? {
+            var options = config.options.values
+            options["locations"] = nil
+            let text = JSONValue.object(options).json()
+            shared.withLock { $0.optionsJSON[key] = text }
+            return text
+        }()
+        let body = request.json(optionsJSON: written)
         let now = MonotonicClock().seconds()
         let ttl = max(1, Int((config.sleep * 1000).rounded()))
         let refused = shared.withLock { s -> Bool in
@@ -126,7 +136,7 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
             guard !broker.isStopping else { return true }
             s.stats.requested += 1
             s.pending[request.id] = Pending(location: location, deadline: now + wait, completion: completion)
-            s.outbox.append(Outgoing(id: request.id, location: location, body: request.json(), expiresAt: now + Double(ttl) / 1000, ttlMillis: ttl))
+            s.outbox.append(Outgoing(id: request.id, location: location, body: body, expiresAt: now + Double(ttl) / 1000, ttlMillis: ttl))
             return false
         }
         if refused { completion(nil) } else { broker.wake.signal() }
@@ -249,8 +259,8 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
 
     /// Completes the run an agent's result answers.
     private func answer(_ delivery: AMQPConnection.Delivery) {
-        let text = String(decoding: delivery.body, as: UTF8.self)
-        guard let result = try? CheckResult(spoolLine: text), let request = (try? JSONValue.parse(text))?.objectValue?["request"]?.stringValue else {
+        let object = (try? JSONValue.parse(String(decoding: delivery.body, as: UTF8.self)))?.objectValue
+        guard let object, let result = try? CheckResult(spoolObject: object), let request = object["request"]?.stringValue else {
             logger.error("dropped a message on the result queue that is not a result", metadata: ["message_id": "\(delivery.messageID ?? "none")"])
             return
         }

@@ -5,12 +5,13 @@ import Synchronization
 /// Turns run requests into checks and runs them, as `healthmonitor run` would run the same check
 /// from its config: validated by the same loader, the same hard deadline, the same result.
 ///
-/// Built checks are kept by request content (a check is asked for every period, with the same
-/// options), at most `capacity` of them.
+/// Built checks are kept by `check/label` with their options (a check is asked for every
+/// period, with the same options), at most `capacity` of them.
 public final class RequestedChecks: Sendable {
     private let scheduler: Scheduler<ContinuousClock>
     private let loader: ConfigLoader
-    private let built = Mutex<[String: ScheduledCheck]>([:])
+    /// Built checks by `check/label`, with the options they were built from.
+    private let built = Mutex<[String: (options: [String: JSONValue], check: ScheduledCheck)]>([:])
     private let capacity: Int
     private let logger: Logger
 
@@ -48,16 +49,16 @@ public final class RequestedChecks: Sendable {
 
     /// The check a request asks for, built once per distinct request content.
     func check(for request: RunRequest) -> Result<ScheduledCheck, Refusal> {
-        let document: JSONValue = ["checks": .object([request.check: .object([request.label: .object(request.options)])])]
-        let text = document.json()
-        if let known = built.withLock({ $0[text] }) { return .success(known) }
+        let key = request.key
+        if let known = built.withLock({ $0[key] }), known.options == request.options { return .success(known.check) }
         guard loader.checkKinds[request.check] != nil else {
             let known = loader.checkKinds.keys.sorted().joined(separator: ", ")
             return .failure(Refusal(description: "this agent does not know the check type \"\(request.check)\" (it knows \(known))"))
         }
+        let document: JSONValue = ["checks": .object([request.check: .object([request.label: .object(request.options)])])]
         let config: MonitorConfig
         do {
-            config = try loader.load([ConfigSource(section: .whole, name: "request \(request.id)", text: text)])
+            config = try loader.load([ConfigSource(section: .whole, name: "request \(request.id)", text: document.json())])
         } catch {
             return .failure(Refusal(description: "invalid run request: " + error.errors.map(\.message).joined(separator: "; ")))
         }
@@ -69,7 +70,7 @@ public final class RequestedChecks: Sendable {
             let scheduled = ScheduledCheck(config: checkConfig, check: check)
             built.withLock { cache in
                 if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-                cache[text] = scheduled
+                cache[key] = (request.options, scheduled)
             }
             return .success(scheduled)
         } catch {

@@ -36,7 +36,7 @@ public struct RunRequest: Sendable, Hashable {
     }
 
     /// `check/label`.
-    public var key: String { "\(check)/\(label)" }
+    public var key: String { CheckConfig.key(type: check, label: label, location: nil) }
 
     /// Why a message is not a run request this agent can read.
     public struct Invalid: Error, Sendable, CustomStringConvertible, Equatable {
@@ -45,12 +45,25 @@ public struct RunRequest: Sendable, Hashable {
 
     /// The message body.
     public func json() -> String {
-        let members: [String: JSONValue] = [
-            "v": .int(Self.version), "id": .string(id), "check": .string(check), "label": .string(label),
-            "options": .object(options), "location": .string(location), "due": .int(Int(dueMillis)),
-            "controller": .string(controller),
-        ]
-        return JSONValue.object(members).json()
+        json(optionsJSON: JSONValue.object(options).json())
+    }
+
+    /// The message body with `options` already written as JSON (`JSONValue.json()` of them): a
+    /// check's options are the same every period, so a controller writes them once.
+    public func json(optionsJSON: String) -> String {
+        // The members in sorted order, as `JSONValue` writes an object.
+        var out = "{\"check\":"
+        JSONValue.writeString(check, into: &out)
+        out += ",\"controller\":"
+        JSONValue.writeString(controller, into: &out)
+        out += ",\"due\":" + String(dueMillis) + ",\"id\":"
+        JSONValue.writeString(id, into: &out)
+        out += ",\"label\":"
+        JSONValue.writeString(label, into: &out)
+        out += ",\"location\":"
+        JSONValue.writeString(location, into: &out)
+        out += ",\"options\":" + optionsJSON + ",\"v\":" + String(Self.version) + "}"
+        return out
     }
 
     /// Reads a message body; what is missing or of the wrong type is named.

@@ -19,6 +19,11 @@ extension CheckResult: SpoolRecord {
             throw DecodingError(reason: error.description)
         }
         guard let object = value.objectValue else { throw DecodingError(reason: "not a JSON object") }
+        try self.init(spoolObject: object)
+    }
+
+    /// A result from the members of a spooled line (or a message in the same shape: an agent's).
+    public init(spoolObject object: [String: JSONValue]) throws {
         func text(_ name: String) throws -> String {
             guard let s = object[name]?.stringValue else { throw DecodingError(reason: "no text member \(name)") }
             return s
