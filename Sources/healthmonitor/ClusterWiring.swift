@@ -9,8 +9,9 @@ struct ClusterWiring {
     let controller: ClusterController?
     let checkKinds: [CheckKind]
 
-    /// Adds the built-in checks to `config`. A cluster URI that cannot be used is a config error.
-    init(_ config: inout MonitorConfig, logger: Logger) throws(ConfigError) {
+    /// Adds the built-in checks to `config` (unless `agentsChecks` is false). A cluster URI that
+    /// cannot be used is a config error.
+    init(_ config: inout MonitorConfig, agentsChecks: Bool = true, logger: Logger) throws(ConfigError) {
         guard let cluster = config.settings.cluster else {
             controller = nil
             checkKinds = CheckKinds.all
@@ -22,8 +23,10 @@ struct ClusterWiring {
         } catch {
             throw ConfigError([error])
         }
-        for location in Set(config.checks.filter(\.isRemote).compactMap(\.location)).sorted() {
-            config.checks.append(AgentsCheck.config(location: location))
+        if agentsChecks {
+            for location in Set(config.checks.filter(\.isRemote).compactMap(\.location)).sorted() {
+                config.checks.append(AgentsCheck.config(location: location))
+            }
         }
         self.controller = controller
         checkKinds = CheckKinds.all + [AgentsCheck.kind(controller)]

@@ -240,20 +240,29 @@ struct Once: AsyncParsableCommand {
     func run() async throws {
         let logger = common.makeLogger()
         let runtime: Runtime
+        let cluster: ClusterWiring
         do {
-            let config = try common.loadConfig(logger: logger)
-            runtime = try Runtime(config: config, notifierKinds: notifierKinds, logger: logger, historyStores: openHistory(config, logger: logger))
+            var config = try common.loadConfig(logger: logger)
+            // Checks of other locations go to their agents; no agents/LOCATION check (a single
+            // run could not have heard a heartbeat yet).
+            cluster = try ClusterWiring(&config, agentsChecks: false, logger: logger)
+            runtime = try Runtime(
+                config: config, checkKinds: cluster.checkKinds, notifierKinds: notifierKinds, logger: logger,
+                historyStores: openHistory(config, logger: logger))
         } catch let error as ConfigError {
             throw reportConfigError(error)
         }
-        let runner = OnceRunner(runtime: runtime)
+        let runner = OnceRunner(runtime: runtime, remote: cluster.controller)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runtime.deliveryGroup())]
         for history in runtime.router.histories { services.append(.init(service: history)) }
+        if let controller = cluster.controller { services.append(.init(service: controller)) }
         services.append(.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup))
         try await StopControl.run(services, shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
         let results = runner.results
-        FileOutput.standardOutput.write(Summary.table(results))
-        if results.count < runtime.checks.count || results.contains(where: { $0.status == .failure }) {
+        let answered = Set(results.map(\.key))
+        let missing = runtime.checks.map(\.config).filter { !answered.contains($0.key) }
+        FileOutput.standardOutput.write(Summary.table(results, missing: missing))
+        if !missing.isEmpty || results.contains(where: { $0.status == .failure }) {
             throw ExitCode(1)
         }
     }

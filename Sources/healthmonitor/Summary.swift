@@ -2,9 +2,15 @@ import Monitor
 
 /// The table `healthmonitor once` prints, one line a result (what a check reported is escaped).
 enum Summary {
-    static func table(_ results: [CheckResult]) -> String {
-        let rows = results.map { r in
+    /// `missing`: the checks that have no result (an agent's run no agent answered), each a row
+    /// `NODATA` after the results.
+    static func table(_ results: [CheckResult], missing: [CheckConfig] = []) -> String {
+        var rows = results.map { r in
             [r.status == .success ? "OK" : "FAIL", r.key.escapingUnprintable, String(format3(r.elapsed)), r.message.escapingUnprintable]
+        }
+        for config in missing {
+            let why = config.location.map { "no result: no agent in \($0) answered" } ?? "no result"
+            rows.append(["NODATA", config.key.escapingUnprintable, "-", why.escapingUnprintable])
         }
         let headers = ["STATUS", "CHECK", "SECONDS", "MESSAGE"]
         var widths = headers.map(\.count)
@@ -16,7 +22,8 @@ enum Summary {
         var out = line(headers) + "\n"
         for row in rows { out += line(row) + "\n" }
         let failed = results.filter { $0.status == .failure }.count
-        out += "\(results.count) checks, \(results.count - failed) succeeded, \(failed) failed\n"
+        out += "\(results.count + missing.count) checks, \(results.count - failed) succeeded, \(failed) failed"
+        out += missing.isEmpty ? "\n" : ", \(missing.count) without a result\n"
         return out
     }
 

@@ -2,13 +2,15 @@ import Synchronization
 import ServiceLifecycle
 
 /// Runs every check once, concurrently, routes the results as a scheduled run would, and
-/// returns; the results are kept for the summary. Used by `healthmonitor once`.
+/// returns; the results are kept for the summary. Used by `healthmonitor once`. Checks of other
+/// locations go to their agents through `remote` (the cluster controller); without it, or when
+/// no agent answers, such a check has no result.
 public final class OnceRunner: Service, Sendable {
     private let scheduler: Scheduler<ContinuousClock>
     private let collected = Mutex<[CheckResult]>([])
 
-    public init(runtime: Runtime) {
-        self.scheduler = runtime.scheduler(clock: ContinuousClock())
+    public init(runtime: Runtime, remote: (any RemoteExecutor)? = nil) {
+        self.scheduler = runtime.scheduler(clock: ContinuousClock(), remote: remote)
     }
 
     public func run() async throws {

@@ -186,9 +186,20 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         plan(slot, at: Int64((wake * 1e9).rounded()), runs: runs)
     }
 
-    /// Runs a check once under its hard deadline; `nil` when cancelled (shutdown).
+    /// Runs a check once under its hard deadline; `nil` when cancelled (shutdown), or when an
+    /// agent's run has no result.
     public func execute(_ scheduled: ScheduledCheck) async -> CheckResult? {
-        switch begin(scheduled) {
+        if scheduled.config.isRemote {
+            // An agent's run (`once` of a controller): its result, or none ("no data") when no
+            // agent answered within a period and the check's hard deadline.
+            guard let remote else { return nil }
+            return await withCheckedContinuation { continuation in
+                remote.submit(scheduled, dueMillis: WallClock.nowMillis(), wait: scheduled.config.sleep + scheduled.hardTimeout) {
+                    continuation.resume(returning: $0)
+                }
+            }
+        }
+        return switch begin(scheduled) {
         case .finished(let result): result
         case .running(let rest): await rest()
         }
