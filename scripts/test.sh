@@ -2,8 +2,9 @@
 # Runs every test: starts the real test servers, runs `swift test` with HM_SERVICES=1 (so no
 # integration test may skip), then stops the servers. Extra arguments go to `swift test`.
 #
-# Six stages: the unit tests, the config fuzzing (scripts/fuzz-config.py), the real-time tests,
-# the DNS outage test (scripts/test-dns-outage.sh), the integration tests (apart, so their child
+# Seven stages: the unit tests, the config fuzzing (scripts/fuzz-config.py), the real-time tests,
+# the DNS outage test (scripts/test-dns-outage.sh), the agents in network namespaces
+# (scripts/test-cluster-netns.sh), the integration tests (apart, so their child
 # processes and server restarts do not compete with the unit tests for the two cores), then the
 # smoke benchmark. A `swift test` stage fails the script when a test fails or when any test was
 # skipped: under `make test` and CI every test must run.
@@ -57,6 +58,9 @@ run_stage realtime --filter RealTimeTests "$@"
 # lookups fail with error dns at the check's timeout, checks by address keep their schedule.
 command -v ip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 scripts/test-dns-outage.sh .build/debug/healthmonitor
+# Agents as separate hosts: one per location in a network namespace of its own, reaching the
+# broker over a veth link; each sees only its own network.
+scripts/test-cluster-netns.sh .build/debug/healthmonitor
 # Headless Chromium renders `report --format html` in ReportCommandTests (and takes a screenshot).
 command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 # A real Prometheus server scrapes /metrics in a test, and promtool lints the exposition. The

@@ -107,6 +107,25 @@ import Testing
         #expect(html.contains("<article class=\"check pending\" id=\"check-4\" data-key=\"ping/new\" data-status=\"pending\">"))
     }
 
+    /// A check run in several locations (`hostport/web@eu`, label `web`) is one group: the whole
+    /// and each location a card of its own, failing first.
+    @Test func aChecksLocationsAreGroupedWithIt() {
+        func located(_ key: String, _ status: Status) -> StatusPage.Check {
+            var located = state(key, status, since: now - h, results: 10)
+            located.label = "web"
+            return StatusPage.Check(state: located)
+        }
+        let page = StatusPage(
+            checks: [located("hostport/web", .success), located("hostport/web@eu", .failure), located("hostport/web@us", .success)],
+            history: .on, now: now)
+        let groups = page.groups()
+        #expect(groups.map(\.label) == ["web"])
+        #expect(groups.first?.checks.map(\.state.key) == ["hostport/web@eu", "hostport/web", "hostport/web@us"])
+        let html = page.html()
+        #expect(html.contains("<div class=\"group-head\"><h2>web</h2><span class=\"aside\">1 of 3 checks failing</span></div>"))
+        #expect(html.contains("data-key=\"hostport/web@eu\" data-status=\"failing\""))
+    }
+
     @Test func eachCheckHasItsStatusUptimesBarSparklineAndOpenIncident() {
         let html = StatusPage(checks: checks(), history: .on, now: now).html()
         let up = card(html, "hostport/api")

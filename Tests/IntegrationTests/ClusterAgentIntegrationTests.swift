@@ -226,6 +226,33 @@ extension SinkIntegrationTests {
             }
         }
 
+        /// A controller config (in a new directory, returned) of `count` hostport checks `c0`… of
+        /// `port` every `sleep` seconds in `locations`, every result printed as JSON.
+        func manyChecksConfig(uri: String, port: Int, count: Int, sleep: Double, locations: String) throws -> String {
+            let directory = try SinkTest.directory("controller")
+            let checks = (0..<count).map { "    c\($0): {host: 127.0.0.1, port: \(port), sleep: \(sleep), locations: [\(locations)]}" }
+            try """
+            settings: {state_dir: \(directory)/state, http: {listen: "off"}, history: {enabled: false}, cluster: {uri: "\(uri)", name: ctl-test}}
+            checks:
+              hostport:
+            \(checks.joined(separator: "\n"))
+            notifiers:
+              console: {report: always, format: json}
+            """.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+            return directory
+        }
+
+        /// The controller's counts at stop (its "cluster controller stopped" log line), by name
+        /// (-1: absent); `accounted` is the sum of the ends a request can have.
+        func stopFigures(_ stderr: String) throws -> (line: Substring, figure: (String) -> Int) {
+            let stopped = try #require(stderr.split(separator: "\n").last { $0.contains("cluster controller stopped") })
+            func figure(_ name: String) -> Int {
+                if name == "accounted" { return ["answered", "expired", "unroutable", "abandoned", "interrupted"].map(figure).reduce(0, +) }
+                return stopped.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { Int($0.dropFirst(name.count + 1)) } ?? -1
+            }
+            return (stopped, figure)
+        }
+
         /// The broker restarts under load: controller and agent reconnect by themselves, every
         /// check of the location has results again after it, no result is routed twice, and every
         /// request is accounted for: answered, expired (no data), returned, interrupted by the
@@ -233,16 +260,7 @@ extension SinkIntegrationTests {
         @Test func aBrokerRestartIsRiddenOut() async throws {
             // A server that accepts (a silent listener's backlog would fill up: 40 connects a second).
             try await LocalHTTPServer.with { server in try await withVhost { uri in
-                let directory = try SinkTest.directory("controller")
-                let checks = (0..<20).map { "    c\($0): {host: 127.0.0.1, port: \(server.port), sleep: 0.5, locations: [eu]}" }.joined(separator: "\n")
-                try """
-                settings: {state_dir: \(directory)/state, http: {listen: "off"}, history: {enabled: false}, cluster: {uri: "\(uri)", name: ctl-test}}
-                checks:
-                  hostport:
-                \(checks)
-                notifiers:
-                  console: {report: always, format: json}
-                """.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+                let directory = try manyChecksConfig(uri: uri, port: server.port, count: 20, sleep: 0.5, locations: "eu")
                 let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
                 let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
                 try await Task.sleep(for: .seconds(3))
@@ -267,15 +285,103 @@ extension SinkIntegrationTests {
                 let late = Set(
                     results.filter { $0["check"] == "hostport" && ($0["created"]?.stringValue ?? "") > after }.compactMap { $0["label"]?.stringValue })
                 #expect(late.count == 20, "checks with results after the restart: \(late.sorted())\n\(out.stderr.suffix(3000))\n\(agentOut.stderr.suffix(3000))")
-                let stopped = try #require(out.stderr.split(separator: "\n").last { $0.contains("cluster controller stopped") })
-                func figure(_ name: String) -> Int? {
-                    stopped.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
-                }
-                let requested = try #require(figure("requested"))
-                let accounted = [figure("answered"), figure("expired"), figure("unroutable"), figure("abandoned"), figure("interrupted")].compactMap { $0 }.reduce(0, +)
-                #expect(requested > 0 && requested == accounted, "\(stopped)")
-                #expect(figure("answered") ?? 0 <= results.count)
+                let (stopped, figure) = try stopFigures(out.stderr)
+                #expect(figure("requested") > 0 && figure("requested") == figure("accounted"), "\(stopped)")
+                #expect(figure("answered") <= results.count)
             } }
+        }
+
+        /// 3 agents in 2 locations (eu-1 and eu-2 in eu, us-1 in us), 10 checks in both. eu-1 is
+        /// killed (-9), later started again: eu keeps every check running (no check of eu goes
+        /// without a result for longer than its sleep + 5 s), the restarted eu-1 takes its share
+        /// again, us never notices, and every request is accounted for (a result or a counted
+        /// expiry, nothing lost).
+        @Test func aLocationKeepsRunningThroughAKilledAndARestartedAgent() async throws {
+            try await LocalHTTPServer.with { server in try await withVhost { uri in
+                let directory = try manyChecksConfig(uri: uri, port: server.port, count: 10, sleep: 1, locations: "eu, us")
+                func agent(_ location: String, _ name: String) throws -> Binary.Launched {
+                    try Binary.start(["agent", "--location", location, "--cluster-uri", uri, "--name", name])
+                }
+                var agents = [try agent("eu", "eu-1"), try agent("eu", "eu-2"), try agent("us", "us-1")]
+                let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
+                try await Task.sleep(for: .seconds(4))
+                agents[0].process.signal(SIGKILL)
+                _ = await agents[0].finish()
+                try await Task.sleep(for: .seconds(8))
+                let restarted = WallClock.iso8601(millis: Int64(WallClock.nowMillis()))
+                agents[0] = try agent("eu", "eu-1")
+                try await Task.sleep(for: .seconds(5))
+                controller.process.signal(SIGTERM)
+                let out = await controller.finish()
+                var logs = ""
+                for running in agents {
+                    running.process.signal(SIGTERM)
+                    let finished = await running.finish()
+                    #expect(finished.status == 0, "\(finished.stderr.suffix(2000))")
+                    logs += finished.stderr.suffix(2000)
+                }
+                #expect(out.status == 0, "\(out.stderr.suffix(3000))")
+                let results = try out.stdout.split(separator: "\n").map { try #require(try JSONValue.parse(String($0)).objectValue) }
+                    .filter { $0["check"] == "hostport" }
+                // Every check of each location ran all along: no gap between two results of one
+                // check in one location longer than sleep (1 s) + 5 s, and results until the end.
+                let last = WallClock.iso8601(millis: Int64(WallClock.nowMillis()) - 4_000)
+                for location in ["eu", "us"] {
+                    for label in (0..<10).map({ "c\($0)" }) {
+                        let times = results.filter { $0["label"]?.stringValue == label && $0["location"]?.stringValue == location }
+                            .compactMap { $0["created"]?.stringValue }.sorted().compactMap(millis(iso8601:))
+                        #expect(times.count >= 10, "\(label)@\(location): \(times.count) results\n\(out.stderr.suffix(2000))\n\(logs)")
+                        let gap = zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? Int64.max
+                        #expect(gap <= 6_000, "\(label)@\(location): \(gap) ms without a result")
+                        #expect(times.last.map { WallClock.iso8601(millis: $0) > last } == true, "\(label)@\(location) stopped running")
+                    }
+                }
+                #expect(results.allSatisfy { $0["status"] == "success" }, "\(results.filter { $0["status"] != "success" }.prefix(3))")
+                // Each location's results come from its own agents; the restarted eu-1 takes its share.
+                #expect(results.allSatisfy { ($0["location"] == "eu") == ($0["agent"] == "eu-1" || $0["agent"] == "eu-2") })
+                #expect(results.allSatisfy { ($0["location"] == "us") == ($0["agent"] == "us-1") })
+                let afterRestart = results.filter { $0["agent"] == "eu-1" && ($0["created"]?.stringValue ?? "") > restarted }
+                #expect(afterRestart.count >= 5, "the restarted eu-1 ran \(afterRestart.count) checks")
+                // Nothing lost: every request answered (printed), expired or otherwise counted.
+                let (stopped, figure) = try stopFigures(out.stderr)
+                #expect(figure("requested") > 0 && figure("requested") == figure("accounted"), "\(stopped)")
+                #expect(results.count == figure("answered") + figure("late"), "\(results.count) results printed; \(stopped)")
+                #expect(figure("duplicates") == 0 && figure("unroutable") == 0, "\(stopped)")
+            } }
+        }
+
+        /// `once` of a controller asks the agents for the checks of their locations and waits for
+        /// their results; a location whose requests expire unrun (us: a queue, no agent) is a
+        /// NODATA row, and the exit status is 1.
+        @Test func onceAsksTheAgentsAndNamesTheLocationsThatDidNotAnswer() async throws {
+            try await withVhost { uri in
+                let listener = try SilentListener()
+                defer { listener.close() }
+                try await SinkTest.blocking.run { [self] in try declareTopology(uri, location: "us") }
+                let directory = try SinkTest.directory("controller")
+                try controllerConfig(directory, uri: uri, port: listener.port, locations: "local, eu, us")
+                    .replacingOccurrences(of: "sleep: 0.5", with: "sleep: 1").write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
+                let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                let out = try await Binary.run(["once", "--config", directory + "/c.yml"])
+                agent.process.signal(SIGTERM)
+                _ = await agent.finish()
+                #expect(out.status == 1, "\(out.stdout)\n\(out.stderr)")
+                let rows = out.stdout.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) } }
+                let byKey = Dictionary(rows.filter { $0.count >= 2 }.map { ($0[1], $0) }, uniquingKeysWith: { first, _ in first })
+                #expect(byKey["hostport/web"]?.first == "OK", "\(out.stdout)")
+                #expect(byKey["hostport/web@eu"]?.first == "OK", "\(out.stdout)")
+                #expect(byKey["hostport/web@us"] == ["NODATA", "hostport/web@us", "-", "no result: no agent in us answered"], "\(out.stdout)")
+                #expect(byKey["agents/eu"] == nil && byKey["agents/us"] == nil, "\(out.stdout)")
+                #expect(out.stdout.contains("3 checks, 2 succeeded, 0 failed, 1 without a result"), "\(out.stdout)")
+                #expect(out.stderr.contains("expired=1"), "\(out.stderr)")
+            }
+        }
+
+        /// Milliseconds since 1970 of an ISO-8601 UTC time with milliseconds (`created`).
+        func millis(iso8601 text: String) -> Int64? {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            return formatter.date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
         }
 
         /// The controller's built-in `agents/LOCATION` check: up while the location has a live
