@@ -18,7 +18,8 @@
 # from a local HTTP server) all succeeded, missed no run and kept their schedule: scheduling lag
 # p99 in the outage run at most HM_DNS_LAG_SLACK_MS above the baseline.
 # Lag is read from the results' `created` (the run's start, milliseconds): for each check, run k
-# is planned at first + k * sleep, so lag_k = (created_k - k * sleep) - min over j of the same.
+# is planned at first + k * sleep, so lag_k = (created_k - k * sleep) - min over j of the same,
+# with `created` (wall clock) moved to the monotonic clock by samples of both taken meanwhile.
 # Prints the figures and PASS or FAIL; exits 1 on FAIL. HM_DNS_KEEP=1 keeps the results and logs. Takes about 2 * HM_DNS_SECONDS + 20 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -134,6 +135,17 @@ write_config() {
 # ignores SIGINT); results in PHASE.jsonl.
 run_phase() {
     mkdir -p "$WORK/state-$1"
+    # The wall clock beside the monotonic one every 50 ms: `created` is wall-clock time, and this
+    # machine's wall clock is slewed (0.5 % fast here) and stepped (by 26 s once, mid-run) by its
+    # host. The lags are computed on the monotonic time line.
+    python3 -c '
+import sys, time
+with open(sys.argv[1], "w", buffering=1) as out:
+    while True:
+        out.write(f"{time.time() * 1000:.3f} {time.monotonic() * 1000:.3f}\n")
+        time.sleep(0.05)
+' "$WORK/$1.clock" &
+    local clock=$!
     ip netns exec "$NS" "$BINARY" run --config "$WORK/$1.yml" --state-dir "$WORK/state-$1" > "$WORK/$1.jsonl" 2> "$WORK/$1.log" &
     local pid=$!
     sleep "$RUN_SECONDS"
@@ -148,6 +160,7 @@ run_phase() {
         [ "$waited" -lt 300 ] || { kill -9 "$pid"; fail "$1: healthmonitor did not stop within 30 s of SIGTERM"; }
     done
     wait "$pid" || fail "$1: healthmonitor exited with $? (log: $(tail -5 "$WORK/$1.log"))"
+    { kill "$clock" && wait "$clock"; } 2>/dev/null || true
     echo "$((waited * 100))" > "$WORK/$1.stop_ms"
 }
 
@@ -161,7 +174,7 @@ kill -TERM "$BLACKHOLE"
 wait "$BLACKHOLE" 2>/dev/null || true
 
 python3 - "$WORK" "$NAME_CHECKS" "$((ADDRESS_CHECKS + DOWNLOAD_CHECKS))" "$TIMEOUT" "$ADDRESS_SLEEP" "$RUN_SECONDS" "$LAG_SLACK_MS" "$((2 * DOWNLOAD_CHECKS))" <<'EOF'
-import collections, datetime, json, sys
+import bisect, collections, datetime, json, sys
 
 work, name_checks, address_checks, download_names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[8])
 timeout, address_sleep, run_seconds, slack_ms = float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
@@ -179,6 +192,23 @@ def load(phase):
 def millis(created):
     return datetime.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() * 1000
 
+def monotonic(phase):
+    """Maps a wall-clock time (ms) of PHASE to the monotonic clock, by the offset of the clock
+    sample nearest to it (see run_phase): slews and steps of the wall clock drop out."""
+    samples = []
+    with open(f"{work}/{phase}.clock") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 2:
+                samples.append((float(parts[0]), float(parts[1])))
+    samples.sort()
+    walls = [w for w, _ in samples]
+    def convert(wall):
+        i = bisect.bisect_left(walls, wall)
+        nearest = min((j for j in (i - 1, i) if 0 <= j < len(samples)), key=lambda j: abs(walls[j] - wall))
+        return wall - (samples[nearest][0] - samples[nearest][1])
+    return convert
+
 def percentile(values, p):
     if not values:
         return float("nan")
@@ -186,6 +216,7 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 def address_figures(phase, results):
+    to_monotonic = monotonic(phase)
     runs = collections.defaultdict(list)
     for r in results:
         if r["label"].startswith("addr-"):  # hostport addr-N and download addr-dl-N
@@ -202,7 +233,7 @@ def address_figures(phase, results):
     if fewest < expected:
         problems.append(f"{phase}: a by-address check ran {fewest} times, expected at least {expected}")
     for label, rs in runs.items():
-        starts = sorted(millis(r["created"]) for r in rs)
+        starts = sorted(to_monotonic(millis(r["created"])) for r in rs)
         offsets = [t - k * address_sleep * 1000 for k, t in enumerate(starts)]
         base = min(offsets)
         lags += [o - base for o in offsets]
