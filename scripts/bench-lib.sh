@@ -46,6 +46,11 @@ PY
 
 # cpu_seconds PID: user + system CPU of the process so far.
 cpu_seconds() { awk -v t="$TICKS" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "/proc/$1/stat"; }
+# io_calls PID: read and write system calls so far (syscr + syscw of /proc/PID/io: read, recv,
+# write, send and their kin). switches PID: context switches so far, voluntary and not, summed
+# over the live threads.
+io_calls() { awk '/^sysc[rw]:/ { n += $2 } END { print n }' "/proc/$1/io"; }
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches:/ { n += $2 } END { print n }'; }
 # peak_rss_mb PID / rss_mb PID: peak and current resident memory (VmHWM, VmRSS) in MB.
 peak_rss_mb() { awk '/^VmHWM:/ { print $2 / 1024 }' "/proc/$1/status"; }
 rss_mb() { awk '/^VmRSS:/ { print $2 / 1024 }' "/proc/$1/status"; }
