@@ -72,6 +72,8 @@ public final class ClusterAgent: Service, Sendable {
     private let logger: Logger
     private let shared = Mutex(Shared())
     private let broker = BrokerThread(name: "agent-amqp")
+    /// Results published in one write at most, while more frames wait to be read.
+    private static let resultsPerWrite = 64
 
     public init(settings: Settings, checks: RequestedChecks, logger: Logger) throws(InvalidSettings) {
         guard CheckConfig.isValidLocation(settings.location) else {
@@ -148,10 +150,21 @@ public final class ClusterAgent: Service, Sendable {
         var blocked = false
         var lastBeat = -Double.infinity
         var drainDeadline: Double?
+        var acks = AckBook()
         while true {
             let now = MonotonicClock().seconds()
             let stopping = broker.isStopping
-            let (finished, running) = shared.withLock { s in
+            // Acknowledgements and results wait until the frames already read are handled (a
+            // burst of requests and confirms), then go out together: one write for the results,
+            // one multiple ack for the requests at the front.
+            let flush = !connection.hasBufferedInput || stopping
+            if flush {
+                let (upTo, singles) = acks.take()
+                if let upTo { try connection.ack(upTo, multiple: true) }
+                for tag in singles { try connection.ack(tag) }
+            }
+            let (finished, running) = shared.withLock { s -> ([Finished], Int) in
+                guard flush || s.outbox.count >= Self.resultsPerWrite else { return ([], s.running) }
                 defer { s.outbox.removeAll() }
                 // A result of an earlier connection's request: published, never acknowledged here.
                 let all = s.outbox.map { f in f.generation == generation ? f : Finished(generation: generation, deliveryTag: nil, id: f.id, body: f.body) }
@@ -164,13 +177,19 @@ public final class ClusterAgent: Service, Sendable {
                 if (running == 0 && unconfirmed.isEmpty && finished.isEmpty) || now >= drainDeadline! { return }
             }
             if !blocked {
+                // Every result at hand in one write; unconfirmed first, so that a failed write
+                // leaves them all to be sent again on the next connection.
+                let timestamp = UInt64(WallClock.nowMillis() / 1000)
                 for result in finished {
                     sequence += 1
-                    try connection.publish(
-                        exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey, body: result.body,
-                        messageID: result.id, timestamp: UInt64(WallClock.nowMillis() / 1000), options: .init(persistent: true, mandatory: true))
                     unconfirmed[sequence] = .result(result)
                 }
+                try connection.publish(
+                    finished.map {
+                        AMQPConnection.Message(
+                            exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey, body: $0.body, messageID: $0.id,
+                            timestamp: timestamp, options: .init(persistent: true, mandatory: true))
+                    })
                 if now - lastBeat >= settings.heartbeatInterval {
                     sequence += 1
                     try connection.publish(
@@ -191,7 +210,7 @@ public final class ClusterAgent: Service, Sendable {
             switch event {
             case .delivery(let delivery):
                 if stopping { continue }  // left unacknowledged: redelivered after the close
-                accept(delivery, generation: generation, connection: connection)
+                if accept(delivery, generation: generation, connection: connection) { acks.delivered(delivery.tag) }
             case .ack(let tag, let multiple), .nack(let tag, let multiple):
                 let confirmed: Bool = if case .ack = event { true } else { false }
                 for seq in unconfirmed.keys where seq == tag || (multiple && seq < tag) {
@@ -200,7 +219,12 @@ public final class ClusterAgent: Service, Sendable {
                     returned.remove(entry.id)
                     if let deliveryTag = entry.deliveryTag {
                         // Not kept: the request runs again (here or at a sibling).
-                        if kept { try connection.ack(deliveryTag) } else { try connection.reject(deliveryTag, requeue: true) }
+                        if kept {
+                            acks.confirmed(deliveryTag)
+                        } else {
+                            acks.forget(deliveryTag)
+                            try connection.reject(deliveryTag, requeue: true)
+                        }
                     } else if !kept {
                         logger.warning(
                             "the broker did not keep a result sent again after a reconnect; its request runs again or expires",
@@ -222,16 +246,17 @@ public final class ClusterAgent: Service, Sendable {
         }
     }
 
-    /// Starts the run a delivery asks for. A message that is not a run request cannot be
-    /// answered (no check to name): it is logged and acknowledged, so it does not come back.
-    private func accept(_ delivery: AMQPConnection.Delivery, generation: Int, connection: AMQPConnection) {
+    /// Starts the run a delivery asks for; `false` when it asks for none. A message that is not
+    /// a run request cannot be answered (no check to name): it is logged and acknowledged, so it
+    /// does not come back.
+    private func accept(_ delivery: AMQPConnection.Delivery, generation: Int, connection: AMQPConnection) -> Bool {
         let request: RunRequest
         do {
             request = try RunRequest(json: delivery.body)
         } catch {
             logger.error("dropped a message that is not a run request", metadata: ["message_id": "\(delivery.messageID ?? "none")", "error": "\(error)"])
             try? connection.ack(delivery.tag)
-            return
+            return false
         }
         switch checks.begin(request) {
         case .finished(let result):
@@ -249,6 +274,7 @@ public final class ClusterAgent: Service, Sendable {
                 broker.wake.signal()
             }
         }
+        return true
     }
 
     /// A result to publish: its own JSON with the location and agent, the request it answers and
