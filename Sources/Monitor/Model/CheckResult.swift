@@ -63,28 +63,46 @@ public struct CheckResult: Sendable, Hashable {
     /// `extra` members (e.g. a notifier's `category`) come first.
     public func json(extra: [(String, JSONValue)] = []) -> String {
         var out = "{"
-        var first = true
-        func member(_ name: String, _ value: JSONValue) {
-            if !first { out += "," }
-            first = false
+        out.reserveCapacity(512 + message.utf8.count)
+        for (name, value) in extra {
             JSONValue.writeString(name, into: &out)
             out += ":"
             value.write(into: &out)
+            out += ","
         }
-        for (name, value) in extra { member(name, value) }
-        member("id", .string(id))
-        member("status", .string(status.rawValue))
-        member("check", .string(check))
-        member("label", .string(label))
-        member("message", .string(message))
-        member("measurement", .object(measurement))
-        member("created", .string(created))
-        member("elapsed", .double(elapsed))
-        member("config", .object(config))
-        member("host", .string(host))
-        if let uptime { member("uptime", .double(uptime)) }
-        if let location { member("location", .string(location)) }
-        if let agent { member("agent", .string(agent)) }
+        // The names need no escaping: written as they are.
+        out += "\"id\":"
+        JSONValue.writeString(id, into: &out)
+        out += ",\"status\":\""
+        out += status.rawValue
+        out += "\",\"check\":"
+        JSONValue.writeString(check, into: &out)
+        out += ",\"label\":"
+        JSONValue.writeString(label, into: &out)
+        out += ",\"message\":"
+        JSONValue.writeString(message, into: &out)
+        out += ",\"measurement\":"
+        JSONValue.object(measurement).write(into: &out)
+        out += ",\"created\":"
+        JSONValue.writeString(created, into: &out)
+        out += ",\"elapsed\":"
+        JSONValue.double(elapsed).write(into: &out)
+        out += ",\"config\":"
+        JSONValue.object(config).write(into: &out)
+        out += ",\"host\":"
+        JSONValue.writeString(host, into: &out)
+        if let uptime {
+            out += ",\"uptime\":"
+            JSONValue.double(uptime).write(into: &out)
+        }
+        if let location {
+            out += ",\"location\":"
+            JSONValue.writeString(location, into: &out)
+        }
+        if let agent {
+            out += ",\"agent\":"
+            JSONValue.writeString(agent, into: &out)
+        }
         out += "}"
         return out
     }

@@ -88,11 +88,14 @@ public enum JSONValue: Sendable, Hashable {
             out += "]"
         case .object(let members):
             out += "{"
-            for (i, key) in members.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
+            // The members sorted as pairs: no second lookup per key.
+            var first = true
+            for (key, value) in members.sorted(by: { $0.key < $1.key }) {
+                if !first { out += "," }
+                first = false
                 JSONValue.writeString(key, into: &out)
                 out += ":"
-                members[key]!.write(into: &out)
+                value.write(into: &out)
             }
             out += "}"
         }
