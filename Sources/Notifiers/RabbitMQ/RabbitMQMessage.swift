@@ -106,3 +106,11 @@ struct OrderedObject {
         return out + "}"
     }
 }
+
+extension RabbitMQNotifier {
+    /// The body this notifier publishes for `result` in its default format (the Clowder event):
+    /// for benchmarks, whose floors publish messages of the same size.
+    public static func messageBody(_ result: CheckResult) -> String {
+        RabbitMQMessage.body(result, format: .clowder)
+    }
+}
