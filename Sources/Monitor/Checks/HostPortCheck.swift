@@ -22,9 +22,20 @@ public struct HostPortCheck: Check {
             OptionSpec(
                 "family", .choice(AddressPreference.allCases.map(\.rawValue)), default: "any",
                 help: "address family: any (every address, in the resolver's order), ipv4 or ipv6"),
+            OptionSpec("tls", .boolean, default: false, help: "complete a TLS handshake after connecting and read the server's certificate"),
+            OptionSpec("starttls", .choice(["smtp"]), help: "upgrade to TLS in the protocol first (smtp: EHLO, STARTTLS); implies tls"),
+            OptionSpec("ssl", .boolean, default: true, help: "with tls: verify the server's certificate and host name"),
+            CertificateExpiry.caFileOption,
+            CertificateExpiry.minDaysOption,
         ],
         make: { context in
             let o = context.options
+            if o.bool("tls") == true || o.string("starttls") != nil {
+                return try TLSHandshakeCheck(options: o)
+            }
+            for name in ["ssl", "ca_file", "min_cert_days"] where o.locations[name] != nil {
+                throw o.problem(name, "applies with tls: true only (a plain hostport check makes no TLS handshake)")
+            }
             return HostPortCheck(
                 host: o.string("host") ?? "", port: UInt16(o.int("port") ?? 1), timeout: o.double("timeout") ?? 30,
                 family: AddressPreference(rawValue: o.string("family") ?? "any") ?? .any)
