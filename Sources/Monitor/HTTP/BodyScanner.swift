@@ -179,7 +179,7 @@ public enum BodyExcerpt {
                 let value = rest.prefix { $0 != quote }
                 rest = rest.dropFirst(value.count)
             } else {
-                let value = rest.prefix { !($0 == "," || $0 == "&" || $0 == "}" || $0 == " " || $0 == ";" || $0 == "…") }
+                let value = rest.prefix { !",&}]; <>\"'…\\".contains($0) }
                 rest = rest.dropFirst(value.count)
             }
             out += SecretMasking.mask
