@@ -96,9 +96,9 @@ public struct TLSHandshakeCheck: Check {
         case .dns: return ("dns", "DNS lookup of \(host) failed: \(detail)")
         case .timeout: return ("timeout", "timed out after \(DownloadCheck.number(timeout)) s (\(detail))")
         case .connect:
-            if detail.contains("refused") { return ("refused", "connection refused") }
-            if detail.lowercased().contains("unreachable") { return ("unreachable", detail) }
-            return ("error", detail)
+            // libcurl's text does not say why; the connect's errno does, in hostport's words.
+            let code = error.partial.connectErrno
+            return code == 0 ? ("error", detail) : (HostPortCheck.errorKind(code), HostPortCheck.describe(code))
         case .tls:
             if let words = CertificateExpiry.verificationFailure(detail, host: host) { return ("certificate", "\(words) (\(detail))") }
             return ("tls", "TLS handshake failed: \(detail)")

@@ -227,6 +227,8 @@ final class CurlTransfer: @unchecked Sendable {
         if ccurl_easy_getinfo_long(handle, CURLINFO_REDIRECT_COUNT, &redirects) == CURLE_OK { response.redirects = redirects }
         var ip: UnsafeMutablePointer<CChar>?
         if ccurl_easy_getinfo_string(handle, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK, let ip { response.primaryIP = String(cString: ip) }
+        var osErrno = 0
+        if ccurl_easy_getinfo_long(handle, CURLINFO_OS_ERRNO, &osErrno) == CURLE_OK { response.connectErrno = Int32(osErrno) }
         if let scanner { response.bodyPreview = scanner.preview }
         if request.inspectTLS { response.tls = tlsDetails(handle) }
         let cumulative = cumulativeTimings()

@@ -24,6 +24,8 @@ public struct HTTPResponse: Sendable {
     public var tls: TLSDetails?
     /// The address connected to (`127.0.0.1`, `::1`); empty when no connection was made.
     public var primaryIP: String = ""
+    /// The `errno` of the last failed connect (`ECONNREFUSED`, …); `0` when none failed.
+    public var connectErrno: Int32 = 0
 
     public init(
         status: Int = 0, headers: [(name: String, value: String)] = [], body: [UInt8] = [], bodyBytes: Int64 = 0,
