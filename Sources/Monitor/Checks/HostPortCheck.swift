@@ -33,13 +33,18 @@ public struct HostPortCheck: Check {
             if o.bool("tls") == true || o.string("starttls") != nil {
                 return try TLSHandshakeCheck(options: o)
             }
-            for name in ["ssl", "ca_file", "min_cert_days"] where o.locations[name] != nil {
-                throw o.problem(name, "applies with tls: true only (a plain hostport check makes no TLS handshake)")
+            // Written with a value other than its default: a setting that would do nothing. (A
+            // default written out is harmless, and is how a cluster's run request carries options.)
+            for spec in HostPortCheck.tlsOptions where o.locations[spec.name] != nil && o[spec.name] != spec.defaultValue {
+                throw o.problem(spec.name, "applies with tls: true only (a plain hostport check makes no TLS handshake)")
             }
             return HostPortCheck(
                 host: o.string("host") ?? "", port: UInt16(o.int("port") ?? 1), timeout: o.double("timeout") ?? 30,
                 family: AddressPreference(rawValue: o.string("family") ?? "any") ?? .any)
         })
+
+    /// The options that need `tls` or `starttls`.
+    static var tlsOptions: [OptionSpec] { kind.options.filter { ["ssl", "ca_file", "min_cert_days"].contains($0.name) } }
 
     public let host: String
     public let port: UInt16
