@@ -183,7 +183,7 @@ import Testing
 
         #expect(try make(["host": "db", "port": 5432]) is HostPortCheck)
         // Defaults written out (as a cluster's run request carries them) are harmless.
-        #expect(try make(["host": "db", "port": 5432, "ssl": true, "min_cert_days": 14], written: ["ssl", "min_cert_days"]) is HostPortCheck)
+        #expect(try make(["host": "db", "port": 5432, "ssl": true, "min_cert_days": .double(14)], written: ["ssl", "min_cert_days"]) is HostPortCheck)
         do {
             _ = try make(["host": "db", "port": 5432, "min_cert_days": 30], written: ["min_cert_days"])
             Issue.record("min_cert_days without tls accepted")

@@ -35,13 +35,19 @@ public struct HostPortCheck: Check {
             }
             // Written with a value other than its default: a setting that would do nothing. (A
             // default written out is harmless, and is how a cluster's run request carries options.)
-            for spec in HostPortCheck.tlsOptions where o.locations[spec.name] != nil && o[spec.name] != spec.defaultValue {
+            for spec in HostPortCheck.tlsOptions where o.locations[spec.name] != nil && !Self.isDefault(o[spec.name], of: spec) {
                 throw o.problem(spec.name, "applies with tls: true only (a plain hostport check makes no TLS handshake)")
             }
             return HostPortCheck(
                 host: o.string("host") ?? "", port: UInt16(o.int("port") ?? 1), timeout: o.double("timeout") ?? 30,
                 family: AddressPreference(rawValue: o.string("family") ?? "any") ?? .any)
         })
+
+    /// Whether `value` is `spec`'s default (numbers by value: a loaded `14` is `14.0`).
+    static func isDefault(_ value: JSONValue?, of spec: OptionSpec) -> Bool {
+        if let number = value?.doubleValue, let standard = spec.defaultValue?.doubleValue { return number == standard }
+        return value == spec.defaultValue
+    }
 
     /// The options that need `tls` or `starttls`.
     static var tlsOptions: [OptionSpec] { kind.options.filter { ["ssl", "ca_file", "min_cert_days"].contains($0.name) } }
