@@ -58,10 +58,7 @@ final class LocalHTTPServer: Sendable {
         close(pipeFDs[1])
         defer { close(pipeFDs[0]) }
         // The server prints `PORT n` once it listens.
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(pipeFDs[0], &byte, 1) == 1, byte != 10 { line.append(byte) }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = firstLine(of: pipeFDs[0])
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             kill(pid, SIGKILL)
             _ = waitFor(pid)
@@ -96,6 +93,15 @@ final class LocalHTTPServer: Sendable {
         ], quiet: true)
         guard status == 0 else { throw ServerError("openssl req failed with status \(status)") }
         return files
+    }
+
+    /// The first line a child writes to `fd` (without its newline), read byte by byte so nothing
+    /// after it is taken from the pipe; what there is at end of file.
+    static func firstLine(of fd: Int32) -> String {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) == 1, byte != 10 { line.append(byte) }
+        return String(decoding: line, as: UTF8.self)
     }
 
     static func makeTemporaryDirectory() throws -> String {

@@ -51,10 +51,7 @@ final class TLSTestServers: Sendable {
         close(pipeFDs[1])
         defer { close(pipeFDs[0]) }
         // The script prints `PORTS {"valid": n, …}` once every server listens.
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(pipeFDs[0], &byte, 1) == 1, byte != 10 { line.append(byte) }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = LocalHTTPServer.firstLine(of: pipeFDs[0])
         guard text.hasPrefix("PORTS "), case .object(let members)? = try? JSONValue.parse(String(text.dropFirst(6))) else {
             kill(pid, SIGKILL)
             _ = LocalHTTPServer.waitFor(pid)
