@@ -13,7 +13,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 FROM ${SWIFT_IMAGE} AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        pkg-config libcurl4-openssl-dev librabbitmq-dev libmongoc-dev libbson-dev libsqlite3-dev \
+        pkg-config libcurl4-openssl-dev libssl-dev librabbitmq-dev libmongoc-dev libbson-dev libsqlite3-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 # Dependencies first, so source edits do not invalidate the resolved packages layer.
@@ -30,7 +30,7 @@ RUN swift build -c release --product healthmonitor --static-swift-stdlib \
 FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        librabbitmq4 libmongoc-1.0-0 libbson-1.0-0 libcurl4 libsqlite3-0 ca-certificates tzdata libcap2-bin \
+        librabbitmq4 libmongoc-1.0-0 libbson-1.0-0 libcurl4 libssl3 libsqlite3-0 ca-certificates tzdata libcap2-bin \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 healthmonitor \
     && useradd --system --uid 10001 --gid healthmonitor --home-dir /src --no-create-home \

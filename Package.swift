@@ -23,7 +23,7 @@ let package = Package(
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
+            providers: [.apt(["libcurl4-openssl-dev", "libssl-dev"])]
         ),
         .systemLibrary(
             name: "CAMQP",

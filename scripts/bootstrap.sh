@@ -3,7 +3,7 @@
 # libraries (librabbitmq, libmongoc, libcurl) with pkg-config, and checks for Swift.
 set -euo pipefail
 need=()
-for pkg in pkg-config librabbitmq-dev libmongoc-dev libcurl4-openssl-dev libsqlite3-dev iputils-ping openssl ca-certificates; do
+for pkg in pkg-config librabbitmq-dev libmongoc-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev iputils-ping openssl ca-certificates; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

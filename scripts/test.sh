@@ -67,6 +67,10 @@ command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 # package's own service is not started (no init system here; the test runs its own server).
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } ||
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+# The certificate tests (TLSCertificateTests) make a CA and certificates with python3-cryptography,
+# valid, expiring, expired, self-signed and for another host, at test time.
+/usr/bin/python3 -c 'import cryptography' 2>/dev/null ||
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-cryptography >/dev/null; }
 run_stage integration --filter IntegrationTests "$@"
 # The smoke benchmark: the release binary with 2,000 hostport checks for 10 s fails the run when
 # its CPU per check exceeds 3x a C connect+close loop measured in the same run, or its memory

@@ -14,6 +14,14 @@
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <string.h>
+
+// memmem is a GNU extension: <string.h> declares it only under _GNU_SOURCE, which the Glibc
+// module is not built with. The download check's body search uses it.
+void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);
+static inline const void *clinux_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
+    return memmem(haystack, haystack_length, needle, needle_length);
+}
 
 // Names the calling thread (15 bytes at most) for top -H, gdb and /proc/PID/task/TID/comm;
 // prctl is variadic, which Swift cannot call.

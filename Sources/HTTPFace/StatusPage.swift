@@ -210,6 +210,7 @@ public struct StatusPage: Sendable {
         }
         if let time = state.responseTimeMs { facts.append("\(HTML.escape(HistoryReport.milliseconds(time))) ms") }
         facts.append("every \(HTML.escape(HistoryReport.duration(Int64((state.sleep * 1000).rounded()))))")
+        if let expiry = state.certExpiresMillis { facts.append(Self.certificateFact(expiry: expiry, now: now)) }
         if state.results > 0 {
             facts.append("\(state.results) result\(state.results == 1 ? "" : "s"), \(state.failures) failed since start")
         }
@@ -256,6 +257,17 @@ public struct StatusPage: Sendable {
         return out + "</article>\n"
     }
 
+    /// `certificate expires in 89 days (2027-03-01)`, marked when fewer than 14 days are left
+    /// (the default `min_cert_days`) or the certificate has expired.
+    static func certificateFact(expiry: Int64, now: Int64) -> String {
+        let date = String(HistoryReport.displayTime(expiry).prefix(10))
+        let days = Double(expiry - now) / 86_400_000
+        let text = days < 0
+            ? "certificate expired \(HistoryReport.span(now - expiry)) ago (\(date))"
+            : "certificate expires in \(days >= 2 ? "\(Int(days)) days" : HistoryReport.span(expiry - now)) (\(date))"
+        return "<span class=\"cert\(days < 14 ? " soon" : "")\">\(HTML.escape(text))</span>"
+    }
+
     /// The page's own rules, on top of the report's stylesheet.
     static let style = """
         .summary{font-size:20px;font-weight:700;margin:12px 0 0;padding:10px 16px;border-radius:8px}
@@ -275,6 +287,7 @@ public struct StatusPage: Sendable {
         .check-head .key{font-weight:normal;font-size:12px;color:var(--muted);margin-left:8px}
         .meta{color:var(--muted);font-size:13px;margin:6px 0 0}
         .meta time{color:var(--ink)}
+        .meta .cert.soon{color:#c92a2a;font-weight:600}
         .message{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere;margin:4px 0 0;color:#495057}
         .figures{display:grid;grid-template-columns:minmax(0,1fr) 300px;gap:24px;align-items:end;margin:10px 0 10px}
         table.uptime{margin-top:0}

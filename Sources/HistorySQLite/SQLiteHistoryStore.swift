@@ -24,6 +24,8 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     /// Whether the file has the `changes` table (status changes, kept as long as rollups); a file
     /// from an older version opened read-only has not, and its changes are derived from `results`.
     private var hasChanges = false
+    /// Whether the file has the `certificates` table (newest certificate expiry per check).
+    private var hasCertificates = false
     /// Prepared statements by SQL text, kept for the connection's life (used under `lock`).
     private var statements: [String: OpaquePointer] = [:]
 
@@ -59,6 +61,8 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                     key TEXT NOT NULL, created_ms INTEGER NOT NULL, id TEXT NOT NULL, ok INTEGER NOT NULL,
                     latency_ms REAL, message TEXT NOT NULL, sleep REAL NOT NULL,
                     PRIMARY KEY(key, created_ms, id)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS certificates(
+                    key TEXT NOT NULL PRIMARY KEY, checked_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;
                 """)
             if hadResults && !hadChanges {
                 // A history from a version without the `changes` table: derive it once.
@@ -70,11 +74,13 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                     """)
             }
             hasChanges = true
+            hasCertificates = true
         } else {
             // A database that is not a history (or is locked past the busy timeout) fails here.
             _ = try query("SELECT count(*) FROM rollups WHERE 0", bind: []) { _ in 0 }
             // Read-only, a history from a version without the `changes` table is read as it is.
             hasChanges = try tableExists("changes")
+            hasCertificates = try tableExists("certificates")
         }
     }
 
@@ -91,6 +97,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             do {
                 try insert(records, into: "results")
                 try insert(changes, into: "changes")
+                try upsertCertificates(records)
                 for rollup in rollups {
                     var merged = rollup
                     if let existing = try rollupRows(key: rollup.key, fromHour: rollup.hour, toHour: rollup.hour + 1).first {
@@ -116,6 +123,39 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 try? exec("ROLLBACK")
                 throw Failure(description: "history \(path): \(error)")
             }
+        }
+    }
+
+    /// Keeps, per check, the newest certificate expiry the records carry (one row a check: the
+    /// report says when a certificate expires, not its history).
+    private func upsertCertificates(_ records: [HistoryRecord]) throws(Failure) {
+        var newest: [String: HistoryRecord] = [:]
+        for record in records where record.certExpiresMillis != nil {
+            if let known = newest[record.key], known.createdMillis > record.createdMillis { continue }
+            newest[record.key] = record
+        }
+        guard !newest.isEmpty else { return }
+        let upsert = try statement(
+            """
+            INSERT INTO certificates(key, checked_ms, expires_ms) VALUES(?,?,?)
+            ON CONFLICT(key) DO UPDATE SET checked_ms = excluded.checked_ms, expires_ms = excluded.expires_ms
+            WHERE excluded.checked_ms >= certificates.checked_ms
+            """)
+        for record in newest.values {
+            bindText(upsert, 1, record.key)
+            sqlite3_bind_int64(upsert, 2, record.createdMillis)
+            sqlite3_bind_int64(upsert, 3, record.certExpiresMillis!)
+            try step(upsert)
+        }
+    }
+
+    public func certificate(key: String) throws -> HistoryCertificate? {
+        try lock.withLock { _ throws(Failure) in
+            // A history from a version without the table (read-only) has no certificates.
+            guard hasCertificates else { return nil }
+            return try query("SELECT checked_ms, expires_ms FROM certificates WHERE key = ?", bind: [.text(key)]) { statement in
+                HistoryCertificate(checkedMillis: sqlite3_column_int64(statement, 0), expiresMillis: sqlite3_column_int64(statement, 1))
+            }.first
         }
     }
 

@@ -8,6 +8,9 @@ public struct CheckReport: Sendable {
     /// Whether part of the window lies before the raw results kept (`keep_results`): that part
     /// comes from hourly rollups (whole hours) and has no incidents.
     public var fromRollups: Bool
+    /// The newest certificate expiry the check's results carried (download over https,
+    /// hostport with tls); `nil` for checks without one.
+    public var certificate: HistoryCertificate?
 
     public var check: String { String(key.prefix { $0 != "/" }) }
     public var label: String { String(key.drop { $0 != "/" }.dropFirst()) }
@@ -88,7 +91,8 @@ public enum HistoryReport {
         summary.incidents = HistoryMath.incidents(changes).filter { $0.start < until && ($0.end ?? Int64.max) > since }
         // Before the raw results, a partial first hour counts whole: so does the window.
         summary.windowMillis = max(0, end - min(since, firstFull * hour))
-        return CheckReport(key: key, summary: summary, fromRollups: usedRollups && since < rawSince)
+        return CheckReport(
+            key: key, summary: summary, fromRollups: usedRollups && since < rawSince, certificate: try store.certificate(key: key))
     }
 
     // MARK: Formats
@@ -96,7 +100,8 @@ public enum HistoryReport {
     /// The JSON shape for scripts:
     /// `{"since","until","checks":[{"key","check","label","results","successes","failures","uptime",
     /// "uptime_time","coverage","incidents":[{"start","end","duration","message"}],
-    /// "latency_ms":{"p50","p95","p99","max","avg"}, "mttr","mtbf"}]}` (times ISO-8601, durations in seconds).
+    /// "latency_ms":{"p50","p95","p99","max","avg"}, "mttr","mtbf"}]}` (times ISO-8601, durations in seconds),
+    /// and for a check with TLS `"cert_expires"` (ISO-8601) and `"cert_expires_days"` (from `now`).
     public static func json(_ reports: [CheckReport], since: Int64, until: Int64, now: Int64) -> String {
         jsonValue(reports, since: since, until: until, now: now).json()
     }
@@ -121,7 +126,7 @@ public enum HistoryReport {
             ]
         }
         func number(_ value: Double?) -> JSONValue { value.map { .double(($0 * 1_000_000).rounded() / 1_000_000) } ?? .null }
-        return [
+        var members: [String: JSONValue] = [
             "key": .string(report.key), "check": .string(report.check), "label": .string(report.label),
             "results": .int(s.results), "successes": .int(s.successes), "failures": .int(s.failures),
             "uptime": number(s.uptime), "uptime_time": number(s.uptimeTime), "coverage": number(s.coverage),
@@ -134,6 +139,11 @@ public enum HistoryReport {
                 "avg": number(s.latency.average),
             ],
         ]
+        if let certificate = report.certificate {
+            members["cert_expires"] = .string(WallClock.iso8601(millis: certificate.expiresMillis))
+            members["cert_expires_days"] = .double((Double(certificate.expiresMillis - now) / 86_400_000 * 100).rounded() / 100)
+        }
+        return .object(members)
     }
 
     /// One line per check, comma-separated, with a header.
@@ -166,6 +176,13 @@ public enum HistoryReport {
                 + pad(milliseconds(s.latency.quantile(0.5)), 8, right: true) + pad(milliseconds(s.latency.quantile(0.95)), 8, right: true)
                 + pad("\(s.incidents.count)", 5, right: true) + "\n"
         }
+        let certificates = reports.compactMap { report in report.certificate.map { (report.key, $0) } }
+        if !certificates.isEmpty {
+            out += "\nCertificates\n"
+            for (key, certificate) in certificates {
+                out += "  " + pad(key.escapingUnprintable, 26) + certificateText(certificate, now: now) + "\n"
+            }
+        }
         let incidents = reports.flatMap { report in report.summary.incidents.map { (report.key, $0) } }
         if !incidents.isEmpty {
             out += "\nIncidents\n"
@@ -177,6 +194,14 @@ public enum HistoryReport {
             }
         }
         return out
+    }
+
+    /// `expires 2027-02-28 (in 89 days)` or `EXPIRED 2026-11-29 (2 days ago)`.
+    static func certificateText(_ certificate: HistoryCertificate, now: Int64) -> String {
+        let date = String(WallClock.iso8601(millis: certificate.expiresMillis).prefix(10))
+        let days = Int((Double(certificate.expiresMillis - now) / 86_400_000).rounded(.down))
+        if certificate.expiresMillis <= now { return "EXPIRED \(date) (\(duration(now - certificate.expiresMillis)) ago)" }
+        return "expires \(date) (in \(days == 1 ? "1 day" : days > 1 ? "\(days) days" : duration(certificate.expiresMillis - now)))" + (days < 14 ? "  SOON" : "")
     }
 
     static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {

@@ -160,6 +160,21 @@ import Testing
     }
 
     /// Uptimes kept from an earlier load say since when.
+    /// A check that read a certificate shows when it expires, marked when fewer than 14 days are left.
+    @Test func certificateExpiryIsShownOnTheCard() {
+        var valid = state("download/clowder", .success, since: now - h, results: 3)
+        valid.certExpiresMillis = now + 89 * 86_400_000 + 3_600_000
+        var soon = state("hostport/smtp", .failure, since: now - h, results: 3, failures: 3)
+        soon.certExpiresMillis = now + 3 * 86_400_000 + 3_600_000
+        var expired = state("hostport/ldap", .failure, since: now - h, results: 3, failures: 3)
+        expired.certExpiresMillis = now - 2 * 86_400_000
+        let html = StatusPage(checks: [valid, soon, expired].map { StatusPage.Check(state: $0) }, history: .off, now: now).html()
+        #expect(card(html, "download/clowder").contains(#"<span class="cert">certificate expires in 89 days (2027-02-28)</span>"#))
+        #expect(card(html, "hostport/smtp").contains(#"<span class="cert soon">certificate expires in 3 days (2026-12-04)</span>"#))
+        #expect(card(html, "hostport/ldap").contains(#"<span class="cert soon">certificate expired 2.0 days ago (2026-11-29)</span>"#))
+        #expect(!card(html, "hostport/api").contains("certificate"))
+    }
+
     @Test func keptUptimesSaySinceWhen() {
         var page = StatusPage(checks: checks(), history: .on, now: now)
         #expect(page.html().contains("<p class=\"legend\">Uptime is time-weighted. Daily uptime: "))

@@ -48,6 +48,48 @@ func scratch() -> String {
         #expect(try store.rollups(key: "ping/x", fromHour: 0, toHour: 1).isEmpty)
     }
 
+    /// The newest certificate expiry per check is kept (not one per result), and the report
+    /// says when it expires: JSON, and a table section that marks one under 14 days.
+    @Test func theNewestCertificateExpiryIsKeptAndReported() throws {
+        let path = scratch() + "/history.sqlite"
+        let store = try SQLiteHistoryStore(path: path)
+        let day: Int64 = 86_400_000
+        let now: Int64 = 1_800_000_000_000
+        func withCert(_ key: String, at millis: Int64, expires: Int64?) -> HistoryRecord {
+            var r = record(key, at: millis, true, latency: 1)
+            r.certExpiresMillis = expires
+            return r
+        }
+        let batch = [
+            withCert("download/web", at: now - 120_000, expires: now + 90 * day), withCert("download/web", at: now - 60_000, expires: now + 3 * day + 3_600_000),
+            withCert("hostport/ldap", at: now - 60_000, expires: now - 2 * day), withCert("ping/x", at: now - 60_000, expires: nil),
+        ]
+        try store.append(batch, changes: [], rollups: ["download/web", "hostport/ldap", "ping/x"].map { HourlyRollup(key: $0, hour: (now - 60_000) / h) })
+        // An older result written later does not replace the newer expiry.
+        try store.append([withCert("download/web", at: now - 600_000, expires: now + 400 * day)], changes: [], rollups: [])
+        #expect(try store.certificate(key: "download/web") == HistoryCertificate(checkedMillis: now - 60_000, expiresMillis: now + 3 * day + 3_600_000))
+        #expect(try store.certificate(key: "hostport/ldap")?.expiresMillis == now - 2 * day)
+        #expect(try store.certificate(key: "ping/x") == nil)
+
+        let reports = try HistoryReport.build(store: store, keys: [], since: now - day, until: now, now: now, rawSince: now - 7 * day)
+        let json = try #require(HistoryReport.jsonValue(reports, since: now - day, until: now, now: now).objectValue?["checks"]?.arrayValue)
+        let web = try #require(json.first { $0.objectValue?["key"] == "download/web" }?.objectValue)
+        #expect(web["cert_expires"] == .string(WallClock.iso8601(millis: now + 3 * day + 3_600_000)))
+        #expect(web["cert_expires_days"] == .double(3.04))
+        #expect(json.first { $0.objectValue?["key"] == "ping/x" }?.objectValue?["cert_expires"] == nil)
+        let table = HistoryReport.table(reports, since: now - day, until: now, now: now)
+        #expect(table.contains("\nCertificates\n"))
+        #expect(table.contains("  download/web              expires 2027-01-18 (in 3 days)  SOON\n"), "\(table)")
+        #expect(table.contains("  hostport/ldap             EXPIRED 2027-01-13 (48.0 h ago)\n"), "\(table)")
+
+        // A history from before the table, read-only: no certificates, no error.
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        #expect(sqlite3_exec(db, "DROP TABLE certificates", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(db)
+        #expect(try SQLiteHistoryStore(path: path, readOnly: true).certificate(key: "download/web") == nil)
+    }
+
     /// A history written before the `changes` table existed: read-only, the changes come from
     /// the raw results; opened by the monitor, they are derived once and stored.
     @Test func aHistoryFromBeforeTheChangesTableAnswersTheSame() throws {

@@ -137,7 +137,7 @@ import Testing
             let url = JSONValue.string(server.base + "/bytes/65536")
             let verified = try await Self.check(["url": url]).run()
             #expect(verified.status == .failure)
-            #expect(verified.message.hasPrefix("Failed to download the file: TLS failure (localhost): "))
+            #expect(verified.message.hasPrefix("Failed to download the file: certificate for localhost is self-signed, not trusted"))
             #expect(verified.measurement["bytes"] == .int(0))
 
             let unverified = try await Self.check(["url": url, "ssl": false]).run()
@@ -199,5 +199,87 @@ import Testing
         #expect(check.type == "download")
         #expect(check.options.int("max_bytes") == 1000)
         #expect(!"\(check.maskedConfig)".contains("SECRET"))
+    }
+}
+
+/// `download`'s content assertions and methods against the local test server.
+@Suite struct DownloadContentTests {
+    static func check(_ server: LocalHTTPServer, _ path: String, _ extra: [String: JSONValue] = [:]) throws -> DownloadCheck {
+        var options: [String: JSONValue] = ["url": .string(server.base + path)]
+        options.merge(extra) { $1 }
+        return try DownloadCheck(options: Options(options, path: "checks.download.t"))
+    }
+
+    /// Clowder answers `GET /healthz` with `healthy`; a 200 with an error page fails, and says
+    /// what it found, masked.
+    @Test func expectBodyTellsTheServiceFromTheServer() async throws {
+        try await LocalHTTPServer.with { server in
+            let healthy = try await Self.check(server, "/healthz", ["expect_body": "healthy"]).run()
+            #expect(healthy.status == .success, "\(healthy.message)")
+            let errorPage = try await Self.check(server, "/errorpage", ["expect_body": "healthy"]).run()
+            #expect(errorPage.status == .failure)
+            #expect(errorPage.message == #"Failed to download the file: body from 127.0.0.1 does not contain "healthy"; found "<html><body>Internal error: password=******** at https://app:********@db.example/x</bod…""#)
+            let regex = try await Self.check(server, "/healthz", ["expect_body": ["regex": "^heal+thy$"]]).run()
+            #expect(regex.status == .success, "\(regex.message)")
+        }
+    }
+
+    /// The text is found in a 20 MB body sent in 1 MiB writes, across a write boundary, and
+    /// beyond `max_bytes` it is not looked for.
+    @Test func expectBodyStreamsThroughALargeBody() async throws {
+        try await LocalHTTPServer.with { server in
+            let boundary = 7 * 1024 * 1024 - 3
+            let found = try await Self.check(server, "/haystack/20000000?word=ALLGOOD&at=\(boundary)", ["expect_body": "ALLGOOD"]).run()
+            #expect(found.status == .success, "\(found.message)")
+            #expect(found.measurement["bytes"] == 20_000_000)
+            let regex = try await Self.check(server, "/haystack/20000000?word=ALLGOOD&at=\(boundary)", ["expect_body": ["regex": "ALL(GOOD|FINE)"]]).run()
+            #expect(regex.status == .success, "\(regex.message)")
+            let cut = try await Self.check(server, "/haystack/20000000?word=ALLGOOD&at=\(boundary)", ["expect_body": "ALLGOOD", "max_bytes": 1_000_000]).run()
+            #expect(cut.message == #"Failed to download the file: body from 127.0.0.1 does not contain "ALLGOOD" in its first 1000000 bytes (max_bytes); found "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…""#)
+        }
+    }
+
+    @Test func expectJSONChecksValuesAndSaysWhichFailed() async throws {
+        try await LocalHTTPServer.with { server in
+            let ok = try await Self.check(server, "/json", [
+                "expect_json": [["path": "$.status", "equals": "ok"], ["path": "$.db.latency_ms", "<": "100"], ["path": "$.queue[-1]", "equals": "6"]],
+            ]).run()
+            #expect(ok.status == .success, "\(ok.message)")
+            let bad = try await Self.check(server, "/json", [
+                "expect_json": [["path": "$.version", "matches": "^3\\."], ["path": "$.token", "equals": "x"], ["path": "$.db.latency_ms", ">": "50"]],
+            ]).run()
+            #expect(bad.message == #"Failed to download the file: JSON from 127.0.0.1: $.version is "2.4.1", expected to match ^3\.; $.token is ********, expected "x"; $.db.latency_ms is 12.5, expected > 50"#)
+            let notJSON = try await Self.check(server, "/healthz", ["expect_json": [["path": "$.status", "equals": "ok"]]]).run()
+            #expect(notJSON.message.hasPrefix("Failed to download the file: body from 127.0.0.1 is not JSON (invalid JSON at byte 0"))
+            #expect(notJSON.message.hasSuffix(#"; found "healthy""#))
+            let tooLarge = try await Self.check(server, "/bytes/5000", ["expect_json": [["path": "$.a", "exists": "true"]], "json_max_bytes": 4096]).run()
+            #expect(tooLarge.message == "Failed to download the file: body from 127.0.0.1 is more than 4096 bytes (json_max_bytes), too large to read as JSON")
+            #expect(tooLarge.measurement["bytes"] == 5000)
+        }
+    }
+
+    /// POST and PUT send their body (from `body` or `body_file`); HEAD reads none.
+    @Test func methodsAndBodies() async throws {
+        try await LocalHTTPServer.with { server in
+            let post = try await Self.check(server, "/echo", [
+                "method": "post", "body": #"{"status":"ok","n":3}"#, "headers": ["Content-Type": "application/json"],
+                "expect_json": [["path": "$.n", "equals": "3"]],
+            ]).run()
+            #expect(post.status == .success, "\(post.message)")
+            let directory = try LocalHTTPServer.makeTemporaryDirectory()
+            defer { _ = try? LocalHTTPServer.run(["/bin/rm", "-rf", directory]) }
+            try LocalHTTPServer.writeFile(directory + "/body.txt", "put-me-there")
+            let put = try await Self.check(server, "/echo", ["method": "put", "body_file": .string(directory + "/body.txt"), "expect_body": "put-me-there"]).run()
+            #expect(put.status == .success, "\(put.message)")
+            #expect(put.measurement["bytes"] == 12)
+            let head = try await Self.check(server, "/bytes/5000", ["method": "head"]).run()
+            #expect(head.status == .success && head.measurement["bytes"] == 0)
+            // What the server saw.
+            _ = try await Self.check(server, "/hook/ok/put", ["method": "put", "body": "a=1"]).run()
+            let seen = try await HTTPClient.shared.execute(HTTPRequest(url: server.base + "/_requests?prefix=/hook/ok/put"))
+            let records = try JSONValue.parse(seen.bodyText).arrayValue ?? []
+            #expect(records.count == 1)
+            #expect(records.first?.objectValue?["method"] == "PUT" && records.first?.objectValue?["body"] == "a=1")
+        }
     }
 }

@@ -10,7 +10,9 @@ import Glibc
 /// (K bytes every S seconds), `/redirect/H?to=PATH` (H hops of 302, then PATH), `/status/CODE`
 /// (`?retry_after=`), `/headers` (the request headers as JSON), `/echo`, `/hook/BEHAVIOUR/…`
 /// (recorded; `ok`, `fail500xN` (first N fail), `failnthN` (request N fails), `throttleN` with `?ra=` seconds, `throttledate`, `bad` = 400,
-/// `gone` = 404), `/_requests?prefix=/hook/…` (the recorded requests as JSON).
+/// `gone` = 404), `/_requests?prefix=/hook/…` (the recorded requests as JSON), `/healthz`
+/// (`healthy`), `/json` (a status document), `/errorpage` (a 200 with an error page),
+/// `/haystack/N?word=W&at=K` (N bytes of `x` with W at offset K, sent in 1 MiB writes).
 final class LocalHTTPServer: Sendable {
     let port: Int
     let pid: pid_t
@@ -56,10 +58,7 @@ final class LocalHTTPServer: Sendable {
         close(pipeFDs[1])
         defer { close(pipeFDs[0]) }
         // The server prints `PORT n` once it listens.
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(pipeFDs[0], &byte, 1) == 1, byte != 10 { line.append(byte) }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = firstLine(of: pipeFDs[0])
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             kill(pid, SIGKILL)
             _ = waitFor(pid)
@@ -89,11 +88,20 @@ final class LocalHTTPServer: Sendable {
         let files = TLSFiles(certificate: directory + "/cert.pem", key: directory + "/key.pem")
         let status = try run([
             "/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", files.key,
-            "-out", files.certificate, "-days", "1", "-subj", "/CN=localhost",
+            "-out", files.certificate, "-days", "30", "-subj", "/CN=localhost",
             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
         ], quiet: true)
         guard status == 0 else { throw ServerError("openssl req failed with status \(status)") }
         return files
+    }
+
+    /// The first line a child writes to `fd` (without its newline), read byte by byte so nothing
+    /// after it is taken from the pipe; what there is at end of file.
+    static func firstLine(of fd: Int32) -> String {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) == 1, byte != 10 { line.append(byte) }
+        return String(decoding: line, as: UTF8.self)
     }
 
     static func makeTemporaryDirectory() throws -> String {
@@ -202,6 +210,29 @@ class Handler(BaseHTTPRequestHandler):
                 code = int(parts[1])
                 extra = [("Retry-After", query["retry_after"])] if "retry_after" in query else []
                 return self.reply(code, ("status %d body" % code).encode(), extra)
+            if head == "healthz":
+                return self.reply(200, b"healthy", [("Content-Type", "text/plain")])
+            if head == "json":
+                data = json.dumps({"status": "ok", "db": {"connected": True, "latency_ms": 12.5}, "queue": [4, 5, 6],
+                                   "version": "2.4.1", "token": "s3cr3t-value"}).encode()
+                return self.reply(200, data, [("Content-Type", "application/json")])
+            if head == "errorpage":
+                return self.reply(200, b"<html><body>Internal error: password=hunter2 at https://app:pw@db.example/x</body></html>")
+            if head == "haystack":
+                total, at, word = int(parts[1]), int(query.get("at", "0")), query.get("word", "needle").encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(total))
+                self.end_headers()
+                sent = 0
+                while sent < total:
+                    n = min(len(CHUNK), total - sent)
+                    piece = bytearray(CHUNK[:n])
+                    lo, hi = max(at, sent), min(at + len(word), sent + n)
+                    if lo < hi:
+                        piece[lo - sent:hi - sent] = word[lo - at:hi - at]
+                    self.wfile.write(piece)
+                    sent += n
+                return
             if head == "headers":
                 data = json.dumps({k: v for k, v in self.headers.items()}).encode()
                 return self.reply(200, data, [("Content-Type", "application/json")])

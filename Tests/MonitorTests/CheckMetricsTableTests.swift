@@ -23,6 +23,23 @@ import Testing
         #expect(text.contains(#"healthmonitor_check_up{check="hostport",label="web",location="eu"} 0"#))
     }
 
+    /// `healthmonitor_cert_expiry_seconds`: the expiry (Unix seconds) of the newest result that
+    /// read a certificate, kept through a failed run that read none; no line for a check that never did.
+    @Test func certificateExpiryIsAGaugeWithTheChecksLabels() {
+        let table = CheckMetricsTable(checks: [Self.check("download", "clowder"), Self.check("hostport", "smtp"), Self.check("hostport", "db")])
+        table.observe(CheckResult(status: .success, check: "download", label: "clowder", message: "", measurement: ["cert_expires_at": 1_803_922_509]))
+        table.observe(CheckResult(status: .failure, check: "hostport", label: "smtp", message: "", measurement: ["cert_expires_at": 1_796_409_309]))
+        table.observe(CheckResult(status: .failure, check: "download", label: "clowder", message: "", measurement: ["status": 0]))
+        table.observe(CheckResult(status: .success, check: "hostport", label: "db", message: "", measurement: ["connect_ms": 0.2]))
+        var out: [UInt8] = []
+        table.render(into: &out)
+        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines.contains("# TYPE healthmonitor_cert_expiry_seconds gauge"))
+        #expect(lines.contains(#"healthmonitor_cert_expiry_seconds{check="download",label="clowder"} 1803922509.0"#))
+        #expect(lines.contains(#"healthmonitor_cert_expiry_seconds{check="hostport",label="smtp"} 1796409309.0"#))
+        #expect(!lines.contains { $0.hasPrefix(#"healthmonitor_cert_expiry_seconds{check="hostport",label="db""#) })
+    }
+
     /// Exact lines for two checks: counts, cumulative buckets, the main time only for a type that
     /// has one, a label with a quote and a backslash escaped, nothing for a check without results.
     @Test func writesThePrometheusTextFormat() {
@@ -80,7 +97,7 @@ import Testing
                 part.removeAll()
             }
             #expect(parts.joined().elementsEqual(whole), "rowsPerPart \(rowsPerPart)")
-            #expect(parts.count == 5 * ((7 + rowsPerPart - 1) / rowsPerPart), "rowsPerPart \(rowsPerPart)")
+            #expect(parts.count == 6 * ((7 + rowsPerPart - 1) / rowsPerPart), "rowsPerPart \(rowsPerPart)")  // six families
             #expect(!exposition.next(into: &part) && part.isEmpty, "nothing after the end")
         }
     }

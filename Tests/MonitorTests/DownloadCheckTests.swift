@@ -112,3 +112,72 @@ import Testing
         #expect(final.redirectMs == 2.3)
     }
 }
+
+/// What `download` makes of a response: body and JSON assertions, then the certificate.
+@Suite struct DownloadCheckContentTests {
+    static func check(_ options: [String: JSONValue]) throws -> DownloadCheck {
+        var values: [String: JSONValue] = ["url": "https://status.example.org/healthz?token=abc"]
+        values.merge(options) { $1 }
+        return try DownloadCheck(options: Options(values, path: "checks.download.t"))
+    }
+
+    static func response(_ body: String, matched: Bool? = nil, status: Int = 200, tls: TLSDetails? = nil) -> HTTPResponse {
+        var response = HTTPResponse(status: status, body: Array(body.utf8), bodyBytes: Int64(body.utf8.count))
+        response.bodyMatched = matched
+        response.bodyPreview = Array(body.utf8.prefix(BodyScanner.previewBytes))
+        response.tls = tls
+        return response
+    }
+
+    @Test func anErrorPageNoLongerPasses() throws {
+        let check = try Self.check(["expect_body": "healthy"])
+        let outcome = check.outcome(.success(Self.response("<html>Internal error: password=hunter2</html>", matched: false)))
+        #expect(outcome.status == .failure)
+        #expect(outcome.message == #"Failed to download the file: body from status.example.org does not contain "healthy"; found "<html>Internal error: password=********</html>""#)
+        #expect(check.outcome(.success(Self.response("healthy", matched: true))).status == .success)
+        let empty = check.outcome(.success(Self.response("", matched: false)))
+        #expect(empty.message == #"Failed to download the file: body from status.example.org does not contain "healthy"; the body is empty"#)
+    }
+
+    @Test func jsonAssertionsAllSayWhatFailed() throws {
+        let check = try Self.check([
+            "expect_json": [["path": "$.status", "equals": "ok"], ["path": "$.db.connected", "exists": "true"], ["path": "$.n", "<": "10"]],
+        ])
+        let passing = check.outcome(.success(Self.response(#"{"status":"ok","db":{"connected":true},"n":3}"#)))
+        #expect(passing.status == .success)
+        let failing = check.outcome(.success(Self.response(#"{"status":"degraded","db":{},"n":3}"#)))
+        #expect(failing.message == #"Failed to download the file: JSON from status.example.org: $.status is "degraded", expected "ok"; $.db.connected is missing, expected it to exist"#)
+        let html = check.outcome(.success(Self.response("<html>oops</html>")))
+        #expect(html.message == #"Failed to download the file: body from status.example.org is not JSON (invalid JSON at byte 0: unexpected character '<'); found "<html>oops</html>""#)
+    }
+
+    @Test func aJSONBodyOverTheLimitFailsClearly() throws {
+        let check = try Self.check(["expect_json": [["path": "$.a", "exists": "true"]], "json_max_bytes": 10])
+        #expect(check.request.responseBody == .collect(limit: 10))
+        var response = Self.response(#"{"a":"0123456789"}"#)
+        response.body = Array(response.body.prefix(10))
+        let outcome = check.outcome(.success(response))
+        #expect(outcome.message == "Failed to download the file: body from status.example.org is more than 10 bytes (json_max_bytes), too large to read as JSON")
+    }
+
+    @Test func theCertificateIsMeasuredAndMustOutliveMinCertDays() throws {
+        let now = 1_800_000_000.0
+        let tls = TLSDetails(
+            version: "TLSv1.3", chain: [.init(subject: "CN = status.example.org", issuer: "CN = R11", notAfter: Int64(now + 5 * 86_400 + 60))])
+        let check = try Self.check([:])
+        let outcome = check.outcome(.success(Self.response("ok", tls: tls)), nowSeconds: now)
+        #expect(outcome.message == "Failed to download the file: certificate for status.example.org expires in 5 days (on 2027-01-20)")
+        #expect(outcome.measurement["cert_expires_days"] == .double(5))
+        #expect(outcome.measurement["tls_version"] == "TLSv1.3")
+        let relaxed = try Self.check(["min_cert_days": 2]).outcome(.success(Self.response("ok", tls: tls)), nowSeconds: now)
+        #expect(relaxed.status == .success)
+        #expect(relaxed.message.hasSuffix("(0 Mbit/s, HTTP 200, certificate valid for 5 days)"))
+        #expect(relaxed.measurement["cert_subject"] == "CN = status.example.org")
+    }
+
+    @Test func aFailedVerificationIsNamed() throws {
+        let error = HTTPError(kind: .tls, method: "GET", host: "status.example.org", detail: "SSL certificate problem: certificate has expired")
+        let outcome = try Self.check([:]).outcome(.failure(error))
+        #expect(outcome.message == "Failed to download the file: certificate for status.example.org has expired (SSL certificate problem: certificate has expired)")
+    }
+}

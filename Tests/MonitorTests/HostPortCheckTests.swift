@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import Testing
 
 @testable import Monitor
@@ -153,8 +154,42 @@ import Testing
     }
 
     @Test func optionsValidate() throws {
-        #expect(HostPortCheck.kind.options.map(\.name) == ["host", "port", "timeout", "family"])
+        #expect(HostPortCheck.kind.options.map(\.name) == ["host", "port", "timeout", "family", "tls", "starttls", "ssl", "ca_file", "min_cert_days"])
         #expect(HostPortCheck.kind.options.first { $0.name == "timeout" }?.defaultValue == 30)
+        #expect(HostPortCheck.kind.options.first { $0.name == "min_cert_days" }?.defaultValue == 14)
+    }
+
+    /// `tls: true` or `starttls: smtp` makes a TLS handshake check (libcurl, connect only); the
+    /// TLS options without either are a config error, never silently dropped.
+    @Test func tlsOptionsMakeAHandshakeCheck() throws {
+        func make(_ values: [String: JSONValue], written: [String] = []) throws -> any Check {
+            var locations: [String: Monitor.SourceLocation] = [:]
+            for name in written { locations[name] = Monitor.SourceLocation(file: "config.yml", line: 7, column: 5) }
+            var options = Options(values, path: "checks.hostport.mail", locations: locations)
+            for spec in HostPortCheck.kind.options where options.values[spec.name] == nil { options.values[spec.name] = spec.defaultValue }
+            return try HostPortCheck.kind.make(CheckContext(label: "mail", options: options, logger: .init(label: "test")))
+        }
+        let tls = try #require(try make(["host": "mail.example.org", "port": 465, "tls": true]) as? TLSHandshakeCheck)
+        #expect(tls.request.url == "https://mail.example.org:465")
+        #expect(tls.request.connectOnly && tls.request.inspectTLS && !tls.request.requireTLS)
+        #expect(tls.request.verifyTLS && tls.minCertDays == 14)
+
+        let smtp = try #require(try make(["host": "mail.example.org", "port": 587, "starttls": "smtp", "min_cert_days": 30]) as? TLSHandshakeCheck)
+        #expect(smtp.request.url == "smtp://mail.example.org:587")
+        #expect(smtp.request.requireTLS && smtp.minCertDays == 30 && smtp.startTLS == "smtp")
+
+        let v6 = try #require(try make(["host": "::1", "port": 636, "tls": true, "ssl": false, "ca_file": "/etc/ca.pem"]) as? TLSHandshakeCheck)
+        #expect(v6.request.url == "https://[::1]:636" && !v6.request.verifyTLS && v6.request.caFile == "/etc/ca.pem")
+
+        #expect(try make(["host": "db", "port": 5432]) is HostPortCheck)
+        // Defaults written out (as a cluster's run request carries them) are harmless.
+        #expect(try make(["host": "db", "port": 5432, "ssl": true, "min_cert_days": .double(14)], written: ["ssl", "min_cert_days"]) is HostPortCheck)
+        do {
+            _ = try make(["host": "db", "port": 5432, "min_cert_days": 30], written: ["min_cert_days"])
+            Issue.record("min_cert_days without tls accepted")
+        } catch let error as ConfigDiagnostic {
+            #expect(error.description == "config.yml:7:5: error: checks.hostport.mail.min_cert_days: applies with tls: true only (a plain hostport check makes no TLS handshake)")
+        }
     }
 }
 

@@ -17,6 +17,7 @@ import Testing
         case .choice(let words): return words[0]
         case .stringList: return "[x]"
         case .stringMap: return "{a: b}"
+        case .structure: return "x"
         }
     }
 

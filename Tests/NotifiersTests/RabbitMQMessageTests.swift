@@ -21,6 +21,25 @@ import Testing
         #expect(object.count == 12)
     }
 
+    /// A download's content and certificate facts reach the Clowder event as flat measurements.
+    @Test func clowderFormatCarriesTheCertificateFacts() throws {
+        let result = CheckResult(
+            status: .failure, check: "download", label: "clowder",
+            message: "Failed to download the file: certificate for clowder.example.org expires in 3 days (on 2026-12-04)",
+            measurement: [
+                "status": 200, "total_ms": 12.5, "cert_expires_days": 3.04, "cert_expires_at": 1_796_409_309,
+                "cert_subject": "CN = clowder.example.org", "cert_issuer": "C = US, O = Let's Encrypt, CN = R11", "tls_version": "TLSv1.3",
+            ])
+        let object = try #require(try JSONValue.parse(RabbitMQMessage.body(result, format: .clowder)).objectValue)
+        #expect(object["healthy"] == false && object["type"] == "down")
+        #expect(object["message"] == "Failed to download the file: certificate for clowder.example.org expires in 3 days (on 2026-12-04)")
+        #expect(object["measurement_cert_expires_days"] == .double(3.04))
+        #expect(object["measurement_cert_expires_at"] == 1_796_409_309)
+        #expect(object["measurement_cert_subject"] == "CN = clowder.example.org")
+        #expect(object["measurement_cert_issuer"] == "C = US, O = Let's Encrypt, CN = R11")
+        #expect(object["measurement_tls_version"] == "TLSv1.3")
+    }
+
     /// Clowder's InfluxDB consumer reads these keys; `created` must be an integer.
     @Test func clowderFormatIsAFlatEventWithAnIntegerCreated() throws {
         var result = sampleResult(id: "019ac0e4-0000-7000-8000-000000000002")

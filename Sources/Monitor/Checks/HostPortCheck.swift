@@ -22,13 +22,35 @@ public struct HostPortCheck: Check {
             OptionSpec(
                 "family", .choice(AddressPreference.allCases.map(\.rawValue)), default: "any",
                 help: "address family: any (every address, in the resolver's order), ipv4 or ipv6"),
+            OptionSpec("tls", .boolean, default: false, help: "complete a TLS handshake after connecting and read the server's certificate"),
+            OptionSpec("starttls", .choice(["smtp"]), help: "upgrade to TLS in the protocol first (smtp: EHLO, STARTTLS); implies tls"),
+            OptionSpec("ssl", .boolean, default: true, help: "with tls: verify the server's certificate and host name"),
+            CertificateExpiry.caFileOption,
+            CertificateExpiry.minDaysOption,
         ],
         make: { context in
             let o = context.options
+            if o.bool("tls") == true || o.string("starttls") != nil {
+                return try TLSHandshakeCheck(options: o)
+            }
+            // Written with a value other than its default: a setting that would do nothing. (A
+            // default written out is harmless, and is how a cluster's run request carries options.)
+            for spec in HostPortCheck.tlsOptions where o.locations[spec.name] != nil && !Self.isDefault(o[spec.name], of: spec) {
+                throw o.problem(spec.name, "applies with tls: true only (a plain hostport check makes no TLS handshake)")
+            }
             return HostPortCheck(
                 host: o.string("host") ?? "", port: UInt16(o.int("port") ?? 1), timeout: o.double("timeout") ?? 30,
                 family: AddressPreference(rawValue: o.string("family") ?? "any") ?? .any)
         })
+
+    /// Whether `value` is `spec`'s default (numbers by value: a loaded `14` is `14.0`).
+    static func isDefault(_ value: JSONValue?, of spec: OptionSpec) -> Bool {
+        if let number = value?.doubleValue, let standard = spec.defaultValue?.doubleValue { return number == standard }
+        return value == spec.defaultValue
+    }
+
+    /// The options that need `tls` or `starttls`.
+    static var tlsOptions: [OptionSpec] { kind.options.filter { ["ssl", "ca_file", "min_cert_days"].contains($0.name) } }
 
     public let host: String
     public let port: UInt16

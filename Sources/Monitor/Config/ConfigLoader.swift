@@ -374,6 +374,7 @@ public struct ConfigLoader: Sendable {
             case .success(let value):
                 values[entry.key] = value
                 locations[entry.key] = entry.value.location
+                if case .structure = spec.kind { OptionSpec.nestedLocations(entry.value, prefix: entry.key, into: &locations) }
             case .failure(let mismatch):
                 diagnostics.append(ConfigDiagnostic(.error, at: entry.value.location, path: keyPath, mismatch.message))
             }

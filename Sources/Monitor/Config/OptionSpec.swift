@@ -21,6 +21,11 @@ public struct OptionSpec: Sendable {
         case stringList
         /// A mapping of string keys to string values (e.g. HTTP headers, tags).
         case stringMap
+        /// Any YAML value, kept as written (scalars as text, `null` as `.null`) for the check to
+        /// read: nested values (`expect_json`'s list of assertions). `expected` says what fits;
+        /// the loader records where each nested value was written (`name[1].path`), so the
+        /// check's diagnostics point at the line.
+        case structure(expected: String)
     }
 
     public var name: String
@@ -59,6 +64,7 @@ public struct OptionSpec: Sendable {
         case .choice(let words): return "one of " + words.joined(separator: ", ")
         case .stringList: return "a list of strings"
         case .stringMap: return "a mapping of names to strings"
+        case .structure(let expected): return expected
         }
     }
 
@@ -112,6 +118,37 @@ public struct OptionSpec: Sendable {
                 out[entry.key] = .string(s)
             }
             return .success(.object(out))
+        case .structure:
+            return .success(Self.tree(node))
+        }
+    }
+
+    /// A YAML node as a JSON-shaped value: scalars as text, `null` as `.null`.
+    static func tree(_ node: ConfigNode) -> JSONValue {
+        switch node.kind {
+        case .null: .null
+        case .scalar(let s): .string(s)
+        case .sequence(let items): .array(items.map(tree))
+        case .mapping(let entries): .object(Dictionary(entries.map { ($0.key, tree($0.value)) }, uniquingKeysWith: { _, last in last }))
+        }
+    }
+
+    /// Where each value nested in `node` was written, by its path below the option:
+    /// `[0]`, `[0].path`, `.regex`.
+    static func nestedLocations(_ node: ConfigNode, prefix: String, into locations: inout [String: SourceLocation]) {
+        switch node.kind {
+        case .sequence(let items):
+            for (i, item) in items.enumerated() {
+                locations["\(prefix)[\(i)]"] = item.location
+                nestedLocations(item, prefix: "\(prefix)[\(i)]", into: &locations)
+            }
+        case .mapping(let entries):
+            for entry in entries {
+                locations["\(prefix).\(entry.key)"] = entry.value.location
+                nestedLocations(entry.value, prefix: "\(prefix).\(entry.key)", into: &locations)
+            }
+        default:
+            break
         }
     }
 

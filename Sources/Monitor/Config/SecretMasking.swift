@@ -2,7 +2,8 @@
 ///
 /// Masked: any key whose name contains password, passwd, token, secret, apikey / api-key /
 /// api_key, webhook, authorization, credential, signature, private_key, access_key, session or
-/// cookie, or has `pass` or `pwd` as a word (`db_pass`, `smtpPwd`); every value under `headers`;
+/// cookie, or has `pass` or `pwd` as a word (`db_pass`, `smtpPwd`); a request `body` (a
+/// download's POST body may log in); every value under `headers`;
 /// the password part of any URL with user information (`amqp://user:pass@host` →
 /// `amqp://user:********@host`), even when the password holds unencoded `@`, `/`, `?` or `#`; and
 /// URL query parameters with such names (`?token=abc` → `?token=********`), plus `key`, `sig`,
@@ -20,7 +21,7 @@ public enum SecretMasking {
     /// Whether a key names a secret.
     public static func isSecretKey(_ key: String) -> Bool {
         let k = key.lowercased().filter { $0 != "-" && $0 != "_" && $0 != "." }
-        if secretFragments.contains(where: { k.contains($0) }) { return true }
+        if secretFragments.contains(where: { k.contains($0) }) || k == "body" { return true }
         return words(key).contains { secretWords.contains($0) }
     }
 

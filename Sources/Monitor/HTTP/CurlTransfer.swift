@@ -29,6 +29,9 @@ final class CurlTransfer: @unchecked Sendable {
     /// every hop's phases together, so the final hop's own are the totals minus these.
     private var beforeFinalHop: HTTPTimings?
     private let collectLimit: Int
+    private var scanner: BodyScanner?
+    /// Read while the connection is open (a finished transfer's connection may be closed).
+    private var tlsVersion: String?
 
     /// Response headers kept per response; more are dropped (a hostile server cannot grow us).
     private static let maxHeaderBytes = 64 * 1024
@@ -42,6 +45,7 @@ final class CurlTransfer: @unchecked Sendable {
         case .discard: collectLimit = 0
         case .collect(let limit): collectLimit = max(0, limit)
         }
+        scanner = request.bodyPattern.map(BodyScanner.init)
     }
 
     deinit {
@@ -74,8 +78,34 @@ final class CurlTransfer: @unchecked Sendable {
         // getaddrinfo gives up (30 s and more). The abandoned thread frees itself when its lookup
         // ends. libcurl before 7.87 does not know the option: its result is not checked.
         _ = ccurl_easy_setopt_long(handle, CURLOPT_QUICK_EXIT, 1)
-        text(CURLOPT_PROTOCOLS_STR, "http,https")
+        if r.connectOnly {
+            // One scheme only: the one of the URL, which says what the connection speaks.
+            let scheme = String(r.url.prefix { $0 != ":" }).lowercased()
+            guard ["https", "smtps", "smtp"].contains(scheme) else {
+                return fail(.invalidRequest, "a connect-only request takes an https, smtps or smtp URL")
+            }
+            text(CURLOPT_PROTOCOLS_STR, scheme)
+            long(CURLOPT_CONNECT_ONLY, 1)
+            // Not an HTTP server: offer no application protocol it might refuse.
+            long(CURLOPT_SSL_ENABLE_ALPN, 0)
+        } else {
+            text(CURLOPT_PROTOCOLS_STR, "http,https")
+        }
         text(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        if r.requireTLS { long(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)) }
+        if r.inspectTLS {
+            long(CURLOPT_CERTINFO, 1)
+            // Called once the connection is made (TLS and STARTTLS done), before any request is
+            // sent, even with CONNECT_ONLY: the TLS version is read there, while the connection
+            // is the transfer's (once finished, libcurl may have closed or detached it).
+            codes.append(ccurl_easy_setopt_prereq_callback(handle, curlPrerequest))
+            codes.append(ccurl_easy_setopt_ptr(handle, CURLOPT_PREREQDATA, me))
+        }
+        switch r.addressPreference {
+        case .any: break
+        case .ipv4: long(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V4))
+        case .ipv6: long(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V6))
+        }
         text(CURLOPT_USERAGENT, "healthmonitor")
         long(CURLOPT_FOLLOWLOCATION, r.followRedirects ? 1 : 0)
         long(CURLOPT_MAXREDIRS, max(0, r.maxRedirects))
@@ -134,6 +164,9 @@ final class CurlTransfer: @unchecked Sendable {
             stoppedAtMaxBytes = true
         }
         bodyBytes += Int64(accepted)
+        if scanner != nil, accepted > 0, let data {
+            data.withMemoryRebound(to: UInt8.self, capacity: accepted) { scanner!.consume(UnsafeBufferPointer(start: $0, count: accepted)) }
+        }
         if body.count < collectLimit, accepted > 0, let data {
             let keep = min(collectLimit - body.count, accepted)
             data.withMemoryRebound(to: UInt8.self, capacity: keep) { body.append(contentsOf: UnsafeBufferPointer(start: $0, count: keep)) }
@@ -163,9 +196,18 @@ final class CurlTransfer: @unchecked Sendable {
 
     // MARK: Finishing
 
+    /// The TLS version of the live connection, if it is one.
+    fileprivate func readTLSVersion() {
+        guard let handle, let version = ccurl_tls_version(handle) else { return }
+        tlsVersion = String(cString: version)
+    }
+
     /// The outcome once libcurl reported `code` for this transfer.
     func outcome(_ code: CURLcode) -> Result<HTTPResponse, HTTPError> {
-        let response = snapshot()
+        var response = snapshot()
+        if var scanner, code == CURLE_OK || (code == CURLE_WRITE_ERROR && stoppedAtMaxBytes) {
+            response.bodyMatched = scanner.finish()
+        }
         if code == CURLE_OK || (code == CURLE_WRITE_ERROR && stoppedAtMaxBytes) { return .success(response) }
         var text = String(cString: errorBuffer)
         if text.isEmpty { text = String(cString: curl_easy_strerror(code)) }
@@ -183,6 +225,12 @@ final class CurlTransfer: @unchecked Sendable {
         if ccurl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK { response.status = status }
         var redirects = 0
         if ccurl_easy_getinfo_long(handle, CURLINFO_REDIRECT_COUNT, &redirects) == CURLE_OK { response.redirects = redirects }
+        var ip: UnsafeMutablePointer<CChar>?
+        if ccurl_easy_getinfo_string(handle, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK, let ip { response.primaryIP = String(cString: ip) }
+        var osErrno = 0
+        if ccurl_easy_getinfo_long(handle, CURLINFO_OS_ERRNO, &osErrno) == CURLE_OK { response.connectErrno = Int32(osErrno) }
+        if let scanner { response.bodyPreview = scanner.preview }
+        if request.inspectTLS { response.tls = tlsDetails(handle) }
         let cumulative = cumulativeTimings()
         if redirects > 0, let base = beforeFinalHop {
             response.timings = cumulative.finalHop(after: base)
@@ -190,6 +238,27 @@ final class CurlTransfer: @unchecked Sendable {
             response.timings = cumulative
         }
         return response
+    }
+
+    /// The certificate chain libcurl read and the version read earlier; `nil` when no TLS
+    /// handshake completed (plain HTTP, or the handshake failed).
+    private func tlsDetails(_ handle: UnsafeMutableRawPointer) -> TLSDetails? {
+        var info: UnsafeMutablePointer<curl_certinfo>?
+        var certificates: [[String]] = []
+        if ccurl_easy_getinfo_certinfo(handle, &info) == CURLE_OK, let info, info.pointee.num_of_certs > 0, let lists = info.pointee.certinfo {
+            for i in 0..<Int(info.pointee.num_of_certs) {
+                var lines: [String] = []
+                var node = lists[i]
+                while let current = node {
+                    if let data = current.pointee.data { lines.append(String(cString: data)) }
+                    node = current.pointee.next
+                }
+                certificates.append(lines)
+            }
+        }
+        let chain = TLSDetails.chain(fromCertinfo: certificates)
+        guard !chain.isEmpty || tlsVersion != nil else { return nil }
+        return TLSDetails(version: tlsVersion, chain: chain)
     }
 
     /// libcurl's phase times as it reports them: with redirects followed, each phase is the sum
@@ -238,6 +307,11 @@ final class CurlTransfer: @unchecked Sendable {
 private let curlWriteBody: ccurl_data_callback = { data, size, count, userdata in
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue()
     return transfer.receiveBody(data, size * count)
+}
+
+private let curlPrerequest: ccurl_prereq_callback = { userdata, _, _, _, _ in
+    Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue().readTLSVersion()
+    return 0  // CURL_PREREQFUNC_OK
 }
 
 private let curlWriteHeader: ccurl_data_callback = { data, size, count, userdata in

@@ -44,6 +44,18 @@ public struct HTTPRequest: Sendable {
     /// Open a new connection instead of reusing a pooled one (so DNS and connect times are
     /// measured on every run, as the `download` check wants).
     public var freshConnection: Bool
+    /// Looked for in the body as it streams by (`HTTPResponse.bodyMatched`); the body's first
+    /// bytes are then kept too (`HTTPResponse.bodyPreview`).
+    public var bodyPattern: BodyPattern?
+    /// Read the server's certificate chain and the TLS version (`HTTPResponse.tls`).
+    public var inspectTLS: Bool = false
+    /// Connect (TCP, TLS, and for `smtp://` the greeting and `STARTTLS`), then stop: no request
+    /// is sent. For `https://` (any TLS port), `smtps://` and `smtp://` URLs.
+    public var connectOnly: Bool = false
+    /// Fail unless the connection is upgraded to TLS (`smtp://`: `STARTTLS` is required).
+    public var requireTLS: Bool = false
+    /// Which addresses of the host to use.
+    public var addressPreference: AddressPreference = .any
 
     public init(
         method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],

@@ -16,6 +16,16 @@ public struct HTTPResponse: Sendable {
     public var redirects: Int
     /// How long each phase took.
     public var timings: HTTPTimings
+    /// Whether the request's `bodyPattern` was found in the body; `nil` without one.
+    public var bodyMatched: Bool?
+    /// The body's first bytes (at most 512), kept when the request had a `bodyPattern`.
+    public var bodyPreview: [UInt8] = []
+    /// The TLS version and certificate chain, with `inspectTLS` on a TLS connection.
+    public var tls: TLSDetails?
+    /// The address connected to (`127.0.0.1`, `::1`); empty when no connection was made.
+    public var primaryIP: String = ""
+    /// The `errno` of the last failed connect (`ECONNREFUSED`, …); `0` when none failed.
+    public var connectErrno: Int32 = 0
 
     public init(
         status: Int = 0, headers: [(name: String, value: String)] = [], body: [UInt8] = [], bodyBytes: Int64 = 0,

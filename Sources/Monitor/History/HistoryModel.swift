@@ -12,6 +12,9 @@ public struct HistoryRecord: Sendable, Hashable {
     public var message: String
     /// The check's period in seconds: a result covers at most 2 × this.
     public var sleep: Double
+    /// When the earliest certificate of the check's TLS chain expires (Unix ms), when the result
+    /// read one (`cert_expires_at`); the store keeps the newest per check (`certificate(key:)`).
+    public var certExpiresMillis: Int64?
 
     public init(id: String, key: String, createdMillis: Int64, success: Bool, latencyMs: Double?, message: String, sleep: Double) {
         self.id = id
@@ -28,6 +31,7 @@ public struct HistoryRecord: Sendable, Hashable {
         self.init(
             id: result.id, key: key, createdMillis: result.createdMillis, success: result.status == .success,
             latencyMs: latencyMs, message: result.status == .success ? "" : result.message, sleep: sleep)
+        certExpiresMillis = result.measurement["cert_expires_at"]?.intValue.map { Int64($0) * 1000 }
     }
 
     /// Milliseconds a result may cover when no next result comes: 2 × `sleep`.
@@ -117,4 +121,25 @@ public protocol HistoryStore: Sendable {
     /// Deletes raw results older than `resultsBefore`, and rollups of hours before
     /// `rollupsBefore` with the status changes of those hours.
     func prune(resultsBefore: Int64, rollupsBefore: Int64) throws
+    /// The newest certificate expiry recorded for `key` (from the `certExpiresMillis` of the
+    /// records appended), or `nil` when none was.
+    func certificate(key: String) throws -> HistoryCertificate?
+}
+
+extension HistoryStore {
+    /// A store that keeps no certificate facts (the MongoDB history, for now) has none.
+    public func certificate(key: String) throws -> HistoryCertificate? { nil }
+}
+
+/// The newest certificate expiry a check's results carried.
+public struct HistoryCertificate: Sendable, Hashable {
+    /// Start of the result that read it (Unix ms).
+    public var checkedMillis: Int64
+    /// When the chain's earliest certificate expires (Unix ms).
+    public var expiresMillis: Int64
+
+    public init(checkedMillis: Int64, expiresMillis: Int64) {
+        self.checkedMillis = checkedMillis
+        self.expiresMillis = expiresMillis
+    }
 }

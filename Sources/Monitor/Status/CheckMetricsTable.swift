@@ -21,6 +21,8 @@ public final class CheckMetricsTable: Sendable {
         var sum = 0.0
         var count = 0
         var responseTime: Double?
+        /// Unix seconds at which the chain's earliest certificate expires (newest result that read one).
+        var certExpiry: Double?
     }
 
     private let index: [String: Int]
@@ -61,6 +63,7 @@ public final class CheckMetricsTable: Sendable {
         let up = result.status == .success
         let elapsed = max(0, result.elapsed)
         let bucket = Self.bounds.firstIndex { elapsed <= $0 }
+        let certExpiry = result.measurement["cert_expires_at"]?.doubleValue
         rows.withLock { rows in
             rows[i].up = up ? 1 : 0
             if up { rows[i].successes += 1 } else { rows[i].failures += 1 }
@@ -68,6 +71,7 @@ public final class CheckMetricsTable: Sendable {
             rows[i].sum += elapsed
             rows[i].count += 1
             if let time { rows[i].responseTime = time / 1000 }
+            if let certExpiry { rows[i].certExpiry = certExpiry }
         }
     }
 
@@ -120,7 +124,7 @@ public final class CheckMetricsTable: Sendable {
     }
 
     enum Family: CaseIterable {
-        case up, results, responseTime, overruns, duration
+        case up, results, responseTime, certExpiry, overruns, duration
     }
 
     /// Writes `family` for `rows[range]`, with its HELP and TYPE when `range` starts at 0. Bytes
@@ -171,6 +175,15 @@ public final class CheckMetricsTable: Sendable {
                     guard let time = rows[i].responseTime else { continue }
                     head("healthmonitor_check_response_time_seconds", i, "")
                     double(time)
+                }
+            case .certExpiry:
+                header(
+                    "healthmonitor_cert_expiry_seconds", "gauge",
+                    "Unix time at which the earliest certificate of the check's TLS chain expires (download over https, hostport with tls), from its newest result that read one")
+                for i in range {
+                    guard let expiry = rows[i].certExpiry else { continue }
+                    head("healthmonitor_cert_expiry_seconds", i, "")
+                    double(expiry)
                 }
             case .overruns:
                 header("healthmonitor_scheduler_overruns_total", "counter", "Runs that took longer than the check's sleep")

@@ -23,6 +23,9 @@ public final class LiveStatus: Sendable {
         public var responseTimeMs: Double?
         /// Seconds the newest run took.
         public var elapsed: Double = 0
+        /// When the earliest certificate of the check's TLS chain expires (Unix ms), from the
+        /// newest result that read one (`cert_expires_at`); `nil` for checks without TLS.
+        public var certExpiresMillis: Int64?
         /// Results and failures since the monitor started.
         public var results = 0
         public var failures = 0
@@ -64,6 +67,7 @@ public final class LiveStatus: Sendable {
         state.message = result.message
         state.responseTimeMs = responseTime
         state.elapsed = result.elapsed
+        if let expiry = result.measurement["cert_expires_at"]?.intValue { state.certExpiresMillis = Int64(expiry) * 1000 }
         state.results += 1
         if result.status != .success { state.failures += 1 }
     }
