@@ -142,7 +142,12 @@ case ${1:-all} in
   hostport) bench_setup; shift; hostport "$@" ;;
   memory) bench_setup; shift; memory "$@" ;;
   validate) bench_setup; shift; validate "$@" ;;
-  smoke) bench_setup; shift; smoke "$@" ;;
+  # A run above a bound is measured once more, and only a second one above it fails: a 2x
+  # regression fails both, while a noisy minute (a loaded host: 3.04 with stress-ng on one
+  # core, against 2.2-2.6 otherwise) seldom repeats.
+  smoke)
+    bench_setup; shift
+    smoke "$@" || { echo "smoke: above a bound; measuring once more"; smoke "$@"; } ;;
   all)
     bench_setup; hostport 10000 20; hostport 20000 20; memory 10000; validate 10000
     "$ROOT/scripts/bench-product-ping.sh" 5000 20
