@@ -178,18 +178,21 @@ public final class ClusterAgent: Service, Sendable {
             }
             if !blocked {
                 // Every result at hand in one write; unconfirmed first, so that a failed write
-                // leaves them all to be sent again on the next connection.
-                let timestamp = UInt64(WallClock.nowMillis() / 1000)
-                for result in finished {
-                    sequence += 1
-                    unconfirmed[sequence] = .result(result)
+                // leaves them all to be sent again on the next connection. (Most turns of the
+                // loop have none: no clock read, no call.)
+                if !finished.isEmpty {
+                    let timestamp = UInt64(WallClock.nowMillis() / 1000)
+                    for result in finished {
+                        sequence += 1
+                        unconfirmed[sequence] = .result(result)
+                    }
+                    try connection.publish(
+                        finished.map {
+                            AMQPConnection.Message(
+                                exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey, body: $0.body,
+                                messageID: $0.id, timestamp: timestamp, options: .init(persistent: true, mandatory: true))
+                        })
                 }
-                try connection.publish(
-                    finished.map {
-                        AMQPConnection.Message(
-                            exchange: ClusterTopology.resultExchange, routingKey: ClusterTopology.resultRoutingKey, body: $0.body, messageID: $0.id,
-                            timestamp: timestamp, options: .init(persistent: true, mandatory: true))
-                    })
                 if now - lastBeat >= settings.heartbeatInterval {
                     sequence += 1
                     try connection.publish(
