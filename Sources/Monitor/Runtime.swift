@@ -120,7 +120,7 @@ public struct Runtime: Sendable {
     where C.Duration == Duration {
         Scheduler(
             checks: checks, router: router, host: config.settings.host, clock: clock, observer: observer ?? router.metrics, remote: remote,
-            logger: logger)
+            timerSlack: config.settings.timerSlack, logger: logger)
     }
 
     /// Services for `run`, in start order: the notifiers (one group, so they drain together)

@@ -308,5 +308,20 @@ import Glibc
         #expect(config.settings.stateDirectory == "/var/lib/hm")
         #expect(config.settings.shutdownTimeout == 3)
         #expect(config.settings.host == "probe-1")
+        #expect(config.settings.timerSlack == MonitorSettings.defaultTimerSlack)
+    }
+
+    /// `settings.timer_slack` is a percentage of a check's sleep (or off); anything else is an
+    /// error at its line that says what was expected.
+    @Test func timerSlackIsAPercentageOrOff() throws {
+        let check = "checks:\n  sample:\n    a: {host: h}\n"
+        #expect(try load("settings: {timer_slack: 2.5%}\n" + check).settings.timerSlack == 0.025)
+        #expect(try load("settings: {timer_slack: off}\n" + check).settings.timerSlack == 0)
+        #expect(try load("settings: {timer_slack: 0%}\n" + check).settings.timerSlack == 0)
+        for bad in ["20%", "5", "-1%", "soon"] {
+            let diagnostics = errors("settings:\n  timer_slack: \(bad)\n" + check).filter { $0.severity == .error }
+            #expect(diagnostics.count == 1)
+            #expect(diagnostics.first?.description == "config.yml:2:16: error: settings.timer_slack: found \"\(bad)\", expected a percentage of the check's sleep from 0% to 10% (2% is the default), or off")
+        }
     }
 }

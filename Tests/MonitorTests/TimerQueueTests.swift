@@ -39,6 +39,41 @@ private final class Calls: Sendable {
         #expect(calls.made.withLock { $0 } == [1, 2, 3, 4, 5])
     }
 
+    /// An entry with an earliest start runs with another entry the driver wakes for, once its
+    /// earliest start has come; the driver never wakes for it before its deadline. A cancelled
+    /// entry's deadline wakes nothing, so the next live entry is not delayed by it.
+    @Test func anEntryWithSlackRunsWithAnotherOnceItsEarliestStartHasCome() async {
+        let clock = ManualClock()
+        let timers = TimerQueue(clock: clock, origin: clock.now)
+        let calls = Calls()
+        let ms: Int64 = 1_000_000
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await timers.run() }
+            timers.schedule(at: 100 * ms) { calls.record(1) }
+            timers.schedule(at: 130 * ms, earliest: 95 * ms) { calls.record(2) }  // early with 1
+            timers.schedule(at: 160 * ms, earliest: 101 * ms) { calls.record(3) }  // not yet at 100
+            let cancelled = timers.schedule(at: 140 * ms) { calls.record(99) }
+            timers.cancel(cancelled)
+            // The driver asleep for entry 1, so that it wakes for nothing but a deadline.
+            #expect(await eventually { clock.sleeperCount == 1 })
+            clock.advance(by: .milliseconds(99))
+            try? await Task.sleep(for: .milliseconds(20))
+            #expect(calls.count == 0, "ran before any deadline")
+            clock.advance(by: .milliseconds(1))
+            #expect(await eventually { calls.count == 2 })
+            #expect(calls.made.withLock { $0 } == [1, 2])
+            // Past 3's earliest start and past the cancelled deadline: nothing wakes the driver.
+            clock.advance(by: .milliseconds(59))
+            try? await Task.sleep(for: .milliseconds(20))
+            #expect(calls.count == 2, "the driver woke before a deadline")
+            clock.advance(by: .milliseconds(1))
+            #expect(await eventually { calls.count == 3 })
+            group.cancelAll()
+        }
+        #expect(calls.made.withLock { $0 } == [1, 2, 3])
+        #expect(timers.pendingCount == 0)
+    }
+
     /// On the real clock (the driver is a thread): a batch of due actions from `sharedFrom` on
     /// is split with the helper thread; each action still runs exactly once. Causal, not timed:
     /// the 100 actions are all due at the same instant, so the driver takes them in one batch

@@ -29,6 +29,9 @@ public struct ConfigLoader: Sendable {
         OptionSpec("history", .stringMap, help: "the history recorder: enabled, keep_results, keep_rollups"),
         OptionSpec("http", .stringMap, help: "the HTTP face: listen, token (or token_file), cert_file, key_file"),
         OptionSpec("cluster", .stringMap, help: "distributed checks: uri (the broker), name (this controller's)"),
+        OptionSpec(
+            "timer_slack", .string, default: "2%",
+            help: "how much of its sleep (at most 1 s) a run may start early, to share a wake-up with other runs; 0% or off: never early"),
     ]
 
     /// Options of `settings.cluster:`.
@@ -175,6 +178,16 @@ public struct ConfigLoader: Sendable {
                 keepRollups: historyOptions.double("keep_rollups") ?? 400 * 86400),
             http: http)
         settings.cluster = cluster
+        if let text = settingsOptions.string("timer_slack") {
+            if let slack = MonitorSettings.parseTimerSlack(text) {
+                settings.timerSlack = slack
+            } else {
+                diagnostics.append(
+                    ConfigDiagnostic(
+                        .error, at: root["settings"]?["timer_slack"]?.location ?? root.location, path: "settings.timer_slack",
+                        "found \"\(text)\", expected a percentage of the check's sleep from 0% to 10% (2% is the default), or off"))
+            }
+        }
 
         var checks: [CheckConfig] = []
         if let checksNode = root["checks"], let types = checksNode.entries, !types.isEmpty {

@@ -127,6 +127,18 @@ public struct MonitorSettings: Sendable, Hashable {
     public var shutdownTimeout: Double
     /// Host name put in every result.
     public var host: String
+    /// `settings.timer_slack`: the part of a check's period (at most 1 s) by which a run may start
+    /// early, so that runs planned close together share one wake-up of the timers.
+    public var timerSlack = MonitorSettings.defaultTimerSlack
+    public static let defaultTimerSlack = 0.02
+
+    /// Reads `timer_slack`: `N%` (0 to 10) or `off`, as a fraction; `nil` otherwise.
+    public static func parseTimerSlack(_ text: String) -> Double? {
+        let trimmed = text.trimmingSpaces
+        if trimmed.lowercased() == "off" { return 0 }
+        guard trimmed.hasSuffix("%"), let percent = Double(trimmed.dropLast().trimmingSpaces), (0...10).contains(percent) else { return nil }
+        return percent / 100
+    }
     /// The history recorder.
     public var history = HistorySettings()
     /// The HTTP face (status page, API, badges, `/metrics`).

@@ -62,12 +62,16 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
 
     /// Where checks of other locations than `local` run.
     let remote: (any RemoteExecutor)?
+    /// `settings.timer_slack`: the part of its period (at most 1 s) by which a run may start
+    /// early, to share a wake-up of the timers with another run.
+    public let timerSlack: Double
 
     public init(
         checks: [ScheduledCheck], router: ResultRouter, host: String, clock: C,
-        observer: (any SchedulerObserver)? = nil, remote: (any RemoteExecutor)? = nil, logger: Logger
+        observer: (any SchedulerObserver)? = nil, remote: (any RemoteExecutor)? = nil, timerSlack: Double = 0, logger: Logger
     ) {
         self.remote = remote
+        self.timerSlack = timerSlack
         self.checks = checks
         self.router = router
         self.host = host
@@ -82,7 +86,9 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         let start = timers.offset(of: clock.now)
         let slots = checks.enumerated().map { index, scheduled in
             let offset = RunSchedule.firstOffset(index: index, count: checks.count, period: scheduled.config.sleep)
-            return CheckSlot(scheduled: scheduled, schedule: RunSchedule(period: scheduled.config.sleep, first: offset + Double(start) / 1e9))
+            return CheckSlot(
+                scheduled: scheduled, schedule: RunSchedule(period: scheduled.config.sleep, first: offset + Double(start) / 1e9),
+                slack: Self.slack(period: scheduled.config.sleep, fraction: timerSlack))
         }
         let runs = RunTracker()
         await cancelWhenGracefulShutdown {
@@ -108,9 +114,15 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         return Double(d.seconds) + Double(d.attoseconds) * 1e-18
     }
 
-    /// Starts `slot`'s next run at `wake` (nanoseconds on the timers' time line).
+    /// Starts `slot`'s next run at `wake` (nanoseconds on the timers' time line), or up to its
+    /// slack earlier when the timers wake for another entry then.
     private func plan(_ slot: CheckSlot, at wake: Int64, runs: RunTracker) {
-        timers.schedule(at: wake) { [self] in begin(slot, runs: runs) }
+        timers.schedule(at: wake, earliest: wake - slot.slack) { [self] in begin(slot, runs: runs) }
+    }
+
+    /// The slack of a check with `period`: `fraction` of it, at most 1 s (nanoseconds).
+    static func slack(period: Double, fraction: Double) -> Int64 {
+        Int64((min(period * fraction, 1) * 1e9).rounded())
     }
 
     /// Begins one run of `slot`'s check on the timer driver (`Check.start()`). A run that needs
@@ -294,10 +306,13 @@ final class CheckSlot: Sendable {
     let schedule: Mutex<RunSchedule>
     /// The run in progress (cancelled at its hard deadline, or at shutdown).
     let run = Mutex<Task<Void, Never>?>(nil)
+    /// Nanoseconds by which a run may start before its planned start (`Scheduler.timerSlack`).
+    let slack: Int64
 
-    init(scheduled: ScheduledCheck, schedule: RunSchedule) {
+    init(scheduled: ScheduledCheck, schedule: RunSchedule, slack: Int64 = 0) {
         self.scheduled = scheduled
         self.schedule = Mutex(schedule)
+        self.slack = slack
     }
 }
 
