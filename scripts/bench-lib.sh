@@ -71,6 +71,13 @@ start_acceptor() {
 }
 stop_acceptor() { kill "$ACCEPTOR" 2>/dev/null || true; wait "$ACCEPTOR" 2>/dev/null || true; }
 
+# connect_floor PORT: the hostport floor, 3 s of the C connect+close loop against the acceptor
+# on PORT: "US_PER_CONNECT COUNT FAILED".
+connect_floor() {
+  [[ -x $WORK/connect ]] || floor_build connect
+  "$WORK/connect" 127.0.0.1 "$1" 3
+}
+
 # start_monitor CONFIG: runs the release binary on CONFIG in the background (MONITOR = its pid).
 start_monitor() {
   "$BIN" run --config "$1" >"$WORK/monitor.log" 2>&1 &

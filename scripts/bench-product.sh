@@ -31,13 +31,6 @@ start_settled() {
   sleep 5
 }
 
-# connect_floor PORT: the hostport floor, 3 s of the C connect+close loop against the acceptor
-# on PORT: "US_PER_CONNECT COUNT FAILED".
-connect_floor() {
-  [[ -x $WORK/connect ]] || floor_build connect
-  "$WORK/connect" 127.0.0.1 "$1" 3
-}
-
 # hostport CHECKS SECONDS: N checks at sleep 1 against the C acceptor; the floor is the C
 # connect+close loop against the same acceptor, in the same run.
 hostport() {
