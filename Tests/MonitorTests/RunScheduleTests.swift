@@ -27,12 +27,18 @@ import Testing
         #expect(s.planned == 50)
     }
 
-    @Test func firstRunsSpreadOverTheFirstSecond() {
-        let offsets = (0..<1000).map { RunSchedule.firstOffset(index: $0, count: 1000, period: 60) }
-        #expect(offsets.first == 0)
-        #expect(offsets.allSatisfy { $0 >= 0 && $0 < 1 })
-        #expect(Set(offsets).count == 1000)
-        #expect(RunSchedule.firstOffset(index: 1, count: 2, period: 0.1) == 0.05)
+    /// 1 ms apart, or closer so that every first run is within the first second (or period).
+    @Test func firstRunsAreAMillisecondApartWithinTheFirstSecond() {
+        for count in [100, 1000, 20_000] {
+            let offsets = (0..<count).map { RunSchedule.firstOffset(index: $0, count: count, period: 60) }
+            #expect(offsets.first == 0)
+            #expect(offsets.allSatisfy { $0 >= 0 && $0 < 1 })
+            #expect(Set(offsets).count == count)
+            let gap = zip(offsets.dropFirst(), offsets).map { $0 - $1 }.max() ?? 0
+            #expect(abs(gap - min(0.001, 1 / Double(count))) < 1e-9, "\(count) checks")
+        }
+        #expect(abs(RunSchedule.firstOffset(index: 99, count: 100, period: 60) - 0.099) < 1e-9)
+        #expect(RunSchedule.firstOffset(index: 1, count: 2, period: 0.001) == 0.0005)
         #expect(RunSchedule.firstOffset(index: 0, count: 1, period: 60) == 0)
     }
 }

@@ -90,6 +90,32 @@ func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> Chec
             policies: PolicyBook(basePolicy: ReportPolicy(mode: .always, threshold: 1), file: nil), logger: logger)
     }
 
+    /// With timer slack (2 % of 10 s: 200 ms), a check planned 1 ms after another starts with it,
+    /// early, and so do its next runs: one wake-up for both. The timetable stays on its grid.
+    @Test func timerSlackStartsACheckEarlyWithAnother() async throws {
+        let clock = ManualClock()
+        let log = RunLog()
+        let channel = alwaysChannel()
+        let router = ResultRouter(channels: [channel], logger: logger)
+        let checks = ["a", "b"].map { label in
+            ScheduledCheck(config: checkConfig(label, sleep: 10), check: LoggedCheck(key: label, log: log, clock: clock, origin: clock.now))
+        }
+        let scheduler = Scheduler(checks: checks, router: router, host: "test-host", clock: clock, timerSlack: 0.02, logger: logger)
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        for round in 1...3 {
+            // Both runs planned and the driver asleep for them: only a deadline wakes it now.
+            #expect(await eventually { channel.queue.count == 2 * round && scheduler.timers.pendingCount == 2 && clock.sleeperCount == 1 })
+            clock.advance(seconds: 9.9)
+            try await Task.sleep(for: .milliseconds(5))
+            #expect(channel.queue.count == 2 * round, "ran before its deadline")
+            clock.advance(seconds: 0.1)
+            #expect(await eventually { channel.queue.count == 2 * round + 2 })
+        }
+        #expect(log.starts("a") == [0, 10, 20, 30])
+        #expect(log.starts("b") == [0, 10, 20, 30], "b (planned at 0.001 + 10k s) starts with a, 1 ms early")
+    }
+
     /// Four checks on one fixed-rate timetable; with `someAtOnce`, two of them end in `start()`
     /// on the timer driver (no task) and keep the same timetable, ids and order as the others.
     @Test(arguments: [false, true]) func runsOnAFixedRateWithAnInjectedClock(someAtOnce: Bool) async throws {
@@ -109,21 +135,25 @@ func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> Chec
         defer { task.cancel() }
 
         // At time 0 check a has run and every check waits in the scheduler's timer queue, whose
-        // driver sleeps on the injected clock; then advance through 35 s in 0.25 s steps.
+        // driver sleeps on the injected clock. Check i is planned at i ms (1 ms apart), then every
+        // 10 s exactly: the clock goes to just before each planned start (nothing new runs), then
+        // to it (one more result).
         #expect(await eventually { log.starts("a").count == 1 && scheduler.timers.pendingCount == 4 && clock.sleeperCount == 1 })
-        for step in 1...140 {
-            clock.advance(by: .milliseconds(250))
-            let expected = labels.enumerated().reduce(0) { sum, item in
-                let offset = Double(item.offset) / 4
-                let now = Double(step) * 0.25
-                return sum + (now >= offset ? Int(((now - offset) / 10).rounded(.down)) + 1 : 0)
-            }
-            #expect(await eventually { channel.queue.count == expected })
+        let planned = (0..<4).flatMap { round in labels.indices.map { Double($0) * RunSchedule.firstSpacing + Double(round) * 10 } }.sorted()
+        var now = 0.0
+        for (done, start) in planned.enumerated().dropFirst() {
+            clock.advance(seconds: start - 0.0004 - now)
+            try await Task.sleep(for: .milliseconds(2))
+            #expect(channel.queue.count == done, "ran before \(start) s")
+            clock.advance(seconds: 0.0004)
+            now = start
+            #expect(await eventually { channel.queue.count == done + 1 })
         }
-        // Check i starts at i/4 s (spread over the first second), then every 10 s exactly.
         for (i, label) in labels.enumerated() {
-            let offset = Double(i) / 4
-            #expect(log.starts(label) == [offset, offset + 10, offset + 20, offset + 30])
+            let offset = Double(i) * RunSchedule.firstSpacing
+            let starts = log.starts(label)
+            #expect(starts.count == 4)
+            #expect(zip(starts, [offset, offset + 10, offset + 20, offset + 30]).allSatisfy { abs($0 - $1) < 1e-6 }, "\(label): \(starts)")
         }
         let results = await channel.queue.next(max: 100).map(\.result)
         #expect(results.count == 16)

@@ -21,13 +21,18 @@ public struct RunSchedule: Sendable, Hashable {
         self.planned = first
     }
 
-    /// Where the first run of check `index` of `count` starts, relative to start-up: spread
-    /// evenly over the first second (or the period, when shorter), so thousands of checks do not
-    /// fire in one burst.
+    /// Where the first run of check `index` of `count` starts, relative to start-up: 1 ms apart
+    /// (`firstSpacing`), or closer so that all start within the first second (or the period,
+    /// when shorter). Thousands of checks do not fire in one burst, and a few start close
+    /// together, so that the timer slack lets them share wake-ups: 3 checks at `sleep: 1` spread
+    /// over a second wake the scheduler 3 times a second, 1 ms apart once.
     public static func firstOffset(index: Int, count: Int, period: Double) -> Double {
         guard count > 1 else { return 0 }
-        return min(1, period) * Double(index) / Double(count)
+        return Double(index) * min(min(1, period) / Double(count), firstSpacing)
     }
+
+    /// Seconds between the first runs of two checks, at most.
+    public static let firstSpacing = 0.001
 
     /// Records a start at `now`; returns the lag behind the plan in seconds (never negative).
     public mutating func begin(at now: Double) -> Double {
