@@ -40,6 +40,29 @@ import Testing
         #expect(object["measurement_tls_version"] == "TLSv1.3")
     }
 
+    /// Clowder's event sink keys a point by `created` (ms) and the kind's tags: two events of one
+    /// millisecond and one kind move apart, by the least, and an event that comes late keeps its
+    /// own free millisecond; the other kind is not moved; past 1 s of shift an event keeps its own.
+    @Test func clowderCreatedIsUniquePerKind() throws {
+        var times = ClowderTimes()
+        func created(_ label: String, _ status: Monitor.Status, at millis: Int64) throws -> Int? {
+            var result = sampleResult(label: label)
+            result.status = status
+            result.createdMillis = millis
+            let body = RabbitMQMessage.body(result, format: .clowder, times: &times)
+            return try JSONValue.parse(body).objectValue?["created"]?.intValue
+        }
+        #expect(try created("a", .failure, at: 1000) == 1000)
+        #expect(try created("b", .failure, at: 1000) == 1001)
+        #expect(try created("c", .failure, at: 1000) == 1002)
+        #expect(try created("d", .success, at: 1000) == 1000, "the other kind")
+        #expect(try created("e", .failure, at: 1050) == 1050)
+        #expect(try created("f", .failure, at: 990) == 990, "a late event keeps its free millisecond")
+        #expect(try created("g", .failure, at: 1001) == 1003)
+        for i in 0...1000 { _ = try created("h\(i)", .success, at: 5000) }  // 5000 ... 6000
+        #expect(try created("i", .success, at: 5000) == 5000, "past 1 s of shift: its own time")
+    }
+
     /// Clowder's InfluxDB consumer reads these keys; `created` must be an integer.
     @Test func clowderFormatIsAFlatEventWithAnIntegerCreated() throws {
         var result = sampleResult(id: "019ac0e4-0000-7000-8000-000000000002")

@@ -30,18 +30,25 @@ enum RabbitMQMessage {
     /// The `category` of `clowder` messages: Clowder's own health events use it.
     static let clowderCategory = "service_status"
 
-    /// The message body.
+    /// The message body of one result alone (`created` is the run's start).
     static func body(_ result: CheckResult, format: Format) -> String {
+        var times = ClowderTimes()
+        return body(result, format: format, times: &times)
+    }
+
+    /// The message body; `times` makes the `clowder` format's `created` unique per kind.
+    static func body(_ result: CheckResult, format: Format, times: inout ClowderTimes) -> String {
         switch format {
         case .full: result.json(extra: [("category", .string(category)), ("type", .string(result.check))])
-        case .clowder: clowder(result).json()
+        case .clowder: clowder(result, created: times.created(for: result)).json()
         }
     }
 
-    /// The flat Clowder event, members in a fixed order.
-    static func clowder(_ result: CheckResult) -> OrderedObject {
+    /// The flat Clowder event, members in a fixed order; `created` (Unix ms) defaults to the run's
+    /// start.
+    static func clowder(_ result: CheckResult, created: Int64? = nil) -> OrderedObject {
         var event = OrderedObject()
-        event["created"] = .int(Int(result.createdMillis))
+        event["created"] = .int(Int(created ?? result.createdMillis))
         event["category"] = .string(clowderCategory)
         event["type"] = .string(result.status == .success ? "up" : "down")
         event["service_name"] = .string(result.label)
@@ -112,5 +119,51 @@ extension RabbitMQNotifier {
     /// for benchmarks, whose floors publish messages of the same size.
     public static func messageBody(_ result: CheckResult) -> String {
         RabbitMQMessage.body(result, format: .clowder)
+    }
+}
+
+/// The `created` of `clowder` events, unique per kind (up, down).
+///
+/// Clowder's event sink stores an event as an InfluxDB point keyed by its time (`created`, in
+/// milliseconds) and its tags (`type`, `healthy`): two events of one millisecond and one kind are
+/// one point there, the later overwriting the earlier. Runs that share a wake-up of the scheduler
+/// (timer slack) start within a millisecond, so two checks failing together would leave one
+/// event. An event whose millisecond its kind already used moves to the next free one, at most
+/// 1 s after its run's start; past that (over 1,000 events of one kind a second) it keeps its
+/// own. The milliseconds used in the last minute before the newest are remembered.
+struct ClowderTimes {
+    private var up: Set<Int64> = []
+    private var down: Set<Int64> = []
+    private var newest = Int64.min
+    private var inserts = 0
+
+    /// At most this many milliseconds after the run's start.
+    static let maximumShift: Int64 = 1000
+    /// Milliseconds before the newest that are forgotten.
+    static let memory: Int64 = 60_000
+
+    mutating func created(for result: CheckResult) -> Int64 {
+        let start = result.createdMillis
+        let created: Int64 =
+            result.status == .success ? Self.claim(from: start, in: &up) : Self.claim(from: start, in: &down)
+        newest = max(newest, created)
+        inserts += 1
+        if inserts >= 4096 {
+            inserts = 0
+            let horizon = newest - Self.memory
+            up = up.filter { $0 >= horizon }
+            down = down.filter { $0 >= horizon }
+        }
+        return created
+    }
+
+    private static func claim(from start: Int64, in used: inout Set<Int64>) -> Int64 {
+        var created = start
+        while used.contains(created) {
+            created += 1
+            if created - start > maximumShift { return start }
+        }
+        used.insert(created)
+        return created
     }
 }

@@ -48,6 +48,8 @@ final class RabbitMQSink: Sink {
     private var lastReturnLog = -1e9
     private var nacksSinceLog = 0
     private var lastNackLog = -1e9
+    /// `created` of the `clowder` events published, unique per kind.
+    private var clowderTimes = ClowderTimes()
 
     /// Seconds to wait for broker frames when there is nothing to publish.
     private static let idleWait = 0.05
@@ -112,7 +114,7 @@ final class RabbitMQSink: Sink {
                 let result = entries[sent].record
                 try c.publish(
                     exchange: settings.exchange, routingKey: settings.routingKey, mandatory: true,
-                    body: RabbitMQMessage.body(result, format: settings.format), messageID: result.id, timestamp: RabbitMQMessage.timestamp(result))
+                    body: RabbitMQMessage.body(result, format: settings.format, times: &clowderTimes), messageID: result.id, timestamp: RabbitMQMessage.timestamp(result))
                 tracker.published(seq: entries[sent].seq, id: result.id, at: now)
                 sent += 1
             }
