@@ -6,12 +6,16 @@ import Monitor
 /// location's coverage. `healthmonitor run` adds one per location its checks use (`ClusterWiring`).
 ///
 /// Right after the controller connects no heartbeat may have come yet: a run then waits for one,
-/// up to `liveWithin` after the connection, before it says there is none.
+/// up to `liveWithin` after the connection, before it says there is none; and right after the
+/// controller started, for its first connection, up to `firstConnectionWithin`.
 public struct AgentsCheck: Check {
     /// An agent heard of within this many seconds is live.
     public static let liveWithin = 15.0
     /// How often the check runs.
     public static let period = 10.0
+    /// A run waits this long after the controller started for its first connection to the
+    /// broker before it says the controller is not connected.
+    public static let firstConnectionWithin = 5.0
 
     let controller: ClusterController
     let location: String
@@ -50,6 +54,8 @@ public struct AgentsCheck: Check {
             return .success("\(live.count) live agent\(live.count == 1 ? "" : "s") in \(location): \(live.joined(separator: ", "))", ["agents": .int(live.count)])
         }
         guard let since = controller.connectedSince else {
+            // Just started: the first connection is on its way (the first runs start at once).
+            if now - controller.createdAt < Self.firstConnectionWithin { return nil }
             return .failure("no live agent in \(location): the controller is not connected to the broker", ["agents": 0])
         }
         if now - since < Self.liveWithin { return nil }

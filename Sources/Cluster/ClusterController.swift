@@ -85,6 +85,8 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
     private let logger: Logger
     private let shared = Mutex(Shared())
     private let broker = BrokerThread(name: "cluster-amqp")
+    /// When the controller was made (monotonic seconds): its first connection is on its way.
+    public let createdAt = MonotonicClock().seconds()
 
     /// A URI that cannot be used is a config error at the place it was written.
     public init(settings: ClusterSettings, logger: Logger) throws(ConfigDiagnostic) {
@@ -117,13 +119,15 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
     public func submit(_ scheduled: ScheduledCheck, dueMillis: UInt64, wait: Double, completion: @escaping @Sendable (CheckResult?) -> Void) {
         let config = scheduled.config
         guard config.isRemote, let location = config.location else { return completion(nil) }
-        // The options go as given (the request carries none of its own; `locations` is ours).
+        // The options go as given (the request carries none of its own).
         let request = RunRequest(
             check: config.type, label: config.label, options: [:], location: location, dueMillis: Int64(dueMillis), controller: settings.name)
         let key = config.key
         let written = shared.withLock { $0.optionsJSON[key] } ?? {
             var options = config.options.values
+            // `locations` and `quorum` are the controller's: an agent runs one location.
             options["locations"] = nil
+            options["quorum"] = nil
             let text = JSONValue.object(options).json()
             shared.withLock { $0.optionsJSON[key] = text }
             return text

@@ -444,6 +444,10 @@ extension SinkIntegrationTests {
                 let keys = Set(checks.compactMap { $0.objectValue?["key"]?.stringValue })
                 #expect(checks.allSatisfy { $0.objectValue?["results"]?.intValue ?? 0 > 0 })
                 #expect(keys == ["hostport/web", "hostport/web@local", "hostport/web@eu"], "\(report.stdout.prefix(2000))")
+                // The agent ran eu's runs (quorum is the controller's, not sent to the agent).
+                let eu = checks.first { $0.objectValue?["key"] == "hostport/web@eu" }?.objectValue
+                let message = eu?["incidents"]?.arrayValue?.first?.objectValue?["message"]?.stringValue ?? ""
+                #expect(message.hasPrefix("Failed to connect to 127.0.0.1:\(closed)"), "\(message)")
             }
         }
     }
