@@ -30,7 +30,7 @@ public struct ConfigLoader: Sendable {
         OptionSpec("http", .stringMap, help: "the HTTP face: listen, token (or token_file), cert_file, key_file"),
         OptionSpec("cluster", .stringMap, help: "distributed checks: uri (the broker), name (this controller's)"),
         OptionSpec(
-            "timer_slack", .string, default: "2%",
+            "timer_slack", .string, default: .string(MonitorSettings.defaultTimerSlackText),
             help: "how much of its sleep (at most 1 s) a run may start early, to share a wake-up with other runs; 0% or off: never early"),
     ]
 
@@ -185,7 +185,7 @@ public struct ConfigLoader: Sendable {
                 diagnostics.append(
                     ConfigDiagnostic(
                         .error, at: root["settings"]?["timer_slack"]?.location ?? root.location, path: "settings.timer_slack",
-                        "found \"\(text)\", expected a percentage of the check's sleep from 0% to 10% (2% is the default), or off"))
+                        "found \"\(text)\", expected \(MonitorSettings.timerSlackExpected)"))
             }
         }
 

@@ -130,21 +130,35 @@ public struct MonitorSettings: Sendable, Hashable {
     /// `settings.timer_slack`: the part of a check's period (at most 1 s) by which a run may start
     /// early, so that runs planned close together share one wake-up of the timers.
     public var timerSlack = MonitorSettings.defaultTimerSlack
-    public static let defaultTimerSlack = 0.02
-
-    /// Reads `timer_slack`: `N%` (0 to 10) or `off`, as a fraction; `nil` otherwise.
-    public static func parseTimerSlack(_ text: String) -> Double? {
-        let trimmed = text.trimmingSpaces
-        if trimmed.lowercased() == "off" { return 0 }
-        guard trimmed.hasSuffix("%"), let percent = Double(trimmed.dropLast().trimmingSpaces), (0...10).contains(percent) else { return nil }
-        return percent / 100
-    }
     /// The history recorder.
     public var history = HistorySettings()
     /// The HTTP face (status page, API, badges, `/metrics`).
     public var http = HTTPSettings()
     /// `settings.cluster`: this monitor is the controller of a distributed monitor.
     public var cluster: ClusterSettings?
+
+    /// `timer_slack` when not set, and the largest it may be (fractions of a check's sleep).
+    public static let defaultTimerSlack = 0.02
+    public static let maximumTimerSlack = 0.10
+    /// `defaultTimerSlack` as written in a config (`2%`).
+    public static var defaultTimerSlackText: String { percent(defaultTimerSlack) }
+
+    /// Reads `timer_slack`: `N%` (up to `maximumTimerSlack`) or `off`, as a fraction; `nil` otherwise.
+    public static func parseTimerSlack(_ text: String) -> Double? {
+        let trimmed = text.trimmingSpaces
+        if trimmed.lowercased() == "off" { return 0 }
+        guard trimmed.hasSuffix("%"), let percent = Double(trimmed.dropLast().trimmingSpaces),
+            (0...maximumTimerSlack * 100).contains(percent)
+        else { return nil }
+        return percent / 100
+    }
+
+    /// What a `timer_slack` error expects.
+    public static var timerSlackExpected: String {
+        "a percentage of the check's sleep from 0% to \(percent(maximumTimerSlack)) (\(defaultTimerSlackText) is the default), or off"
+    }
+
+    private static func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
 }
 
 /// `settings.cluster`.
