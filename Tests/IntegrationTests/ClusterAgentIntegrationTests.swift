@@ -399,7 +399,9 @@ extension SinkIntegrationTests {
                 try await Task.sleep(for: .seconds(8))
                 agent.process.signal(SIGKILL)
                 _ = await agent.finish()
-                try await Task.sleep(for: .seconds(22))
+                // Down once the last heartbeat (at most 8 s in) is 15 s old, at the check's next
+                // run (every 10 s): by 33 s in, whatever the check's phase.
+                try await Task.sleep(for: .seconds(30))
                 controller.process.signal(SIGTERM)
                 let out = await controller.finish()
                 #expect(out.status == 0, "\(out.stderr)")
