@@ -1,10 +1,13 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import Monitor
+import NIOPosix
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// The monitor's HTTP face (Hummingbird): the status page `/`, the JSON API under `/api/v1`,
 /// badges, Prometheus `/metrics`, and `/healthz` and `/readyz`. A `Service` in the monitor's one
@@ -88,17 +91,11 @@ public final class HTTPFace: Service, Sendable {
     public func run() async throws {
         guard let listen = settings.listen else { return }
         await sources.status.seedFromHistory()
-        let configuration = ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "healthmonitor")
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
         do {
-            if let tls {
-                let app = Application(router: router(), server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration, logger: quiet)
-                try await app.run()
-            } else {
-                let app = Application(router: router(), configuration: configuration, logger: quiet)
-                try await app.run()
-            }
+            let builder: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
+            try await serve(with: builder, on: listen, logger: quiet)
         } catch is CancellationError {
             return
         } catch {
@@ -107,6 +104,45 @@ public final class HTTPFace: Service, Sendable {
                 metadata: ["listen": "\(listen.host):\(listen.port)", "error": "\(error)"])
             // Stay in the group until it stops: a service that returns would end the monitor.
             try? await gracefulShutdown()
+        }
+    }
+
+    /// Serves the routes on Hummingbird's server, without `Application.run`: that one also runs
+    /// a task that formats the `Date` header every second, which woke the cooperative threads of
+    /// an idle monitor three times a second (0.29 of its 1.05 ms of CPU a second). Here the
+    /// header is formatted when a response needs it, at most once a second.
+    private func serve(with builder: HTTPServerBuilder, on listen: (host: String, port: Int), logger: Logger) async throws {
+        let responder = router().buildResponder()
+        let date = DateHeader()
+        let server = try builder.buildServer(
+            configuration: ServerConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "healthmonitor"),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger
+        ) { request, writer, channel in
+            let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch {
+                logger.debug("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.date] = date.now()
+            response.headers[.server] = "healthmonitor"
+            try await writer.write(response: response.head, body: response.body)
+        }
+        try await server.run()
+    }
+}
+
+/// The `Date` header's text for now (RFC 9110), formatted again only when the second changed.
+final class DateHeader: Sendable {
+    private let cached = Mutex<(second: Int64, text: String)>((-1, ""))
+
+    func now(millis: Int64 = Int64(WallClock.nowMillis())) -> String {
+        let second = millis / 1000
+        return cached.withLock { cache in
+            if cache.second != second { cache = (second, WallClock.internetDate(millis: second * 1000)) }
+            return cache.text
         }
     }
 }

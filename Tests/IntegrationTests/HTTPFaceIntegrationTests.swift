@@ -167,6 +167,11 @@ extension HTTPResponse {
         defer { monitor.stop() }
         let health = try await monitor.get("/healthz")
         #expect(health.status == 200 && health.text.hasPrefix("healthy"), "\(health.status) \(health.text)")
+        // Every response names the server and carries RFC 9110's Date, of now.
+        #expect(health.header("Server") == "healthmonitor")
+        let now = Int64(WallClock.nowMillis())
+        let dates = [now - 2000, now - 1000, now, now + 1000].map { WallClock.internetDate(millis: $0) }
+        #expect(dates.contains(health.header("Date") ?? "-"), "Date: \(health.header("Date") ?? "-") against \(dates)")
         for path in ["/metrics", "/readyz", "/", "/api/v1/checks"] {
             #expect(try await monitor.get(path).status == 401, "\(path) without a token")
             #expect(try await monitor.get(path, headers: [("Authorization", "Bearer wrong-\(token)")]).status == 401, "\(path) with a wrong token")

@@ -30,6 +30,13 @@ import Testing
         #expect(WallClock.iso8601(millis: -1) == "1969-12-31T23:59:59.999Z")
     }
 
+    @Test func internetDates() {
+        #expect(WallClock.internetDate(millis: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(WallClock.internetDate(millis: 1_795_611_909_042) == "Wed, 25 Nov 2026 13:05:09 GMT")
+        #expect(WallClock.internetDate(millis: 951_782_400_000, zone: "+0000", padDay: false) == "Tue, 29 Feb 2000 00:00:00 +0000")
+        #expect(WallClock.internetDate(millis: -1000) == "Wed, 31 Dec 1969 23:59:59 GMT")
+    }
+
     @Test func jsonEscapesControlCharactersAndNonFiniteNumbers() {
         #expect(JSONValue.string("a\u{1}b\\\"").json() == "\"a\\u0001b\\\\\\\"\"")
         #expect(JSONValue.double(.infinity).json() == "null")

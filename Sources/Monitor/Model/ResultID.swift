@@ -112,6 +112,21 @@ public enum WallClock {
             + "T\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
             + ".\(pad(ms, 3))Z"
     }
+
+    /// An Internet date in UTC for Unix milliseconds: `Wed, 25 Nov 2026 13:05:09 GMT`. With the
+    /// defaults, RFC 9110's IMF-fixdate (HTTP's `Date`); a mail's RFC 5322 `Date` takes
+    /// `zone: "+0000"` and an unpadded day.
+    public static func internetDate(millis: Int64, zone: String = "GMT", padDay: Bool = true) -> String {
+        var seconds = time_t(millis.floorDiv(1000))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let day = padDay ? two(parts.tm_mday) : "\(parts.tm_mday)"
+        return "\(weekdays[Int(parts.tm_wday)]), \(day) \(months[Int(parts.tm_mon)]) \(Int(parts.tm_year) + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) \(zone)"
+    }
 }
 
 extension Int64 {
