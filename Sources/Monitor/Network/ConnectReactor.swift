@@ -117,9 +117,11 @@ final class ConnectReactor: @unchecked Sendable {
     /// Starts a connect to `address` on the calling thread without waiting. On loopback (and
     /// often on a local network) the handshake has completed by the time `connect` returns,
     /// though it says EINPROGRESS: the kernel handles the SYN-ACK when the call releases the
-    /// socket. One `poll` without waiting sees it, and the connect ends here (its socket closed):
-    /// no epoll registration, no hop to the epoll thread and back. Otherwise the socket is
-    /// returned, for `wait(for:deadline:)`.
+    /// socket. A second `connect` sees it (0: connected; EALREADY: still under way; otherwise
+    /// the connect's error, as `SO_ERROR` would give it: one system call where `poll` and
+    /// `getsockopt` took two), and the connect ends here (its socket closed): no epoll
+    /// registration, no hop to the epoll thread and back. Otherwise the socket is returned, for
+    /// `wait(for:deadline:)`.
     static func begin(to address: SocketAddress) -> Start {
         let fd = socket(address.family.systemValue, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .finished(ConnectCompletion(outcome: .failed(errno: errno), finishedAt: MonotonicClock.nanos())) }
@@ -134,14 +136,13 @@ final class ConnectReactor: @unchecked Sendable {
             close(fd)
             return .finished(ConnectCompletion(outcome: .failed(errno: error), finishedAt: MonotonicClock.nanos()))
         }
-        var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        if poll(&ready, 1, 0) == 1 {
-            let now = MonotonicClock.nanos()
-            let outcome = outcome(of: fd)
-            closeFinished(fd, after: outcome)
-            return .finished(ConnectCompletion(outcome: outcome, finishedAt: now))
-        }
-        return .inProgress(fd: fd)
+        let again = address.withSockAddr { Glibc.connect(fd, $0, $1) }
+        let status = again == 0 ? 0 : errno == EISCONN ? 0 : errno
+        if status == EALREADY || status == EINPROGRESS { return .inProgress(fd: fd) }
+        let now = MonotonicClock.nanos()
+        let outcome = outcome(ofError: status)
+        closeFinished(fd, after: outcome)
+        return .finished(ConnectCompletion(outcome: outcome, finishedAt: now))
     }
 
     /// Waits on the epoll thread for the connect `begin` left in progress on `fd`, until
@@ -208,7 +209,12 @@ final class ConnectReactor: @unchecked Sendable {
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         if getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { error = errno }
-        return error == 0 || error == ECONNRESET || error == EPIPE ? .connected : .failed(errno: error)
+        return outcome(ofError: error)
+    }
+
+    /// The outcome a finished connect's error (0: none) stands for.
+    static func outcome(ofError error: Int32) -> ConnectOutcome {
+        error == 0 || error == ECONNRESET || error == EPIPE ? .connected : .failed(errno: error)
     }
 
     /// Closes a finished connect's socket: with a reset when it connected.
