@@ -185,7 +185,7 @@ print("""
     (\(arguments.sink == "rabbitmq" ? "publisher confirms" : "acknowledged inserts"), \(arguments.burst ? "burst" : "sustained"); handed over in \((handedOver * 1000).rounded() / 1000) s \
     in batches of \(arguments.batch); peak on disk \(maxOnDisk); delivered \(final.delivered), duplicates \(final.duplicates), \
     connection losses \(final.connectionLosses))
-    message: \(arguments.sink == "rabbitmq" ? "\(RabbitMQNotifier.messageBody(results[0].result).utf8.count) bytes (the first result's body)" : "-")
+    message: \(arguments.sink == "rabbitmq" ? "\(RabbitMQNotifier.messageBody(results[0].result).utf8.count) bytes (the first result's body)" : "\(MongoNotifier.documentSize(results[0].result)) bytes (the first result's document)")
     options: \(arguments.options.isEmpty ? "defaults" : arguments.options.map { "\($0.key)=\($0.value.displayText)" }.sorted().joined(separator: " "))
     machine: \(machine())
     """)
