@@ -361,13 +361,12 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         var bad = 0
         let previousLast = window.last?.seq ?? 0
         for line in lines {
-            guard let seq = SpoolFiles.sequence(of: line), seq > previousLast else {
+            guard let (seq, text) = SpoolFiles.parts(of: line), seq > previousLast else {
                 bad += 1
                 continue
             }
-            let text = line[line.index(after: line.firstIndex(of: " ")!)...]
             do {
-                let record = try Record(spoolLine: String(text))
+                let record = try Record(spoolLine: text)
                 window.append(Slot(seq: seq, record: record, phase: .pending, segment: segment.first))
                 loaded += 1
             } catch {
@@ -537,11 +536,24 @@ enum SpoolFiles {
 
     /// The sequence number at the start of a line, or `nil` when the line is not a record.
     static func sequence(of line: String) -> UInt64? {
-        guard let space = line.firstIndex(of: " ") else { return nil }
-        return UInt64(line[..<space])
+        guard let space = line.utf8.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        return UInt64(Substring(line.utf8[..<space]))
     }
 
+    /// The sequence number and the record's text of a line, or `nil` when the line is not a
+    /// record. By UTF-8 bytes, not characters: a spool of 20,000 records is read back in a burst.
+    static func parts(of line: String) -> (seq: UInt64, text: String)? {
+        guard let space = line.utf8.firstIndex(of: UInt8(ascii: " ")), let seq = UInt64(Substring(line.utf8[..<space])) else {
+            return nil
+        }
+        return (seq, String(Substring(line.utf8[line.utf8.index(after: space)...])))
+    }
+
+    /// The lines of a file, empty ones skipped; split at newline bytes (a newline is never part
+    /// of a longer character in UTF-8; splitting by characters showed in the profile of a burst).
     static func readLines(_ path: String) throws(FileSystem.Error) -> [String] {
-        try FileSystem.readText(path).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        try FileSystem.readText(path).utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map {
+            String(Substring($0))
+        }
     }
 }
