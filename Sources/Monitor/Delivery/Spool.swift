@@ -529,8 +529,9 @@ enum SpoolFiles {
     static func line<R: SpoolRecord>(_ seq: UInt64, _ record: R) -> String {
         // A record line must be one line; a newline would split it on reading. JSON writers
         // escape newlines, so this only guards against a broken `spoolLine`.
-        let text = record.spoolLine
-        precondition(!text.utf8.contains(0x0A), "spool record lines must not contain a newline")
+        var text = record.spoolLine
+        let oneLine = text.withUTF8 { $0.isEmpty || memchr($0.baseAddress!, 0x0A, $0.count) == nil }
+        precondition(oneLine, "spool record lines must not contain a newline")
         return String(seq) + " " + text
     }
 
