@@ -59,10 +59,12 @@ tsan:
 	@! grep -q "WARNING: ThreadSanitizer" .build-tsan/tsan.log || { echo "make tsan: ThreadSanitizer reports in .build-tsan/tsan.log" >&2; exit 1; }
 
 # The benchmarks of the product: the release binary on generated configs, measured from outside,
-# each as a ratio to a C floor measured in the same run (hostport, ping, download, memory, validate).
+# each as a ratio to a C floor measured in the same run (hostport, ping, download, memory, validate),
+# then the rabbitmq and mongo notifiers against their C floors (bench-sinks).
 bench:
 	scripts/bootstrap.sh
 	flock /tmp/hm-bench.lock scripts/bench-product.sh all
+	flock /tmp/hm-bench.lock scripts/bench-sinks.sh $(SINK_COUNT)
 
 # The release binary beside the Python original it rewrites, on the same configs: 100, 1,000 and
 # 10,000 hostport checks, CPU per check against the C floor, memory, context switches, idle.
@@ -73,9 +75,13 @@ bench-vs-original:
 	scripts/bootstrap.sh
 	flock /tmp/hm-bench.lock scripts/bench-vs-original.sh "$(ORIGINAL)"
 
-# The benchmark of the rabbitmq and mongo notifiers (release build; needs the test servers).
+# The rabbitmq and mongo notifiers, sustained and in a burst, each as a ratio to its C floor
+# (librabbitmq, libmongoc) measured in the same run (release build; starts the test servers
+# it needs). SINK_COUNT: results per run.
+SINK_COUNT ?= 30000
 bench-sinks:
-	scripts/bench-sinks.sh
+	scripts/bootstrap.sh
+	flock /tmp/hm-bench.lock scripts/bench-sinks.sh $(SINK_COUNT)
 
 # The distributed monitor: 5,000 remote hostport checks/s through two agents beside the
 # standalone monitor in the same run (release build; starts the test broker if needed).

@@ -1,33 +1,85 @@
 #!/usr/bin/env bash
-# Benchmark of the spooling notifiers: results/s the rabbitmq notifier sustains with publisher
-# confirms and the mongo notifier with acknowledged (w:1) batched inserts, against the servers
-# of scripts/services.sh. Not part of the test run. Release build.
+# Benchmark of the spooling notifiers against C floors measured in the same run: results/s the
+# rabbitmq notifier sustains with publisher confirms and the mongo notifier with acknowledged,
+# journaled batched inserts, sustained and in a burst (everything handed over at once, so most
+# of it spills to the spool files and is read back), each printed as a ratio to its floor:
 #
-# Usage: scripts/bench-sinks.sh [COUNT]        (default 100000 results per notifier)
-#        extra sink-bench arguments via BENCH_ARGS, e.g. BENCH_ARGS="--option bulk_size=1000"
+#   rabbitmq   Benchmarks/floor/amqp_publish.c: librabbitmq publishing the same number of
+#              persistent, mandatory messages of the notifier's message size to a durable queue
+#              with publisher confirms (window 5,000: the notifier's max_in_flight).
+#   mongo      Benchmarks/floor/mongo_insert.c: libmongoc insert_many of the same number of
+#              documents of the notifier's shape and size, in batches of the notifier's bulk_size
+#              (500), unordered, {w: 1, j: true}, into a collection with the notifier's two indexes.
+#
+# Needs the test servers (scripts/services.sh start rabbitmq / mongo; started here when down).
+# Not part of the test run. Release build.
+#
+# Usage: scripts/bench-sinks.sh [COUNT] [SINKS]   (default 30000 results per run; SINKS
+#        "rabbitmq mongo")
+#        extra sink-bench arguments via BENCH_ARGS, e.g. BENCH_ARGS="--option bulk_size=1000";
+#        SINK_BENCH=PATH runs that sink-bench binary instead of building one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
-COUNT=${1:-100000}
+COUNT=${1:-30000}
+SINKS=${2:-rabbitmq mongo}
 # shellcheck disable=SC1091
 source scripts/env.sh
-"${HM_SERVICES_SCRIPT}" status >/dev/null || { echo "servers not running: scripts/services.sh start" >&2; exit 1; }
-swift build -c release --product sink-bench
-BIN=$(swift build -c release --show-bin-path)/sink-bench
-# The RabbitMQ floor (Benchmarks/floor/amqp_publish.c): librabbitmq publishing the same number of
-# persistent, mandatory messages of the notifier's message size to a durable queue with
-# confirms (window 5,000: the notifier's max_in_flight), right after the notifier, in the same
-# run; the notifier's rate is printed as a ratio to it.
+# A server started here must not inherit this script's open files: under `flock LOCK` one of
+# them holds the lock, and a server keeping it would hold the lock after the benchmark ended.
+start_server() (
+  for fd in /proc/"$BASHPID"/fd/*; do
+    n=${fd##*/}
+    ((n > 2)) && eval "exec $n>&-"
+  done
+  "${HM_SERVICES_SCRIPT}" start "$1"
+)
+for sink in $SINKS; do
+  "${HM_SERVICES_SCRIPT}" status "$sink" >/dev/null || start_server "$sink"
+done
+# SINK_BENCH=PATH: another sink-bench binary (e.g. a copy built from an earlier commit).
+if [[ -n ${SINK_BENCH:-} ]]; then
+  BIN=$SINK_BENCH
+else
+  swift build -c release --product sink-bench
+  BIN=$(swift build -c release --show-bin-path)/sink-bench
+fi
 WORK=$(mktemp -d /tmp/hm-bench-sinks.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 gcc -O2 -Wall -o "$WORK/amqp_publish" Benchmarks/floor/amqp_publish.c -lrabbitmq
-# shellcheck disable=SC2086
-"$BIN" rabbitmq --count "$COUNT" --uri "$HM_RABBITMQ_URI" ${BENCH_ARGS:-} | tee "$WORK/rabbitmq.txt"
-size=$(sed -n 's/^ *message: \([0-9]*\) bytes.*/\1/p' "$WORK/rabbitmq.txt")
-rate=$(sed -n 's/.* = \([0-9]*\) results\/s.*/\1/p' "$WORK/rabbitmq.txt")
-vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlparse(sys.argv[1]).path[1:]) or "/")' "$HM_RABBITMQ_URI")
-floor=$("$WORK/amqp_publish" 127.0.0.1 5672 "$vhost" "hm-floor-$$" "$COUNT" "$size" 5000)
-echo "floor (C, librabbitmq, $size-byte persistent messages, confirms, window 5000): $floor"
-python3 -c 'import sys; r, f = float(sys.argv[1]), float(sys.argv[2].split()[0]); print(f"rabbitmq notifier: {r:,.0f} results/s = {r / f:.2f} of the floor ({f:,.0f} msg/s)")' "$rate" "$floor"
-# shellcheck disable=SC2086
-"$BIN" mongo --count "$COUNT" --uri "$HM_MONGO_URI" ${BENCH_ARGS:-}
+# shellcheck disable=SC2046
+gcc -O2 -Wall -o "$WORK/mongo_insert" Benchmarks/floor/mongo_insert.c $(pkg-config --cflags --libs libmongoc-1.0)
+echo "host: $(nproc) CPU(s) $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(date -u +%F), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# notifier SINK MODE: runs sink-bench; prints its output and keeps it in $WORK/SINK-MODE.txt.
+notifier() {
+  local flag=()
+  [[ $2 == burst ]] && flag=(--burst)
+  local uri=$HM_RABBITMQ_URI
+  [[ $1 == mongo ]] && uri=$HM_MONGO_URI
+  # shellcheck disable=SC2086
+  "$BIN" "$1" --count "$COUNT" --uri "$uri" "${flag[@]}" ${BENCH_ARGS:-} | tee "$WORK/$1-$2.txt"
+}
+rate_of() { sed -n 's/.* = \([0-9]*\) results\/s.*/\1/p' "$WORK/$1-$2.txt"; }
+size_of() { sed -n 's/^ *message: \([0-9]*\) bytes.*/\1/p' "$WORK/$1-sustained.txt"; }
+ratio() {
+  python3 -c 'import sys; s, m, r, f = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4].split()[0]); print(f"RATIO {s} {m}: {r:,.0f} results/s = {r / f:.2f} of the floor ({f:,.0f}/s)")' "$@"
+}
+
+declare -A FLOOR
+for sink in $SINKS; do
+  notifier "$sink" sustained
+  size=$(size_of "$sink")
+  if [[ $sink == rabbitmq ]]; then
+    vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlparse(sys.argv[1]).path[1:]) or "/")' "$HM_RABBITMQ_URI")
+    FLOOR[$sink]=$("$WORK/amqp_publish" 127.0.0.1 5672 "$vhost" "hm-floor-$$" "$COUNT" "$size" 5000)
+    echo "floor (C, librabbitmq, $size-byte persistent messages, confirms, window 5000): ${FLOOR[$sink]}"
+  else
+    FLOOR[$sink]=$("$WORK/mongo_insert" "$HM_MONGO_URI" "hm_floor_$$" "$COUNT" "$size" 500)
+    echo "floor (C, libmongoc insert_many, $size-byte documents, batches of 500, w:1 j:true, two indexes): ${FLOOR[$sink]}"
+  fi
+  notifier "$sink" burst
+done
+for sink in $SINKS; do
+  for mode in sustained burst; do ratio "$sink" "$mode" "$(rate_of "$sink" "$mode")" "${FLOOR[$sink]}"; done
+done

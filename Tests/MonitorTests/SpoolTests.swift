@@ -157,6 +157,34 @@ extension Spool where Record == Note {
         #expect(again.drainTexts() == notes(1...6).map(\.text))
     }
 
+    /// With `deferFlush` an append writes its records (a killed process loses none) and lists
+    /// the file for its owner to flush; the file is "created" once, and `persistAll` flushes
+    /// what is still listed.
+    @Test func deferredFlushWritesAtOnceAndListsTheFilesToFlush() throws {
+        let directory = spoolTestDirectory()
+        do {
+            var spool = Spool<Note>(directory: directory, memoryLimit: 100)
+            spool.writeThrough = true
+            spool.deferFlush = true
+            spool.append(notes(1...3))
+            #expect(spool.lastAppendPersisted)
+            let first = spool.takeUnflushed()
+            #expect(first.count == 1)
+            #expect(first.first?.created == true, "a new file: its directory entry needs a flush too")
+            #expect(spool.takeUnflushed().isEmpty, "taken once")
+            spool.append(notes(4...5))
+            #expect(spool.takeUnflushed().map(\.created) == [false], "the same, open file")
+            spool.append(notes(6...6))
+            let persisted = spool.persistAll(compact: false)
+            #expect(persisted)
+            let left = spool.takeUnflushed()
+            #expect(left.isEmpty, "persistAll flushed it")
+            // No shutdown: the process is killed here.
+        }
+        var again = Spool<Note>(directory: directory, memoryLimit: 100)
+        #expect(again.drainTexts() == notes(1...6).map(\.text))
+    }
+
     @Test func confirmedRecordsAreNotReplayedAfterCompaction() {
         let directory = spoolTestDirectory()
         do {

@@ -62,49 +62,50 @@ public struct CheckResult: Sendable, Hashable {
     /// "elapsed":…,"config":{…},"host":…}`, then `uptime`, `location` and `agent` when set.
     /// `extra` members (e.g. a notifier's `category`) come first.
     public func json(extra: [(String, JSONValue)] = []) -> String {
-        var out = "{"
+        // Bytes, one `String` at the end (see `JSONValue.write(into:)`).
+        var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(512 + message.utf8.count)
         for (name, value) in extra {
             JSONValue.writeString(name, into: &out)
-            out += ":"
+            out.append(contentsOf: ":".utf8)
             value.write(into: &out)
-            out += ","
+            out.append(contentsOf: ",".utf8)
         }
         // The names need no escaping: written as they are.
-        out += "\"id\":"
+        out.append(contentsOf: "\"id\":".utf8)
         JSONValue.writeString(id, into: &out)
-        out += ",\"status\":\""
-        out += status.rawValue
-        out += "\",\"check\":"
+        out.append(contentsOf: ",\"status\":\"".utf8)
+        out.append(contentsOf: status.rawValue.utf8)
+        out.append(contentsOf: "\",\"check\":".utf8)
         JSONValue.writeString(check, into: &out)
-        out += ",\"label\":"
+        out.append(contentsOf: ",\"label\":".utf8)
         JSONValue.writeString(label, into: &out)
-        out += ",\"message\":"
+        out.append(contentsOf: ",\"message\":".utf8)
         JSONValue.writeString(message, into: &out)
-        out += ",\"measurement\":"
+        out.append(contentsOf: ",\"measurement\":".utf8)
         JSONValue.object(measurement).write(into: &out)
-        out += ",\"created\":"
+        out.append(contentsOf: ",\"created\":".utf8)
         JSONValue.writeString(created, into: &out)
-        out += ",\"elapsed\":"
+        out.append(contentsOf: ",\"elapsed\":".utf8)
         JSONValue.double(elapsed).write(into: &out)
-        out += ",\"config\":"
+        out.append(contentsOf: ",\"config\":".utf8)
         JSONValue.object(config).write(into: &out)
-        out += ",\"host\":"
+        out.append(contentsOf: ",\"host\":".utf8)
         JSONValue.writeString(host, into: &out)
         if let uptime {
-            out += ",\"uptime\":"
+            out.append(contentsOf: ",\"uptime\":".utf8)
             JSONValue.double(uptime).write(into: &out)
         }
         if let location {
-            out += ",\"location\":"
+            out.append(contentsOf: ",\"location\":".utf8)
             JSONValue.writeString(location, into: &out)
         }
         if let agent {
-            out += ",\"agent\":"
+            out.append(contentsOf: ",\"agent\":".utf8)
             JSONValue.writeString(agent, into: &out)
         }
-        out += "}"
-        return out
+        out.append(contentsOf: "}".utf8)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -99,6 +99,16 @@ public enum FileSystem {
     /// acknowledged append survives a power cut. For line-oriented files that must survive a
     /// crash: spools, journals, dead letters.
     public static func appendDurably(_ lines: [String], to path: String) throws(Error) {
+        _ = try append(lines, to: path, flush: true)
+    }
+
+    /// Appends `lines` (each ended by a newline) to `path`, created owner-only. With `flush`,
+    /// as `appendDurably`; without, the lines are in the page cache when this returns (a
+    /// `kill -9` of the process cannot lose them, a power cut can until `flush(_:directoryToo:)`
+    /// ran). Returns whether the file was created, i.e. whether its directory entry needs a
+    /// flush too.
+    @discardableResult
+    public static func append(_ lines: [String], to path: String, flush: Bool) throws(Error) -> Bool {
         let existed = exists(path)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, fileMode)
         guard fd >= 0 else { throw Error(operation: "open", path: path, code: errno) }
@@ -108,18 +118,40 @@ public enum FileSystem {
             close(fd)
             throw error
         }
+        if flush && fdatasync(fd) != 0 {
+            let code = errno
+            close(fd)
+            throw Error(operation: "fdatasync", path: path, code: code)
+        }
+        close(fd)
+        if flush && !existed { flushDirectory(of: path) }
+        return !existed
+    }
+
+    /// Flushes what was appended to `path` to the disk (`fdatasync`), and with `directoryToo`
+    /// the entry of a new file. A file that is gone is not an error: whoever removed it no
+    /// longer needs its lines.
+    public static func flush(_ path: String, directoryToo: Bool) throws(Error) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }
+            throw Error(operation: "open", path: path, code: errno)
+        }
         if fdatasync(fd) != 0 {
             let code = errno
             close(fd)
             throw Error(operation: "fdatasync", path: path, code: code)
         }
         close(fd)
-        if !existed, let slash = path.lastIndex(of: "/") {
-            let dirfd = open(String(path[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if dirfd >= 0 {
-                fsync(dirfd)
-                close(dirfd)
-            }
+        if directoryToo { flushDirectory(of: path) }
+    }
+
+    private static func flushDirectory(of path: String) {
+        guard let slash = path.lastIndex(of: "/") else { return }
+        let dirfd = open(String(path[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 {
+            fsync(dirfd)
+            close(dirfd)
         }
     }
 

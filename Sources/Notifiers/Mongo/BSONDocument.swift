@@ -138,3 +138,12 @@ final class BSONDocument {
         }
     }
 }
+
+extension BSONDocument {
+    /// The document's size in bytes, as sent (a BSON document starts with its length, int32
+    /// little-endian).
+    var byteCount: Int {
+        guard let data = bson_get_data(pointer) else { return 0 }
+        return Int(Int32(littleEndian: UnsafeRawPointer(data).loadUnaligned(as: Int32.self)))
+    }
+}

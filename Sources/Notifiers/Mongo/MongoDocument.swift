@@ -28,3 +28,11 @@ enum MongoDocument {
         return document
     }
 }
+
+extension MongoNotifier {
+    /// The size in bytes of the document this notifier inserts for `result`: for benchmarks,
+    /// whose floors insert documents of the same size.
+    public static func documentSize(_ result: CheckResult) -> Int {
+        MongoDocument.make(result).byteCount
+    }
+}

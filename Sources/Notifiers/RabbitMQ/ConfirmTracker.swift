@@ -98,7 +98,8 @@ struct ConfirmTracker: Sendable {
     private mutating func settle(at i: Int) -> Settled {
         items[i].settled = true
         count -= 1
-        let wasReturned = returnedIDs.remove(items[i].id) != nil
+        // Returns are rare: no hashing of every confirmed message's id while there are none.
+        let wasReturned = !returnedIDs.isEmpty && returnedIDs.remove(items[i].id) != nil
         return Settled(seq: items[i].seq, returned: wasReturned)
     }
 
