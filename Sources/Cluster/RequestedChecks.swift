@@ -10,8 +10,8 @@ import Synchronization
 public final class RequestedChecks: Sendable {
     private let scheduler: Scheduler<ContinuousClock>
     private let loader: ConfigLoader
-    /// Built checks by `check/label`, with the options they were built from.
-    private let built = Mutex<[String: (options: [String: JSONValue], check: ScheduledCheck)]>([:])
+    /// Built checks by `check/label`, with the options (their JSON text) they were built from.
+    private let built = Mutex<[String: (optionsJSON: String, check: ScheduledCheck)]>([:])
     private let capacity: Int
     private let logger: Logger
 
@@ -50,11 +50,13 @@ public final class RequestedChecks: Sendable {
     /// The check a request asks for, built once per distinct request content.
     func check(for request: RunRequest) -> Result<ScheduledCheck, Refusal> {
         let key = request.key
-        if let known = built.withLock({ $0[key] }), known.options == request.options { return .success(known.check) }
+        if let known = built.withLock({ $0[key] }), known.optionsJSON == request.optionsJSON { return .success(known.check) }
         guard loader.checkKinds[request.check] != nil else {
             let known = loader.checkKinds.keys.sorted().joined(separator: ", ")
             return .failure(Refusal(description: "this agent does not know the check type \"\(request.check)\" (it knows \(known))"))
         }
+        // The options read back and written again by `JSONValue`: the loader sees them as it
+        // always has, whatever spacing or escapes the request's text has.
         let document: JSONValue = ["checks": .object([request.check: .object([request.label: .object(request.options)])])]
         let config: MonitorConfig
         do {
@@ -70,7 +72,7 @@ public final class RequestedChecks: Sendable {
             let scheduled = ScheduledCheck(config: checkConfig, check: check)
             built.withLock { cache in
                 if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-                cache[key] = (request.options, scheduled)
+                cache[key] = (request.optionsJSON, scheduled)
             }
             return .success(scheduled)
         } catch {
