@@ -261,15 +261,17 @@ public final class ClusterAgent: Service, Sendable {
             try? connection.ack(delivery.tag)
             return false
         }
-        switch checks.begin(request) {
+        let started = checks.begin(request)
+        let configJSON = started.configJSON
+        switch started.run {
         case .finished(let result):
             // Ended on this thread (no task, no hop): published on the loop's next turn.
-            let item = finished(result, request: request, deliveryTag: delivery.tag, generation: generation)
+            let item = finished(result, configJSON: configJSON, request: request, deliveryTag: delivery.tag, generation: generation)
             shared.withLock { $0.outbox.append(item) }
         case .running(let rest):
             shared.withLock { $0.running += 1 }
             Task { [self] in
-                let item = await rest().map { finished($0, request: request, deliveryTag: delivery.tag, generation: generation) }
+                let item = await rest().map { finished($0, configJSON: configJSON, request: request, deliveryTag: delivery.tag, generation: generation) }
                 shared.withLock { s in
                     s.running -= 1
                     if let item { s.outbox.append(item) }
@@ -281,12 +283,12 @@ public final class ClusterAgent: Service, Sendable {
     }
 
     /// A result to publish: its own JSON with the location and agent, the request it answers and
-    /// the exact creation time.
-    private func finished(_ result: CheckResult, request: RunRequest, deliveryTag: UInt64, generation: Int) -> Finished {
+    /// the exact creation time. `configJSON`: the check's config as `RequestedChecks` wrote it.
+    private func finished(_ result: CheckResult, configJSON: String?, request: RunRequest, deliveryTag: UInt64, generation: Int) -> Finished {
         var result = result
         result.location = settings.location
         result.agent = settings.name
-        let body = result.json(extra: [("request", .string(request.id)), ("created_ms", .int(Int(result.createdMillis)))])
+        let body = result.json(extra: [("request", .string(request.id)), ("created_ms", .int(Int(result.createdMillis)))], configJSON: configJSON)
         return Finished(generation: generation, deliveryTag: deliveryTag, id: result.id, body: body)
     }
 

@@ -119,9 +119,6 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
     public func submit(_ scheduled: ScheduledCheck, dueMillis: UInt64, wait: Double, completion: @escaping @Sendable (CheckResult?) -> Void) {
         let config = scheduled.config
         guard config.isRemote, let location = config.location else { return completion(nil) }
-        // The options go as given (the request carries none of its own).
-        let request = RunRequest(
-            check: config.type, label: config.label, options: [:], location: location, dueMillis: Int64(dueMillis), controller: settings.name)
         let key = config.key
         let written = shared.withLock { $0.optionsJSON[key] } ?? {
             var options = config.options.values
@@ -132,7 +129,9 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
             shared.withLock { $0.optionsJSON[key] = text }
             return text
         }()
-        let body = request.json(optionsJSON: written)
+        let request = RunRequest(
+            check: config.type, label: config.label, optionsJSON: written, location: location, dueMillis: Int64(dueMillis), controller: settings.name)
+        let body = request.json()
         let now = MonotonicClock().seconds()
         let ttl = max(1, Int((config.sleep * 1000).rounded()))
         let refused = shared.withLock { s -> Bool in

@@ -10,8 +10,8 @@ import Synchronization
 public final class RequestedChecks: Sendable {
     private let scheduler: Scheduler<ContinuousClock>
     private let loader: ConfigLoader
-    /// Built checks by `check/label`, with the options they were built from.
-    private let built = Mutex<[String: (options: [String: JSONValue], check: ScheduledCheck)]>([:])
+    /// Built checks by `check/label`, with the options (their JSON text) they were built from.
+    private let built = Mutex<[String: Built]>([:])
     private let capacity: Int
     private let logger: Logger
 
@@ -23,11 +23,35 @@ public final class RequestedChecks: Sendable {
         self.logger = logger
     }
 
+    /// A check built for requests. A class: a request takes it from the cache with one retain,
+    /// not one per field of its config.
+    final class Built: Sendable {
+        /// The request's options it was built from, as their JSON text.
+        let optionsJSON: String
+        let check: ScheduledCheck
+        /// Its masked config, written once: `JSONValue.object(check.config.maskedConfig).json()`.
+        let configJSON: String
+
+        init(optionsJSON: String, check: ScheduledCheck) {
+            self.optionsJSON = optionsJSON
+            self.check = check
+            configJSON = JSONValue.object(check.config.maskedConfig).json()
+        }
+    }
+
+    /// A run begun by `begin(_:)`.
+    public struct Started: Sendable {
+        public var run: Scheduler<ContinuousClock>.Begun
+        /// The `config` of the run's result, as JSON (`JSONValue.object(config).json()`), written
+        /// once per check: `CheckResult.json(configJSON:)` takes it. `nil` for a refused request.
+        public var configJSON: String?
+    }
+
     /// Runs the check `request` asks for; a request that names an unknown check type or
     /// invalid options ends as a failure result that says why. `nil` only when the task was
     /// cancelled (shutdown).
     public func run(_ request: RunRequest) async -> CheckResult? {
-        switch begin(request) {
+        switch begin(request).run {
         case .finished(let result): result
         case .running(let rest): await rest()
         }
@@ -35,10 +59,11 @@ public final class RequestedChecks: Sendable {
 
     /// Begins the run `request` asks for on the calling thread: a check that needs no waiting
     /// (a loopback `hostport`), or a refused request, ends here without a task.
-    public func begin(_ request: RunRequest) -> Scheduler<ContinuousClock>.Begun {
+    public func begin(_ request: RunRequest) -> Started {
         switch check(for: request) {
-        case .success(let scheduled): scheduler.begin(scheduled)
-        case .failure(let refusal): .finished(CheckResult(status: .failure, check: request.check, label: request.label, message: refusal.description))
+        case .success(let built): Started(run: scheduler.begin(built.check), configJSON: built.configJSON)
+        case .failure(let refusal):
+            Started(run: .finished(CheckResult(status: .failure, check: request.check, label: request.label, message: refusal.description)), configJSON: nil)
         }
     }
 
@@ -48,13 +73,15 @@ public final class RequestedChecks: Sendable {
     }
 
     /// The check a request asks for, built once per distinct request content.
-    func check(for request: RunRequest) -> Result<ScheduledCheck, Refusal> {
+    func check(for request: RunRequest) -> Result<Built, Refusal> {
         let key = request.key
-        if let known = built.withLock({ $0[key] }), known.options == request.options { return .success(known.check) }
+        if let known = built.withLock({ $0[key] }), known.optionsJSON == request.optionsJSON { return .success(known) }
         guard loader.checkKinds[request.check] != nil else {
             let known = loader.checkKinds.keys.sorted().joined(separator: ", ")
             return .failure(Refusal(description: "this agent does not know the check type \"\(request.check)\" (it knows \(known))"))
         }
+        // The options read back and written again by `JSONValue`: the loader sees them as it
+        // always has, whatever spacing or escapes the request's text has.
         let document: JSONValue = ["checks": .object([request.check: .object([request.label: .object(request.options)])])]
         let config: MonitorConfig
         do {
@@ -68,11 +95,12 @@ public final class RequestedChecks: Sendable {
         do {
             let check = try kind.make(CheckContext(label: checkConfig.label, options: checkConfig.options, logger: logger, key: checkConfig.key))
             let scheduled = ScheduledCheck(config: checkConfig, check: check)
+            let new = Built(optionsJSON: request.optionsJSON, check: scheduled)
             built.withLock { cache in
                 if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-                cache[key] = (request.options, scheduled)
+                cache[key] = new
             }
-            return .success(scheduled)
+            return .success(new)
         } catch {
             return .failure(Refusal(description: "cannot set up check: \(error)"))
         }

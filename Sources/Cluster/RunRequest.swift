@@ -17,23 +17,41 @@ public struct RunRequest: Sendable, Hashable {
     public var id: String
     public var check: String
     public var label: String
-    public var options: [String: JSONValue]
+    /// The check's options: a JSON object's text, as the request carries it. An agent compares
+    /// it with the text a built check came from and reads it only to build a check, so two
+    /// requests with the same options written differently (spacing, member order) are not `==`.
+    public var optionsJSON: String
     public var location: String
     public var dueMillis: Int64
     public var controller: String
 
+    /// A request with the options written as JSON text (`JSONValue.json()` of an object): a
+    /// check's options are the same every period, so a controller writes them once.
     public init(
-        id: String = ResultID.next(), check: String, label: String, options: [String: JSONValue], location: String,
+        id: String = ResultID.next(), check: String, label: String, optionsJSON: String, location: String,
         dueMillis: Int64, controller: String
     ) {
         self.id = id
         self.check = check
         self.label = label
-        self.options = options
+        self.optionsJSON = optionsJSON
         self.location = location
         self.dueMillis = dueMillis
         self.controller = controller
     }
+
+    public init(
+        id: String = ResultID.next(), check: String, label: String, options: [String: JSONValue], location: String,
+        dueMillis: Int64, controller: String
+    ) {
+        self.init(
+            id: id, check: check, label: label, optionsJSON: JSONValue.object(options).json(), location: location, dueMillis: dueMillis,
+            controller: controller)
+    }
+
+    /// The options read from `optionsJSON` (empty if it is not an object, which a request read
+    /// by `init(json:)` never is).
+    public var options: [String: JSONValue] { (try? JSONValue.parse(optionsJSON))?.objectValue ?? [:] }
 
     /// `check/label`.
     public var key: String { CheckConfig.key(type: check, label: label, location: nil) }
@@ -45,14 +63,9 @@ public struct RunRequest: Sendable, Hashable {
 
     /// The message body.
     public func json() -> String {
-        json(optionsJSON: JSONValue.object(options).json())
-    }
-
-    /// The message body with `options` already written as JSON (`JSONValue.json()` of them): a
-    /// check's options are the same every period, so a controller writes them once.
-    public func json(optionsJSON: String) -> String {
         // The members in sorted order, as `JSONValue` writes an object.
         var out = "{\"check\":"
+        out.reserveCapacity(160 + optionsJSON.utf8.count)
         JSONValue.writeString(check, into: &out)
         out += ",\"controller\":"
         JSONValue.writeString(controller, into: &out)
@@ -66,28 +79,57 @@ public struct RunRequest: Sendable, Hashable {
         return out
     }
 
-    /// Reads a message body; what is missing or of the wrong type is named.
+    /// Reads a message body; what is missing or of the wrong type is named. The members are
+    /// read as they come (an agent reads thousands a second), the options kept as their text;
+    /// the whole is checked as JSON all the same.
     public init(json body: [UInt8]) throws(Invalid) {
-        let value: JSONValue
+        var version, id, check, label, location, due, controller: JSONValue?
+        var options: String?
+        let isObject: Bool
         do {
-            value = try JSONValue.parse(String(decoding: body, as: UTF8.self))
+            isObject = try JSONValue.read(body) { reader throws(JSONValue.ParseError) -> Bool in
+                guard reader.isAtObject else {
+                    try reader.skip()
+                    return false
+                }
+                try reader.members { name, reader throws(JSONValue.ParseError) in
+                    switch name {
+                    case "v": version = try reader.value()
+                    case "id": id = try reader.value()
+                    case "check": check = try reader.value()
+                    case "label": label = try reader.value()
+                    case "location": location = try reader.value()
+                    case "due": due = try reader.value()
+                    case "controller": controller = try reader.value()
+                    case "options":
+                        if reader.isAtObject {
+                            options = try reader.text()
+                        } else {
+                            options = nil
+                            try reader.skip()
+                        }
+                    default: try reader.skip()
+                    }
+                }
+                return true
+            }
         } catch {
             throw Invalid(description: "not a run request: \(error)")
         }
-        guard let object = value.objectValue else { throw Invalid(description: "not a run request: expected a JSON object") }
-        guard object["v"]?.intValue == Self.version else {
-            throw Invalid(description: "run request version \(object["v"]?.displayText ?? "missing"); this agent reads version \(Self.version)")
+        guard isObject else { throw Invalid(description: "not a run request: expected a JSON object") }
+        guard version?.intValue == Self.version else {
+            throw Invalid(description: "run request version \(version?.displayText ?? "missing"); this agent reads version \(Self.version)")
         }
-        func text(_ name: String) throws(Invalid) -> String {
-            guard let value = object[name]?.stringValue, !value.isEmpty else {
+        func text(_ value: JSONValue?, _ name: String) throws(Invalid) -> String {
+            guard let value = value?.stringValue, !value.isEmpty else {
                 throw Invalid(description: "run request: \"\(name)\" missing or not a string")
             }
             return value
         }
-        guard let options = object["options"]?.objectValue else { throw Invalid(description: "run request: \"options\" missing or not an object") }
-        guard let due = object["due"]?.intValue else { throw Invalid(description: "run request: \"due\" missing or not an integer") }
+        guard let options else { throw Invalid(description: "run request: \"options\" missing or not an object") }
+        guard let due = due?.intValue else { throw Invalid(description: "run request: \"due\" missing or not an integer") }
         self.init(
-            id: try text("id"), check: try text("check"), label: try text("label"), options: options, location: try text("location"),
-            dueMillis: Int64(due), controller: try text("controller"))
+            id: try text(id, "id"), check: try text(check, "check"), label: try text(label, "label"), optionsJSON: options,
+            location: try text(location, "location"), dueMillis: Int64(due), controller: try text(controller, "controller"))
     }
 }

@@ -101,6 +101,9 @@ extension SinkIntegrationTests {
                 }
                 #expect(results[requests[0].id]?["status"] == "success")
                 #expect(results[requests[0].id]?["measurement"]?.objectValue?["connect_ms"] != nil)
+                // The config, written once per check by the agent, is the request's options.
+                #expect(results[requests[0].id]?["config"]?.objectValue?["port"]?.intValue == Int(listener.port))
+                #expect(results[requests[1].id]?["config"]?.objectValue?["port"]?.intValue == Int(closed))
                 #expect(results[requests[1].id]?["status"] == "failure")
                 #expect(results[requests[1].id]?["message"]?.stringValue?.contains("connection refused") == true)
                 #expect(results[requests[2].id]?["status"] == "failure")

@@ -24,6 +24,18 @@ import Testing
         #expect(result.json(extra: [("category", "healthmonitor")]).hasPrefix("{\"category\":\"healthmonitor\",\"id\":"))
     }
 
+    /// A config written once (as an agent does for its check) gives the same text as the
+    /// config written with every result.
+    @Test func jsonWithTheConfigWrittenOnceIsTheSame() {
+        var result = CheckResult(
+            status: .success, check: "hostport", label: "web", message: "ok", measurement: ["connect_ms": 0.25],
+            config: ["host": "10.0.0.5", "port": 443, "password": "***"], host: "probe")
+        result.location = "eu"
+        result.agent = "agent-1"
+        let extra: [(String, JSONValue)] = [("request", "r-1")]
+        #expect(result.json(extra: extra, configJSON: JSONValue.object(result.config).json()) == result.json(extra: extra))
+    }
+
     @Test func iso8601() {
         #expect(WallClock.iso8601(millis: 0) == "1970-01-01T00:00:00.000Z")
         #expect(WallClock.iso8601(millis: 951_782_400_007) == "2000-02-29T00:00:00.007Z")

@@ -41,4 +41,49 @@ import Testing
     func rejectsMalformedText(text: String) {
         #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
     }
+
+    /// The reader of text of a known shape: the members it wants, read one by one; the others
+    /// stepped over (and checked all the same); a value's text as it stands.
+    @Test func aReaderReadsTheMembersItWantsAndStepsOverTheOthers() throws {
+        let text = #" {"skip": [1, {"a": "\u00e9"}, null], "port": 443, "name": "w\"e\\b", "raw": { "b" : [2.5] } } "#
+        var port: JSONValue?, name: String?, raw: String?
+        var seen: [String] = []
+        try JSONValue.read(Array(text.utf8)) { reader throws(JSONValue.ParseError) in
+            #expect(reader.isAtObject)
+            try reader.members { member, reader throws(JSONValue.ParseError) in
+                seen.append(member)
+                switch member {
+                case "port": port = try reader.value()
+                case "name": name = try reader.string()
+                case "raw": raw = try reader.text()
+                default: try reader.skip()
+                }
+            }
+        }
+        #expect(seen == ["skip", "port", "name", "raw"])
+        #expect(port == .int(443))
+        #expect(name == "w\"e\\b")
+        #expect(raw == #"{ "b" : [2.5] }"#)
+        #expect(try JSONValue.parse(#"{"a": {"b": [1, "\u00e9"]}}"#) == ["a": ["b": [1, "é"]]])
+    }
+
+    /// What the reader steps over or keeps as text is checked as `parse` checks it; text after
+    /// the value, or a value of another kind than the reader asks for, is an error too.
+    @Test(arguments: [
+        #"{"skip": [1,], "port": 1}"#, #"{"skip": "\x", "port": 1}"#, #"{"skip": {"a" 1}, "port": 1}"#, #"{"skip": tru, "port": 1}"#,
+        #"{"raw": {"a": 01x}}"#, #"{"raw": {"a": "\ud800"}}"#, #"{"port": 1} 2"#, #"{"port": 1"#, #"{"name": 7}"#, #"[1]"#,
+    ])
+    func aReaderRejectsWhatParseRejects(text: String) {
+        #expect(throws: JSONValue.ParseError.self) {
+            try JSONValue.read(Array(text.utf8)) { reader throws(JSONValue.ParseError) in
+                try reader.members { member, reader throws(JSONValue.ParseError) in
+                    switch member {
+                    case "name": _ = try reader.string()
+                    case "raw": _ = try reader.text()
+                    default: try reader.skip()
+                    }
+                }
+            }
+        }
+    }
 }

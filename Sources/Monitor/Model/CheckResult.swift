@@ -60,8 +60,10 @@ public struct CheckResult: Sendable, Hashable {
     /// Every field as one JSON object, in a fixed field order:
     /// `{"id":…,"status":…,"check":…,"label":…,"message":…,"measurement":{…},"created":…,
     /// "elapsed":…,"config":{…},"host":…}`, then `uptime`, `location` and `agent` when set.
-    /// `extra` members (e.g. a notifier's `category`) come first.
-    public func json(extra: [(String, JSONValue)] = []) -> String {
+    /// `extra` members (e.g. a notifier's `category`) come first. `configJSON`: `config` as
+    /// `JSONValue.object(config).json()` wrote it once, for a writer of many results of one check
+    /// (its config is the same every run; an agent writes thousands of results a second).
+    public func json(extra: [(String, JSONValue)] = [], configJSON: String? = nil) -> String {
         // Bytes, one `String` at the end (see `JSONValue.write(into:)`).
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(512 + message.utf8.count)
@@ -89,7 +91,11 @@ public struct CheckResult: Sendable, Hashable {
         out.append(contentsOf: ",\"elapsed\":".utf8)
         JSONValue.double(elapsed).write(into: &out)
         out.append(contentsOf: ",\"config\":".utf8)
-        JSONValue.object(config).write(into: &out)
+        if let configJSON {
+            out.append(contentsOf: configJSON.utf8)
+        } else {
+            JSONValue.object(config).write(into: &out)
+        }
         out.append(contentsOf: ",\"host\":".utf8)
         JSONValue.writeString(host, into: &out)
         if let uptime {

@@ -18,32 +18,166 @@ extension JSONValue {
     public static func parse(_ text: String) throws(ParseError) -> JSONValue {
         var text = text
         // `withUTF8` only rethrows untyped errors: carry the typed one out in a `Result`.
-        let result = text.withUTF8 { bytes -> Result<JSONValue, ParseError> in
-            var parser = Parser(bytes: bytes)
-            parser.skipSpace()
-            do throws(ParseError) {
-                let value = try parser.value(depth: 0)
-                parser.skipSpace()
-                guard parser.position == bytes.count else { throw parser.error("unexpected text after the value") }
-                return .success(value)
-            } catch {
-                return .failure(error)
-            }
-        }
+        let result = text.withUTF8 { bytes in Self.read(bytes) { reader throws(ParseError) in try reader.value() } }
         return try result.get()
     }
 
-    private struct Parser {
-        let bytes: UnsafeBufferPointer<UInt8>
-        var position = 0
+    /// Reads one complete JSON value (surrounding white space allowed) from `bytes` with
+    /// `body`, for text of a known shape: its members are read one by one, as the reader wants
+    /// them, without building a `JSONValue` of the whole (a run request of an agent, thousands
+    /// a second). `body` must read exactly one value; text after it is an error. The reader is
+    /// valid inside `body` only.
+    ///
+    /// ```swift
+    /// let port = try JSONValue.read(Array(#"{"port": 443, "tags": [1]}"#.utf8)) { reader throws(JSONValue.ParseError) in
+    ///     var port: Int?
+    ///     try reader.members { name, reader throws(JSONValue.ParseError) in
+    ///         if name == "port" { port = try reader.value().intValue } else { try reader.skip() }
+    ///     }
+    ///     return port
+    /// }  // 443
+    /// ```
+    public static func read<R>(_ bytes: [UInt8], _ body: (inout Reader) throws(ParseError) -> R) throws(ParseError) -> R {
+        try bytes.withUnsafeBufferPointer { buffer in Self.read(buffer, body) }.get()
+    }
+
+    private static func read<R>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (inout Reader) throws(ParseError) -> R) -> Result<R, ParseError> {
+        var reader = Reader(bytes: bytes)
+        reader.skipSpace()
+        do throws(ParseError) {
+            let value = try body(&reader)
+            reader.skipSpace()
+            guard reader.position == bytes.count else { throw reader.error("unexpected text after the value") }
+            return .success(value)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Reads JSON text one value at a time (see `read(_:_:)`), checking it as `parse` does.
+    public struct Reader {
+        private let bytes: UnsafeBufferPointer<UInt8>
+        fileprivate var position = 0
+        /// How deep the value being read is nested.
+        private var depth = 0
         // Deep enough for any result; stops a hostile file from overflowing the stack.
         static let maximumDepth = 512
 
-        init(bytes: UnsafeBufferPointer<UInt8>) {
+        fileprivate init(bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
         }
 
-        func error(_ reason: String) -> ParseError { ParseError(offset: position, reason: reason) }
+        /// An error at the reader's position.
+        public func error(_ reason: String) -> ParseError { ParseError(offset: position, reason: reason) }
+
+        /// Whether the next value is an object (`members` reads it).
+        public var isAtObject: Bool { current == UInt8(ascii: "{") }
+
+        /// Reads the next value whole.
+        public mutating func value() throws(ParseError) -> JSONValue {
+            guard depth < Self.maximumDepth else { throw error("nested too deeply") }
+            guard let b = current else { throw error("expected a value, found the end") }
+            switch b {
+            case UInt8(ascii: "{"):
+                var object: [String: JSONValue] = [:]
+                try members { name, reader throws(ParseError) in object[name] = try reader.value() }
+                return .object(object)
+            case UInt8(ascii: "["):
+                var items: [JSONValue] = []
+                try elements { reader throws(ParseError) in items.append(try reader.value()) }
+                return .array(items)
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "t"): return try expect("true", .bool(true))
+            case UInt8(ascii: "f"): return try expect("false", .bool(false))
+            case UInt8(ascii: "n"): return try expect("null", .null)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+            default: throw error("unexpected character '\(Character(Unicode.Scalar(b)))'")
+            }
+        }
+
+        /// Steps over the next value, checking it as `value()` would, without building it.
+        public mutating func skip() throws(ParseError) {
+            switch current {
+            case UInt8(ascii: "{"):
+                guard depth < Self.maximumDepth else { throw error("nested too deeply") }
+                try members { _, reader throws(ParseError) in try reader.skip() }
+            case UInt8(ascii: "["):
+                guard depth < Self.maximumDepth else { throw error("nested too deeply") }
+                try elements { reader throws(ParseError) in try reader.skip() }
+            case UInt8(ascii: "\""): try scanString(keeping: false)
+            default: _ = try value()  // a number or a literal: nothing to build
+            }
+        }
+
+        /// The next value's JSON text as it stands (checked as `value()` would, not built).
+        public mutating func text() throws(ParseError) -> String {
+            let start = position
+            try skip()
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+        }
+
+        /// Reads the next value as a string.
+        public mutating func string() throws(ParseError) -> String {
+            guard current == UInt8(ascii: "\"") else { throw error("expected a string") }
+            return try scanString(keeping: true)
+        }
+
+        /// Reads the next value as an object: `member` gets each member's name and the reader at
+        /// its value, which it must read (or `skip`).
+        public mutating func members(_ member: (String, inout Reader) throws(ParseError) -> Void) throws(ParseError) {
+            guard current == UInt8(ascii: "{") else { throw error("expected an object") }
+            position += 1
+            depth += 1
+            defer { depth -= 1 }
+            skipSpace()
+            if current == UInt8(ascii: "}") {
+                position += 1
+                return
+            }
+            while true {
+                skipSpace()
+                guard current == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                let name = try scanString(keeping: true)
+                skipSpace()
+                guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
+                position += 1
+                skipSpace()
+                try member(name, &self)
+                skipSpace()
+                switch current {
+                case UInt8(ascii: ","): position += 1
+                case UInt8(ascii: "}"):
+                    position += 1
+                    return
+                default: throw error("expected ',' or '}'")
+                }
+            }
+        }
+
+        /// Reads the next value as an array: `element` reads each element.
+        public mutating func elements(_ element: (inout Reader) throws(ParseError) -> Void) throws(ParseError) {
+            guard current == UInt8(ascii: "[") else { throw error("expected an array") }
+            position += 1
+            depth += 1
+            defer { depth -= 1 }
+            skipSpace()
+            if current == UInt8(ascii: "]") {
+                position += 1
+                return
+            }
+            while true {
+                skipSpace()
+                try element(&self)
+                skipSpace()
+                switch current {
+                case UInt8(ascii: ","): position += 1
+                case UInt8(ascii: "]"):
+                    position += 1
+                    return
+                default: throw error("expected ',' or ']'")
+                }
+            }
+        }
 
         var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
@@ -57,71 +191,6 @@ extension JSONValue {
             for i in 0..<count where bytes[position + i] != literal.utf8Start[i] { throw error("expected \(literal)") }
             position += count
             return value
-        }
-
-        mutating func value(depth: Int) throws(ParseError) -> JSONValue {
-            guard depth < Self.maximumDepth else { throw error("nested too deeply") }
-            guard let b = current else { throw error("expected a value, found the end") }
-            switch b {
-            case UInt8(ascii: "{"): return try object(depth: depth)
-            case UInt8(ascii: "["): return try array(depth: depth)
-            case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): return try expect("true", .bool(true))
-            case UInt8(ascii: "f"): return try expect("false", .bool(false))
-            case UInt8(ascii: "n"): return try expect("null", .null)
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
-            default: throw error("unexpected character '\(Character(Unicode.Scalar(b)))'")
-            }
-        }
-
-        mutating func object(depth: Int) throws(ParseError) -> JSONValue {
-            position += 1
-            var members: [String: JSONValue] = [:]
-            skipSpace()
-            if current == UInt8(ascii: "}") {
-                position += 1
-                return .object(members)
-            }
-            while true {
-                skipSpace()
-                guard current == UInt8(ascii: "\"") else { throw error("expected a member name") }
-                let name = try string()
-                skipSpace()
-                guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
-                position += 1
-                skipSpace()
-                members[name] = try value(depth: depth + 1)
-                skipSpace()
-                switch current {
-                case UInt8(ascii: ","): position += 1
-                case UInt8(ascii: "}"):
-                    position += 1
-                    return .object(members)
-                default: throw error("expected ',' or '}'")
-                }
-            }
-        }
-
-        mutating func array(depth: Int) throws(ParseError) -> JSONValue {
-            position += 1
-            var items: [JSONValue] = []
-            skipSpace()
-            if current == UInt8(ascii: "]") {
-                position += 1
-                return .array(items)
-            }
-            while true {
-                skipSpace()
-                items.append(try value(depth: depth + 1))
-                skipSpace()
-                switch current {
-                case UInt8(ascii: ","): position += 1
-                case UInt8(ascii: "]"):
-                    position += 1
-                    return .array(items)
-                default: throw error("expected ',' or ']'")
-                }
-            }
         }
 
         mutating func number() throws(ParseError) -> JSONValue {
@@ -170,15 +239,22 @@ extension JSONValue {
             return v
         }
 
-        mutating func string() throws(ParseError) -> String {
+        /// Reads a string literal (at its opening quote); `keeping: false` only checks it and
+        /// returns "". Without escapes the text is taken from the input at once.
+        @discardableResult
+        mutating func scanString(keeping: Bool) throws(ParseError) -> String {
             position += 1  // opening quote
             var out: [UInt8] = []
+            var escaped = false
             var runStart = position
             while true {
                 guard let b = current else { throw error("unterminated string") }
                 if b == UInt8(ascii: "\"") {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
+                    let run = UnsafeBufferPointer(rebasing: bytes[runStart..<position])
                     position += 1
+                    guard keeping else { return "" }
+                    guard escaped else { return String(decoding: run, as: UTF8.self) }
+                    out.append(contentsOf: run)
                     return String(decoding: out, as: UTF8.self)
                 }
                 if b < 0x20 { throw error("control character in string") }
@@ -186,19 +262,21 @@ extension JSONValue {
                     position += 1
                     continue
                 }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
+                escaped = true
+                if keeping { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position])) }
                 position += 1
                 guard let escape = current else { throw error("unterminated escape") }
                 position += 1
+                let unescaped: UInt8
                 switch escape {
-                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
-                case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "\""): unescaped = UInt8(ascii: "\"")
+                case UInt8(ascii: "\\"): unescaped = UInt8(ascii: "\\")
+                case UInt8(ascii: "/"): unescaped = UInt8(ascii: "/")
+                case UInt8(ascii: "b"): unescaped = 0x08
+                case UInt8(ascii: "f"): unescaped = 0x0C
+                case UInt8(ascii: "n"): unescaped = 0x0A
+                case UInt8(ascii: "r"): unescaped = 0x0D
+                case UInt8(ascii: "t"): unescaped = 0x09
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
                     if (0xD800..<0xDC00).contains(scalar) {
@@ -213,9 +291,12 @@ extension JSONValue {
                     } else if (0xDC00..<0xE000).contains(scalar) {
                         throw error("unpaired surrogate")
                     }
-                    out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+                    if keeping { out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8) }
+                    runStart = position
+                    continue
                 default: throw error("unknown escape")
                 }
+                if keeping { out.append(unescaped) }
                 runStart = position
             }
         }
