@@ -25,25 +25,11 @@ COUNT=${1:-30000}
 SINKS=${2:-rabbitmq mongo}
 # shellcheck disable=SC1091
 source scripts/env.sh
-# A server started here must not inherit this script's open files: under `flock LOCK` one of
-# them holds the lock, and a server keeping it would hold the lock after the benchmark ended.
-start_server() (
-  for fd in /proc/"$BASHPID"/fd/*; do
-    n=${fd##*/}
-    ((n > 2)) && eval "exec $n>&-"
-  done
-  "${HM_SERVICES_SCRIPT}" start "$1"
-)
-for sink in $SINKS; do
-  "${HM_SERVICES_SCRIPT}" status "$sink" >/dev/null || start_server "$sink"
-done
-# SINK_BENCH=PATH: another sink-bench binary (e.g. a copy built from an earlier commit).
-if [[ -n ${SINK_BENCH:-} ]]; then
-  BIN=$SINK_BENCH
-else
-  swift build -c release --product sink-bench
-  BIN=$(swift build -c release --show-bin-path)/sink-bench
-fi
+# shellcheck disable=SC1091
+source scripts/sinks-lib.sh
+# shellcheck disable=SC2086
+ensure_servers $SINKS
+sink_bench_binary
 WORK=$(mktemp -d /tmp/hm-bench-sinks.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 gcc -O2 -Wall -o "$WORK/amqp_publish" Benchmarks/floor/amqp_publish.c -lrabbitmq

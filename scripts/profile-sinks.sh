@@ -14,22 +14,10 @@ COUNT=${2:-60000}
 shift $(($# >= 2 ? 2 : 1))
 # shellcheck disable=SC1091
 source scripts/env.sh
-# A server started here must not inherit this script's open files (a `flock` lock among them).
-start_server() (
-  for fd in /proc/"$BASHPID"/fd/*; do
-    n=${fd##*/}
-    ((n > 2)) && eval "exec $n>&-"
-  done
-  "${HM_SERVICES_SCRIPT}" start "$1"
-)
-"${HM_SERVICES_SCRIPT}" status "$SINK" >/dev/null || start_server "$SINK"
-# SINK_BENCH=PATH: another sink-bench binary (e.g. a copy built from an earlier commit).
-if [[ -n ${SINK_BENCH:-} ]]; then
-  BIN=$SINK_BENCH
-else
-  swift build -c release --product sink-bench
-  BIN=$(swift build -c release --show-bin-path)/sink-bench
-fi
+# shellcheck disable=SC1091
+source scripts/sinks-lib.sh
+ensure_servers "$SINK"
+sink_bench_binary
 URI=$HM_RABBITMQ_URI
 [[ $SINK == mongo ]] && URI=$HM_MONGO_URI
 WORK=$(mktemp -d /tmp/hm-profile-sinks.XXXXXX)

@@ -164,14 +164,17 @@ check_ports_free() {
 }
 
 # launch NAME LOGFILE CMD...: start CMD detached (own session, stdin /dev/null,
-# output to LOGFILE), its pid in $STATE/NAME/NAME.pid (the exec'd CMD itself).
+# output to LOGFILE), its pid in $STATE/NAME/NAME.pid (the exec'd CMD itself). The server
+# inherits no other open file of its caller: a caller under `flock LOCK` would otherwise leave
+# the lock held by the server long after it ended (and this script's own lock, fd 9).
 launch() {
   local name=$1 logfile=$2; shift 2
   local pidfile="$STATE/$name/$name.pid"
   rm -f "$pidfile"
-  # shellcheck disable=SC2016  # $$ and $@ are for the inner bash
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
-    </dev/null >>"$logfile" 2>&1 9>&- &
+  # shellcheck disable=SC2016  # $$, $0 and $@ are for the inner bash
+  setsid bash -c 'for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2)) && eval "exec $n>&-"; done
+    echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
+    </dev/null >>"$logfile" 2>&1 &
   for _ in $(seq 50); do [[ -s $pidfile ]] && break; sleep 0.05; done
 }
 
