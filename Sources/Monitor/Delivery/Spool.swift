@@ -537,17 +537,23 @@ enum SpoolFiles {
 
     /// The sequence number at the start of a line, or `nil` when the line is not a record.
     static func sequence(of line: String) -> UInt64? {
-        guard let space = line.utf8.firstIndex(of: UInt8(ascii: " ")) else { return nil }
-        return UInt64(Substring(line.utf8[..<space]))
+        split(line)?.seq
     }
 
     /// The sequence number and the record's text of a line, or `nil` when the line is not a
-    /// record. By UTF-8 bytes, not characters: a spool of 20,000 records is read back in a burst.
+    /// record.
     static func parts(of line: String) -> (seq: UInt64, text: String)? {
+        guard let (seq, space) = split(line) else { return nil }
+        return (seq, String(Substring(line.utf8[line.utf8.index(after: space)...])))
+    }
+
+    /// A record line's sequence number and the index of the space after it. By UTF-8 bytes, not
+    /// characters: a spool of 20,000 records is read back in a burst.
+    private static func split(_ line: String) -> (seq: UInt64, space: String.UTF8View.Index)? {
         guard let space = line.utf8.firstIndex(of: UInt8(ascii: " ")), let seq = UInt64(Substring(line.utf8[..<space])) else {
             return nil
         }
-        return (seq, String(Substring(line.utf8[line.utf8.index(after: space)...])))
+        return (seq, space)
     }
 
     /// The lines of a file, empty ones skipped; split at newline bytes (a newline is never part
