@@ -118,7 +118,8 @@ public struct RunRequest: Sendable, Hashable {
         }
         guard isObject else { throw Invalid(description: "not a run request: expected a JSON object") }
         guard version?.intValue == Self.version else {
-            throw Invalid(description: "run request version \(version?.displayText ?? "missing"); this agent reads version \(Self.version)")
+            // As JSON: a version written as a string ("1") must not read as the number it holds.
+            throw Invalid(description: "run request version \(version?.json() ?? "missing"); this agent reads version \(Self.version), an integer")
         }
         func text(_ value: JSONValue?, _ name: String) throws(Invalid) -> String {
             guard let value = value?.stringValue, !value.isEmpty else {

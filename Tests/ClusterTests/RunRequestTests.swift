@@ -30,6 +30,7 @@ import Testing
     @Test(arguments: [
         ("[1]", "expected a JSON object"),
         ("{\"v\":2}", "run request version 2; this agent reads version 1"),
+        ("{\"v\":\"1\"}", "run request version \"1\"; this agent reads version 1, an integer"),
         ("{\"v\":1,\"id\":\"a\",\"check\":\"ping\",\"label\":\"x\",\"location\":\"eu\",\"due\":1,\"controller\":\"c\"}", "\"options\" missing"),
         ("{\"v\":1,\"id\":\"a\",\"check\":\"ping\",\"label\":\"x\",\"options\":{},\"location\":\"eu\",\"controller\":\"c\"}", "\"due\" missing"),
         ("{\"v\":1,\"id\":\"a\",\"check\":7,\"label\":\"x\",\"options\":{},\"location\":\"eu\",\"due\":1,\"controller\":\"c\"}", "\"check\" missing or not a string"),
