@@ -104,10 +104,16 @@ final class AMQPTestClient {
     }
 
     /// How many messages `queue` holds ready for delivery (not those delivered and unacknowledged).
-    func messageCount(_ queue: String) throws -> Int {
+    func messageCount(_ queue: String) throws -> Int { try counts(queue).messages }
+
+    /// How many consumers `queue` has; throws when it does not exist.
+    func consumerCount(_ queue: String) throws -> Int { try counts(queue).consumers }
+
+    /// A passive declare of `queue`: its ready messages and its consumers.
+    private func counts(_ queue: String) throws -> (messages: Int, consumers: Int) {
         let declared = queue.withCString { q in amqp_queue_declare(state, 1, amqp_cstring_bytes(q), 1, 0, 0, 0, amqp_empty_table) }
         guard amqp_get_rpc_reply(state).reply_type == AMQP_RESPONSE_NORMAL, let declared else { throw Failure(description: "queue.declare passive \(queue)") }
-        return Int(declared.pointee.message_count)
+        return (Int(declared.pointee.message_count), Int(declared.pointee.consumer_count))
     }
 
     /// Declares a durable exchange of `type`.

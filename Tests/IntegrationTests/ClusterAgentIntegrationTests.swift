@@ -45,6 +45,23 @@ extension SinkIntegrationTests {
             try connection.declareExchange(ClusterTopology.heartbeatExchange, type: "fanout")
         }
 
+        /// Waits (30 s at most) until each location's request queue has `agents` consumers: agents
+        /// started just before a controller may not have declared their queue when its first
+        /// requests go out (on a busy machine), and those would be counted unroutable.
+        func waitForAgents(_ uri: String, _ agents: [String: Int]) async throws {
+            let deadline = ContinuousClock.now + .seconds(30)
+            var ready: [String: Int] = [:]
+            while ContinuousClock.now < deadline {
+                for (location, _) in agents {
+                    // A passive declare of a queue not yet there closes the channel: a new client each time.
+                    ready[location] = try? await SinkTest.blocking.run { try AMQPTestClient(uri: uri).consumerCount(ClusterTopology.requestQueue(location)) }
+                }
+                if agents.allSatisfy({ ready[$0.key, default: 0] >= $0.value }) { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            Issue.record("agents not consuming within 30 s: \(ready), expected \(agents)")
+        }
+
         /// Reads the result queue until `count` results came (30 s at most), by request id.
         func results(_ uri: String, count: Int) async throws -> [String: [String: JSONValue]] {
             var byRequest: [String: [String: JSONValue]] = [:]
@@ -186,6 +203,7 @@ extension SinkIntegrationTests {
                 let directory = try SinkTest.directory("controller")
                 try controllerConfig(directory, uri: uri, port: listener.port, locations: "local, eu").write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
                 let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                try await waitForAgents(uri, ["eu": 1])
                 let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
                 try await Task.sleep(for: .seconds(4))
                 controller.process.signal(SIGTERM)
@@ -265,6 +283,7 @@ extension SinkIntegrationTests {
             try await LocalHTTPServer.with { server in try await withVhost { uri in
                 let directory = try manyChecksConfig(uri: uri, port: server.port, count: 20, sleep: 0.5, locations: "eu")
                 let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                try await waitForAgents(uri, ["eu": 1])
                 let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
                 try await Task.sleep(for: .seconds(3))
                 try await SinkTest.services("stop-one", "rabbitmq")
@@ -306,6 +325,7 @@ extension SinkIntegrationTests {
                     try Binary.start(["agent", "--location", location, "--cluster-uri", uri, "--name", name])
                 }
                 var agents = [try agent("eu", "eu-1"), try agent("eu", "eu-2"), try agent("us", "us-1")]
+                try await waitForAgents(uri, ["eu": 2, "us": 1])
                 let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
                 try await Task.sleep(for: .seconds(4))
                 agents[0].process.signal(SIGKILL)
@@ -398,6 +418,7 @@ extension SinkIntegrationTests {
                 try controllerConfig(directory, uri: uri, port: listener.port, locations: "eu")
                     .replacingOccurrences(of: "sleep: 0.5", with: "sleep: 2").write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
                 let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                try await waitForAgents(uri, ["eu": 1])
                 let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
                 try await Task.sleep(for: .seconds(8))
                 agent.process.signal(SIGKILL)
@@ -432,6 +453,7 @@ extension SinkIntegrationTests {
                   console: {report: always}
                 """.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
                 let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                try await waitForAgents(uri, ["eu": 1])
                 let controller = try Binary.start(["run", "--config", directory + "/c.yml"])
                 try await Task.sleep(for: .seconds(5))
                 controller.process.signal(SIGTERM)
