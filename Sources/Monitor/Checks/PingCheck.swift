@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// `ping`: sends ICMP echo requests to `host` and reports packet loss and round-trip times, with
 /// no `ping` subprocess (see `ICMPEngine` for sockets, matching and timing).
@@ -93,15 +94,54 @@ public struct PingCheck: Check {
         guard count == 1, let (address, text) = numeric, family.allows(address.family),
             let engine = try? self.engine(address.family)
         else { return .pending(run) }
-        let now = MonotonicClock.nanos()
-        let expiry = now + Int64(min(wait, timeout) * 1e9)
-        var measurement: [String: JSONValue] = .init(minimumCapacity: 12)
-        measurement["packets"] = .int(count)
-        measurement["address"] = .string(text)
-        return .later { [self, measurement] finish in
-            let session = PingSession(count: 1)
-            session.send(index: 0, engine: engine, to: address, payloadSize: size, expiry: expiry)
-            session.whenSettled { finish(outcome(session.summary, address: text, measurement: measurement)) }
+        let run = SingleRun(
+            check: self, engine: engine, address: address, text: text, expiry: MonotonicClock.nanos() + Int64(min(wait, timeout) * 1e9))
+        // A closure of one object reference needs no context of its own.
+        return .later { finish in run.begin(finish) }
+    }
+
+    /// The run of a single request to a numeric address: one object for the request, its reply
+    /// and the run's end (no session, no lock, no arrays of round trips and keys), which ends the
+    /// run once, on the thread that learns what became of the request.
+    final class SingleRun: EchoWaiter, @unchecked Sendable {
+        // @unchecked: `finish` is written once, in `begin`, before the request is sent; the
+        // engine's lock orders that write before the reader thread's call.
+        private let check: PingCheck
+        private let engine: ICMPEngine
+        private let address: SocketAddress
+        private let text: String
+        private let expiry: Int64
+        private var finish: (@Sendable (CheckOutcome) -> Void)?
+        /// Set by the first of the reply, the expiry and a failed send: the others are ignored.
+        private let done = Atomic<Bool>(false)
+
+        init(check: PingCheck, engine: ICMPEngine, address: SocketAddress, text: String, expiry: Int64) {
+            self.check = check
+            self.engine = engine
+            self.address = address
+            self.text = text
+            self.expiry = expiry
+        }
+
+        /// Sends the request; a failed send ends the run as lost, with the send's `errno`.
+        func begin(_ finish: @escaping @Sendable (CheckOutcome) -> Void) {
+            self.finish = finish
+            if case .failure(let error) = engine.send(waiter: self, index: 0, to: address, payloadSize: check.size, expiry: expiry) {
+                settle(PingSession.Summary(sent: 1, sendError: error.code))
+            }
+        }
+
+        func replied(index: Int, rttNanos: Int64, ttl: Int?) {
+            settle(PingSession.Summary(sent: 1, roundTrips: [rttNanos], ttl: ttl))
+        }
+
+        func lost(index: Int) {
+            settle(PingSession.Summary(sent: 1))
+        }
+
+        private func settle(_ summary: PingSession.Summary) {
+            guard !done.exchange(true, ordering: .acquiringAndReleasing), let finish else { return }
+            finish(check.outcome(summary, address: text, measurement: [:]))
         }
     }
 
@@ -153,35 +193,57 @@ public struct PingCheck: Check {
         return outcome(session.summary, address: address.host, measurement: measurement)
     }
 
-    /// The outcome of what the run saw (`address`: the address pinged, as text).
-    func outcome(_ summary: PingSession.Summary, address: String, measurement: [String: JSONValue]) -> CheckOutcome {
+    /// The outcome of what the run saw (`address`: the address pinged, as text). `measurement`
+    /// holds what the run knew before (a lookup's error); `packets` and `address` are set here.
+    func outcome(_ summary: PingSession.Summary, address: String, measurement: consuming [String: JSONValue]) -> CheckOutcome {
         var measurement = measurement
+        measurement.reserveCapacity(12)
         let received = summary.roundTrips.count
         let lossPercent = summary.sent == 0 ? 100 : Double(summary.sent - received) / Double(summary.sent) * 100
+        let loss = (lossPercent * 1000).rounded() / 1000
+        measurement["packets"] = .int(count)
+        measurement["address"] = .string(address)
         measurement["sent"] = .int(summary.sent)
         measurement["received"] = .int(received)
-        measurement["loss"] = .double((lossPercent * 1000).rounded() / 1000)
-        var detail = "\(received) of \(summary.sent) replies from \(address)"
-        if !summary.roundTrips.isEmpty {
-            let ms = summary.roundTrips.map { Double($0) / 1e6 }
-            let mean = ms.reduce(0, +) / Double(ms.count)
+        measurement["loss"] = .double(loss)
+        // One string, sized once (each `+=` or interpolation of the text would grow it again).
+        var message = ""
+        message.reserveCapacity(112 + address.utf8.count)
+        message += lossPercent < self.loss ? "Host is reachable (" : "Host is not reachable ("
+        message += loss.rounded() == loss ? String(Int(loss)) : JSONValue.double(loss).displayText
+        message += "% packet loss: "
+        message += String(received)
+        message += " of "
+        message += String(summary.sent)
+        message += " replies from "
+        message += address
+        if let first = summary.roundTrips.first {
+            var (sum, low, high) = (0.0, Double(first) / 1e6, Double(first) / 1e6)
+            for rtt in summary.roundTrips {
+                let ms = Double(rtt) / 1e6
+                sum += ms
+                low = min(low, ms)
+                high = max(high, ms)
+            }
+            let mean = sum / Double(received)
             // Population standard deviation, as ping's `mdev`.
-            let variance = ms.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(ms.count)
+            let variance = summary.roundTrips.reduce(0.0) { $0 + (Double($1) / 1e6 - mean) * (Double($1) / 1e6 - mean) } / Double(received)
             func micro(_ v: Double) -> JSONValue { .double((v * 1000).rounded() / 1000) }
-            measurement["min"] = micro(ms.min()!)
+            measurement["min"] = micro(low)
             measurement["avg"] = micro(mean)
-            measurement["max"] = micro(ms.max()!)
+            measurement["max"] = micro(high)
             measurement["stddev"] = micro(variance.squareRoot())
             measurement["unit"] = "ms"
-            detail += ", rtt avg \(micro(mean).displayText) ms"
+            message += ", rtt avg "
+            message += micro(mean).displayText
+            message += " ms"
         }
         if let ttl = summary.ttl { measurement["ttl"] = .int(ttl) }
-        if let code = summary.sendError { detail += "; send failed: \(String(cString: strerror(code)))" }
-        let lossText = measurement["loss"]!.doubleValue!.rounded() == measurement["loss"]!.doubleValue!
-            ? String(Int(measurement["loss"]!.doubleValue!)) : measurement["loss"]!.displayText
-        if lossPercent < loss {
-            return .success("Host is reachable (\(lossText)% packet loss: \(detail))", measurement)
+        if let code = summary.sendError {
+            message += "; send failed: "
+            message += String(cString: strerror(code))
         }
-        return .failure("Host is not reachable (\(lossText)% packet loss: \(detail))", measurement)
+        message += ")"
+        return lossPercent < self.loss ? .success(message, measurement) : .failure(message, measurement)
     }
 }

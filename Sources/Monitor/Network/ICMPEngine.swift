@@ -62,10 +62,12 @@ final class ICMPEngine: @unchecked Sendable {
     private let thread: DedicatedThread
 
     private struct Pending {
-        var session: PingSession
+        var waiter: any EchoWaiter
         var index: Int
         var generation: UInt32
-        var payload: [UInt8]
+        /// The request's payload is `ICMPPacket.payloadBytes(token:size:)` of these.
+        var token: UInt64
+        var payloadSize: Int
         var destination: [UInt8]
         /// `CLOCK_REALTIME` and `CLOCK_MONOTONIC` at send, nanoseconds.
         var sentReal: Int64
@@ -200,34 +202,38 @@ final class ICMPEngine: @unchecked Sendable {
         }
     }
 
-    /// Sends echo request `index` of `session` to `destination` with `payloadSize` payload bytes,
+    /// Sends echo request `index` of `waiter` to `destination` with `payloadSize` payload bytes,
     /// waiting for its reply until `expiry` (`MonotonicClock` nanoseconds). Returns the key that
     /// `cancel` takes, or the `errno` of a failed send (the request is then not waiting).
     func send(
-        session: PingSession, index: Int, to destination: SocketAddress, payloadSize: Int, expiry: Int64
+        waiter: any EchoWaiter, index: Int, to destination: SocketAddress, payloadSize: Int, expiry: Int64
     ) -> Result<UInt64, SendError> {
         precondition(destination.family == family, "address family mismatch")
-        var packet: [UInt8] = []
-        let registered = state.withLock { s -> (key: UInt64, wake: Bool)? in
+        // The packet comes out of the lock as a result: assigned to a variable of the caller, it
+        // was captured in a heap box (one more allocation a request).
+        let registered = state.withLock { s -> (key: UInt64, wake: Bool, packet: [UInt8])? in
             guard s.pending.count < Int(UInt16.max) else { return nil }
             var sequence = s.nextSequence
             while s.pending[sequence] != nil { sequence &+= 1 }
             s.nextSequence = sequence &+ 1
             s.generation &+= 1
-            let payload = ICMPPacket.payload(token: s.random.next(), size: payloadSize)
-            packet = ICMPPacket.echoRequest(family: family, identifier: identifier, sequence: sequence, payload: payload)
+            let token = s.random.next()
+            let packet = ICMPPacket.echoRequest(
+                family: family, identifier: identifier, sequence: sequence,
+                payload: ICMPPacket.payloadBytes(token: token, size: payloadSize))
             let key = UInt64(sequence) | UInt64(s.generation) << 16
             s.timers.push(deadline: expiry, value: key)
             // Clock readings last, just before the lock is released and the packet leaves.
             s.pending[sequence] = Pending(
-                session: session, index: index, generation: s.generation, payload: payload, destination: destination.bytes,
+                waiter: waiter, index: index, generation: s.generation, token: token, payloadSize: payloadSize,
+                destination: destination.bytes,
                 sentReal: WallClock.nowNanos(), sentMono: MonotonicClock.nanos())
             // Wake the reader if this request expires before it planned to wake.
             let wake = expiry < s.wakeAt
             if wake { s.wakeAt = expiry }
-            return (key, wake)
+            return (key, wake, packet)
         }
-        guard let (key, wake) = registered else { return .failure(SendError(code: ENOBUFS)) }
+        guard let (key, wake, packet) = registered else { return .failure(SendError(code: ENOBUFS)) }
         let sent = packet.withUnsafeBytes { bytes in
             destination.withSockAddr { sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, $1) }
         }
@@ -245,10 +251,10 @@ final class ICMPEngine: @unchecked Sendable {
         var code: Int32
     }
 
-    /// Stops waiting for the requests with these keys; their sessions see them as lost.
+    /// Stops waiting for the requests with these keys; their waiters see them as lost.
     func cancel(_ keys: [UInt64]) {
         let removed = state.withLock { s in keys.compactMap { Self.take(&s, key: $0) } }
-        for entry in removed { entry.session.lost(index: entry.index) }
+        for entry in removed { entry.waiter.lost(index: entry.index) }
     }
 
     /// Closes the socket and ends the reader thread (tests; shared engines live as long as the process).
@@ -259,7 +265,7 @@ final class ICMPEngine: @unchecked Sendable {
             s.pending.removeAll()
             return all
         }
-        for entry in waiting { entry.session.lost(index: entry.index) }
+        for entry in waiting { entry.waiter.lost(index: entry.index) }
         signalReader()
         thread.stop()
         close(fd)
@@ -316,7 +322,7 @@ final class ICMPEngine: @unchecked Sendable {
                     }
                 }
             }
-            for entry in expired { entry.session.lost(index: entry.index) }
+            for entry in expired { entry.waiter.lost(index: entry.index) }
             expired.removeAll(keepingCapacity: true)
         }
     }
@@ -361,14 +367,15 @@ final class ICMPEngine: @unchecked Sendable {
                 header = clinux_cmsg_nxthdr(&message, current)
             }
         }
-        let sourceAddress = withUnsafeBytes(of: source) { SocketAddress($0.baseAddress!, length: Int(message.msg_namelen)) }
         guard let reply = ICMPPacket.parseEchoReply(
             buffer[0..<count], family: family, includesIPHeader: kind == .raw && family == .ipv4),
-            reply.identifier == identifier, let sourceAddress
+            reply.identifier == identifier
         else { return true }
+        let sourceLength = Int(message.msg_namelen)
         let matched = state.withLock { s -> Pending? in
-            guard let entry = s.pending[reply.sequence], entry.payload.elementsEqual(reply.payload),
-                entry.destination == sourceAddress.bytes
+            guard let entry = s.pending[reply.sequence],
+                reply.payload.elementsEqual(ICMPPacket.payloadBytes(token: entry.token, size: entry.payloadSize)),
+                withUnsafeBytes(of: source, { SocketAddress.address($0.baseAddress!, length: sourceLength, equals: entry.destination) })
             else { return nil }
             s.pending[reply.sequence] = nil
             return entry
@@ -381,7 +388,7 @@ final class ICMPEngine: @unchecked Sendable {
             let kernelRTT = kernelReal - matched.sentReal
             if kernelRTT >= 0 && kernelRTT <= monotonicRTT + 10_000 { rtt = kernelRTT }
         }
-        matched.session.replied(index: matched.index, rttNanos: rtt, ttl: reply.headerTTL ?? controlTTL)
+        matched.waiter.replied(index: matched.index, rttNanos: rtt, ttl: reply.headerTTL ?? controlTTL)
         return true
     }
 }

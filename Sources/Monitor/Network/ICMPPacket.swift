@@ -10,22 +10,32 @@ enum ICMPPacket {
 
     /// The payload of a request: the token first (as much as fits), then the classic
     /// `0x10, 0x11, …` filler `ping` uses, so captures look familiar.
-    static func payload(token: UInt64, size: Int) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: size)
-        for index in 0..<size {
-            bytes[index] = index < tokenSize ? UInt8(truncatingIfNeeded: token >> (8 * UInt64(index))) : UInt8(truncatingIfNeeded: 0x10 + index)
+    static func payload(token: UInt64, size: Int) -> [UInt8] { Array(payloadBytes(token: token, size: size)) }
+
+    /// The bytes of `payload(token:size:)`, computed as read (no array: a request is built and
+    /// a reply matched without one).
+    static func payloadBytes(token: UInt64, size: Int) -> LazyMapSequence<Range<Int>, UInt8> {
+        (0..<size).lazy.map { index in
+            index < tokenSize ? UInt8(truncatingIfNeeded: token >> (8 * UInt64(index))) : UInt8(truncatingIfNeeded: 0x10 + index)
         }
-        return bytes
     }
 
     /// An echo request with its checksum filled in. The kernel recomputes the checksum for
     /// datagram ICMP sockets and for ICMPv6, and replaces the identifier on datagram sockets.
-    static func echoRequest(family: SocketAddress.Family, identifier: UInt16, sequence: UInt16, payload: [UInt8]) -> [UInt8] {
-        var packet: [UInt8] = [
-            echoRequestType(family), 0, 0, 0,
-            UInt8(identifier >> 8), UInt8(identifier & 0xFF), UInt8(sequence >> 8), UInt8(sequence & 0xFF),
-        ]
-        packet += payload
+    static func echoRequest(
+        family: SocketAddress.Family, identifier: UInt16, sequence: UInt16, payload: some Collection<UInt8>
+    ) -> [UInt8] {
+        // Written in place into one allocation (appending grew it a second time).
+        var packet = [UInt8](unsafeUninitializedCapacity: 8 + payload.count) { buffer, count in
+            // Type, code, checksum (set below), identifier, sequence.
+            for (index, byte) in [
+                echoRequestType(family), 0, 0, 0, UInt8(identifier >> 8), UInt8(identifier & 0xFF), UInt8(sequence >> 8), UInt8(sequence & 0xFF),
+            ].enumerated() {
+                buffer.initializeElement(at: index, to: byte)
+            }
+            _ = buffer[8...].initialize(fromContentsOf: payload)
+            count = 8 + payload.count
+        }
         let sum = checksum(packet)
         packet[2] = UInt8(sum >> 8)
         packet[3] = UInt8(sum & 0xFF)

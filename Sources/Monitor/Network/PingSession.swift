@@ -1,8 +1,16 @@
 import Synchronization
 
+/// What waits for echo requests sent through an `ICMPEngine`: told once per request whether it
+/// was answered or lost.
+protocol EchoWaiter: AnyObject, Sendable {
+    func replied(index: Int, rttNanos: Int64, ttl: Int?)
+    /// Request `index` got no (acceptable) reply in time, or was never sent.
+    func lost(index: Int)
+}
+
 /// The requests of one `ping` run and what became of them: filled in by the ICMP reader thread,
 /// awaited by the check.
-final class PingSession: Sendable {
+final class PingSession: EchoWaiter {
     /// What the run saw.
     struct Summary: Sendable, Hashable {
         /// Requests sent (including sends that failed).
@@ -38,7 +46,7 @@ final class PingSession: Sendable {
             s.sent += 1
             s.outstanding += 1
         }
-        switch engine.send(session: self, index: index, to: destination, payloadSize: payloadSize, expiry: expiry) {
+        switch engine.send(waiter: self, index: index, to: destination, payloadSize: payloadSize, expiry: expiry) {
         case .success(let key):
             state.withLock { $0.keys.append(key) }
         case .failure(let error):
@@ -52,7 +60,6 @@ final class PingSession: Sendable {
     /// The keys of the requests sent so far (for `ICMPEngine.cancel`).
     var keys: [UInt64] { state.withLock { $0.keys } }
 
-    /// Request `index` was answered after `rttNanos`.
     func replied(index: Int, rttNanos: Int64, ttl: Int?) {
         resolve { s in
             s.roundTrips[index] = rttNanos
@@ -60,7 +67,6 @@ final class PingSession: Sendable {
         }
     }
 
-    /// Request `index` got no (acceptable) reply in time, or was never sent.
     func lost(index: Int) {
         resolve { _ in }
     }
@@ -99,3 +105,4 @@ final class PingSession: Sendable {
         }
     }
 }
+

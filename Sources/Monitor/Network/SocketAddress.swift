@@ -72,6 +72,21 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether the `sockaddr_in` or `sockaddr_in6` at `address` holds the address `bytes` (port
+    /// and scope aside), read in place: the ICMP reader matches every reply's source by it.
+    static func address(_ address: UnsafeRawPointer, length: Int, equals bytes: [UInt8]) -> Bool {
+        let family = Int32(address.load(as: sa_family_t.self))
+        let offset: Int
+        if family == AF_INET, length >= MemoryLayout<sockaddr_in>.size, bytes.count == 4 {
+            offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
+        } else if family == AF_INET6, length >= MemoryLayout<sockaddr_in6>.size, bytes.count == 16 {
+            offset = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
+        } else {
+            return false
+        }
+        return bytes.withUnsafeBytes { memcmp($0.baseAddress!, address + offset, $0.count) == 0 }
+    }
+
     /// The same address with another port.
     public func with(port: UInt16) -> SocketAddress {
         SocketAddress(family: family, bytes: bytes, port: port, scopeID: scopeID)
