@@ -49,7 +49,10 @@ public protocol SchedulerObserver: Sendable {
 /// start is planned when a run ends), and a check that hangs until its hard deadline delays
 /// nothing but itself: at the deadline its run ends as a failure. On graceful shutdown the
 /// scheduler stops: runs in progress are cancelled and their results discarded.
-public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
+///
+/// A class: every run's closures (its planned start, its end) capture the scheduler, and a
+/// struct of ten members was copied into each of them (a retain and a release per member).
+public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Duration {
     public let checks: [ScheduledCheck]
     public let router: ResultRouter
     public let host: String
@@ -95,7 +98,7 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
             await withDiscardingTaskGroup { group in
                 group.addTask { await timers.run() }
                 for slot in slots {
-                    plan(slot, at: Int64((slot.schedule.withLock(\.planned) * 1e9).rounded()), runs: runs)
+                    self.plan(slot, at: Int64((slot.schedule.withLock(\.planned) * 1e9).rounded()), runs: runs)
                 }
                 // Until shutdown: the runs are tasks of their own, started by the timers.
                 while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
@@ -155,16 +158,9 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         case .later(let begin):
             // The check ends itself by its timeout; the hard deadline is the safety net should it
             // not (whichever comes first ends the run, the other is ignored).
-            let ended = Flag()
-            let deadline = timers.schedule(at: hardDeadline(of: scheduled, from: start, on: timers)) { [self] in
-                guard ended.claim() else { return }
-                end(slot, with: result(of: scheduled, .failure(scheduled.overtime), createdMillis: createdMillis, start: start), runs: runs)
-            }
-            begin { [self] outcome in
-                guard ended.claim() else { return }
-                timers.cancel(deadline)
-                end(slot, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start), runs: runs)
-            }
+            let run = LaterRun(scheduler: self, slot: slot, runs: runs, createdMillis: createdMillis, start: start)
+            run.deadline.store(timers.schedule(at: hardDeadline(of: scheduled, from: start, on: timers)) { run.end(nil) } ?? 0, ordering: .releasing)
+            begin { outcome in run.end(outcome) }
         case let started:
             runs.start(slot) { [self] in
                 let result = await finish(scheduled, started, createdMillis: createdMillis, start: start, timers: timers) { runs.cancel(slot) }
@@ -176,7 +172,7 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
     /// Ends a run of `slot`: routes its result (an agent's run may have none) and plans the next
     /// run. The next start is planned only when a run ends, so a check never overlaps itself,
     /// and a check that hangs until its deadline delays nothing but itself.
-    private func end(_ slot: CheckSlot, with result: CheckResult?, runs: RunTracker) {
+    fileprivate func end(_ slot: CheckSlot, with result: CheckResult?, runs: RunTracker) {
         guard !runs.stopped else { return }
         let config = slot.scheduled.config
         if let result { router.route(result) }
@@ -280,7 +276,7 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
 
     /// The result of a run begun at `start` (elapsed time read on the scheduler's clock, the one
     /// its deadlines are kept on).
-    private func result(of scheduled: ScheduledCheck, _ outcome: CheckOutcome, createdMillis: UInt64, start: C.Instant) -> CheckResult {
+    fileprivate func result(of scheduled: ScheduledCheck, _ outcome: CheckOutcome, createdMillis: UInt64, start: C.Instant) -> CheckResult {
         let elapsed = start.duration(to: clock.now).components
         var result = CheckResult(
             id: ResultID.next(millis: createdMillis), status: outcome.status, check: scheduled.config.type,
@@ -291,6 +287,41 @@ public struct Scheduler<C: Clock>: Service where C.Duration == Duration {
         // `local` in a quorum's group (a run in this process has no location otherwise).
         result.location = scheduled.config.location
         return result
+    }
+}
+
+/// A run that ends itself (`CheckStart.later`), or at its hard deadline: one object for both
+/// ends, which the two closures capture alone (a closure of one reference has no context of its
+/// own; a flag and two closures each copying the run's state were three allocations a run).
+private final class LaterRun<C: Clock>: Sendable where C.Duration == Duration {
+    let scheduler: Scheduler<C>
+    let slot: CheckSlot
+    let runs: RunTracker
+    let createdMillis: UInt64
+    let start: C.Instant
+    /// The hard deadline's timer entry (0: none, the queue had stopped).
+    let deadline = Atomic<UInt64>(0)
+    private let ended = Atomic<Bool>(false)
+
+    init(scheduler: Scheduler<C>, slot: CheckSlot, runs: RunTracker, createdMillis: UInt64, start: C.Instant) {
+        self.scheduler = scheduler
+        self.slot = slot
+        self.runs = runs
+        self.createdMillis = createdMillis
+        self.start = start
+    }
+
+    /// Ends the run with the check's `outcome`, or (`nil`) at its hard deadline; only the first
+    /// call counts.
+    func end(_ outcome: CheckOutcome?) {
+        guard !ended.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if outcome != nil {
+            let id = deadline.load(ordering: .acquiring)
+            scheduler.timers.cancel(id == 0 ? nil : id)
+        }
+        scheduler.end(
+            slot, with: scheduler.result(of: slot.scheduled, outcome ?? .failure(slot.scheduled.overtime), createdMillis: createdMillis, start: start),
+            runs: runs)
     }
 }
 
