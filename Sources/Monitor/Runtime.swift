@@ -137,7 +137,22 @@ public struct Runtime: Sendable {
                 stateDirectory: config.settings.stateDirectory, router: router, checks: checks.count,
                 longestSleep: checks.map(\.config.sleep).max() ?? 0, logger: logger))
         if let remote { services.append(remote) }
-        services.append(scheduler(clock: ContinuousClock(), observer: observer, remote: remote))
+        services.append(LiveScheduler(scheduler: scheduler(clock: ContinuousClock(), observer: observer, remote: remote)))
         return services
     }
+}
+
+/// The scheduler on the real clock as a service of its own type: `run()` calls the scheduler
+/// with its clock known here, so the optimizer makes a copy of the whole run path for
+/// `ContinuousClock`. Run as `any Service`, the generic `Scheduler` ran its generic code: every
+/// clock reading, instant and duration went through value witnesses and runtime metadata
+/// lookups (`perf`: 5 % of the process's samples with 5,000 pings a second).
+struct LiveScheduler: Service, CustomStringConvertible {
+    let scheduler: Scheduler<ContinuousClock>
+
+    func run() async throws {
+        try await scheduler.run()
+    }
+
+    var description: String { scheduler.description }
 }
