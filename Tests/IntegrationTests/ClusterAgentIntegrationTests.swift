@@ -385,6 +385,7 @@ extension SinkIntegrationTests {
                 try controllerConfig(directory, uri: uri, port: listener.port, locations: "local, eu, us")
                     .replacingOccurrences(of: "sleep: 0.5", with: "sleep: 1").write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
                 let agent = try Binary.start(["agent", "--location", "eu", "--cluster-uri", uri, "--name", "agent-eu"])
+                try await waitForAgents(uri, ["eu": 1])
                 let out = try await Binary.run(["once", "--config", directory + "/c.yml"])
                 agent.process.signal(SIGTERM)
                 _ = await agent.finish()
