@@ -80,6 +80,7 @@ public struct HostPortCheck: Check {
         // Made once here, not per run: `String.contains` on a string goes through Foundation's
         // search, and formatting an address is `inet_ntop`.
         self.target = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
+        connected = "Successfully connected to \(target)"
         if let address = SocketAddress(numeric: host, port: port) {
             numeric = (address, .string(address.host))
         } else {
@@ -89,6 +90,8 @@ public struct HostPortCheck: Check {
 
     /// `host:port` as the messages show it.
     let target: String
+    /// The message of a connect to a numeric `host` (made once: two allocations a run).
+    private let connected: String
     /// The address when `host` is numeric, and its text (the `address` measurement).
     private let numeric: (address: SocketAddress, text: JSONValue)?
 
@@ -116,10 +119,11 @@ public struct HostPortCheck: Check {
 
     /// The outcome of a run whose one connect, to a numeric address, started at `startedAt`.
     private func outcome(of completion: ConnectCompletion, to address: SocketAddress, text: JSONValue, startedAt: Int64) -> CheckOutcome {
-        var measurement: [String: JSONValue] = .init(minimumCapacity: 5)
-        measurement["connection"] = 0
-        measurement["dns_ms"] = 0
-        var attempts = Attempts(measurement: measurement)
+        // Filled in place in `attempts` (a dictionary made here and handed over was copied on its
+        // first change there: one more allocation a run).
+        var attempts = Attempts(measurement: .init(minimumCapacity: 5))
+        attempts.measurement["connection"] = 0
+        attempts.measurement["dns_ms"] = 0
         return attempts.add(completion, of: address, text: text, startedAt: startedAt, for: self) ?? attempts.failure(for: self)
     }
 
@@ -171,7 +175,7 @@ public struct HostPortCheck: Check {
             switch completion.outcome {
             case .connected:
                 measurement["connection"] = 1
-                return .success("Successfully connected to \(check.target)\(via)", measurement)
+                return .success(via.isEmpty ? check.connected : "Successfully connected to \(check.target)\(via)", measurement)
             case .failed(let code):
                 kind = HostPortCheck.errorKind(code)
                 failures.append("\(HostPortCheck.describe(code))\(via)")
