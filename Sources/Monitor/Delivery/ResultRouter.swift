@@ -37,15 +37,16 @@ public final class ResultRouter: Sendable {
         self.metrics = metrics
     }
 
-    /// Routes one result. Never waits: queues are bounded and drop (counted) when full.
-    public func route(_ result: CheckResult) {
+    /// Routes one result (`key`: its `key`, when the caller has it made). Never waits: queues
+    /// are bounded and drop (counted) when full.
+    public func route(_ result: CheckResult, key: String? = nil) {
         if logger.logLevel <= .debug {
             logger.debug(
                 "result",
                 metadata: ["check": "\(result.key)", "status": "\(result.status.rawValue)", "message": "\(result.message)"])
         }
         if let quorum {
-            let key = result.key
+            let key = key ?? result.key
             if let overall = quorum.overall(after: result, key: key, host: host) {
                 record(result, key: key)
                 record(overall, key: overall.key)
@@ -53,7 +54,7 @@ public final class ResultRouter: Sendable {
                 return
             }
         }
-        record(result, key: nil)
+        record(result, key: key)
         deliver(result)
     }
 

@@ -137,7 +137,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
         guard !runs.stopped else { return }
         let scheduled = slot.scheduled
         let lag = slot.schedule.withLock { $0.begin(at: seconds(since: timers.origin)) }
-        observer?.runStarted(key: scheduled.config.key, lag: lag)
+        observer?.runStarted(key: slot.key, lag: lag)
         let createdMillis = WallClock.nowMillis()
         if scheduled.config.isRemote {
             // An agent's run: its result (or none, "no data") ends it. It may wait for an agent
@@ -175,7 +175,8 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
     fileprivate func end(_ slot: CheckSlot, with result: CheckResult?, runs: RunTracker) {
         guard !runs.stopped else { return }
         let config = slot.scheduled.config
-        if let result { router.route(result) }
+        // A local run's result has the slot's key; an agent's result names its own location.
+        if let result { router.route(result, key: config.isRemote ? nil : slot.key) }
         let (wake, overruns) = slot.schedule.withLock { schedule -> (Double, Int?) in
             let before = schedule.overruns
             let wake = schedule.end(at: seconds(since: timers.origin))
@@ -333,6 +334,8 @@ final class TaskBox<T: Sendable>: Sendable {
 /// One check's timetable and its run in progress, if any.
 final class CheckSlot: Sendable {
     let scheduled: ScheduledCheck
+    /// `scheduled.config.key`, made once (it is built from its parts on every read).
+    let key: String
     /// Touched by the check's own runs only, one at a time (a run plans the next as it ends).
     let schedule: Mutex<RunSchedule>
     /// The run in progress (cancelled at its hard deadline, or at shutdown).
@@ -342,6 +345,7 @@ final class CheckSlot: Sendable {
 
     init(scheduled: ScheduledCheck, schedule: RunSchedule, slack: Int64 = 0) {
         self.scheduled = scheduled
+        self.key = scheduled.config.key
         self.schedule = Mutex(schedule)
         self.slack = slack
     }
