@@ -127,21 +127,24 @@ public struct PingCheck: Check {
         func begin(_ finish: @escaping @Sendable (CheckOutcome) -> Void) {
             self.finish = finish
             if case .failure(let error) = engine.send(waiter: self, index: 0, to: address, payloadSize: check.size, expiry: expiry) {
-                settle(PingSession.Summary(sent: 1, sendError: error.code))
+                settle(roundTrip: nil, ttl: nil, sendError: error.code)
             }
         }
 
         func replied(index: Int, rttNanos: Int64, ttl: Int?) {
-            settle(PingSession.Summary(sent: 1, roundTrips: [rttNanos], ttl: ttl))
+            settle(roundTrip: rttNanos, ttl: ttl, sendError: nil)
         }
 
         func lost(index: Int) {
-            settle(PingSession.Summary(sent: 1))
+            settle(roundTrip: nil, ttl: nil, sendError: nil)
         }
 
-        private func settle(_ summary: PingSession.Summary) {
+        /// Ends the run with what its one request saw (its round trip, if answered: no array).
+        private func settle(roundTrip: Int64?, ttl: Int?, sendError: Int32?) {
             guard !done.exchange(true, ordering: .acquiringAndReleasing), let finish else { return }
-            finish(check.outcome(summary, address: text, measurement: [:]))
+            // None or one round trip, as one collection type either way.
+            let roundTrips = CollectionOfOne(roundTrip ?? 0).prefix(roundTrip == nil ? 0 : 1)
+            finish(check.outcome(sent: 1, roundTrips: roundTrips, ttl: ttl, sendError: sendError, address: text, measurement: [:]))
         }
     }
 
@@ -196,14 +199,24 @@ public struct PingCheck: Check {
     /// The outcome of what the run saw (`address`: the address pinged, as text). `measurement`
     /// holds what the run knew before (a lookup's error); `packets` and `address` are set here.
     func outcome(_ summary: PingSession.Summary, address: String, measurement: consuming [String: JSONValue]) -> CheckOutcome {
+        outcome(
+            sent: summary.sent, roundTrips: summary.roundTrips, ttl: summary.ttl, sendError: summary.sendError, address: address,
+            measurement: measurement)
+    }
+
+    /// The outcome of `sent` requests of which those of `roundTrips` (nanoseconds) were answered.
+    func outcome(
+        sent: Int, roundTrips: some Collection<Int64>, ttl: Int?, sendError: Int32?, address: String,
+        measurement: consuming [String: JSONValue]
+    ) -> CheckOutcome {
         var measurement = measurement
         measurement.reserveCapacity(12)
-        let received = summary.roundTrips.count
-        let lossPercent = summary.sent == 0 ? 100 : Double(summary.sent - received) / Double(summary.sent) * 100
+        let received = roundTrips.count
+        let lossPercent = sent == 0 ? 100 : Double(sent - received) / Double(sent) * 100
         let loss = (lossPercent * 1000).rounded() / 1000
         measurement["packets"] = .int(count)
         measurement["address"] = .string(address)
-        measurement["sent"] = .int(summary.sent)
+        measurement["sent"] = .int(sent)
         measurement["received"] = .int(received)
         measurement["loss"] = .double(loss)
         // One string, sized once (each `+=` or interpolation of the text would grow it again).
@@ -214,12 +227,12 @@ public struct PingCheck: Check {
         message += "% packet loss: "
         message += String(received)
         message += " of "
-        message += String(summary.sent)
+        message += String(sent)
         message += " replies from "
         message += address
-        if let first = summary.roundTrips.first {
+        if let first = roundTrips.first {
             var (sum, low, high) = (0.0, Double(first) / 1e6, Double(first) / 1e6)
-            for rtt in summary.roundTrips {
+            for rtt in roundTrips {
                 let ms = Double(rtt) / 1e6
                 sum += ms
                 low = min(low, ms)
@@ -227,7 +240,7 @@ public struct PingCheck: Check {
             }
             let mean = sum / Double(received)
             // Population standard deviation, as ping's `mdev`.
-            let variance = summary.roundTrips.reduce(0.0) { $0 + (Double($1) / 1e6 - mean) * (Double($1) / 1e6 - mean) } / Double(received)
+            let variance = roundTrips.reduce(0.0) { $0 + (Double($1) / 1e6 - mean) * (Double($1) / 1e6 - mean) } / Double(received)
             func micro(_ v: Double) -> JSONValue { .double((v * 1000).rounded() / 1000) }
             measurement["min"] = micro(low)
             measurement["avg"] = micro(mean)
@@ -238,8 +251,8 @@ public struct PingCheck: Check {
             message += micro(mean).displayText
             message += " ms"
         }
-        if let ttl = summary.ttl { measurement["ttl"] = .int(ttl) }
-        if let code = summary.sendError {
+        if let ttl { measurement["ttl"] = .int(ttl) }
+        if let code = sendError {
             message += "; send failed: "
             message += String(cString: strerror(code))
         }
