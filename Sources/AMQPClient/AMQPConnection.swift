@@ -241,6 +241,18 @@ package final class AMQPConnection {
         return poll(&descriptor, 1, 0) == 1 && descriptor.revents & Int16(POLLOUT) != 0
     }
 
+    /// Bytes of messages `publish(_:)` may write now without waiting for the broker (what the
+    /// socket's send buffer has free), or `nil` over TLS, where messages go out one by one.
+    package func sendRoom() -> Int? {
+        tls ? nil : camqp_send_room(amqp_get_sockfd(state))
+    }
+
+    /// The bytes `message` takes on the wire at most (what `publish(_:)` reserves for it).
+    package static func wireSize(of message: Message, frameMax: Int = 131_072) -> Int {
+        message.body.utf8.count + message.exchange.utf8.count + message.routingKey.utf8.count + message.messageID.utf8.count + 1024
+            + (message.body.utf8.count / (frameMax - 8) + 1) * 8
+    }
+
     /// Publishes one persistent JSON message (delivery mode 2, `application/json`, the given
     /// `message_id` and `timestamp` in Unix seconds, app id `healthmonitor`). Returning proves
     /// only that the bytes were handed to the socket; the confirm says whether the broker took it.
@@ -297,8 +309,7 @@ package final class AMQPConnection {
         for message in messages {
             // Method and header frames with the properties take well under 1 KiB beyond the names
             // and the message id; each body frame adds 8 bytes.
-            let room = message.body.utf8.count + message.exchange.utf8.count + message.routingKey.utf8.count + message.messageID.utf8.count + 1024
-                + (message.body.utf8.count / (frameMax - 8) + 1) * 8
+            let room = Self.wireSize(of: message, frameMax: frameMax)
             let start = frames.count
             frames.append(contentsOf: repeatElement(0, count: room))
             let written = frames.withUnsafeMutableBufferPointer { buffer in

@@ -1,6 +1,9 @@
 #ifndef HEALTHMONITOR_CAMQP_SHIM_H
 #define HEALTHMONITOR_CAMQP_SHIM_H
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
@@ -41,6 +44,17 @@ static inline amqp_rpc_reply_t camqp_login_plain_notify_blocked(amqp_connection_
     return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat, &table,
                                       AMQP_SASL_METHOD_PLAIN, user, password);
 }
+// Bytes a TCP socket takes now without waiting: half its send buffer (the kernel reports twice
+// the payload it allows, for its bookkeeping) less what is queued and not yet acknowledged; 0 when
+// either cannot be read. ioctl is variadic, which Swift cannot call.
+static inline long camqp_send_room(int fd) {
+    int queued = 0, size = 0;
+    socklen_t length = sizeof size;
+    if (ioctl(fd, SIOCOUTQ, &queued) != 0 || getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &length) != 0) return 0;
+    long room = (long)size / 2 - queued;
+    return room > 0 ? room : 0;
+}
+
 // Encodes one basic.publish on `channel` (its method, content header and body frames, the body
 // split at `frame_max`) into out[0..cap), so that many messages go out in one write: librabbitmq's
 // amqp_basic_publish sends each frame with a system call of its own. Returns the bytes written,
