@@ -98,9 +98,7 @@ public enum HistoryMath {
         while start < interval.end {
             let hour = floorDiv(start, hourMillis)
             let end = min(interval.end, (hour + 1) * hourMillis)
-            // Through the index, not `[hour, default: HourlyRollup(…)]`: that form heap-allocated
-            // its default's closure on every access (4 allocations a result here).
-            let index = rollups.index(forKey: hour) ?? rollups.insert(HourlyRollup(key: key, hour: hour), at: hour)
+            let index = rollups.index(forKey: hour) { HourlyRollup(key: key, hour: hour) }
             if let source { rollups.values[index].source = source }
             if interval.success {
                 rollups.values[index].upMillis += end - start
@@ -184,13 +182,5 @@ public enum HistoryMath {
 
     public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         a >= 0 ? a / b : -((-a + b - 1) / b)
-    }
-}
-
-extension Dictionary {
-    /// Inserts `value` for `key` (absent) and returns where it is.
-    mutating func insert(_ value: Value, at key: Key) -> Index {
-        self[key] = value
-        return index(forKey: key)!
     }
 }

@@ -158,7 +158,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
                 }
             }
             let hour = HistoryMath.floorDiv(record.createdMillis, HistoryMath.hourMillis)
-            let at = states[index].rollups.index(forKey: hour) ?? states[index].rollups.insert(HourlyRollup(key: key, hour: hour), at: hour)
+            let at = states[index].rollups.index(forKey: hour) { HourlyRollup(key: key, hour: hour) }
             states[index].rollups.values[at].count(record)
             if (states[index].last?.createdMillis ?? .min) <= record.createdMillis { states[index].last = record }
             records.append(record)

@@ -55,16 +55,9 @@ public final class LiveStatus: Sendable {
     /// Takes a routed result whose `key` and main time (`ResponseTime`, ms) the caller has.
     public func observe(_ result: CheckResult, key: String, responseTimeMs responseTime: Double?) {
         states.withLock { states in
-            // In place through the index: one hash lookup, no copy of the state out and back. (The
-            // `[key, default: State(…)]` form heap-allocated its default's closure on every call,
-            // 2 allocations a result, whether or not the key was there.)
-            if let index = states.index(forKey: key) {
-                Self.update(&states.values[index], result, responseTime)
-            } else {
-                var state = State(key: key, check: result.check, label: result.label, sleep: 60)
-                Self.update(&state, result, responseTime)
-                states[key] = state
-            }
+            // In place: one hash lookup, no copy of the state out and back.
+            let index = states.index(forKey: key) { State(key: key, check: result.check, label: result.label, sleep: 60) }
+            Self.update(&states.values[index], result, responseTime)
         }
     }
 
