@@ -57,34 +57,34 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads a `sockaddr_in` or `sockaddr_in6`; `nil` for other families.
     init?(_ address: UnsafeRawPointer, length: Int) {
-        let family = address.load(as: sa_family_t.self)
-        if Int32(family) == AF_INET, length >= MemoryLayout<sockaddr_in>.size {
+        guard let (family, bytes) = Self.addressBytes(address, length: length) else { return nil }
+        if family == .ipv4 {
             let sin = address.loadUnaligned(as: sockaddr_in.self)
-            self.init(
-                family: .ipv4, bytes: withUnsafeBytes(of: sin.sin_addr) { Array($0) }, port: UInt16(bigEndian: sin.sin_port))
-        } else if Int32(family) == AF_INET6, length >= MemoryLayout<sockaddr_in6>.size {
-            let sin6 = address.loadUnaligned(as: sockaddr_in6.self)
-            self.init(
-                family: .ipv6, bytes: withUnsafeBytes(of: sin6.sin6_addr) { Array($0) },
-                port: UInt16(bigEndian: sin6.sin6_port), scopeID: sin6.sin6_scope_id)
+            self.init(family: .ipv4, bytes: Array(bytes), port: UInt16(bigEndian: sin.sin_port))
         } else {
-            return nil
+            let sin6 = address.loadUnaligned(as: sockaddr_in6.self)
+            self.init(family: .ipv6, bytes: Array(bytes), port: UInt16(bigEndian: sin6.sin6_port), scopeID: sin6.sin6_scope_id)
         }
     }
 
     /// Whether the `sockaddr_in` or `sockaddr_in6` at `address` holds the address `bytes` (port
     /// and scope aside), read in place: the ICMP reader matches every reply's source by it.
     static func address(_ address: UnsafeRawPointer, length: Int, equals bytes: [UInt8]) -> Bool {
+        guard let (_, found) = addressBytes(address, length: length), found.count == bytes.count else { return false }
+        return bytes.withUnsafeBytes { memcmp($0.baseAddress!, found.baseAddress!, found.count) == 0 }
+    }
+
+    /// The family and the address bytes (in place) of the `sockaddr_in` or `sockaddr_in6` at
+    /// `address`; `nil` for other families or a length too short for one.
+    private static func addressBytes(_ address: UnsafeRawPointer, length: Int) -> (Family, UnsafeRawBufferPointer)? {
         let family = Int32(address.load(as: sa_family_t.self))
-        let offset: Int
-        if family == AF_INET, length >= MemoryLayout<sockaddr_in>.size, bytes.count == 4 {
-            offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
-        } else if family == AF_INET6, length >= MemoryLayout<sockaddr_in6>.size, bytes.count == 16 {
-            offset = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
-        } else {
-            return false
+        if family == AF_INET, length >= MemoryLayout<sockaddr_in>.size {
+            return (.ipv4, UnsafeRawBufferPointer(start: address + MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!, count: 4))
         }
-        return bytes.withUnsafeBytes { memcmp($0.baseAddress!, address + offset, $0.count) == 0 }
+        if family == AF_INET6, length >= MemoryLayout<sockaddr_in6>.size {
+            return (.ipv6, UnsafeRawBufferPointer(start: address + MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!, count: 16))
+        }
+        return nil
     }
 
     /// The same address with another port.
