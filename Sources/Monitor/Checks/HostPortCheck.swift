@@ -90,7 +90,7 @@ public struct HostPortCheck: Check {
 
     /// `host:port` as the messages show it.
     let target: String
-    /// The message of a connect to a numeric `host` (made once: two allocations a run).
+    /// The message of a connect (made once: two allocations a run); a name's adds the address.
     private let connected: String
     /// The address when `host` is numeric, and its text (the `address` measurement).
     private let numeric: (address: SocketAddress, text: JSONValue)?
@@ -175,7 +175,7 @@ public struct HostPortCheck: Check {
             switch completion.outcome {
             case .connected:
                 measurement["connection"] = 1
-                return .success(via.isEmpty ? check.connected : "Successfully connected to \(check.target)\(via)", measurement)
+                return .success(via.isEmpty ? check.connected : check.connected + via, measurement)
             case .failed(let code):
                 kind = HostPortCheck.errorKind(code)
                 failures.append("\(HostPortCheck.describe(code))\(via)")

@@ -214,6 +214,7 @@ public struct PingCheck: Check {
         let received = roundTrips.count
         let lossPercent = sent == 0 ? 100 : Double(sent - received) / Double(sent) * 100
         let loss = (lossPercent * 1000).rounded() / 1000
+        let reachable = lossPercent < self.loss
         measurement["packets"] = .int(count)
         measurement["address"] = .string(address)
         measurement["sent"] = .int(sent)
@@ -222,7 +223,7 @@ public struct PingCheck: Check {
         // One string, sized once (each `+=` or interpolation of the text would grow it again).
         var message = ""
         message.reserveCapacity(112 + address.utf8.count)
-        message += lossPercent < self.loss ? "Host is reachable (" : "Host is not reachable ("
+        message += reachable ? "Host is reachable (" : "Host is not reachable ("
         message += loss.rounded() == loss ? String(Int(loss)) : JSONValue.double(loss).displayText
         message += "% packet loss: "
         message += String(received)
@@ -257,6 +258,6 @@ public struct PingCheck: Check {
             message += String(cString: strerror(code))
         }
         message += ")"
-        return lossPercent < self.loss ? .success(message, measurement) : .failure(message, measurement)
+        return reachable ? .success(message, measurement) : .failure(message, measurement)
     }
 }

@@ -3,6 +3,7 @@ import Synchronization
 /// What waits for echo requests sent through an `ICMPEngine`: told once per request whether it
 /// was answered or lost.
 protocol EchoWaiter: AnyObject, Sendable {
+    /// Request `index` was answered after `rttNanos`.
     func replied(index: Int, rttNanos: Int64, ttl: Int?)
     /// Request `index` got no (acceptable) reply in time, or was never sent.
     func lost(index: Int)
@@ -105,4 +106,3 @@ final class PingSession: EchoWaiter {
         }
     }
 }
-
