@@ -203,12 +203,19 @@ extension SinkIntegrationTests {
                 let query = InfluxQuery(url: influxURL, database: database)
                 var rows: [[String: InfluxQuery.Cell]] = []
                 var stored = false
+                var queryError = ""
                 for _ in 0..<120 where !stored {
-                    rows = (try? await query.select("SELECT * FROM events").rows) ?? []
+                    do {
+                        rows = try await query.select("SELECT * FROM events").rows
+                        queryError = ""
+                    } catch {
+                        rows = []
+                        queryError = " (the last query failed: \(error))"
+                    }
                     stored = rows.count >= expected.count
                     if !stored { try await Task.sleep(for: .milliseconds(500)) }
                 }
-                #expect(stored, "InfluxDB holds \(rows.count) of \(expected.count) points")
+                #expect(stored, "InfluxDB holds \(rows.count) of \(expected.count) points\(queryError)")
                 var matched = 0
                 for row in rows {
                     guard case .int(let nanos) = row["time"], let type = row["type"]?.string, let healthy = row["healthy"]?.string else {

@@ -446,12 +446,20 @@ struct InfluxQuery {
 
     func run(_ statement: String, post: Bool = false) async throws -> [Series] {
         let query = "db=\(InfluxDBTarget.percentEncoded(database))&epoch=ns&q=\(InfluxDBTarget.percentEncoded(statement))"
+        // A whole measurement can be large (820 events are 71 KB): keep all of the reply, not the
+        // client's default first 64 KB.
+        let limit = HTTPRequest.BodyHandling.collect(limit: 64 << 20)
         let request =
             post
-            ? HTTPRequest(method: "POST", url: url + "/query", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(query.utf8))
-            : HTTPRequest(url: url + "/query?" + query)
+            ? HTTPRequest(
+                method: "POST", url: url + "/query", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(query.utf8),
+                responseBody: limit)
+            : HTTPRequest(url: url + "/query?" + query, responseBody: limit)
         let response = try await HTTPClient.shared.execute(request)
         guard response.status == 200 else { throw Failure(description: "query \(statement): HTTP \(response.status) \(response.bodyText)") }
+        guard response.body.count == response.bodyBytes else {
+            throw Failure(description: "query \(statement): kept \(response.body.count) of \(response.bodyBytes) bytes of the reply")
+        }
         let reply = try JSONDecoder().decode(Reply.self, from: Data(response.body))
         if let error = reply.results.first?.error { throw Failure(description: "query \(statement): \(error)") }
         return reply.results.first?.series ?? []
