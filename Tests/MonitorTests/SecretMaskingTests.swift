@@ -1,4 +1,4 @@
-import Monitor
+@testable import Monitor
 import Testing
 
 @Suite struct SecretMaskingTests {
@@ -52,5 +52,32 @@ import Testing
                 == .string("https://h/x?user=a&access_token=\(SecretMasking.mask)&key=\(SecretMasking.mask)#top"))
         #expect(SecretMasking.maskURLQuery("https://h/x?page=2") == "https://h/x?page=2")
         #expect(SecretMasking.maskURLQuery("not a url?token=1") == "not a url?token=1")
+    }
+
+    /// An ASCII key is read as bytes (no allocation); its answer is the Unicode rules' answer
+    /// for every key made of up to three of these pieces (pieces that make or break a fragment
+    /// or a word across a separator, a case change or a digit).
+    @Test func asciiKeysAreJudgedAsByTheUnicodeRules() {
+        let pieces = [
+            "pass", "Pass", "PASS", "pwd", "Pwd", "body", "Body", "to", "ken", "TOKEN", "api", "Key", "private", "access", "sess", "ion",
+            "compass", "bypass", "passive", "word", "s", "p", "_", "-", ".", " ", "1", "x", "X", "",
+        ]
+        var checked = 0
+        var secret = 0
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let key = a + b + c
+                    let expected = SecretMasking.unicodeIsSecretKey(key)
+                    #expect(SecretMasking.isSecretKey(key) == expected, "\(key)")
+                    checked += 1
+                    if expected { secret += 1 }
+                }
+            }
+        }
+        #expect(checked == 27_000 && secret > 1_000 && secret < 26_000)
+        // Keys that are not ASCII take the Unicode path.
+        #expect(SecretMasking.isSecretKey("Passwört") == false && SecretMasking.isSecretKey("größe_pwd"))
+        #expect(SecretMasking.isSecretKey("äPass") && SecretMasking.isSecretKey("PASSWORD_Ü"))
     }
 }

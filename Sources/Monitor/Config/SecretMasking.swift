@@ -19,7 +19,67 @@ public enum SecretMasking {
     private static let secretWords: Set<String> = ["pass", "pwd"]
 
     /// Whether a key names a secret.
+    ///
+    /// Called for every option of every check at start and for the keys a download's body
+    /// scanner meets: an ASCII key (the usual case) is read as bytes, without allocating.
     public static func isSecretKey(_ key: String) -> Bool {
+        var key = key
+        return key.withUTF8 { asciiIsSecretKey($0) } ?? unicodeIsSecretKey(key)
+    }
+
+    private static let secretFragmentBytes = secretFragments.map { Array($0.utf8) }
+
+    /// `isSecretKey` of an ASCII key, or `nil` when the key is not ASCII.
+    private static func asciiIsSecretKey(_ key: UnsafeBufferPointer<UInt8>) -> Bool? {
+        guard key.allSatisfy({ $0 < 0x80 }) else { return nil }
+        func lower(_ b: UInt8) -> UInt8 { b &- 65 < 26 ? b | 0x20 : b }
+        func isAlphanumeric(_ b: UInt8) -> Bool { (b | 0x20) &- 97 < 26 || b &- 48 < 10 }
+        // A word is `pass` or `pwd`: words split at what is not a letter or digit and where a
+        // lower-case letter is followed by an upper-case one (`smtpPwd`).
+        var word: UInt32 = 0
+        var length = 0
+        var previousWasLower = false
+        var secretWord = false
+        func endWord() {
+            if (length == 4 && word == 0x7061_7373) || (length == 3 && word == 0x70_7764) { secretWord = true }
+            word = 0
+            length = 0
+        }
+        for b in key {
+            if !isAlphanumeric(b) {
+                endWord()
+                previousWasLower = false
+                continue
+            }
+            let isUpper = b &- 65 < 26
+            if isUpper && previousWasLower { endWord() }
+            word = word << 8 | UInt32(lower(b))
+            length += 1
+            previousWasLower = b &- 97 < 26
+        }
+        endWord()
+        if secretWord { return true }
+        // The fragments, in the key lower-cased without `-`, `_` and `.`.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: key.count) { buffer in
+            var count = 0
+            for b in key where b != UInt8(ascii: "-") && b != UInt8(ascii: "_") && b != UInt8(ascii: ".") {
+                buffer[count] = lower(b)
+                count += 1
+            }
+            let compact = UnsafeBufferPointer(rebasing: buffer[..<count])
+            if compact.elementsEqual("body".utf8) { return true }
+            return secretFragmentBytes.contains { fragment in
+                guard fragment.count <= count else { return false }
+                return (0...(count - fragment.count)).contains { start in
+                    compact[start..<(start + fragment.count)].elementsEqual(fragment)
+                }
+            }
+        }
+    }
+
+    /// `isSecretKey` by Unicode rules: keys that are not ASCII, and the reference the ASCII
+    /// path is tested against.
+    static func unicodeIsSecretKey(_ key: String) -> Bool {
         let k = key.lowercased().filter { $0 != "-" && $0 != "_" && $0 != "." }
         if secretFragments.contains(where: { k.contains($0) }) || k == "body" { return true }
         return words(key).contains { secretWords.contains($0) }
