@@ -70,32 +70,33 @@ public struct OptionSpec: Sendable {
 
     /// Converts a config node to this option's typed value, or says what is wrong.
     func convert(_ node: ConfigNode) -> Result<JSONValue, Mismatch> {
-        let mismatch = Mismatch(message: "found \(node.foundDescription), expected \(expected)")
+        // Written only for a value that does not fit (most do).
+        func mismatch() -> Mismatch { Mismatch(message: "found \(node.foundDescription), expected \(expected)") }
         switch kind {
         case .string:
-            guard case .scalar(let s) = node.kind else { return .failure(mismatch) }
+            guard case .scalar(let s) = node.kind else { return .failure(mismatch()) }
             return .success(.string(s))
         case .integer(let range):
-            guard case .scalar(let s) = node.kind, let v = Int(s.trimmingSpaces) else { return .failure(mismatch) }
-            return range.contains(v) ? .success(.int(v)) : .failure(mismatch)
+            guard case .scalar(let s) = node.kind, let v = Int(s.trimmingSpaces) else { return .failure(mismatch()) }
+            return range.contains(v) ? .success(.int(v)) : .failure(mismatch())
         case .number(let range):
             guard case .scalar(let s) = node.kind, let v = Double(s.trimmingSpaces), v.isFinite else {
-                return .failure(mismatch)
+                return .failure(mismatch())
             }
-            return range.contains(v) ? .success(.double(v)) : .failure(mismatch)
+            return range.contains(v) ? .success(.double(v)) : .failure(mismatch())
         case .boolean:
-            guard case .scalar(let s) = node.kind, let b = OptionSpec.parseBool(s) else { return .failure(mismatch) }
+            guard case .scalar(let s) = node.kind, let b = OptionSpec.parseBool(s) else { return .failure(mismatch()) }
             return .success(.bool(b))
         case .duration(let minimum):
             // At most ~31 years: times become nanosecond integers (Int64) in the scheduler.
             guard case .scalar(let s) = node.kind, let v = OptionSpec.parseDuration(s), v >= minimum, v <= OptionSpec.maximumDuration
             else {
-                return .failure(mismatch)
+                return .failure(mismatch())
             }
             return .success(.double(v))
         case .choice(let words):
             guard case .scalar(let s) = node.kind, let word = words.first(where: { $0 == s.lowercased() }) else {
-                return .failure(mismatch)
+                return .failure(mismatch())
             }
             return .success(.string(word))
         case .stringList:
@@ -104,17 +105,17 @@ public struct OptionSpec: Sendable {
             case .sequence(let items):
                 var out: [JSONValue] = []
                 for item in items {
-                    guard case .scalar(let s) = item.kind else { return .failure(mismatch) }
+                    guard case .scalar(let s) = item.kind else { return .failure(mismatch()) }
                     out.append(.string(s))
                 }
                 return .success(.array(out))
-            default: return .failure(mismatch)
+            default: return .failure(mismatch())
             }
         case .stringMap:
-            guard case .mapping(let entries) = node.kind else { return .failure(mismatch) }
+            guard case .mapping(let entries) = node.kind else { return .failure(mismatch()) }
             var out: [String: JSONValue] = [:]
             for entry in entries {
-                guard case .scalar(let s) = entry.value.kind else { return .failure(mismatch) }
+                guard case .scalar(let s) = entry.value.kind else { return .failure(mismatch()) }
                 out[entry.key] = .string(s)
             }
             return .success(.object(out))
