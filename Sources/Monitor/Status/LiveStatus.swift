@@ -38,13 +38,33 @@ public final class LiveStatus: Sendable {
         }
     }
 
-    private let states: Mutex<[String: State]>
+    /// The states in an array and their positions by key: a dictionary of the states
+    /// themselves would hold room for up to twice as many (its buckets are a power of two),
+    /// 170 bytes each.
+    private struct Table {
+        var positions: [String: Int] = [:]
+        var states: [State] = []
+
+        mutating func insert(_ state: State) -> Int {
+            if let i = positions[state.key] {
+                states[i] = state
+                return i
+            }
+            positions[state.key] = states.count
+            states.append(state)
+            return states.count - 1
+        }
+    }
+
+    private let table: Mutex<Table>
 
     /// Every configured check, without results yet.
     public init(checks: [CheckConfig]) {
-        var states: [String: State] = [:]
-        for check in checks { states[check.key] = State(key: check.key, check: check.type, label: check.label, sleep: check.sleep) }
-        self.states = Mutex(states)
+        var table = Table()
+        table.positions.reserveCapacity(checks.count)
+        table.states.reserveCapacity(checks.count)
+        for check in checks { _ = table.insert(State(key: check.key, check: check.type, label: check.label, sleep: check.sleep)) }
+        self.table = Mutex(table)
     }
 
     /// Takes a routed result.
@@ -54,10 +74,10 @@ public final class LiveStatus: Sendable {
 
     /// Takes a routed result whose `key` and main time (`ResponseTime`, ms) the caller has.
     public func observe(_ result: CheckResult, key: String, responseTimeMs responseTime: Double?) {
-        states.withLock { states in
+        table.withLock { table in
             // In place: one hash lookup, no copy of the state out and back.
-            let index = states.index(forKey: key) { State(key: key, check: result.check, label: result.label, sleep: 60) }
-            Self.update(&states.values[index], result, responseTime)
+            let i = table.positions[key] ?? table.insert(State(key: key, check: result.check, label: result.label, sleep: 60))
+            Self.update(&table.states[i], result, responseTime)
         }
     }
 
@@ -75,23 +95,24 @@ public final class LiveStatus: Sendable {
 
     /// Seeds a check's status and since-when from the history (before any result of this run).
     public func seed(key: String, status: Status, sinceMillis: Int64, lastMillis: Int64, message: String) {
-        states.withLock { states in
-            guard var state = states[key], state.status == nil else { return }
-            state.status = status
-            state.sinceMillis = sinceMillis
-            state.lastMillis = lastMillis
-            state.message = message
-            states[key] = state
+        table.withLock { table in
+            guard let i = table.positions[key], table.states[i].status == nil else { return }
+            table.states[i].status = status
+            table.states[i].sinceMillis = sinceMillis
+            table.states[i].lastMillis = lastMillis
+            table.states[i].message = message
         }
     }
 
     /// Every check, by key.
     public func snapshot() -> [State] {
-        states.withLock { Array($0.values) }.sorted { $0.key < $1.key }
+        // Copied under the lock (the next result then writes to the table's own storage, not
+        // to a copy of all of it), sorted outside it.
+        table.withLock { $0.states.map { $0 } }.sorted { $0.key < $1.key }
     }
 
     /// One check, or `nil` when not configured and never seen.
     public func state(_ key: String) -> State? {
-        states.withLock { $0[key] }
+        table.withLock { table in table.positions[key].map { table.states[$0] } }
     }
 }
