@@ -80,10 +80,17 @@ public struct Runtime: Sendable {
             }
         }
         guard problems.isEmpty else { throw ConfigError(problems) }
-        // Where each option was written only serves the errors above: not kept for the run (a
-        // dictionary per check; the scheduled checks share the configs kept here).
+        // What only serves the errors above is not kept for the run: where each option was
+        // written (a dictionary per check) and the options' path (a string per check). The
+        // values stay (their storage is the masked config's too). Mapped, the array has its
+        // exact size (appended one by one, it had room for up to twice as many); the scheduled
+        // checks share the configs kept here.
         var config = config
-        for index in config.checks.indices { config.checks[index].options.locations = [:] }
+        config.checks = config.checks.map { check in
+            var check = check
+            check.options = Options(check.options.values)
+            return check
+        }
         self.config = config
         self.checks = built.map { ScheduledCheck(config: config.checks[$0.index], check: $0.check) }
         self.channels = channels
