@@ -90,7 +90,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
         let slots = checks.enumerated().map { index, scheduled in
             let offset = RunSchedule.firstOffset(index: index, count: checks.count, period: scheduled.config.sleep)
             return CheckSlot(
-                scheduled: scheduled, schedule: RunSchedule(period: scheduled.config.sleep, first: offset + Double(start) / 1e9),
+                index: index, key: scheduled.config.key, schedule: RunSchedule(period: scheduled.config.sleep, first: offset + Double(start) / 1e9),
                 slack: Self.slack(period: scheduled.config.sleep, fraction: timerSlack))
         }
         let runs = RunTracker()
@@ -135,7 +135,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
     /// rest of the run is a task of its own under the hard deadline.
     private func begin(_ slot: CheckSlot, runs: RunTracker) {
         guard !runs.stopped else { return }
-        let scheduled = slot.scheduled
+        let scheduled = checks[slot.index]
         let lag = slot.schedule.withLock { $0.begin(at: seconds(since: timers.origin)) }
         observer?.runStarted(key: slot.key, lag: lag)
         let createdMillis = WallClock.nowMillis()
@@ -174,15 +174,15 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
     /// and a check that hangs until its deadline delays nothing but itself.
     fileprivate func end(_ slot: CheckSlot, with result: CheckResult?, runs: RunTracker) {
         guard !runs.stopped else { return }
-        let config = slot.scheduled.config
         // A local run's result has the slot's key; an agent's result names its own location.
-        if let result { router.route(result, key: config.isRemote ? nil : slot.key) }
+        if let result { router.route(result, key: checks[slot.index].config.isRemote ? nil : slot.key) }
         let (wake, overruns) = slot.schedule.withLock { schedule -> (Double, Int?) in
             let before = schedule.overruns
             let wake = schedule.end(at: seconds(since: timers.origin))
             return (wake, schedule.overruns > before ? schedule.overruns : nil)
         }
         if let overruns {
+            let config = checks[slot.index].config
             observer?.overran(key: config.key)
             logger.warning(
                 "check overran its period; next run starts at once",
@@ -320,8 +320,9 @@ private final class LaterRun<C: Clock>: Sendable where C.Duration == Duration {
             let id = deadline.load(ordering: .acquiring)
             scheduler.timers.cancel(id == 0 ? nil : id)
         }
+        let scheduled = scheduler.checks[slot.index]
         scheduler.end(
-            slot, with: scheduler.result(of: slot.scheduled, outcome ?? .failure(slot.scheduled.overtime), createdMillis: createdMillis, start: start),
+            slot, with: scheduler.result(of: scheduled, outcome ?? .failure(scheduled.overtime), createdMillis: createdMillis, start: start),
             runs: runs)
     }
 }
@@ -333,8 +334,9 @@ final class TaskBox<T: Sendable>: Sendable {
 
 /// One check's timetable and its run in progress, if any.
 final class CheckSlot: Sendable {
-    let scheduled: ScheduledCheck
-    /// `scheduled.config.key`, made once (it is built from its parts on every read).
+    /// Its check's position in `Scheduler.checks` (a copy here would be 200 bytes a check).
+    let index: Int
+    /// The check's `config.key`, made once (it is built from its parts on every read).
     let key: String
     /// Touched by the check's own runs only, one at a time (a run plans the next as it ends).
     let schedule: Mutex<RunSchedule>
@@ -343,9 +345,9 @@ final class CheckSlot: Sendable {
     /// Nanoseconds by which a run may start before its planned start (`Scheduler.timerSlack`).
     let slack: Int64
 
-    init(scheduled: ScheduledCheck, schedule: RunSchedule, slack: Int64 = 0) {
-        self.scheduled = scheduled
-        self.key = scheduled.config.key
+    init(index: Int, key: String, schedule: RunSchedule, slack: Int64 = 0) {
+        self.index = index
+        self.key = key
         self.schedule = Mutex(schedule)
         self.slack = slack
     }
