@@ -4,7 +4,17 @@ import ServiceLifecycle
 /// Everything built from a validated config: the checks, one channel per notifier, the router
 /// and the scheduler, ready to run as services.
 public struct Runtime: Sendable {
-    public let config: MonitorConfig
+    /// The config it was built from. Its checks are put back together from `checks` on each
+    /// read: each scheduled check holds its config, and a second array of them would cost 160
+    /// bytes a check for the whole run.
+    public var config: MonitorConfig {
+        var config = configWithoutChecks
+        config.checks = checks.map(\.config)
+        return config
+    }
+    /// The config's settings.
+    public var settings: MonitorSettings { configWithoutChecks.settings }
+    private let configWithoutChecks: MonitorConfig
     public let checks: [ScheduledCheck]
     public let channels: [NotifierChannel]
     public let router: ResultRouter
@@ -82,17 +92,15 @@ public struct Runtime: Sendable {
         guard problems.isEmpty else { throw ConfigError(problems) }
         // What only serves the errors above is not kept for the run: where each option was
         // written (a dictionary per check) and the options' path (a string per check). The
-        // values stay (their storage is the masked config's too). Mapped, the array has its
-        // exact size (appended one by one, it had room for up to twice as many); the scheduled
-        // checks share the configs kept here.
-        var config = config
-        config.checks = config.checks.map { check in
-            var check = check
-            check.options = Options(check.options.values)
-            return check
+        // values stay (their storage is the masked config's too).
+        self.checks = built.map { built in
+            var checkConfig = config.checks[built.index]
+            checkConfig.options = Options(checkConfig.options.values)
+            return ScheduledCheck(config: checkConfig, check: built.check)
         }
-        self.config = config
-        self.checks = built.map { ScheduledCheck(config: config.checks[$0.index], check: $0.check) }
+        var configWithoutChecks = config
+        configWithoutChecks.checks = []
+        self.configWithoutChecks = configWithoutChecks
         self.channels = channels
         self.logger = logger
         // A write-ahead log in front of the notifiers when one of them spools (see `IntakeLog`).
@@ -113,7 +121,7 @@ public struct Runtime: Sendable {
 
     /// The delivery services, one per notifier, in config order.
     public func deliveryServices() -> [DeliveryService] {
-        channels.map { DeliveryService(channel: $0, shutdownTimeout: config.settings.shutdownTimeout) }
+        channels.map { DeliveryService(channel: $0, shutdownTimeout: settings.shutdownTimeout) }
     }
 
     /// Every notifier's delivery service, with the intake log in front of them.
@@ -126,8 +134,8 @@ public struct Runtime: Sendable {
     public func scheduler<C: Clock>(clock: C, observer: (any SchedulerObserver)? = nil, remote: (any RemoteExecutor)? = nil) -> Scheduler<C>
     where C.Duration == Duration {
         Scheduler(
-            checks: checks, router: router, host: config.settings.host, clock: clock, observer: observer ?? router.metrics, remote: remote,
-            timerSlack: config.settings.timerSlack, logger: logger)
+            checks: checks, router: router, host: settings.host, clock: clock, observer: observer ?? router.metrics, remote: remote,
+            timerSlack: settings.timerSlack, logger: logger)
     }
 
     /// Services for `run`, in start order: the notifiers (one group, so they drain together)
@@ -141,7 +149,7 @@ public struct Runtime: Sendable {
         services.append(contentsOf: router.histories as [any Service])
         services.append(
             Heartbeat(
-                stateDirectory: config.settings.stateDirectory, router: router, checks: checks.count,
+                stateDirectory: settings.stateDirectory, router: router, checks: checks.count,
                 longestSleep: checks.map(\.config.sleep).max() ?? 0, logger: logger))
         if let remote { services.append(remote) }
         services.append(LiveScheduler(scheduler: scheduler(clock: ContinuousClock(), observer: observer, remote: remote)))

@@ -20,7 +20,7 @@ let metricsRegistry: PrometheusCollectorRegistry = {
 /// The HTTP face of `runtime`, or `nil` when `settings.http.listen` is `off`. Its history is a
 /// read-only connection of its own to `STATE/history.sqlite`.
 func makeHTTPFace(_ runtime: Runtime, logger: Logger) throws(HTTPFace.SetupError) -> HTTPFace? {
-    let settings = runtime.config.settings
+    let settings = runtime.settings
     guard settings.http.listen != nil, let live = runtime.router.live else { return nil }
     let path = settings.stateDirectory + "/history.sqlite"
     var store: (any HistoryStore)?

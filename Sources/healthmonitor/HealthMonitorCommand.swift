@@ -142,11 +142,11 @@ struct Run: AsyncParsableCommand {
             metadata: [
                 "version": "\(healthmonitorVersion)", "checks": "\(runtime.checks.count)",
                 "notifiers": "\(runtime.channels.map(\.config.name).joined(separator: ","))",
-                "state_dir": "\(runtime.config.settings.stateDirectory)",
+                "state_dir": "\(runtime.settings.stateDirectory)",
             ])
         // The HTTP face starts last and stops first.
         try await StopControl.run(
-            runtime.services(remote: cluster.controller) + (face.map { [$0] } ?? []), shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
+            runtime.services(remote: cluster.controller) + (face.map { [$0] } ?? []), shutdownTimeout: runtime.settings.shutdownTimeout, logger: logger)
         for channel in runtime.channels {
             let s = channel.stats
             logger.info(
@@ -257,7 +257,7 @@ struct Once: AsyncParsableCommand {
         for history in runtime.router.histories { services.append(.init(service: history)) }
         if let controller = cluster.controller { services.append(.init(service: controller)) }
         services.append(.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup))
-        try await StopControl.run(services, shutdownTimeout: runtime.config.settings.shutdownTimeout, logger: logger)
+        try await StopControl.run(services, shutdownTimeout: runtime.settings.shutdownTimeout, logger: logger)
         let results = runner.results
         let answered = Set(results.map(\.key))
         let missing = runtime.checks.map(\.config).filter { !answered.contains($0.key) }
