@@ -17,7 +17,10 @@ public final class CheckMetricsTable: Sendable {
         var successes = 0
         var failures = 0
         var overruns = 0
-        var buckets = [Int](repeating: 0, count: CheckMetricsTable.bounds.count)
+        /// Runs per bound of `bounds` (not cumulative). In the row, not an array of its own:
+        /// no allocation a check (its 32-byte header and malloc's own overhead).
+        var buckets = Buckets(repeating: 0)
+        typealias Buckets = InlineArray<16, Int>
         var sum = 0.0
         var count = 0
         var responseTime: Double?
@@ -35,6 +38,7 @@ public final class CheckMetricsTable: Sendable {
     private let rows: Mutex<[Row]>
 
     public init(checks: [CheckConfig]) {
+        precondition(Row.Buckets.count == Self.bounds.count, "a bucket for each bound")
         var index: [String: Int] = [:]
         var labels: [[UInt8]] = []
         var timed: [Bool] = []
@@ -196,14 +200,12 @@ public final class CheckMetricsTable: Sendable {
                 let bucketOpen: StaticString = "healthmonitor_check_duration_seconds_bucket{"
                 for i in range {
                     var cumulative = 0
-                    rows[i].buckets.withUnsafeBufferPointer { buckets in
-                        for b in bucketSuffixes.indices {
-                            cumulative += buckets[b]
-                            bucketOpen.withUTF8Buffer { out.append(contentsOf: $0) }
-                            out.append(contentsOf: labels[i])
-                            out.append(contentsOf: bucketSuffixes[b])
-                            integer(cumulative)
-                        }
+                    for b in bucketSuffixes.indices {
+                        cumulative += rows[i].buckets[b]
+                        bucketOpen.withUTF8Buffer { out.append(contentsOf: $0) }
+                        out.append(contentsOf: labels[i])
+                        out.append(contentsOf: bucketSuffixes[b])
+                        integer(cumulative)
                     }
                     head("healthmonitor_check_duration_seconds_bucket", i, ",le=\"+Inf\"")
                     integer(rows[i].count)
