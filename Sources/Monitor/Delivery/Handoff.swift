@@ -61,7 +61,10 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
         lock.withLock {
             let out = (taken, items)
             taken += items.count
-            items.removeAll(keepingCapacity: true)
+            // Room for as many as were taken, not the capacity they had grown to (up to twice
+            // as many): the taken array still holds that storage.
+            items = []
+            items.reserveCapacity(out.1.count)
             return out
         }
     }

@@ -134,19 +134,22 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
 
     /// Writes a batch (or holds it behind a failed one); returns its size.
     @discardableResult
-    private func write(_ batch: [HistoryRecord]) -> Int {
-        guard !batch.isEmpty else { return 0 }
-        defer { handled.add(batch.count, ordering: .sequentiallyConsistent) }
-        var records: [HistoryRecord] = []
-        records.reserveCapacity(batch.count)
+    private func write(_ batch: consuming [HistoryRecord]) -> Int {
+        // Completed in place (each record's `sleep`): no second array of a batch that can
+        // hold 20,000 results.
+        var records = consume batch
+        let count = records.count
+        guard count > 0 else { return 0 }
+        defer { handled.add(count, ordering: .sequentiallyConsistent) }
         var changes: [HistoryRecord] = []
         var touched: [Int] = []
         // In arrival order: per check, results arrive in start order (a check never overlaps
         // itself); one that does not is stored but adds no coverage.
-        for var record in batch {
-            let key = record.key
-            let index = slot(key, at: record.createdMillis)
-            record.sleep = states[index].sleep
+        for position in records.indices {
+            let key = records[position].key
+            let index = slot(key, at: records[position].createdMillis)
+            records[position].sleep = states[index].sleep
+            let record = records[position]
             if states[index].rollups.isEmpty { touched.append(index) }
             if HistoryMath.isChange(record, after: states[index].last) { changes.append(record) }
             if let previous = states[index].last, previous.createdMillis <= record.createdMillis {
@@ -161,7 +164,6 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
             let at = states[index].rollups.index(forKey: hour) { HourlyRollup(key: key, hour: hour) }
             states[index].rollups.values[at].count(record)
             if (states[index].last?.createdMillis ?? .min) <= record.createdMillis { states[index].last = record }
-            records.append(record)
         }
         var rollups: [HourlyRollup] = []
         for index in touched {
@@ -177,7 +179,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
             if waiting == nil { waiting = pending } else { waiting!.merge(pending) }
             dropHeldResultsBeyondLimit()
         }
-        return batch.count
+        return count
     }
 
     // MARK: A store that fails
