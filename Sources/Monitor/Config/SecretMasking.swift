@@ -28,20 +28,26 @@ public enum SecretMasking {
     }
 
     private static let secretFragmentBytes = secretFragments.map { Array($0.utf8) }
+    /// `secretWords` as the ASCII path packs a word: its bytes, big-endian in a `UInt64` (at
+    /// most 8), with its length.
+    private static let secretWordCodes: [(length: Int, code: UInt64)] = secretWords.map { word in
+        precondition(word.utf8.count <= 8, "a secret word of at most 8 letters")
+        return (word.utf8.count, word.utf8.reduce(0) { $0 << 8 | UInt64($1) })
+    }
 
     /// `isSecretKey` of an ASCII key, or `nil` when the key is not ASCII.
     private static func asciiIsSecretKey(_ key: UnsafeBufferPointer<UInt8>) -> Bool? {
         guard key.allSatisfy({ $0 < 0x80 }) else { return nil }
         func lower(_ b: UInt8) -> UInt8 { b &- 65 < 26 ? b | 0x20 : b }
         func isAlphanumeric(_ b: UInt8) -> Bool { (b | 0x20) &- 97 < 26 || b &- 48 < 10 }
-        // A word is `pass` or `pwd`: words split at what is not a letter or digit and where a
+        // A word of `secretWords`: words split at what is not a letter or digit and where a
         // lower-case letter is followed by an upper-case one (`smtpPwd`).
-        var word: UInt32 = 0
+        var word: UInt64 = 0
         var length = 0
         var previousWasLower = false
         var secretWord = false
         func endWord() {
-            if (length == 4 && word == 0x7061_7373) || (length == 3 && word == 0x70_7764) { secretWord = true }
+            if secretWordCodes.contains(where: { $0.length == length && $0.code == word }) { secretWord = true }
             word = 0
             length = 0
         }
@@ -53,7 +59,7 @@ public enum SecretMasking {
             }
             let isUpper = b &- 65 < 26
             if isUpper && previousWasLower { endWord() }
-            word = word << 8 | UInt32(lower(b))
+            word = word << 8 | UInt64(lower(b))
             length += 1
             previousWasLower = b &- 97 < 26
         }
