@@ -8,7 +8,7 @@ import Synchronization
 /// `record` never waits; a thread of its own writes batched transactions every `interval`
 /// seconds (and at stop), and prunes old data once an hour.
 public final class HistoryRecorder: Service, @unchecked Sendable {
-    // @unchecked: `slots`, `states` and `lastPrune` are touched only on `thread`; the rest is the handoff.
+    // @unchecked: `states` and `lastPrune` are touched only on `thread`; the rest is the handoff.
 
     public struct Settings: Sendable {
         /// Seconds raw results are kept.
@@ -121,15 +121,11 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         var rollups: [Int64: HourlyRollup] = [:]
     }
 
-    private var slots: [String: Int] = [:]
-    private var states: [KeyState] = []
+    private var states = KeyedArray<String, KeyState>()
 
+    /// Where `key`'s state is; a check's first result reads its last one from the store.
     private func slot(_ key: String, at millis: Int64) -> Int {
-        if let index = slots[key] { return index }
-        let previous = try? store.last(key: key, before: millis)
-        states.append(KeyState(sleep: sleeps[key] ?? 60, last: previous))
-        slots[key] = states.count - 1
-        return states.count - 1
+        states.position(of: key) { KeyState(sleep: sleeps[key] ?? 60, last: try? store.last(key: key, before: millis)) }
     }
 
     /// Writes a batch (or holds it behind a failed one); returns its size.
@@ -148,28 +144,28 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         for position in records.indices {
             let key = records[position].key
             let index = slot(key, at: records[position].createdMillis)
-            records[position].sleep = states[index].sleep
+            records[position].sleep = states.values[index].sleep
             let record = records[position]
-            if states[index].rollups.isEmpty { touched.append(index) }
-            if HistoryMath.isChange(record, after: states[index].last) { changes.append(record) }
-            if let previous = states[index].last, previous.createdMillis <= record.createdMillis {
+            if states.values[index].rollups.isEmpty { touched.append(index) }
+            if HistoryMath.isChange(record, after: states.values[index].last) { changes.append(record) }
+            if let previous = states.values[index].last, previous.createdMillis <= record.createdMillis {
                 let end = min(record.createdMillis, previous.createdMillis + previous.capMillis)
                 if end > previous.createdMillis {
                     HistoryMath.addCoverage(
                         HistoryMath.Interval(start: previous.createdMillis, end: end, success: previous.success), key: key,
-                        source: record.id, to: &states[index].rollups)
+                        source: record.id, to: &states.values[index].rollups)
                 }
             }
             let hour = HistoryMath.floorDiv(record.createdMillis, HistoryMath.hourMillis)
-            let at = states[index].rollups.index(forKey: hour) { HourlyRollup(key: key, hour: hour) }
-            states[index].rollups.values[at].count(record)
-            if (states[index].last?.createdMillis ?? .min) <= record.createdMillis { states[index].last = record }
+            let at = states.values[index].rollups.index(forKey: hour) { HourlyRollup(key: key, hour: hour) }
+            states.values[index].rollups.values[at].count(record)
+            if (states.values[index].last?.createdMillis ?? .min) <= record.createdMillis { states.values[index].last = record }
         }
         var rollups: [HourlyRollup] = []
         for index in touched {
-            rollups.append(contentsOf: states[index].rollups.values)
+            rollups.append(contentsOf: states.values[index].rollups.values)
             // Not keeping the capacity: 10,000 checks would each hold a dictionary between batches.
-            states[index].rollups = [:]
+            states.values[index].rollups = [:]
         }
         let pending = Pending(records: records, changes: changes, rollups: rollups)
         if failed == nil && waiting == nil {

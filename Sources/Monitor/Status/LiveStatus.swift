@@ -38,32 +38,14 @@ public final class LiveStatus: Sendable {
         }
     }
 
-    /// The states in an array and their positions by key: a dictionary of the states
-    /// themselves would hold room for up to twice as many (its buckets are a power of two),
-    /// 170 bytes each.
-    private struct Table {
-        var positions: [String: Int] = [:]
-        var states: [State] = []
-
-        mutating func insert(_ state: State) -> Int {
-            if let i = positions[state.key] {
-                states[i] = state
-                return i
-            }
-            positions[state.key] = states.count
-            states.append(state)
-            return states.count - 1
-        }
-    }
-
-    private let table: Mutex<Table>
+    private let table: Mutex<KeyedArray<String, State>>
 
     /// Every configured check, without results yet.
     public init(checks: [CheckConfig]) {
-        var table = Table()
-        table.positions.reserveCapacity(checks.count)
-        table.states.reserveCapacity(checks.count)
-        for check in checks { _ = table.insert(State(key: check.key, check: check.type, label: check.label, sleep: check.sleep)) }
+        var table = KeyedArray<String, State>(capacity: checks.count)
+        for check in checks {
+            _ = table.position(of: check.key) { State(key: check.key, check: check.type, label: check.label, sleep: check.sleep) }
+        }
         self.table = Mutex(table)
     }
 
@@ -76,8 +58,8 @@ public final class LiveStatus: Sendable {
     public func observe(_ result: CheckResult, key: String, responseTimeMs responseTime: Double?) {
         table.withLock { table in
             // In place: one hash lookup, no copy of the state out and back.
-            let i = table.positions[key] ?? table.insert(State(key: key, check: result.check, label: result.label, sleep: 60))
-            Self.update(&table.states[i], result, responseTime)
+            let i = table.position(of: key) { State(key: key, check: result.check, label: result.label, sleep: 60) }
+            Self.update(&table.values[i], result, responseTime)
         }
     }
 
@@ -96,11 +78,11 @@ public final class LiveStatus: Sendable {
     /// Seeds a check's status and since-when from the history (before any result of this run).
     public func seed(key: String, status: Status, sinceMillis: Int64, lastMillis: Int64, message: String) {
         table.withLock { table in
-            guard let i = table.positions[key], table.states[i].status == nil else { return }
-            table.states[i].status = status
-            table.states[i].sinceMillis = sinceMillis
-            table.states[i].lastMillis = lastMillis
-            table.states[i].message = message
+            guard let i = table.position(of: key), table.values[i].status == nil else { return }
+            table.values[i].status = status
+            table.values[i].sinceMillis = sinceMillis
+            table.values[i].lastMillis = lastMillis
+            table.values[i].message = message
         }
     }
 
@@ -108,11 +90,11 @@ public final class LiveStatus: Sendable {
     public func snapshot() -> [State] {
         // Copied under the lock (the next result then writes to the table's own storage, not
         // to a copy of all of it), sorted outside it.
-        table.withLock { $0.states.map { $0 } }.sorted { $0.key < $1.key }
+        table.withLock { $0.values.map { $0 } }.sorted { $0.key < $1.key }
     }
 
     /// One check, or `nil` when not configured and never seen.
     public func state(_ key: String) -> State? {
-        table.withLock { table in table.positions[key].map { table.states[$0] } }
+        table.withLock { table in table.position(of: key).map { table.values[$0] } }
     }
 }
