@@ -4,17 +4,9 @@ import ServiceLifecycle
 /// Everything built from a validated config: the checks, one channel per notifier, the router
 /// and the scheduler, ready to run as services.
 public struct Runtime: Sendable {
-    /// The config it was built from. Its checks are put back together from `checks` on each
-    /// read: each scheduled check holds its config, and a second array of them would cost 160
-    /// bytes a check for the whole run.
-    public var config: MonitorConfig {
-        var config = configWithoutChecks
-        config.checks = checks.map(\.config)
-        return config
-    }
-    /// The config's settings.
-    public var settings: MonitorSettings { configWithoutChecks.settings }
-    private let configWithoutChecks: MonitorConfig
+    /// The config's settings. (Its checks are `checks`: each scheduled check holds its config,
+    /// kept once for the whole run.)
+    public let settings: MonitorSettings
     public let checks: [ScheduledCheck]
     public let channels: [NotifierChannel]
     public let router: ResultRouter
@@ -98,9 +90,7 @@ public struct Runtime: Sendable {
             checkConfig.options = Options(checkConfig.options.values)
             return ScheduledCheck(config: checkConfig, check: built.check)
         }
-        var configWithoutChecks = config
-        configWithoutChecks.checks = []
-        self.configWithoutChecks = configWithoutChecks
+        self.settings = config.settings
         self.channels = channels
         self.logger = logger
         // A write-ahead log in front of the notifiers when one of them spools (see `IntakeLog`).
