@@ -53,17 +53,20 @@ import Testing
 
     @Test func slowDownloadTimesOutAndReportsBytesAndSpeedSoFar() async throws {
         try await LocalHTTPServer.with { server in
+            // A 3 s timeout, not 1: while the integration suites start together, the test
+            // server's first byte can take more than a second.
             let outcome = try await Self.check([
-                "url": .string(server.base + "/slow/1000000?chunk=20000&delay=0.1"), "timeout": 1,
+                "url": .string(server.base + "/slow/1000000?chunk=20000&delay=0.1"), "timeout": 3,
             ]).run()
             #expect(outcome.status == .failure)
-            #expect(outcome.message.hasPrefix("Failed to download the file: timed out after 1 s with "))
+            #expect(outcome.message.hasPrefix("Failed to download the file: timed out after 3 s with "))
             #expect(outcome.message.contains("bytes from 127.0.0.1"))
+            // At 200 KB a second: some of the body, far from all of it.
             let bytes = outcome.measurement["bytes"]?.intValue ?? 0
-            #expect(bytes >= 60_000 && bytes <= 300_000)
+            #expect(bytes >= 60_000 && bytes <= 800_000, "\(bytes) bytes")
             #expect((outcome.measurement["speed"]?.doubleValue ?? 0) > 0)
             #expect(outcome.measurement["status"] == .int(200))
-            #expect((outcome.measurement["time"]?.doubleValue ?? 0) >= 0.99)
+            #expect((outcome.measurement["time"]?.doubleValue ?? 0) >= 2.99)
         }
     }
 
