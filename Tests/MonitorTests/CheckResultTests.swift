@@ -40,6 +40,9 @@ import Testing
         #expect(WallClock.iso8601(millis: 0) == "1970-01-01T00:00:00.000Z")
         #expect(WallClock.iso8601(millis: 951_782_400_007) == "2000-02-29T00:00:00.007Z")
         #expect(WallClock.iso8601(millis: -1) == "1969-12-31T23:59:59.999Z")
+        #expect(WallClock.iso8601(millis: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
+        #expect(WallClock.iso8601(millis: -62_135_596_800_000) == "0001-01-01T00:00:00.000Z")
+        #expect(WallClock.iso8601(millis: 1_764_075_909_042) == "2025-11-25T13:05:09.042Z")
     }
 
     @Test func internetDates() {

@@ -224,10 +224,13 @@ extension Spool where Record == Note {
 
     @Test func unreadableLinesAreSkippedAndReported() throws {
         let directory = spoolTestDirectory()
-        try FileSystem.writeAtomically("1 r1\ngarbage\n3 r3\n", to: directory + "/00000000000000000001.spool")
+        // Not records: no number, a number without its space, one past UInt64; empty lines
+        // are not lines at all.
+        try FileSystem.writeAtomically(
+            "1 r1\ngarbage\n\n7\n99999999999999999999999 r\n3 r3 with spaces ü\n\n", to: directory + "/00000000000000000001.spool")
         var spool = Spool<Note>(directory: directory, memoryLimit: 10)
         #expect(spool.count == 2)
-        #expect(spool.drainTexts() == ["r1", "r3"])
+        #expect(spool.drainTexts() == ["r1", "r3 with spaces ü"])
         #expect(spool.takeProblems().count == 1)
         spool.append([Note("r4")])
         #expect(spool.drainTexts() == ["r4"], "new records continue after the highest replayed number")

@@ -91,6 +91,21 @@ import Testing
         #expect(body.contains(#""response_time_loss":100.0"#) && body.contains(#""uptime":0.75"#))
     }
 
+    /// Measurement names are escaped after their prefix; the event is valid JSON whatever they hold.
+    @Test func clowderMeasurementNamesAreEscapedAfterTheirPrefix() throws {
+        let result = CheckResult(
+            status: .success, check: "random", label: "r", message: "ok",
+            measurement: ["a\"b": 1, "ü\n": "x", "nested": ["k": [1, 2]]], createdMillis: 1_764_075_909_042)
+        let body = RabbitMQMessage.body(result, format: .clowder)
+        #expect(body.contains(#""measurement_a\"b":1"#))
+        #expect(body.contains(#""measurement_ü\n":"x""#))
+        let object = try #require(try JSONValue.parse(body).objectValue)
+        #expect(object["measurement_a\"b"] == 1)
+        #expect(object["measurement_ü\n"] == "x")
+        #expect(object["measurement_nested"] == .string(#"{"k":[1,2]}"#))
+        #expect(body.hasSuffix(#""measurement_ü\n":"x"}"#), "members in name order, the object closed")
+    }
+
     @Test(arguments: [
         ("ping", ["avg": 0.05, "min": 0.04, "max": 0.07, "loss": 20.0], Status.success, [0.05, 0.04, 0.07], 20.0 as Double?),
         ("ping", ["avg": 0.05, "min": 0.04, "max": 0.07, "loss": 60.0], .failure, [0.05, 0.04, 0.07], 60.0),

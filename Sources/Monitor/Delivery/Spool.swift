@@ -10,6 +10,21 @@ public protocol SpoolRecord: Sendable {
     var spoolLine: String { get }
     /// Reads a record back from `spoolLine`.
     init(spoolLine: String) throws
+    /// Reads a record back from `spoolLine`'s UTF-8 bytes; by default through a `String`.
+    init(spoolLine bytes: UnsafeBufferPointer<UInt8>) throws
+    /// Appends `spoolLine`'s text, as UTF-8, to `out` (a spool writes many records into one
+    /// buffer); by default from `spoolLine`.
+    func writeSpoolLine(into out: inout [UInt8])
+}
+
+extension SpoolRecord {
+    public init(spoolLine bytes: UnsafeBufferPointer<UInt8>) throws {
+        try self.init(spoolLine: String(decoding: bytes, as: UTF8.self))
+    }
+
+    public func writeSpoolLine(into out: inout [UInt8]) {
+        out.append(contentsOf: spoolLine.utf8)
+    }
 }
 
 /// The "no result lost" store of a notifier that talks to a sink which may be away: a FIFO of
@@ -212,6 +227,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     }
 
     /// Up to `max` pending records, oldest first, now marked sent.
+    @_specialize(where Record == CheckResult)
     public mutating func takeToSend(max: Int) -> [Entry] {
         refill()
         var taken: [Entry] = []
@@ -230,7 +246,8 @@ public struct Spool<Record: SpoolRecord>: Sendable {
 
     /// Marks records as finished (confirmed by the sink, or given up by the owner): they leave
     /// the spool, and segment files whose records are all finished are deleted.
-    public mutating func complete(_ seqs: some Sequence<UInt64>) {
+    @_specialize(where Record == CheckResult, S == [UInt64])
+    public mutating func complete<S: Sequence<UInt64>>(_ seqs: S) {
         for seq in seqs {
             guard let index = index(of: seq), window[index].phase != .done else { continue }
             if window[index].phase == .sent { inFlightCount -= 1 }
@@ -246,7 +263,8 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     }
 
     /// Puts sent records back to pending: they are sent again, before newer records.
-    public mutating func retry(_ seqs: some Sequence<UInt64>) {
+    @_specialize(where Record == CheckResult, S == [UInt64])
+    public mutating func retry<S: Sequence<UInt64>>(_ seqs: S) {
         for seq in seqs {
             guard let index = index(of: seq), window[index].phase == .sent else { continue }
             window[index].phase = .pending
@@ -256,6 +274,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     }
 
     /// Puts every sent record back to pending (the connection was lost before confirms came).
+    @_specialize(where Record == CheckResult)
     public mutating func retryAllInFlight() {
         guard inFlightCount > 0 else { return }
         for index in windowHead..<window.count where window[index].phase == .sent {
@@ -284,11 +303,14 @@ public struct Spool<Record: SpoolRecord>: Sendable {
 
     // MARK: Internals
 
-    /// Appends `lines` to the file at `path`: flushed to the disk, or, in a deferred append,
-    /// only written and listed in `unflushed`.
-    private mutating func write(_ lines: [String], to path: String) throws(FileSystem.Error) {
-        guard deferringFlush else { return try FileSystem.appendDurably(lines, to: path) }
-        let created = try FileSystem.append(lines, to: path, flush: false)
+    /// Appends `text` (whole lines, UTF-8) to the file at `path`: flushed to the disk, or, in a
+    /// deferred append, only written and listed in `unflushed`.
+    private mutating func write(_ text: [UInt8], to path: String) throws(FileSystem.Error) {
+        guard deferringFlush else {
+            _ = try FileSystem.append(bytes: text, to: path, flush: true)
+            return
+        }
+        let created = try FileSystem.append(bytes: text, to: path, flush: false)
         unflushed[path] = (unflushed[path] ?? false) || created
     }
 
@@ -305,6 +327,14 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     }
 
     private func index(of seq: UInt64) -> Int? {
+        guard windowHead < window.count else { return nil }
+        // The window's numbers are consecutive unless compaction or a loaded file left gaps:
+        // where they are, the record is at its offset from the head (the common case).
+        let first = window[windowHead].seq
+        if seq >= first, seq - first < UInt64(window.count - windowHead) {
+            let guess = windowHead + Int(seq - first)
+            if window[guess].seq == seq { return guess }
+        }
         var low = windowHead
         var high = window.count
         while low < high {
@@ -349,9 +379,9 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     private mutating func load(_ segment: Segment) {
         guard let directory else { return }
         let path = SpoolFiles.path(directory, segment.first)
-        let lines: [String]
+        let bytes: [UInt8]
         do {
-            lines = try SpoolFiles.readLines(path)
+            bytes = try FileSystem.readBytes(path)
         } catch {
             problems.append("cannot read spool file, leaving it aside: \(error)")
             rename(path, path + ".corrupt")
@@ -359,11 +389,14 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         }
         var loaded = 0
         var bad = 0
+        var lineCount = 0
         let previousLast = window.last?.seq ?? 0
-        for line in lines {
-            guard let (seq, text) = SpoolFiles.parts(of: line), seq > previousLast else {
+        // Line by line from the file's bytes: no `String` of the file, nor of each line.
+        SpoolFiles.forEachLine(bytes) { seq, text in
+            lineCount += 1
+            guard let seq, seq > previousLast else {
                 bad += 1
-                continue
+                return
             }
             do {
                 let record = try Record(spoolLine: text)
@@ -382,7 +415,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             return
         }
         loadedLive[segment.first] = loaded
-        loadedLines[segment.first] = lines.count
+        loadedLines[segment.first] = lineCount
         loadedBytes[segment.first] = segment.bytes
     }
 
@@ -413,27 +446,28 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                 if window[index].phase != .done { run.append(index) }
                 index += 1
             }
-            let lines = run.map { SpoolFiles.line(window[$0].seq, window[$0].record) }
+            var text: [UInt8] = []
+            for i in run { SpoolFiles.appendLine(window[i].seq, window[i].record, to: &text) }
             let first = window[run[0]].seq
             // Append to the open file when this run follows everything persisted and that
             // file is loaded (its records are in the window, just before this run).
             let target: UInt64
             if let open = openSegment, first > maxPersisted, let openLines = loadedLines[open],
-                openLines + lines.count <= segmentLimit
+                openLines + run.count <= segmentLimit
             {
                 target = open
             } else {
                 target = first
             }
             do {
-                try write(lines, to: SpoolFiles.path(directory, target))
+                try write(text, to: SpoolFiles.path(directory, target))
             } catch {
                 problems.append("cannot write spool file: \(error)")
                 failed = true
                 return
             }
             for i in run { window[i].segment = target }
-            let bytes = lines.reduce(0) { $0 + $1.utf8.count + 1 }
+            let bytes = text.count
             fileBytes += bytes
             loadedBytes[target, default: 0] += bytes
             loadedLive[target, default: 0] += run.count
@@ -455,21 +489,22 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             let room = disk.last.map { memoryLimit - $0.lines } ?? 0
             let appendToLast = openSegment != nil && disk.last?.first == openSegment && tail[start].seq > maxPersisted && room > 0
             let end = min(tail.count, start + (appendToLast ? room : memoryLimit))
-            let lines = tail[start..<end].map { SpoolFiles.line($0.seq, $0.record) }
+            var text: [UInt8] = []
+            for i in start..<end { SpoolFiles.appendLine(tail[i].seq, tail[i].record, to: &text) }
             let target = appendToLast ? disk[disk.count - 1].first : tail[start].seq
             do {
-                try write(lines, to: SpoolFiles.path(directory, target))
+                try write(text, to: SpoolFiles.path(directory, target))
             } catch {
                 problems.append("cannot write spool file, keeping \(tail.count - start) record(s) in memory: \(error)")
                 break
             }
-            let bytes = lines.reduce(0) { $0 + $1.utf8.count + 1 }
+            let bytes = text.count
             fileBytes += bytes
             if appendToLast {
-                disk[disk.count - 1].lines += lines.count
+                disk[disk.count - 1].lines += end - start
                 disk[disk.count - 1].bytes += bytes
             } else {
-                disk.append(Segment(first: target, lines: lines.count, bytes: bytes))
+                disk.append(Segment(first: target, lines: end - start, bytes: bytes))
             }
             maxPersisted = max(maxPersisted, tail[end - 1].seq)
             openSegment = target
@@ -526,6 +561,18 @@ enum SpoolFiles {
         return directory + "/" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".spool"
     }
 
+    /// Appends `line(seq, record)` and a newline to `out`.
+    static func appendLine<R: SpoolRecord>(_ seq: UInt64, _ record: R, to out: inout [UInt8]) {
+        out.append(contentsOf: String(seq).utf8)
+        out.append(UInt8(ascii: " "))
+        let start = out.count
+        record.writeSpoolLine(into: &out)
+        // See `line`: a newline would split the record on reading.
+        let oneLine = out.withUnsafeBufferPointer { memchr($0.baseAddress! + start, 0x0A, $0.count - start) == nil }
+        precondition(oneLine, "spool record lines must not contain a newline")
+        out.append(0x0A)
+    }
+
     static func line<R: SpoolRecord>(_ seq: UInt64, _ record: R) -> String {
         // A record line must be one line; a newline would split it on reading. JSON writers
         // escape newlines, so this only guards against a broken `spoolLine`.
@@ -540,13 +587,6 @@ enum SpoolFiles {
         split(line)?.seq
     }
 
-    /// The sequence number and the record's text of a line, or `nil` when the line is not a
-    /// record.
-    static func parts(of line: String) -> (seq: UInt64, text: String)? {
-        guard let (seq, space) = split(line) else { return nil }
-        return (seq, String(Substring(line.utf8[line.utf8.index(after: space)...])))
-    }
-
     /// A record line's sequence number and the index of the space after it. By UTF-8 bytes, not
     /// characters: a spool of 20,000 records is read back in a burst.
     private static func split(_ line: String) -> (seq: UInt64, space: String.UTF8View.Index)? {
@@ -554,6 +594,34 @@ enum SpoolFiles {
             return nil
         }
         return (seq, space)
+    }
+
+    /// Calls `body` with each non-empty line of `bytes`: its sequence number (`nil`: not a
+    /// record line) and the record's text after the space.
+    static func forEachLine(_ bytes: [UInt8], _ body: (UInt64?, UnsafeBufferPointer<UInt8>) -> Void) {
+        bytes.withUnsafeBufferPointer { all in
+            guard let base = all.baseAddress else { return }
+            var start = 0
+            while start < all.count {
+                let end = memchr(base + start, 0x0A, all.count - start).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? all.count
+                defer { start = end + 1 }
+                guard end > start else { continue }
+                let line = UnsafeBufferPointer(rebasing: all[start..<end])
+                // The number: ASCII digits up to the first space.
+                var seq: UInt64? = nil
+                var i = 0
+                var value: UInt64 = 0
+                while i < line.count, line[i] >= UInt8(ascii: "0"), line[i] <= UInt8(ascii: "9"), i < 20 {
+                    let (times, o1) = value.multipliedReportingOverflow(by: 10)
+                    let (sum, o2) = times.addingReportingOverflow(UInt64(line[i] - UInt8(ascii: "0")))
+                    if o1 || o2 { break }
+                    value = sum
+                    i += 1
+                }
+                if i > 0, i < line.count, line[i] == UInt8(ascii: " ") { seq = value }
+                body(seq, seq == nil ? UnsafeBufferPointer(rebasing: line[0..<0]) : UnsafeBufferPointer(rebasing: line[(i + 1)...]))
+            }
+        }
     }
 
     /// The lines of a file, empty ones skipped; split at newline bytes (a newline is never part

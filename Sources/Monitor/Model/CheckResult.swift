@@ -73,6 +73,13 @@ public struct CheckResult: Sendable, Hashable {
             value.write(into: &out)
             out.append(contentsOf: ",".utf8)
         }
+        writeMembers(into: &out, configJSON: configJSON)
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the members of `json()`, from `"id"` on, without the braces.
+    func writeMembers(into out: inout [UInt8], configJSON: String? = nil) {
         // The names need no escaping: written as they are.
         out.append(contentsOf: "\"id\":".utf8)
         JSONValue.writeString(id, into: &out)
@@ -86,8 +93,9 @@ public struct CheckResult: Sendable, Hashable {
         JSONValue.writeString(message, into: &out)
         out.append(contentsOf: ",\"measurement\":".utf8)
         JSONValue.object(measurement).write(into: &out)
-        out.append(contentsOf: ",\"created\":".utf8)
-        JSONValue.writeString(created, into: &out)
+        out.append(contentsOf: ",\"created\":\"".utf8)
+        WallClock.writeISO8601(millis: createdMillis, into: &out)
+        out.append(UInt8(ascii: "\""))
         out.append(contentsOf: ",\"elapsed\":".utf8)
         JSONValue.double(elapsed).write(into: &out)
         out.append(contentsOf: ",\"config\":".utf8)
@@ -110,8 +118,6 @@ public struct CheckResult: Sendable, Hashable {
             out.append(contentsOf: ",\"agent\":".utf8)
             JSONValue.writeString(agent, into: &out)
         }
-        out.append(contentsOf: "}".utf8)
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

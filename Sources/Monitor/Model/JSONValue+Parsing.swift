@@ -41,6 +41,17 @@ extension JSONValue {
         try bytes.withUnsafeBufferPointer { buffer in Self.read(buffer, body) }.get()
     }
 
+    /// `read(_:_:)` of UTF-8 text in a buffer the caller holds.
+    public static func read<R>(buffer: UnsafeBufferPointer<UInt8>, _ body: (inout Reader) throws(ParseError) -> R) throws(ParseError) -> R {
+        try Self.read(buffer, body).get()
+    }
+
+    /// `read(_:_:)` of a `String`'s UTF-8 text.
+    public static func read<R>(_ text: String, _ body: (inout Reader) throws(ParseError) -> R) throws(ParseError) -> R {
+        var text = text
+        return try text.withUTF8 { buffer in Self.read(buffer, body) }.get()
+    }
+
     private static func read<R>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (inout Reader) throws(ParseError) -> R) -> Result<R, ParseError> {
         var reader = Reader(bytes: bytes)
         reader.skipSpace()
@@ -79,8 +90,13 @@ extension JSONValue {
             guard let b = current else { throw error("expected a value, found the end") }
             switch b {
             case UInt8(ascii: "{"):
-                var object: [String: JSONValue] = [:]
-                try members { name, reader throws(ParseError) in object[name] = try reader.value() }
+                // The members first, then the dictionary at its final size: inserting into a
+                // growing dictionary rehashed it at every doubling (a spool read back in a burst
+                // builds three objects per record).
+                var pairs: [(String, JSONValue)] = []
+                try members { name, reader throws(ParseError) in pairs.append((name, try reader.value())) }
+                var object = [String: JSONValue](minimumCapacity: pairs.count)
+                for (name, value) in pairs { object[name] = value }  // a repeated name: the last one
                 return .object(object)
             case UInt8(ascii: "["):
                 var items: [JSONValue] = []

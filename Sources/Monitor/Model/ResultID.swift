@@ -100,17 +100,49 @@ public enum WallClock {
 
     /// ISO-8601 UTC with milliseconds, e.g. `2026-11-25T13:05:09.042Z`, for Unix milliseconds.
     public static func iso8601(millis: Int64) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        writeISO8601(millis: millis, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `iso8601(millis:)`'s text to `out` as UTF-8, digit by digit (no `String` of
+    /// each part: this runs for every result a notifier writes).
+    public static func writeISO8601(millis: Int64, into out: inout [UInt8]) {
         var seconds = time_t(millis.floorDiv(1000))
         let ms = Int(millis - Int64(seconds) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ v: Int, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        func digits(_ value: Int, _ width: Int) {
+            let text = String(value)
+            if text.utf8.count < width { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - text.utf8.count)) }
+            out.append(contentsOf: text.utf8)
         }
-        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))"
-            + "T\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
-            + ".\(pad(ms, 3))Z"
+        func two(_ value: Int32) {
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / 10))
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10))
+        }
+        let year = Int(parts.tm_year) + 1900
+        if (1000...9999).contains(year) {
+            two(Int32(year / 100))
+            two(Int32(year % 100))
+        } else {
+            digits(year, 4)
+        }
+        out.append(UInt8(ascii: "-"))
+        two(parts.tm_mon + 1)
+        out.append(UInt8(ascii: "-"))
+        two(parts.tm_mday)
+        out.append(UInt8(ascii: "T"))
+        two(parts.tm_hour)
+        out.append(UInt8(ascii: ":"))
+        two(parts.tm_min)
+        out.append(UInt8(ascii: ":"))
+        two(parts.tm_sec)
+        out.append(UInt8(ascii: "."))
+        out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: ms / 100))
+        two(Int32(ms % 100))
+        out.append(UInt8(ascii: "Z"))
     }
 
     /// An Internet date in UTC for Unix milliseconds: `Wed, 25 Nov 2026 13:05:09 GMT`. With the

@@ -22,6 +22,12 @@ public enum FileSystem {
     /// A file longer than `maxBytes` is refused with `EFBIG` (`isTooLarge`): a regular file by its
     /// size, before any of it is read; a pipe or device as soon as it has said more.
     public static func readText(_ path: String, maxBytes: Int = .max) throws(Error) -> String {
+        String(decoding: try readBytes(path, maxBytes: maxBytes), as: UTF8.self)
+    }
+
+    /// The bytes of a file, as `readText` reads them, not made text (a spool file is read line
+    /// by line from them).
+    public static func readBytes(_ path: String, maxBytes: Int = .max) throws(Error) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Error(operation: "open", path: path, code: errno) }
         defer { close(fd) }
@@ -41,7 +47,7 @@ public enum FileSystem {
             guard n <= maxBytes - bytes.count else { throw Error(operation: "read", path: path, code: EFBIG) }
             bytes.append(contentsOf: buffer[0..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// Whether a file (or directory) exists at `path`.
@@ -109,11 +115,17 @@ public enum FileSystem {
     /// flush too.
     @discardableResult
     public static func append(_ lines: [String], to path: String, flush: Bool) throws(Error) -> Bool {
+        try append(bytes: Array((lines.joined(separator: "\n") + "\n").utf8), to: path, flush: flush)
+    }
+
+    /// `append(_:to:flush:)` of text already made UTF-8 bytes, whole lines (a spool writes a
+    /// batch of records into one buffer).
+    public static func append(bytes: [UInt8], to path: String, flush: Bool) throws(Error) -> Bool {
         let existed = exists(path)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, fileMode)
         guard fd >= 0 else { throw Error(operation: "open", path: path, code: errno) }
         do {
-            try writeAll(lines.joined(separator: "\n") + "\n", to: fd, path: path)
+            try writeAll(bytes: bytes, to: fd, path: path)
         } catch {
             close(fd)
             throw error
@@ -192,10 +204,14 @@ public enum FileSystem {
     /// Writes all of `text` to `fd`, retrying short writes and `EINTR`; `path` names the
     /// destination in errors.
     public static func writeAll(_ text: String, to fd: Int32, path: String) throws(Error) {
-        var bytes = Array(text.utf8)
+        try writeAll(bytes: Array(text.utf8), to: fd, path: path)
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying short writes and `EINTR`.
+    public static func writeAll(bytes: [UInt8], to fd: Int32, path: String) throws(Error) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Error(operation: "write", path: path, code: errno)
