@@ -59,7 +59,6 @@ import Glibc
 
     @Test func slowBodyTimesOutWithTheBytesSoFar() async throws {
         try await LocalHTTPServer.with { server in
-            let start = ContinuousClock.now
             do throws(HTTPError) {
                 // 3 s, not 1: while the integration suites start together, the test server's
                 // first byte has taken more than 1 s (status 0, no bytes: nothing to assert on).
@@ -67,14 +66,13 @@ import Glibc
                     HTTPRequest(url: server.base + "/slow/1000000?chunk=10000&delay=0.1", timeout: 3, responseBody: .discard))
                 Issue.record("a 10 s body finished within a 3 s timeout")
             } catch {
-                let elapsed = start.duration(to: .now)
                 #expect(error.kind == .timeout)
                 #expect(error.partial.status == 200)
-                // At 100 KB a second: some of the body, far from all of it.
+                // At 100 KB a second: some of the body, far from all of it — the 3 s timeout
+                // ended it, not the body's end. (No wall-clock bound: with a core kept busy, one
+                // run took 8.3 s from the request to the error while its bytes were these.)
                 #expect(error.partial.bodyBytes >= 30_000 && error.partial.bodyBytes <= 400_000, "\(error.partial.bodyBytes) bytes")
                 #expect(error.partial.timings.totalMs >= 2990)
-                // Far below the 10 s the body takes: the 3 s timeout ended it (loaded-machine safe).
-                #expect(elapsed < .seconds(8), "took \(elapsed)")
                 #expect(error.curlCode == 28)
             }
         }
