@@ -251,8 +251,20 @@ func scratchDirectory() -> String {
         settings: {state_dir: \(dir)/state}
         """.write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
 
+        // Signals are handled once the monitor has started (config read, notifiers built);
+        // the runs below count from then: with a core kept busy, a debug build's start has
+        // taken more than 0.5 s, and a SIGTERM before it ended the process (status 143).
+        func started(_ launched: Binary.Launched) async throws {
+            for _ in 0..<600 {
+                let log = (try? String(contentsOfFile: launched.stderrPath, encoding: .utf8)) ?? ""
+                if log.contains("healthmonitor started") { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("the monitor did not start within 30 s")
+        }
         func runFor(_ seconds: Double) async throws -> (Int32, [String], String) {
             let launched = try Binary.start(["run", "--config", "c.yml"], directory: dir)
+            try await started(launched)
             try await Task.sleep(for: .seconds(seconds))
             launched.process.signal(SIGTERM)
             let out = await launched.finish()
@@ -260,6 +272,7 @@ func scratchDirectory() -> String {
         }
         // While it runs, `health` sees a fresh heartbeat.
         let running = try Binary.start(["run", "--config", "c.yml"], directory: dir)
+        try await started(running)
         try await Task.sleep(for: .milliseconds(500))
         let health = try await Binary.run(["health", "--config", "c.yml"], directory: dir)
         #expect(health.status == 0, "\(health.stdout)")
