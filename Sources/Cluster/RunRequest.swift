@@ -88,11 +88,7 @@ public struct RunRequest: Sendable, Hashable {
         let isObject: Bool
         do {
             isObject = try JSONValue.read(body) { reader throws(JSONValue.ParseError) -> Bool in
-                guard reader.isAtObject else {
-                    try reader.skip()
-                    return false
-                }
-                try reader.members { name, reader throws(JSONValue.ParseError) in
+                try reader.membersIfObject { name, reader throws(JSONValue.ParseError) in
                     switch name {
                     case "v": version = try reader.value()
                     case "id": id = try reader.value()
@@ -111,7 +107,6 @@ public struct RunRequest: Sendable, Hashable {
                     default: try reader.skip()
                     }
                 }
-                return true
             }
         } catch {
             throw Invalid(description: "not a run request: \(error)")

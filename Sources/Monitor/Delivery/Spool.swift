@@ -155,10 +155,12 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         for first in firsts.sorted() {
             let path = SpoolFiles.path(directory, first)
             do {
-                let lines = try SpoolFiles.readLines(path)
+                let text = try FileSystem.readBytes(path)
                 var count = 0
-                for line in lines {
-                    guard let seq = SpoolFiles.sequence(of: line) else { continue }
+                var bytes = 0
+                SpoolFiles.forEachLine(text) { seq, _, line in
+                    bytes += line.count + 1
+                    guard let seq else { return }
                     count += 1
                     nextSeq = max(nextSeq, seq + 1)
                 }
@@ -166,7 +168,6 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                     unlink(path)
                     continue
                 }
-                let bytes = lines.reduce(0) { $0 + $1.utf8.count + 1 }
                 disk.append(Segment(first: first, lines: count, bytes: bytes))
                 fileBytes += bytes
                 maxPersisted = nextSeq - 1
@@ -392,7 +393,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         var lineCount = 0
         let previousLast = window.last?.seq ?? 0
         // Line by line from the file's bytes: no `String` of the file, nor of each line.
-        SpoolFiles.forEachLine(bytes) { seq, text in
+        SpoolFiles.forEachLine(bytes) { seq, text, _ in
             lineCount += 1
             guard let seq, seq > previousLast else {
                 bad += 1
@@ -567,38 +568,28 @@ enum SpoolFiles {
         out.append(UInt8(ascii: " "))
         let start = out.count
         record.writeSpoolLine(into: &out)
-        // See `line`: a newline would split the record on reading.
+        // A record line must be one line; a newline would split it on reading. JSON writers
+        // escape newlines, so this only guards against a broken `spoolLine`.
         let oneLine = out.withUnsafeBufferPointer { memchr($0.baseAddress! + start, 0x0A, $0.count - start) == nil }
         precondition(oneLine, "spool record lines must not contain a newline")
         out.append(0x0A)
     }
 
+    /// One record line, without its newline (a compaction rewrites a file from them).
     static func line<R: SpoolRecord>(_ seq: UInt64, _ record: R) -> String {
-        // A record line must be one line; a newline would split it on reading. JSON writers
-        // escape newlines, so this only guards against a broken `spoolLine`.
-        var text = record.spoolLine
-        let oneLine = text.withUTF8 { $0.isEmpty || memchr($0.baseAddress!, 0x0A, $0.count) == nil }
-        precondition(oneLine, "spool record lines must not contain a newline")
-        return String(seq) + " " + text
-    }
-
-    /// The sequence number at the start of a line, or `nil` when the line is not a record.
-    static func sequence(of line: String) -> UInt64? {
-        split(line)?.seq
-    }
-
-    /// A record line's sequence number and the index of the space after it. By UTF-8 bytes, not
-    /// characters: a spool of 20,000 records is read back in a burst.
-    private static func split(_ line: String) -> (seq: UInt64, space: String.UTF8View.Index)? {
-        guard let space = line.utf8.firstIndex(of: UInt8(ascii: " ")), let seq = UInt64(Substring(line.utf8[..<space])) else {
-            return nil
-        }
-        return (seq, space)
+        var out: [UInt8] = []
+        appendLine(seq, record, to: &out)
+        return String(decoding: out.dropLast(), as: UTF8.self)
     }
 
     /// Calls `body` with each non-empty line of `bytes`: its sequence number (`nil`: not a
-    /// record line) and the record's text after the space.
-    static func forEachLine(_ bytes: [UInt8], _ body: (UInt64?, UnsafeBufferPointer<UInt8>) -> Void) {
+    /// record line), the record's text after the space, and the whole line (without its
+    /// newline). Split at newline bytes (a newline is
+    /// never part of a longer character in UTF-8), with no `String` of the file or of a line: a
+    /// spool of tens of thousands of records is read back in a burst.
+    static func forEachLine(
+        _ bytes: [UInt8], _ body: (_ seq: UInt64?, _ record: UnsafeBufferPointer<UInt8>, _ line: UnsafeBufferPointer<UInt8>) -> Void
+    ) {
         bytes.withUnsafeBufferPointer { all in
             guard let base = all.baseAddress else { return }
             var start = 0
@@ -619,16 +610,8 @@ enum SpoolFiles {
                     i += 1
                 }
                 if i > 0, i < line.count, line[i] == UInt8(ascii: " ") { seq = value }
-                body(seq, seq == nil ? UnsafeBufferPointer(rebasing: line[0..<0]) : UnsafeBufferPointer(rebasing: line[(i + 1)...]))
+                body(seq, seq == nil ? UnsafeBufferPointer(rebasing: line[0..<0]) : UnsafeBufferPointer(rebasing: line[(i + 1)...]), line)
             }
-        }
-    }
-
-    /// The lines of a file, empty ones skipped; split at newline bytes (a newline is never part
-    /// of a longer character in UTF-8; splitting by characters showed in the profile of a burst).
-    static func readLines(_ path: String) throws(FileSystem.Error) -> [String] {
-        try FileSystem.readText(path).utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map {
-            String(Substring($0))
         }
     }
 }

@@ -39,12 +39,7 @@ extension CheckResult: SpoolRecord {
         let isObject: Bool
         do {
             isObject = try JSONValue.read(buffer: bytes) { reader throws(JSONValue.ParseError) in
-                guard reader.isAtObject else {
-                    try reader.skip()
-                    return false
-                }
-                try reader.members { name, reader throws(JSONValue.ParseError) in fields.set(name, try reader.value()) }
-                return true
+                try reader.membersIfObject { name, reader throws(JSONValue.ParseError) in fields.set(name, try reader.value()) }
             }
         } catch {
             throw DecodingError(reason: error.description)

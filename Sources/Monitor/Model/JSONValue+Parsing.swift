@@ -16,10 +16,7 @@ extension JSONValue {
     /// try JSONValue.parse(#"{"loss": 0.0, "sent": 5}"#)  // ["loss": .double(0), "sent": .int(5)]
     /// ```
     public static func parse(_ text: String) throws(ParseError) -> JSONValue {
-        var text = text
-        // `withUTF8` only rethrows untyped errors: carry the typed one out in a `Result`.
-        let result = text.withUTF8 { bytes in Self.read(bytes) { reader throws(ParseError) in try reader.value() } }
-        return try result.get()
+        try read(text) { reader throws(ParseError) in try reader.value() }
     }
 
     /// Reads one complete JSON value (surrounding white space allowed) from `bytes` with
@@ -49,6 +46,7 @@ extension JSONValue {
     /// `read(_:_:)` of a `String`'s UTF-8 text.
     public static func read<R>(_ text: String, _ body: (inout Reader) throws(ParseError) -> R) throws(ParseError) -> R {
         var text = text
+        // `withUTF8` only rethrows untyped errors: carry the typed one out in a `Result`.
         return try text.withUTF8 { buffer in Self.read(buffer, body) }.get()
     }
 
@@ -140,6 +138,18 @@ extension JSONValue {
 
         /// Reads the next value as an object: `member` gets each member's name and the reader at
         /// its value, which it must read (or `skip`).
+        /// Reads the members of the next value as `members` does when it is an object and
+        /// returns `true`; steps over any other value (checking it) and returns `false`, for the
+        /// caller to say what it expected.
+        public mutating func membersIfObject(_ member: (String, inout Reader) throws(ParseError) -> Void) throws(ParseError) -> Bool {
+            guard isAtObject else {
+                try skip()
+                return false
+            }
+            try members(member)
+            return true
+        }
+
         public mutating func members(_ member: (String, inout Reader) throws(ParseError) -> Void) throws(ParseError) {
             guard current == UInt8(ascii: "{") else { throw error("expected an object") }
             position += 1
