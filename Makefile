@@ -13,7 +13,7 @@ build:
 
 release:
 	scripts/bootstrap.sh
-	swift build -c release
+	swift build -c release --static-swift-stdlib
 
 run: release
 	.build/release/healthmonitor run --config $(CONFIG)

@@ -4,7 +4,7 @@
 caused by the body is measured in a process of its own.
 
 Usage: scripts/bench-download.py [--binary .build/release/healthmonitor] [--size-mib 1024]
-Build first: swift build -c release (or pass --binary .build/debug/healthmonitor).
+Build first: make release (or pass --binary .build/debug/healthmonitor).
 """
 import argparse, os, platform, subprocess, sys, tempfile, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 DURATION=${1:-20}
-swift build -c release --product healthmonitor >/dev/null
+swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null
 BIN=$(swift build -c release --show-bin-path)/healthmonitor
 WORK=$(mktemp -d /tmp/hm-bench-history.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

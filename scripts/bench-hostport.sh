@@ -12,7 +12,7 @@ SECONDS_RUN=${2:-30}
 PORT=${BENCH_PORT:-9999}
 HOSTS=${BENCH_HOSTS:-127.0.0.1}
 
-swift build -c release --product HostPortBenchmark >/dev/null
+swift build -c release --static-swift-stdlib --product HostPortBenchmark >/dev/null
 python3 scripts/bench_acceptor.py "$PORT" ${HOSTS//,/ } > /tmp/hm-bench-acceptor.log 2>&1 &
 ACCEPTOR=$!
 trap 'kill "$ACCEPTOR" 2>/dev/null || true' EXIT

@@ -6,7 +6,7 @@ TICKS=$(getconf CLK_TCK)
 
 # bench_setup: builds the release binary (BIN) and makes WORK, removed at exit.
 bench_setup() {
-  (cd "$ROOT" && swift build -c release --product healthmonitor >/dev/null)
+  (cd "$ROOT" && swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null)
   BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)/healthmonitor
   WORK=$(mktemp -d /tmp/hm-bench.XXXXXX)
   BENCH_PIDS=()

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 CHECKS=${1:-10000}
-swift build -c release --product healthmonitor >/dev/null
+swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null
 BIN=$(swift build -c release --show-bin-path)/healthmonitor
 WORK=$(mktemp -d /tmp/hm-bench-metrics.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 EXTRA=${1:-500}
-swift build -c release --product healthmonitor >/dev/null
+swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

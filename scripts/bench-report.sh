@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 CHECKS=${1:-100}
 DAYS=${2:-30}
-swift build -c release --product healthmonitor >/dev/null
-swift build -c release --product history-gen >/dev/null
+swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null
+swift build -c release --static-swift-stdlib --product history-gen >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 WORK=$(mktemp -d /tmp/hm-bench-report.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

@@ -12,8 +12,8 @@ export PATH=/opt/swift/usr/bin:$PATH
 CHECKS=${1:-100}
 DAYS=${2:-90}
 SLEEP=${3:-300}
-swift build -c release --product healthmonitor >/dev/null
-swift build -c release --product history-gen >/dev/null
+swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null
+swift build -c release --static-swift-stdlib --product history-gen >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 WORK=$(mktemp -d /tmp/hm-bench-page.XXXXXX)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

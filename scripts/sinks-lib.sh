@@ -16,7 +16,7 @@ sink_bench_binary() {
   if [[ -n ${SINK_BENCH:-} ]]; then
     BIN=$SINK_BENCH
   else
-    swift build -c release --product sink-bench
+    swift build -c release --static-swift-stdlib --product sink-bench
     BIN=$(swift build -c release --show-bin-path)/sink-bench
   fi
 }
