@@ -118,7 +118,7 @@ func fixed(_ value: Double, _ digits: Int) -> String {
     return text
 }
 
-MemoryTuning.limitMallocArenas()  // as the healthmonitor executable does
+MemoryTuning.configureMalloc()  // as the healthmonitor executable does
 let arguments = Arguments()
 var logger = Logger(label: "bench")
 logger.logLevel = .warning

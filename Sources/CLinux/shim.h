@@ -49,9 +49,13 @@ static inline size_t clinux_cmsg_space(size_t length) {
     return CMSG_SPACE(length);
 }
 
-// M_ARENA_MAX is a macro and mallopt lives in <malloc.h>, which the Glibc module leaves out.
+// M_ARENA_MAX and M_MMAP_THRESHOLD are macros and mallopt lives in <malloc.h>, which the Glibc
+// module leaves out.
 static inline int clinux_limit_malloc_arenas(int arenas) {
     return mallopt(M_ARENA_MAX, arenas);
+}
+static inline int clinux_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
 }
 
 #endif

@@ -67,7 +67,7 @@ struct CommonOptions: ParsableArguments {
 
     /// Process set-up for a command without a config (`agent`); returns the logger.
     static func makeLogger(level: Logger.Level) -> Logger {
-        MemoryTuning.limitMallocArenas()
+        MemoryTuning.configureMalloc()
         LoggingSystem.bootstrap { label in
             // One record a line, whatever a message or metadata holds (a server's CR/LF).
             var handler = StreamLogHandler(label: label, stream: LogLineStream(FileOutput.standardError))

@@ -17,6 +17,36 @@ public enum MemoryTuning {
         _ = clinux_limit_malloc_arenas(2)
     }
 
+    /// The size from which glibc's malloc maps a block of its own (given back to the system when
+    /// freed) instead of taking it from an arena.
+    public static let mmapThreshold = 128 * 1024
+
+    /// Fixes glibc's mmap threshold at `mmapThreshold` (unless `MALLOC_MMAP_THRESHOLD_` or a
+    /// `glibc.malloc.mmap_threshold` tunable says otherwise).
+    ///
+    /// By default glibc raises the threshold to the size of each mapped block freed (up to
+    /// 32 MB), so after the first large arrays are freed (the history's batch of 20,000 results
+    /// at 10,000 checks a second, a `/metrics` scrape's buffers) the next ones come from the
+    /// arenas, and what is freed there between long-lived blocks stays resident. Measured with
+    /// `scripts/bench-product.sh hostport 10000 15`: peak RSS 92 → 82 MB.
+    public static func fixMmapThreshold() {
+        guard getenv("MALLOC_MMAP_THRESHOLD_") == nil else { return }
+        if let tunables = getenv("GLIBC_TUNABLES"), String(cString: tunables).contains("mmap_threshold") { return }
+        _ = clinux_set_mmap_threshold(Int32(mmapThreshold))
+    }
+
+    /// Whether glibc mapped the block at `pointer` (from `malloc`) of its own: the IS_MMAPPED bit
+    /// of the size word before it (glibc's `chunk_is_mmapped`).
+    static func isMapped(_ pointer: UnsafeMutableRawPointer) -> Bool {
+        (pointer - MemoryLayout<Int>.size).load(as: Int.self) & 2 != 0
+    }
+
+    /// Both of the above: what a long-running monitor process does first.
+    public static func configureMalloc() {
+        limitMallocArenas()
+        fixMmapThreshold()
+    }
+
     /// Returns the heap's free pages to the system (`malloc_trim`). glibc keeps memory freed in
     /// the middle of the heap; a burst (the history's batch of every check's first result) would
     /// otherwise stay resident for the life of the process.
