@@ -35,16 +35,16 @@ public enum MemoryTuning {
         _ = clinux_set_mmap_threshold(Int32(mmapThreshold))
     }
 
+    /// `limitMallocArenas` and `fixMmapThreshold`: what a long-running monitor process does first.
+    public static func configureMalloc() {
+        limitMallocArenas()
+        fixMmapThreshold()
+    }
+
     /// Whether glibc mapped the block at `pointer` (from `malloc`) of its own: the IS_MMAPPED bit
     /// of the size word before it (glibc's `chunk_is_mmapped`).
     static func isMapped(_ pointer: UnsafeMutableRawPointer) -> Bool {
         (pointer - MemoryLayout<Int>.size).load(as: Int.self) & 2 != 0
-    }
-
-    /// Both of the above: what a long-running monitor process does first.
-    public static func configureMalloc() {
-        limitMallocArenas()
-        fixMmapThreshold()
     }
 
     /// Returns the heap's free pages to the system (`malloc_trim`). glibc keeps memory freed in
