@@ -87,7 +87,8 @@ import Testing
         #expect(check.uptime[.hours24] == day.uptimeTime && day.uptimeTime! < 1, "24 h read now")
         #expect(check.openIncident?.start == down[0].createdMillis && check.openIncident?.message == "connection refused")
         #expect(check.hours.last?.hour == (t1 - 1) / HistoryMath.hourMillis)
-        if (t0 - 1) / DaySeries.dayMillis == (t1 - 1) / DaySeries.dayMillis {
+        let sameDay = (t0 - 1) / DaySeries.dayMillis == (t1 - 1) / DaySeries.dayMillis
+        if sameDay {
             #expect(second.keptSince == t0)
             #expect(check.uptime[.days7] == 1 && check.uptime[.days90] == 1, "kept from the first load")
             #expect(check.days?.days.last?.summary.failures == 5, "today read now")
@@ -95,8 +96,10 @@ import Testing
             #expect(second.keptSince == nil, "a new UTC day starts afresh")
         }
 
-        // Another cache, or the same one past maxAge, reads it all now.
-        for (cache, now) in [(StatusPageCache(), t1), (cache, t0 + 600_000)] {
+        // Another cache, or the same one past maxAge, reads it all now. Past midnight UTC the
+        // second load filled the cache afresh: its maxAge runs from then.
+        let filled = sameDay ? t0 : t1
+        for (cache, now) in [(StatusPageCache(), t1), (cache, filled + 600_000)] {
             let fresh = await status.statusPage(now: now, cache: cache)
             #expect(fresh.keptSince == nil)
             let week = try HistoryReport.build(store: store, keys: [], since: now - 7 * 86_400_000, until: now, now: now, rawSince: 0)[0].summary
