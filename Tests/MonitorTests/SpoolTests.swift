@@ -42,6 +42,17 @@ extension Spool where Record == Note {
     mutating func drainTexts(max: Int = .max) -> [String] {
         takeToSend(max: max).map(\.record.text)
     }
+
+    /// Takes and confirms everything, `batch` records at a time; the texts in the order sent.
+    mutating func deliverAll(batch: Int) -> [String] {
+        var order: [String] = []
+        while true {
+            let taken = takeToSend(max: batch)
+            if taken.isEmpty { return order }
+            order += taken.map(\.record.text)
+            complete(taken.map(\.seq))
+        }
+    }
 }
 
 @Suite(.blocking) struct SpoolTests {
@@ -105,6 +116,27 @@ extension Spool where Record == Note {
         #expect(order == notes(1...10).map(\.text))
         #expect(spool.isEmpty)
         #expect(spoolFiles(directory).isEmpty, "files of confirmed records are deleted")
+        #expect(spool.takeProblems().isEmpty)
+    }
+
+    /// A spill larger than `spillRun` is written in several appends, each to the file the
+    /// previous one began: the files still hold `memoryLimit` records each, and read back whole
+    /// and in order.
+    @Test func aLargeSpillIsWrittenInRunsToFilesOfTheMemoryLimit() throws {
+        let directory = spoolTestDirectory()
+        var spool = Spool<Note>(directory: directory, memoryLimit: 2000)
+        spool.append(notes(1...5000))
+        #expect(spool.diskOnlyCount == 3000)
+        let files = spoolFiles(directory)
+        #expect(files.count == 2)
+        let lines = try files.map { name in
+            try FileSystem.readBytes(directory + "/" + name).filter { $0 == UInt8(ascii: "\n") }.count
+        }
+        #expect(lines == [2000, 1000])
+        // Each file begins with the sequence number of its first record.
+        #expect(files.first.map { String($0.drop { $0 == "0" }) } == "2001.spool")
+        #expect(spool.deliverAll(batch: 700) == notes(1...5000).map(\.text))
+        #expect(spoolFiles(directory).isEmpty)
         #expect(spool.takeProblems().isEmpty)
     }
 
@@ -291,14 +323,7 @@ extension Spool where Record == Note {
             #expect(spool.inFlightCount == live.filter { $0.seq != nil }.count)
         }
         spool.retryAllInFlight()
-        var rest: [String] = []
-        while true {
-            let batch = spool.takeToSend(max: 3)
-            if batch.isEmpty { break }
-            rest += batch.map(\.record.text)
-            spool.complete(batch.map(\.seq))
-        }
-        #expect(rest == live.map(\.text))
+        #expect(spool.deliverAll(batch: 3) == live.map(\.text))
         #expect(spool.isEmpty)
         #expect(spoolFiles(directory).isEmpty)
         #expect(spool.takeProblems().isEmpty)
