@@ -5,9 +5,10 @@
 //
 // The results are made before the clock starts; then they are handed to the notifier in
 // batches of B (the core's default batch_size, 100), and the clock stops when the last one is
-// confirmed by the broker / acknowledged by the server. Sustained mode (the default) keeps at
-// most half the spool's memory bound outstanding, as a steady stream of checks would; --burst
-// hands everything over at once, so most of it spills to the file spool and is read back.
+// confirmed by the broker / acknowledged by the server. Sustained mode (the default) keeps as
+// much outstanding as the spool holds in memory (`spool_memory` less one batch), as a stream of
+// checks faster than the sink would, without spilling; --burst hands everything over at once,
+// so most of it spills to the file spool and is read back.
 import CAMQP
 import CMongo
 import Logging
@@ -108,6 +109,7 @@ func cleanUpMongo(uri: String, database: String) {
     _ = mongoc_database_drop(db, &error)
 }
 
+MemoryTuning.configureMalloc()  // as the healthmonitor executable does
 let arguments = Arguments(CommandLine.arguments)
 guard arguments.sink == "rabbitmq" || arguments.sink == "mongo" else {
     print("usage: sink-bench rabbitmq|mongo [--count N] [--uri URI] [--batch B] [--option key=value ...]")
@@ -157,7 +159,11 @@ while stats().connects == 0 {
     }
     try await Task.sleep(for: .milliseconds(10))
 }
-let outstandingLimit = max(arguments.batch, (arguments.options["spool_memory"]?.intValue ?? 10_000) / 2)
+/// Sustained: at most what the spool keeps in memory (less a batch, so nothing spills), which
+/// leaves the notifier its whole `max_in_flight` at the sink, as the floor has at every moment.
+/// (Half of it, as before, kept the notifier's window at the broker short of the floor's: part
+/// of those 5,000 was always in the handoff or the spool.)
+let outstandingLimit = max(arguments.batch, (arguments.options["spool_memory"]?.intValue ?? 10_000) - arguments.batch)
 /// Where the benchmark waits for the notifier: a plain thread looking at its counters every
 /// 2 ms (a fraction of what is outstanding: thousands of results, hundreds of ms of work).
 /// `Task.sleep` did the same through the concurrency runtime's timers, at about 150 µs of CPU a
