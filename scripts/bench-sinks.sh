@@ -14,7 +14,7 @@
 # Needs the test servers (scripts/services.sh start rabbitmq / mongo; started here when down).
 # Not part of the test run. Release build.
 #
-# Each sink runs ROUNDS rounds (default 3) of: notifier sustained, floor, notifier burst. A
+# Each sink runs ROUNDS rounds (default 5) of: notifier sustained, floor, notifier burst. A
 # round's ratios are to its own floor; the figure is the median of the rounds' ratios (a single
 # run of 2 s moves by a tenth either way on a shared machine: the broker's speed drifts).
 #
@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 COUNT=${1:-30000}
 SINKS=${2:-rabbitmq mongo}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 # shellcheck disable=SC1091
 source scripts/env.sh
 # shellcheck disable=SC1091
