@@ -5,7 +5,8 @@
 # of it spills to the spool files and is read back), each printed as a ratio to its floor:
 #
 #   rabbitmq   Benchmarks/floor/amqp_publish.c: librabbitmq publishing the same number of
-#              persistent, mandatory messages of the notifier's message size to a durable queue
+#              persistent, mandatory messages of the notifier's message size through a durable
+#              fanout exchange (the notifier's default exchange_type) bound to a durable queue,
 #              with publisher confirms (window 5,000: the notifier's max_in_flight).
 #   mongo      Benchmarks/floor/mongo_insert.c: libmongoc insert_many of the same number of
 #              documents of the notifier's shape and size, in batches of the notifier's bulk_size
@@ -62,8 +63,8 @@ floor() {
   if [[ $1 == rabbitmq ]]; then
     local vhost
     vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlparse(sys.argv[1]).path[1:]) or "/")' "$HM_RABBITMQ_URI")
-    "$WORK/amqp_publish" 127.0.0.1 5672 "$vhost" "hm-floor-$$" "$COUNT" "$size" 5000 >"$WORK/$1-floor-$2.txt"
-    echo "floor (C, librabbitmq, $size-byte persistent messages, confirms, window 5000): $(cat "$WORK/$1-floor-$2.txt")"
+    "$WORK/amqp_publish" 127.0.0.1 5672 "$vhost" "hm-floor-$$" "$COUNT" "$size" 5000 fanout >"$WORK/$1-floor-$2.txt"
+    echo "floor (C, librabbitmq, $size-byte persistent messages through a fanout exchange, confirms, window 5000): $(cat "$WORK/$1-floor-$2.txt")"
   else
     "$WORK/mongo_insert" "$HM_MONGO_URI" "hm_floor_$$" "$COUNT" "$size" 500 >"$WORK/$1-floor-$2.txt"
     echo "floor (C, libmongoc insert_many, $size-byte documents, batches of 500, w:1 j:true, two indexes): $(cat "$WORK/$1-floor-$2.txt")"
