@@ -1,7 +1,9 @@
 // sink-bench: results per second the rabbitmq and mongo notifiers sustain with publisher
 // confirms / acknowledged inserts. Run through scripts/bench-sinks.sh (release build).
 //
-//   sink-bench rabbitmq|mongo [--count N] [--uri URI] [--batch B] [--burst] [--option key=value ...]
+//   sink-bench rabbitmq|mongo [--count N] [--uri URI] [--batch B] [--burst] [--state-root DIR] [--option key=value ...]
+//
+// The notifier's state (its spool files) goes to a new directory under --state-root (/tmp).
 //
 // The results are made before the clock starts; then they are handed to the notifier in
 // batches of B (the core's default batch_size, 100), and the clock stops when the last one is
@@ -26,6 +28,7 @@ struct Arguments {
     var uri: String?
     var batch = 100
     var burst = false
+    var stateRoot = "/tmp"
     var options: [String: JSONValue] = [:]
 
     init(_ argv: [String]) {
@@ -36,6 +39,7 @@ struct Arguments {
             case "--uri": uri = it.next()
             case "--batch": batch = Int(it.next() ?? "") ?? batch
             case "--burst": burst = true
+            case "--state-root": stateRoot = it.next() ?? stateRoot
             case "--option":
                 let pair = (it.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
                 guard pair.count == 2 else { continue }
@@ -74,6 +78,13 @@ func context(_ kind: NotifierKind, _ options: [String: JSONValue], directory: St
     var logger = Logger(label: "bench")
     logger.logLevel = .warning
     return NotifierContext(name: kind.name, options: Options(values), logger: logger, stateDirectory: directory)
+}
+
+/// Deletes `path`, a file or a directory with everything in it.
+func removeTree(_ path: String) {
+    if unlink(path) == 0 { return }
+    for name in FileSystem.list(path) { removeTree(path + "/" + name) }
+    rmdir(path)
 }
 
 /// Deletes the benchmark queue and exchange.
@@ -116,7 +127,7 @@ guard arguments.sink == "rabbitmq" || arguments.sink == "mongo" else {
     exit(2)
 }
 let unique = String(ResultID.next().suffix(8))
-let directory = "/tmp/hm-bench-\(unique)"
+let directory = "\(arguments.stateRoot)/hm-bench-\(unique)"
 try FileSystem.makeDirectories(directory)
 let notifier: any Notifier
 let stats: @Sendable () -> SinkStats
@@ -201,6 +212,7 @@ _ = await waiter.finish()
 await notifier.shutdown()
 running.cancel()
 cleanup()
+removeTree(directory)  // the notifier's state: its spool directory, empty now
 let rate = Double(arguments.count) / elapsed
 print("""
     sink-bench \(arguments.sink): \(arguments.count) results in \((elapsed * 1000).rounded() / 1000) s = \(Int(rate.rounded())) results/s \
