@@ -102,6 +102,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            // Linked by lld with packed relative relocations (RELR: 22 KB where 2.8 MB of
+            // `.rela.dyn` was read at every start and stayed resident) and without exporting
+            // the executable's 32,000 symbols to the dynamic linker (1.7 MB of `.dynsym`,
+            // `.dynstr` and `.gnu.hash`, also resident; nothing looks them up: crash backtraces
+            // read `.symtab`). Measured with one check: RSS 39.0–39.4 → 36.2–36.7 MB.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                    .when(platforms: [.linux]))
             ]
         ),
         // Scale benchmark (scripts/bench-hostport.sh); not part of the test run.
