@@ -1,4 +1,5 @@
 internal import CAMQP
+import Monitor
 
 #if canImport(Glibc)
 import Glibc
@@ -94,7 +95,7 @@ package final class AMQPConnection {
     /// The socket is TLS: bytes go through librabbitmq's TLS layer, never straight to the socket.
     private let tls: Bool
     /// The frames of the last `publish(_:)` round, kept for the next one's bytes.
-    private var frameBuffer: [UInt8] = []
+    private var frameBuffer = ReusableBytes()
 
     /// Opens the socket, logs in, opens channel 1. `heartbeat` in seconds (0: none); `timeout`
     /// bounds the connect, the handshake and every RPC, in seconds; `name` is the connection
@@ -332,14 +333,10 @@ package final class AMQPConnection {
             return
         }
         let frameMax = max(4096, Int(amqp_get_frame_max(state)))
-        // Into the buffer of the previous rounds, reserved at once for the whole round: a round
-        // of 256 messages is about 150 KiB, past glibc's mmap threshold, and a new array that
-        // doubles its way there was a fresh mapping each time, its pages faulted in one by one.
-        var frames: [UInt8] = []
-        swap(&frames, &frameBuffer)
-        frames.removeAll(keepingCapacity: true)
-        frames.reserveCapacity(messages.reduce(0) { $0 + Self.wireSize(of: $1, frameMax: frameMax) })
-        defer { if frames.capacity <= 1 << 20 { frameBuffer = frames } }
+        // Into the buffer of the previous rounds, reserved at once for the whole round (256
+        // messages are about 150 KiB).
+        var frames = frameBuffer.take(minimumCapacity: messages.reduce(0) { $0 + Self.wireSize(of: $1, frameMax: frameMax) })
+        defer { frameBuffer.keep(frames) }
         for message in messages {
             let room = Self.wireSize(of: message, frameMax: frameMax)
             let start = frames.count

@@ -128,8 +128,8 @@ public struct Spool<Record: SpoolRecord>: Sendable {
     private var nextSeq: UInt64 = 1
     private var liveInWindow = 0
     private var problems: [String] = []
-    /// The byte buffer spool lines are written into, kept between writes (see `takeLineBuffer`).
-    private var lineBuffer: [UInt8] = []
+    /// The byte buffer spool lines are written into, kept between writes.
+    private var lineBuffer = ReusableBytes()
 
     /// Records sent and not yet completed or retried.
     public private(set) var inFlightCount = 0
@@ -449,8 +449,8 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                 if window[index].phase != .done { run.append(index) }
                 index += 1
             }
-            var text = takeLineBuffer()
-            defer { keepLineBuffer(text) }
+            var text = lineBuffer.take()
+            defer { lineBuffer.keep(text) }
             for i in run { SpoolFiles.appendLine(window[i].seq, window[i].record, to: &text) }
             let first = window[run[0]].seq
             // Append to the open file when this run follows everything persisted and that
@@ -484,25 +484,9 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         }
     }
 
-    /// The line buffer, empty, with the capacity of earlier writes: a batch's lines (100–256
-    /// results, tens to hundreds of KiB) no longer start in a new array that doubles its way up,
-    /// each size past glibc's mmap threshold a fresh mapping whose pages fault in one by one.
-    private mutating func takeLineBuffer() -> [UInt8] {
-        var buffer: [UInt8] = []
-        swap(&buffer, &lineBuffer)
-        buffer.removeAll(keepingCapacity: true)
-        return buffer
-    }
-
-    /// Keeps `buffer` for the next write unless it grew past 1 MiB (a spill of thousands of
-    /// records): that much is not held for good.
-    private mutating func keepLineBuffer(_ buffer: [UInt8]) {
-        if buffer.capacity <= 1 << 20 { lineBuffer = buffer }
-    }
-
     /// Records written to a file at once when the tail spills: the lines of 10,000 results
     /// (6 MB) in one buffer were new mappings of glibc's at every doubling, and too large to keep
-    /// (`keepLineBuffer`).
+    /// (`ReusableBytes.keptCapacity`).
     static var spillRun: Int { 500 }
 
     /// Moves the tail to disk in files of at most `memoryLimit` records (the first part appended
@@ -515,8 +499,8 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             let appendToLast = openSegment != nil && disk.last?.first == openSegment && tail[start].seq > maxPersisted && room > 0
             // At most `spillRun` records a write; the next one appends to the same file.
             let end = min(tail.count, start + min(appendToLast ? room : memoryLimit, Self.spillRun))
-            var text = takeLineBuffer()
-            defer { keepLineBuffer(text) }
+            var text = lineBuffer.take()
+            defer { lineBuffer.keep(text) }
             for i in start..<end { SpoolFiles.appendLine(tail[i].seq, tail[i].record, to: &text) }
             let target = appendToLast ? disk[disk.count - 1].first : tail[start].seq
             do {
