@@ -43,6 +43,9 @@ gcc -O2 -Wall -o "$WORK/amqp_publish" Benchmarks/floor/amqp_publish.c -lrabbitmq
 gcc -O2 -Wall -o "$WORK/mongo_insert" Benchmarks/floor/mongo_insert.c $(pkg-config --cflags --libs libmongoc-1.0)
 echo "host: $(nproc) CPU(s) $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(date -u +%F), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# The floor's vhost: the one in the notifier's URI.
+VHOST=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlparse(sys.argv[1]).path[1:]) or "/")' "$HM_RABBITMQ_URI")
+
 # notifier SINK MODE ROUND: runs sink-bench; prints its output and keeps it in
 # $WORK/SINK-MODE-ROUND.txt.
 notifier() {
@@ -61,9 +64,7 @@ floor() {
   local size
   size=$(size_of "$1")
   if [[ $1 == rabbitmq ]]; then
-    local vhost
-    vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlparse(sys.argv[1]).path[1:]) or "/")' "$HM_RABBITMQ_URI")
-    "$WORK/amqp_publish" 127.0.0.1 5672 "$vhost" "hm-floor-$$" "$COUNT" "$size" 5000 fanout >"$WORK/$1-floor-$2.txt"
+    "$WORK/amqp_publish" 127.0.0.1 5672 "$VHOST" "hm-floor-$$" "$COUNT" "$size" 5000 fanout >"$WORK/$1-floor-$2.txt"
     echo "floor (C, librabbitmq, $size-byte persistent messages through a fanout exchange, confirms, window 5000): $(cat "$WORK/$1-floor-$2.txt")"
   else
     "$WORK/mongo_insert" "$HM_MONGO_URI" "hm_floor_$$" "$COUNT" "$size" 500 >"$WORK/$1-floor-$2.txt"

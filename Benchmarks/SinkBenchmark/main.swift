@@ -13,6 +13,7 @@
 // so most of it spills to the file spool and is read back.
 import CAMQP
 import CMongo
+import Foundation
 import Logging
 import Monitor
 import Notifiers
@@ -80,13 +81,6 @@ func context(_ kind: NotifierKind, _ options: [String: JSONValue], directory: St
     return NotifierContext(name: kind.name, options: Options(values), logger: logger, stateDirectory: directory)
 }
 
-/// Deletes `path`, a file or a directory with everything in it.
-func removeTree(_ path: String) {
-    if unlink(path) == 0 { return }
-    for name in FileSystem.list(path) { removeTree(path + "/" + name) }
-    rmdir(path)
-}
-
 /// Deletes the benchmark queue and exchange.
 func cleanUpRabbitMQ(uri: String, name: String) {
     var buffer = Array(uri.utf8CString)
@@ -123,7 +117,7 @@ func cleanUpMongo(uri: String, database: String) {
 MemoryTuning.configureMalloc()  // as the healthmonitor executable does
 let arguments = Arguments(CommandLine.arguments)
 guard arguments.sink == "rabbitmq" || arguments.sink == "mongo" else {
-    print("usage: sink-bench rabbitmq|mongo [--count N] [--uri URI] [--batch B] [--option key=value ...]")
+    print("usage: sink-bench rabbitmq|mongo [--count N] [--uri URI] [--batch B] [--burst] [--state-root DIR] [--option key=value ...]")
     exit(2)
 }
 let unique = String(ResultID.next().suffix(8))
@@ -166,6 +160,7 @@ let connected = MonotonicClock().seconds()
 while stats().connects == 0 {
     if MonotonicClock().seconds() - connected > 15 {
         print("cannot connect to \(SecretMasking.maskURLPassword(uri)) within 15 s")
+        try? FileManager.default.removeItem(atPath: directory)
         exit(1)
     }
     try await Task.sleep(for: .milliseconds(10))
@@ -212,7 +207,7 @@ _ = await waiter.finish()
 await notifier.shutdown()
 running.cancel()
 cleanup()
-removeTree(directory)  // the notifier's state: its spool directory, empty now
+try? FileManager.default.removeItem(atPath: directory)  // the notifier's state: its spool directory, empty now
 let rate = Double(arguments.count) / elapsed
 print("""
     sink-bench \(arguments.sink): \(arguments.count) results in \((elapsed * 1000).rounded() / 1000) s = \(Int(rate.rounded())) results/s \
