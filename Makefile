@@ -52,9 +52,9 @@ tsan:
 	mkdir -p .build-tsan
 	scripts/silent-host.sh up >/dev/null
 	set -o pipefail; export TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/scripts/tsan.supp $$TSAN_OPTIONS"; \
-		swift test --sanitize=thread --skip IntegrationTests --skip RealTimeTests --scratch-path .build-tsan $(SWIFT_TEST_FLAGS) 2>&1 \
+		swift test --sanitize=thread -Xswiftc -DHM_TSAN --skip IntegrationTests --skip RealTimeTests --scratch-path .build-tsan $(SWIFT_TEST_FLAGS) 2>&1 \
 		| tee .build-tsan/tsan.log && \
-		swift test --sanitize=thread --skip-build --filter RealTimeTests --scratch-path .build-tsan $(SWIFT_TEST_FLAGS) 2>&1 \
+		swift test --sanitize=thread -Xswiftc -DHM_TSAN --skip-build --filter RealTimeTests --scratch-path .build-tsan $(SWIFT_TEST_FLAGS) 2>&1 \
 		| tee -a .build-tsan/tsan.log
 	@! grep -q "WARNING: ThreadSanitizer" .build-tsan/tsan.log || { echo "make tsan: ThreadSanitizer reports in .build-tsan/tsan.log" >&2; exit 1; }
 

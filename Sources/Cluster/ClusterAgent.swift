@@ -2,7 +2,6 @@ import AMQPClient
 import Logging
 import Monitor
 import ServiceLifecycle
-import Synchronization
 
 /// `healthmonitor agent`: a probe. It consumes its location's run requests, runs each check and
 /// publishes the result; it needs no check config.
@@ -70,7 +69,7 @@ public final class ClusterAgent: Service, Sendable {
     private let endpoint: AMQPEndpoint
     private let checks: RequestedChecks
     private let logger: Logger
-    private let shared = Mutex(Shared())
+    private let shared = Locked(Shared())
     private let broker = BrokerThread(name: "agent-amqp")
     /// Results published in one write at most, while more frames wait to be read.
     private static let resultsPerWrite = 64

@@ -2,7 +2,6 @@ import AMQPClient
 import Logging
 import Monitor
 import ServiceLifecycle
-import Synchronization
 
 /// The controller side of a distributed monitor (`settings.cluster`): the scheduler hands it the
 /// runs of checks in other locations than `local`; it publishes one run request per run and
@@ -80,10 +79,10 @@ public final class ClusterController: Service, RemoteExecutor, Sendable {
     }
 
     private let settings: ClusterSettings
-    private let attachment = Mutex(Attachment())
+    private let attachment = Locked(Attachment())
     private let endpoint: AMQPEndpoint
     private let logger: Logger
-    private let shared = Mutex(Shared())
+    private let shared = Locked(Shared())
     private let broker = BrokerThread(name: "cluster-amqp")
     /// When the controller was made (monotonic seconds): its first connection is on its way.
     public let createdAt = MonotonicClock().seconds()

@@ -1,6 +1,5 @@
 import Logging
 import Monitor
-import Synchronization
 
 /// Turns run requests into checks and runs them, as `healthmonitor run` would run the same check
 /// from its config: validated by the same loader, the same hard deadline, the same result.
@@ -11,7 +10,7 @@ public final class RequestedChecks: Sendable {
     private let scheduler: Scheduler<ContinuousClock>
     private let loader: ConfigLoader
     /// Built checks by `check/label`, with the options (their JSON text) they were built from.
-    private let built = Mutex<[String: Built]>([:])
+    private let built = Locked<[String: Built]>([:])
     private let capacity: Int
     private let logger: Logger
 

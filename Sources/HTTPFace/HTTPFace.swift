@@ -7,7 +7,6 @@ import Monitor
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
-import Synchronization
 
 /// The monitor's HTTP face (Hummingbird): the status page `/`, the JSON API under `/api/v1`,
 /// badges, Prometheus `/metrics`, and `/healthz` and `/readyz`. A `Service` in the monitor's one
@@ -136,7 +135,7 @@ public final class HTTPFace: Service, Sendable {
 
 /// The `Date` header's text for now (RFC 9110), formatted again only when the second changed.
 final class DateHeader: Sendable {
-    private let cached = Mutex<(second: Int64, text: String)>((-1, ""))
+    private let cached = Locked<(second: Int64, text: String)>((-1, ""))
 
     func now(millis: Int64 = Int64(WallClock.nowMillis())) -> String {
         let second = millis / 1000

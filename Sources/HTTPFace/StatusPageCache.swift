@@ -1,6 +1,5 @@
 import Monitor
 import Report
-import Synchronization
 
 /// What the status page reads from the history, with its slow part kept for `maxAge`.
 ///
@@ -50,7 +49,7 @@ public final class StatusPageCache: Sendable {
     /// Milliseconds of history a check needs before its slow part is kept.
     static let matureMillis: Int64 = 86_400_000
     /// The UTC day the kept parts are of, and the parts by key.
-    private let kept = Mutex<(day: Int64, checks: [String: Kept])>((0, [:]))
+    private let kept = Locked<(day: Int64, checks: [String: Kept])>((0, [:]))
 
     /// `maxAge`: seconds the 7, 30 and 90 day uptimes and the days before today are kept.
     public init(maxAge: Double = 300) {

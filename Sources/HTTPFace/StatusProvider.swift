@@ -1,6 +1,5 @@
 import Monitor
 import Report
-import Synchronization
 
 /// What the status page, the API and the badges read: every check's current state (live, from
 /// the router) and its history (the local store, read on a thread of its own: SQLite calls
@@ -51,7 +50,7 @@ public final class StatusProvider: Sendable {
         return out
     }
 
-    private let uptimeCache = Mutex<(at: Double, value: [String: [String: Double?]])?>(nil)
+    private let uptimeCache = Locked<(at: Double, value: [String: [String: Double?]])?>(nil)
 
     /// Seeds every check's current status and since-when from the history (the newest result
     /// and the newest status change), so the page says "down since 02:13" after a restart.

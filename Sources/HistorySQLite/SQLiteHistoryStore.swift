@@ -1,6 +1,5 @@
 import CSQLite
 import Monitor
-import Synchronization
 
 /// The embedded history store: one SQLite file (`STATE/history.sqlite`, WAL journal), written by
 /// the recorder's thread and read by `healthmonitor report` (opened read-only: a report never
@@ -19,7 +18,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     public let path: String
     /// How long a call waits for another process's lock before it fails.
     static let busyTimeoutMillis: Int32 = 5000
-    private let lock = Mutex(())
+    private let lock = Locked(())
     private let db: OpaquePointer
     /// Whether the file has the `changes` table (status changes, kept as long as rollups); a file
     /// from an older version opened read-only has not, and its changes are derived from `results`.

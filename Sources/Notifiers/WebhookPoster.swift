@@ -1,6 +1,5 @@
 import Logging
 import Monitor
-import Synchronization
 
 /// Posts JSON messages to one webhook (Slack, Teams) through the shared HTTP client, with
 /// retries, and remembers which results already went out, so a batch the delivery loop retries
@@ -23,7 +22,7 @@ final class WebhookPoster: Sendable {
     /// The batch being posted (its result ids, in order) and the ids of those already posted.
     /// Only the batch of the latest call is remembered: a batch the delivery loop gave up on is
     /// forgotten when the next one comes, so memory stays bounded by one batch.
-    private let posted = Mutex<(batch: [String], ids: Set<String>)>(([], []))
+    private let posted = Locked<(batch: [String], ids: Set<String>)>(([], []))
 
     init(url: String, what: String, timeout: Double, retry: HTTPRetryPolicy, logger: Logger, client: HTTPClient = .shared) {
         self.url = url

@@ -1,10 +1,10 @@
 import Logging
-import Synchronization
+import Monitor
 
 /// A log handler that keeps every line (message and metadata as text), so tests can assert
 /// what was logged, and what never was (secrets).
 final class LogRecorder: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
 
     /// A logger writing into this recorder.
     func logger(_ label: String = "test") -> Logger {

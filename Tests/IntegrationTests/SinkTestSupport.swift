@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Monitor
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -91,7 +90,7 @@ enum SinkTest {
             var stop = false
         }
         private final class Shared: Sendable {
-            let mutex = Mutex(State())
+            let mutex = Locked(State())
         }
         private let shared = Shared()
         private let task: Task<Void, Never>

@@ -10,7 +10,7 @@ import Glibc
     @Test func jobsRunInOrderOnOneThread() async throws {
         let thread = DedicatedThread(name: "test-order")
         defer { thread.stop() }
-        let log = Mutex<[(index: Int, thread: pthread_t)]>([])
+        let log = Locked<[(index: Int, thread: pthread_t)]>([])
         for index in 0..<100 {
             try thread.submit { log.withLock { $0.append((index, pthread_self())) } }
         }
@@ -50,7 +50,7 @@ import Glibc
         let thread = DedicatedThread(name: "test-stop")
         let gate = Gate()
         gate.close()
-        let log = Mutex<[String]>([])
+        let log = Locked<[String]>([])
         try thread.submit {
             gate.pass()
             log.withLock { $0.append("1") }

@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 import Testing
 
 @testable import Monitor
@@ -7,7 +6,7 @@ import Testing
 /// A spooling notifier as the intake log sees it: it says, when the test tells it to, that what
 /// it was given up to an intake number is on disk.
 final class DurableFake: DurableNotifier {
-    private let handler = Mutex<(@Sendable (UInt64) -> Void)?>(nil)
+    private let handler = Locked<(@Sendable (UInt64) -> Void)?>(nil)
 
     func send(_ batch: [Delivery]) async throws {}
 

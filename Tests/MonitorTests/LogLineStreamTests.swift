@@ -1,11 +1,10 @@
 import Logging
 import Monitor
-import Synchronization
 import Testing
 
 @Suite struct LogLineStreamTests {
     final class Recorder: TextOutputStream, Sendable {
-        private let writes = Mutex<[String]>([])
+        private let writes = Locked<[String]>([])
         var text: String { writes.withLock { $0.joined() } }
         func write(_ string: String) { writes.withLock { $0.append(string) } }
     }

@@ -1,5 +1,4 @@
 import Monitor
-import Synchronization
 
 /// A clock that only moves when the test says so; sleepers wake when it passes their deadline.
 ///
@@ -34,7 +33,7 @@ final class ManualClock: Clock, ThreadClock, Sendable {
         var nextID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     var now: Instant { state.withLock { $0.now } }
     var minimumResolution: Duration { .zero }

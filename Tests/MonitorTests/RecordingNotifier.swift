@@ -1,5 +1,4 @@
 import Monitor
-import Synchronization
 
 /// A notifier that records what it receives, optionally failing or hanging, for delivery tests.
 final class RecordingNotifier: Notifier {
@@ -12,9 +11,9 @@ final class RecordingNotifier: Notifier {
         case slow(Duration)
     }
 
-    private let received = Mutex<[Delivery]>([])
-    private let calls = Mutex(0)
-    private let shutdowns = Mutex(0)
+    private let received = Locked<[Delivery]>([])
+    private let calls = Locked(0)
+    private let shutdowns = Locked(0)
     let behaviour: Behaviour
 
     init(_ behaviour: Behaviour = .accept) {

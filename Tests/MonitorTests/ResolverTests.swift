@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 import Testing
 
 @testable import Monitor
@@ -14,7 +13,7 @@ final class HangingLookup: Sendable {
         var calls: [String] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// The hosts looked up so far, in order.
     var calls: [String] { state.withLock { $0.calls } }

@@ -1,14 +1,13 @@
 import Logging
-import Synchronization
 import Testing
 
 @testable import Monitor
 
 /// Records when (on the test's clock) each check started and how many ran at once.
 final class RunLog: Sendable {
-    private let starts = Mutex<[String: [Double]]>([:])
-    private let running = Mutex<[String: Int]>([:])
-    private let maxRunning = Mutex<[String: Int]>([:])
+    private let starts = Locked<[String: [Double]]>([:])
+    private let running = Locked<[String: Int]>([:])
+    private let maxRunning = Locked<[String: Int]>([:])
 
     func start(_ key: String, at time: Double) {
         starts.withLock { $0[key, default: []].append(time) }
@@ -57,7 +56,7 @@ struct LoggedCheck<C: Clock>: Check where C.Duration == Duration {
 
 /// Each run's `finish`, kept for the test to call.
 final class Finishes: Sendable {
-    private let all = Mutex<[@Sendable (CheckOutcome) -> Void]>([])
+    private let all = Locked<[@Sendable (CheckOutcome) -> Void]>([])
     func append(_ finish: @escaping @Sendable (CheckOutcome) -> Void) { all.withLock { $0.append(finish) } }
     var count: Int { all.withLock { $0.count } }
     subscript(index: Int) -> @Sendable (CheckOutcome) -> Void { all.withLock { $0[index] } }
@@ -203,7 +202,7 @@ func checkConfig(_ label: String, sleep: Double, timeout: Double? = nil) -> Chec
         scheduled.hardTimeout = 0.1
         let scheduler = Scheduler(
             checks: [scheduled], router: ResultRouter(channels: [], logger: logger), host: "h", clock: clock, logger: logger)
-        let finished = Mutex(false)
+        let finished = Locked(false)
         let run = Task {
             let result = await scheduler.execute(scheduled)
             finished.withLock { $0 = true }

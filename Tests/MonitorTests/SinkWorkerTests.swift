@@ -20,7 +20,7 @@ final class FakeSink: Sink, @unchecked Sendable {
 
     let connectGate = Gate()
     let exchangeGate = Gate()
-    private let state = Mutex(State())
+    private let state = Locked(State())
     var endpoint: String { "fake" }
 
     struct Unreachable: Error {}
@@ -213,7 +213,7 @@ final class FakeSink: Sink, @unchecked Sendable {
         let sink = FakeSink()
         sink.confirming = false
         let worker = makeWorker(sink, directory, clock: clock)
-        let reported = Mutex<[UInt64]>([])
+        let reported = Locked<[UInt64]>([])
         worker.onDurable { number in reported.withLock { $0.append(number) } }
         let running = Task { await worker.run() }
         #expect(await eventually { worker.stats.connects == 1 && clock.blockedThreads == 1 })
@@ -238,7 +238,7 @@ final class FakeSink: Sink, @unchecked Sendable {
         let sink = FakeSink()
         sink.confirming = false
         let worker = makeWorker(sink, directory, clock: clock)
-        let reported = Mutex<[UInt64]>([])
+        let reported = Locked<[UInt64]>([])
         worker.onDurable { number in reported.withLock { $0.append(number) } }
         let running = Task { await worker.run() }
         #expect(await eventually { worker.stats.connects == 1 && clock.blockedThreads == 1 })

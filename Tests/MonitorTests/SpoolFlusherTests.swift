@@ -12,7 +12,7 @@ struct SpoolFlusherTests {
     /// meanwhile (its records all confirmed) needs no flush.
     @Test func reportsEachPositionAfterItsFilesAreFlushed() async throws {
         let directory = spoolTestDirectory("flusher")
-        let reported = Mutex<[Int]>([])
+        let reported = Locked<[Int]>([])
         let flusher = SpoolFlusher(threadName: "test-flush") { position in reported.withLock { $0.append(position) } }
         try FileSystem.append(["1 a", "2 b"], to: directory + "/a.spool", flush: false)
         flusher.flush([(directory + "/a.spool", true)], upTo: 2)
@@ -32,7 +32,7 @@ struct SpoolFlusherTests {
         let directory = spoolTestDirectory("flusher")
         // A regular file where a directory should be: opening a path under it fails (ENOTDIR).
         try FileSystem.writeAtomically("", to: directory + "/blocker")
-        let reported = Mutex<[Int]>([])
+        let reported = Locked<[Int]>([])
         let flusher = SpoolFlusher(threadName: "test-flush", retryAfter: 0.01) { position in
             reported.withLock { $0.append(position) }
         }

@@ -1,14 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 import Testing
 
 @testable import Monitor
 
 /// What a test's actions did, in order.
 private final class Calls: Sendable {
-    let made = Mutex<[Int]>([])
+    let made = Locked<[Int]>([])
     func record(_ index: Int) { made.withLock { $0.append(index) } }
     var count: Int { made.withLock { $0.count } }
 }
@@ -81,7 +80,7 @@ private final class Calls: Sendable {
     @Test func aLargeBatchIsSharedWithTheHelperThread() async {
         let clock = ContinuousClock()
         let timers = TimerQueue(clock: clock, origin: clock.now)
-        let ran = Mutex<[Int: [UInt]]>([:])
+        let ran = Locked<[Int: [UInt]]>([:])
         let deadline = timers.offset(of: clock.now) + 1_000_000
         for index in 0..<100 {
             timers.schedule(at: deadline) { ran.withLock { $0[index, default: []].append(UInt(pthread_self())) } }

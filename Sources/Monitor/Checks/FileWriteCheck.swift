@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// `filewrite`: writes one line (time and counters) to `file`, `fsync`s it, and reports the
 /// write latency; counters `ok`, `fail` and `total` as the original. A failure carries the OS
@@ -35,7 +34,7 @@ public final class FileWriteCheck: Check {
     public let file: String
     /// Seconds a write (with its `fsync`) may take before the run fails.
     public let timeout: Double
-    private let counters = Mutex(Counters())
+    private let counters = Locked(Counters())
 
     public init(file: String, timeout: Double = 30) {
         self.file = file

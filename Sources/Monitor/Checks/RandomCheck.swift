@@ -1,4 +1,3 @@
-import Synchronization
 
 /// `random`: draws a value in [0, 1) and succeeds when it is above `mark`. For demos and for
 /// driving notifier policies in tests: the same `seed` gives the same sequence in every run.
@@ -20,11 +19,11 @@ public final class RandomCheck: Check {
     }
 
     public let mark: Double
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     public init(seed: UInt64, mark: Double) {
         self.mark = mark
-        self.state = Mutex(State(generator: SplitMix64(seed: seed)))
+        self.state = Locked(State(generator: SplitMix64(seed: seed)))
     }
 
     public func run() async -> CheckOutcome {

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A bounded FIFO between the checks (many producers, never waiting) and one notifier's delivery
 /// loop (one consumer, awaiting). When full, the overflow policy drops a result and counts it.
@@ -29,7 +28,7 @@ public final class DeliveryQueue: Sendable {
     public let capacity: Int
     /// What to drop when full.
     public let overflow: OverflowPolicy
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(capacity: Int, overflow: OverflowPolicy) {
         self.capacity = max(1, capacity)

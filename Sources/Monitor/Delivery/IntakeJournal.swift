@@ -34,7 +34,7 @@ public final class IntakeJournal: Sendable {
     public let stuckAfter: Double
     /// Seconds between two looks at the handoff.
     public let interval: Double
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let thread: DedicatedThread
     /// The worker's clock: `setBusy(since:)` times are read on it.
     private let clock: any ThreadClock

@@ -22,9 +22,9 @@ public final class NotifierChannel: Sendable {
     /// then keeps each result it wants until `settle` says it is safe.
     public let isDurable: Bool
     private let observer: (any ObservingNotifier)?
-    private let counters = Mutex(Counters())
-    private let lastOverflowLog = Mutex<UInt64>(0)
-    private let intake = Mutex(IntakeMarks())
+    private let counters = Locked(Counters())
+    private let lastOverflowLog = Locked<UInt64>(0)
+    private let intake = Locked(IntakeMarks())
     private let journaledFlag = Atomic<Bool>(false)
 
     /// Intake numbers (see `IntakeLog`) of this notifier's deliveries.

@@ -15,7 +15,7 @@ public final class PolicyBook: Sendable {
     private let overrides: [String: ReportPolicy]
     /// The JSON file the state is saved in; `nil` keeps it in memory only.
     public let file: String?
-    private let book: Mutex<Book>
+    private let book: Locked<Book>
     /// Yields when an alert opened or closed (state a crash must not lose); the notifier's
     /// `DeliveryService` saves at once, off the cooperative threads. Coalesced: one pending
     /// element at most.
@@ -51,7 +51,7 @@ public final class PolicyBook: Sendable {
             }
         }
         self.loadProblem = problem
-        self.book = Mutex(initial)
+        self.book = Locked(initial)
         (alertTransitions, alertTransitionsContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 

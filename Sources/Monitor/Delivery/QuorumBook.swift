@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The checks with a `quorum:`: each location's result is recorded under its own key
 /// (`type/label@location`), and the check as a whole (`type/label`) gets a result of its own
@@ -18,7 +17,7 @@ public final class QuorumBook: Sendable {
     /// Group (overall key) of each member key.
     private let groupOf: [String: String]
     private let groups: [String: Group]
-    private let latest = Mutex<[String: (status: Status, message: String)]>([:])
+    private let latest = Locked<[String: (status: Status, message: String)]>([:])
 
     /// `nil` when no check has a quorum.
     public init?(checks: [CheckConfig]) {

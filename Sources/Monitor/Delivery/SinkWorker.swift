@@ -118,11 +118,11 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     private let journal: IntakeJournal?
     /// Flushes the spool files the loop wrote, while the loop sends (set once, in `init`).
     private var flusher: SpoolFlusher?
-    private let control = Mutex(Control())
-    private let published = Mutex(SinkStats())
+    private let control = Locked(Control())
+    private let published = Locked(SinkStats())
     /// Intake numbers of accepted batches by the handoff position after their last result, in
     /// order, and who to tell once they are on disk (see `DurableNotifier`).
-    private let intakeMarks = Mutex<(marks: [(end: Int, intake: UInt64)], handler: (@Sendable (UInt64) -> Void)?)>(([], nil))
+    private let intakeMarks = Locked<(marks: [(end: Int, intake: UInt64)], handler: (@Sendable (UInt64) -> Void)?)>(([], nil))
 
     /// A worker for `sink`; `clock` is the real monotonic clock except in tests.
     public init(sink: S, settings: Settings, logger: Logger, threadName: String, clock: any ThreadClock = MonotonicClock()) {

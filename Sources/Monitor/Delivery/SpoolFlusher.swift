@@ -1,4 +1,3 @@
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +29,7 @@ final class SpoolFlusher: Sendable {
         var problems: [String] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let thread: DedicatedThread
     private let retryAfter: Double
     /// Called on the flusher's thread with a handoff position once every result before it is

@@ -16,7 +16,7 @@ import Glibc
 /// We use curl's multi interface rather than SwiftNIO: libcurl already is the event loop
 /// (TLS, redirects, DNS via its threaded resolver), and this keeps one HTTP stack in the program.
 final class CurlMultiLoop: @unchecked Sendable {
-    // @unchecked: `multi` and `active` belong to the loop thread; `inbox` is a Mutex.
+    // @unchecked: `multi` and `active` belong to the loop thread; `inbox` is `Locked`.
     private enum Command {
         case add(CurlTransfer)
         case cancel(CurlTransfer)
@@ -24,7 +24,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private let multi: UnsafeMutableRawPointer
-    private let inbox = Mutex<[Command]>([])
+    private let inbox = Locked<[Command]>([])
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private let stopped = Atomic<Bool>(false)
     /// Names the client in diagnostics.

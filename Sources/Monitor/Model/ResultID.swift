@@ -1,4 +1,3 @@
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +38,7 @@ public enum ResultID {
             return random[used - 1]
         }
     }
-    private static let state = Mutex(State())
+    private static let state = Locked(State())
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// A new identifier; `millis` is the Unix time in milliseconds (defaults to now).

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 internal import CLinux
-import Synchronization
 
 /// How one non-blocking TCP connect ended.
 enum ConnectOutcome: Sendable, Hashable {
@@ -86,7 +85,7 @@ final class ConnectReactor: @unchecked Sendable {
 
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let shared = Mutex(Shared())
+    private let shared = Locked(Shared())
     private let thread = DedicatedThread(name: "hostport-epoll")
 
     private init() {

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 internal import CLinux
-import Synchronization
 
 /// Why no ICMP socket could be opened, with what to do about it.
 public struct ICMPSocketError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -84,9 +83,9 @@ final class ICMPEngine: @unchecked Sendable {
         var stopped = false
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
-    private static let engines = Mutex<[SocketAddress.Family: ICMPEngine]>([:])
+    private static let engines = Locked<[SocketAddress.Family: ICMPEngine]>([:])
 
     /// The shared engine of `family`, opened on first use: a datagram socket when allowed, else a
     /// raw one. A failure is not remembered, so fixing the permission takes effect on the next run.
@@ -147,7 +146,7 @@ final class ICMPEngine: @unchecked Sendable {
         self.fd = fd
         self.family = family
         self.kind = kind
-        self.state = Mutex(State(random: random))
+        self.state = Locked(State(random: random))
         self.thread = DedicatedThread(name: "icmp-\(family == .ipv4 ? "v4" : "v6")")
         // Cannot throw: only `stop()` makes a thread refuse jobs, and this one was made above.
         try! thread.submit { [self] in readLoop() }

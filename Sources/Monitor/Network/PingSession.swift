@@ -1,4 +1,3 @@
-import Synchronization
 
 /// What waits for echo requests sent through an `ICMPEngine`: told once per request whether it
 /// was answered or lost.
@@ -35,10 +34,10 @@ final class PingSession: EchoWaiter {
         var whenSettled: (@Sendable () -> Void)?
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(count: Int) {
-        state = Mutex(State(roundTrips: [Int64?](repeating: nil, count: count)))
+        state = Locked(State(roundTrips: [Int64?](repeating: nil, count: count)))
     }
 
     /// Sends request `index` through `engine`; a failed send counts as a lost request.

@@ -1,4 +1,3 @@
-import Synchronization
 import ServiceLifecycle
 
 /// Runs every check once, concurrently, routes the results as a scheduled run would, and
@@ -7,7 +6,7 @@ import ServiceLifecycle
 /// no agent answers, such a check has no result.
 public final class OnceRunner: Service, Sendable {
     private let scheduler: Scheduler<ContinuousClock>
-    private let collected = Mutex<[CheckResult]>([])
+    private let collected = Locked<[CheckResult]>([])
 
     public init(runtime: Runtime, remote: (any RemoteExecutor)? = nil) {
         self.scheduler = runtime.scheduler(clock: ContinuousClock(), remote: remote)

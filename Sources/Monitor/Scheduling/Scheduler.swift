@@ -329,7 +329,7 @@ private final class LaterRun<C: Clock>: Sendable where C.Duration == Duration {
 
 /// A task, once made: what cancels it may run before its maker has the handle.
 final class TaskBox<T: Sendable>: Sendable {
-    let task = Mutex<Task<T, Never>?>(nil)
+    let task = Locked<Task<T, Never>?>(nil)
 }
 
 /// One check's timetable and its run in progress, if any.
@@ -339,16 +339,16 @@ final class CheckSlot: Sendable {
     /// The check's `config.key`, made once (it is built from its parts on every read).
     let key: String
     /// Touched by the check's own runs only, one at a time (a run plans the next as it ends).
-    let schedule: Mutex<RunSchedule>
+    let schedule: Locked<RunSchedule>
     /// The run in progress (cancelled at its hard deadline, or at shutdown).
-    let run = Mutex<Task<Void, Never>?>(nil)
+    let run = Locked<Task<Void, Never>?>(nil)
     /// Nanoseconds by which a run may start before its planned start (`Scheduler.timerSlack`).
     let slack: Int64
 
     init(index: Int, key: String, schedule: RunSchedule, slack: Int64 = 0) {
         self.index = index
         self.key = key
-        self.schedule = Mutex(schedule)
+        self.schedule = Locked(schedule)
         self.slack = slack
     }
 }

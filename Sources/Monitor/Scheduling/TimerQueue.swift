@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Every timer of the scheduler (the planned start of a run, its hard deadline) on one timeline
 /// served by one driver, instead of one `Task.sleep` each: an entry is an action the driver calls
@@ -69,7 +68,7 @@ final class TimerQueue<C: Clock>: Sendable where C.Duration == Duration {
     let clock: C
     /// Deadlines are kept as nanoseconds since this instant.
     let origin: C.Instant
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(clock: C, origin: C.Instant) {
         self.clock = clock

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The per-check metrics, kept in one table and written straight in the Prometheus text format.
 ///
@@ -35,7 +34,7 @@ public final class CheckMetricsTable: Sendable {
     private let timed: [Bool]
     /// `,le="BOUND"} ` for each bound, formatted once.
     private let bucketSuffixes: [[UInt8]]
-    private let rows: Mutex<[Row]>
+    private let rows: Locked<[Row]>
 
     public init(checks: [CheckConfig]) {
         precondition(Row.Buckets.count == Self.bounds.count, "a bucket for each bound")
@@ -53,7 +52,7 @@ public final class CheckMetricsTable: Sendable {
         self.labels = labels
         self.timed = timed
         bucketSuffixes = Self.bounds.map { Array(",le=\"\($0)\"} ".utf8) }
-        rows = Mutex([Row](repeating: Row(), count: labels.count))
+        rows = Locked([Row](repeating: Row(), count: labels.count))
     }
 
     /// Counts a routed result.

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The current state of every check, kept up to date as results are routed: what the status
 /// page, the API and `/metrics` show first. One lock, one dictionary write per result.
@@ -38,7 +37,7 @@ public final class LiveStatus: Sendable {
         }
     }
 
-    private let table: Mutex<KeyedArray<String, State>>
+    private let table: Locked<KeyedArray<String, State>>
 
     /// Every configured check, without results yet.
     public init(checks: [CheckConfig]) {
@@ -46,7 +45,7 @@ public final class LiveStatus: Sendable {
         for check in checks {
             _ = table.position(of: check.key) { State(key: check.key, check: check.type, label: check.label, sleep: check.sleep) }
         }
-        self.table = Mutex(table)
+        self.table = Locked(table)
     }
 
     /// Takes a routed result.

@@ -1,6 +1,5 @@
 import CoreMetrics
 import Foundation
-import Synchronization
 
 /// The monitor's metrics. Through the swift-metrics API (the executable chooses the backend:
 /// Prometheus): scheduling lag (histogram); per notifier, sampled before each scrape: queue
@@ -43,7 +42,7 @@ public final class MonitorMetrics: SchedulerObserver, Sendable {
     public let checks: CheckMetricsTable
     private let notifiers: [PerNotifier]
     private let lag = CoreMetrics.Timer(label: "healthmonitor_scheduler_lag_seconds")
-    private let lastCounts = Mutex<[String: NotifierChannel.Counters]>([:])
+    private let lastCounts = Locked<[String: NotifierChannel.Counters]>([:])
     private let process = ProcessMetrics()
 
     public init(checks: [CheckConfig], channels: [NotifierChannel]) {
@@ -101,7 +100,7 @@ final class ProcessMetrics: Sendable {
     private let openFiles = Gauge(label: "process_open_fds")
     private let maxFiles = Gauge(label: "process_max_fds")
     private let startTime = Gauge(label: "process_start_time_seconds")
-    private let lastCPU = Mutex<Double>(0)
+    private let lastCPU = Locked<Double>(0)
     private let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
     private let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
 

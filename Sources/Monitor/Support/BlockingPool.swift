@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// A few OS threads sharing one FIFO of blocking jobs (`getaddrinfo`), off Swift's cooperative
 /// pool. Unlike one `DedicatedThread`, a slow job (a DNS server that does not answer) holds up one
@@ -122,7 +121,7 @@ final class BlockingPool: @unchecked Sendable {
             var cancelled = false
         }
 
-        private let state = Mutex(State())
+        private let state = Locked(State())
 
         /// Stores the continuation; `false` when the task was cancelled before (answer it yourself).
         func fill(_ continuation: CheckedContinuation<T, Never>) -> Bool {

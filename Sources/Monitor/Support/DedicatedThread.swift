@@ -2,7 +2,6 @@ internal import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// One OS thread that runs blocking work (C client libraries, terminal writes) in order, off
 /// Swift's cooperative pool: on two cores, two blocked calls there would stop the whole program.
@@ -102,7 +101,7 @@ public final class DedicatedThread: @unchecked Sendable {
             var outcome: Bool?
             var waiter: CheckedContinuation<Bool, Never>?
         }
-        private let state = Mutex(State())
+        private let state = Locked(State())
 
         func wait() async -> Bool {
             await withCheckedContinuation { continuation in

@@ -48,10 +48,10 @@ public final class EmailNotifier: Notifier {
     // milliseconds, so one blocking easy transfer at a time on a thread of its own is simpler and
     // keeps curl's blocking `curl_easy_perform` off the cooperative pool.
     private let mailer = DedicatedThread(name: "email")
-    private let group: Mutex<MailGroup>
+    private let group: Locked<MailGroup>
     /// Ids of results already mailed from the batch being retried, so a retry after a partial
     /// failure does not send them twice.
-    private let sentFromBatch = Mutex<Set<String>>([])
+    private let sentFromBatch = Locked<Set<String>>([])
     private let closed = Atomic<Bool>(false)
     private let groupOpened: AsyncStream<Void>
     private let groupOpenedContinuation: AsyncStream<Void>.Continuation
@@ -67,7 +67,7 @@ public final class EmailNotifier: Notifier {
     init(settings: Settings, logger: Logger) {
         self.settings = settings
         self.logger = logger
-        self.group = Mutex(MailGroup(window: settings.groupSeconds))
+        self.group = Locked(MailGroup(window: settings.groupSeconds))
         (groupOpened, groupOpenedContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .unbounded)
     }
 

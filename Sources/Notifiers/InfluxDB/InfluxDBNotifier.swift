@@ -89,7 +89,7 @@ public final class InfluxDBNotifier: Notifier {
     private let logger: Logger
     /// Where unwritten points wait between runs (`<state dir>/unsent.lp`); `nil`: nowhere.
     let spoolPath: String?
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     /// Seconds between "still failing" reports during an outage.
@@ -115,7 +115,7 @@ public final class InfluxDBNotifier: Notifier {
         self.client = client
         self.logger = logger
         self.spoolPath = spoolPath
-        self.state = Mutex(State(buffer: PointBuffer(capacity: bufferSize)))
+        self.state = Locked(State(buffer: PointBuffer(capacity: bufferSize)))
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 

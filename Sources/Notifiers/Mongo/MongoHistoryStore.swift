@@ -1,6 +1,5 @@
 internal import CMongo
 import Monitor
-import Synchronization
 
 /// The history in MongoDB, beside a `mongo` notifier's collection `C` (same server, database and
 /// write concern), so a fleet's history is queryable in Mongo and `healthmonitor report
@@ -59,7 +58,7 @@ public final class MongoHistoryStore: HistoryStore, @unchecked Sendable {
     }
 
     public let settings: Settings
-    private let lock = Mutex(())
+    private let lock = Locked(())
     private let connection: MongoConnection
     private let writeOptions: BSONDocument
     private var indexesReady = false

@@ -1,5 +1,4 @@
 import Monitor
-import Synchronization
 
 /// Each check's uptime over a rolling window: the share of its runs that succeeded among those
 /// that started within `window` seconds before a moment. Runs are counted in buckets of
@@ -24,7 +23,7 @@ public final class UptimeBook: Sendable {
     public let window: Double
     /// Milliseconds per bucket.
     public let bucketMillis: Int64
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(window: Double) {
         self.window = window
