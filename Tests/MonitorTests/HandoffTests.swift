@@ -13,6 +13,19 @@ import Testing
         #expect(handoff.count == 0)
     }
 
+    @Test func aTakeOfAtMostNItemsLeavesTheRestInOrder() {
+        let handoff = Handoff<Int>()
+        handoff.push(Array(0..<5))
+        #expect(handoff.takeNumbered(max: 2) == (0, [0, 1], 3))
+        handoff.push([5])
+        #expect(handoff.takeNumbered(max: 3) == (2, [2, 3, 4], 1))
+        #expect(handoff.waiting(from: 0) == (5, [5]))
+        #expect(handoff.takeNumbered(max: 3) == (5, [5], 0))
+        #expect(handoff.takeNumbered(max: 3) == (6, [], 0))
+        handoff.push([6])
+        #expect(handoff.takeNumbered() == (6, [6]))
+    }
+
     @Test func aWaitEndsWhenItsClockPassesTheTimeoutOrWhenItemsArrive() async throws {
         let clock = ManualClock()
         let handoff = Handoff<Int>(clock: clock)

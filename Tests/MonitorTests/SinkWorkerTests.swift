@@ -16,6 +16,8 @@ final class FakeSink: Sink, @unchecked Sendable {
         var confirming = true
         var connectAttempts = 0
         var delivered: [String] = []
+        /// The spool's size at each `exchange` (after its gate).
+        var spoolSizes: [Int] = []
     }
 
     let connectGate = Gate()
@@ -37,6 +39,7 @@ final class FakeSink: Sink, @unchecked Sendable {
 
     var connectAttempts: Int { state.withLock { $0.connectAttempts } }
     var delivered: [String] { state.withLock { $0.delivered } }
+    var spoolSizes: [Int] { state.withLock { $0.spoolSizes } }
 
     func connect() throws {
         connectGate.pass()
@@ -51,6 +54,7 @@ final class FakeSink: Sink, @unchecked Sendable {
 
     func exchange(_ spool: inout Spool<CheckResult>, stats: inout SinkStats, flushing: Bool) throws -> Double {
         exchangeGate.pass()
+        state.withLock { [count = spool.count] in $0.spoolSizes.append(count) }
         let entries = spool.takeToSend(max: 1000)
         guard confirming else { return 0.05 }  // sent, never confirmed
         spool.complete(entries.map(\.seq))
@@ -256,6 +260,47 @@ final class FakeSink: Sink, @unchecked Sendable {
         #expect(spooled(directory).count == 3)
         await worker.shutdown(timeout: 0)
         await running.value
+    }
+
+    /// A burst is written to the spool in runs of `intakeRun` with a round of sending after
+    /// each, not all before the first is sent; all of it arrives, in order.
+    @Test func aBurstIsTakenInRunsWithSendingInBetween() async throws {
+        let directory = spoolTestDirectory("worker")
+        let sink = FakeSink()
+        let worker = makeWorker(sink, directory, clock: ManualClock())
+        let running = Task { await worker.run() }
+        #expect(await eventually { worker.stats.connects == 1 })
+        let sent = results(5_000)
+        worker.accept(sent)
+        #expect(await eventually { sink.delivered.count == 5_000 })
+        await worker.shutdown(timeout: 1)
+        await running.value
+        #expect(sink.delivered == sent.map(\.id))
+        // FakeSink sends 1,000 a round: a run of 2,000 taken, 1,000 sent, 2,000 more taken,
+        // 1,000 sent, the last 1,000 taken, then 1,000 sent a round. All at once: [5,000, ...].
+        #expect(sink.spoolSizes.filter { $0 > 0 } == [2_000, 3_000, 3_000, 2_000, 1_000])
+    }
+
+    /// Runs are for a sink that keeps up: once results have waited behind runs for
+    /// `intakeBacklogAge`, the next round takes all of them into the spool.
+    @Test func aBacklogOlderThanItsAgeIsTakenWhole() async throws {
+        let directory = spoolTestDirectory("worker")
+        let clock = ManualClock()
+        let sink = FakeSink()
+        let worker = makeWorker(sink, directory, clock: clock)
+        let running = Task { await worker.run() }
+        #expect(await eventually { worker.stats.connects == 1 && clock.blockedThreads == 1 }, "connected and idle")
+        sink.exchangeGate.close()
+        let sent = results(5_000)
+        worker.accept(sent)
+        #expect(await eventually { sink.exchangeGate.waiting == 1 }, "took a run and is sending it")
+        clock.advance(seconds: SinkWorker<FakeSink>.intakeBacklogAge)
+        sink.exchangeGate.open()
+        #expect(await eventually { sink.delivered.count == 5_000 })
+        await worker.shutdown(timeout: 1)
+        await running.value
+        #expect(sink.delivered == sent.map(\.id))
+        #expect(sink.spoolSizes.filter { $0 > 0 }.prefix(2) == [2_000, 4_000], "1,000 left of the run, and the other 3,000")
     }
 
     @Test func aHealthySinkLeavesNothingOnDisk() async throws {

@@ -58,14 +58,27 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
     /// Takes every item, oldest first, with the position of the first one (items are numbered
     /// from 0 in push order).
     public func takeNumbered() -> (first: Int, items: [Element]) {
+        let (first, items, _) = takeNumbered(max: .max)
+        return (first, items)
+    }
+
+    /// Takes at most `max` items, oldest first, with the position of the first one; `left` is
+    /// how many still wait.
+    public func takeNumbered(max: Int) -> (first: Int, items: [Element], left: Int) {
         lock.withLock {
-            let out = (taken, items)
-            taken += items.count
-            // Room for as many as were taken, not the capacity they had grown to (up to twice
-            // as many): the taken array still holds that storage.
-            items = []
-            items.reserveCapacity(out.1.count)
-            return out
+            guard items.count > max else {
+                let out = (taken, items, 0)
+                taken += items.count
+                // Room for as many as were taken, not the capacity they had grown to (up to
+                // twice as many): the taken array still holds that storage.
+                items = []
+                items.reserveCapacity(out.1.count)
+                return out
+            }
+            let out = (taken, Array(items[..<max]))
+            taken += max
+            items.removeFirst(max)
+            return (out.0, out.1, items.count)
         }
     }
 
