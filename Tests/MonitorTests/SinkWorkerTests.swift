@@ -265,17 +265,7 @@ final class FakeSink: Sink, @unchecked Sendable {
     /// A burst is written to the spool in runs of `intakeRun` with a round of sending after
     /// each, not all before the first is sent; all of it arrives, in order.
     @Test func aBurstIsTakenInRunsWithSendingInBetween() async throws {
-        let directory = spoolTestDirectory("worker")
-        let sink = FakeSink()
-        let worker = makeWorker(sink, directory, clock: ManualClock())
-        let running = Task { await worker.run() }
-        #expect(await eventually { worker.stats.connects == 1 })
-        let sent = results(5_000)
-        worker.accept(sent)
-        #expect(await eventually { sink.delivered.count == 5_000 })
-        await worker.shutdown(timeout: 1)
-        await running.value
-        #expect(sink.delivered == sent.map(\.id))
+        let (sink, _, _) = await deliverToAHealthySink(5_000)
         // FakeSink sends 1,000 a round: a run of 2,000 taken, 1,000 sent, 2,000 more taken,
         // 1,000 sent, the last 1,000 taken, then 1,000 sent a round. All at once: [5,000, ...].
         #expect(sink.spoolSizes.filter { $0 > 0 } == [2_000, 3_000, 3_000, 2_000, 1_000])
@@ -303,18 +293,25 @@ final class FakeSink: Sink, @unchecked Sendable {
         #expect(sink.spoolSizes.filter { $0 > 0 }.prefix(2) == [2_000, 4_000], "1,000 left of the run, and the other 3,000")
     }
 
-    @Test func aHealthySinkLeavesNothingOnDisk() async throws {
+    /// Hands `count` results at once to a worker whose sink confirms everything, waits until
+    /// all are delivered and stops it; checks they arrived in order.
+    func deliverToAHealthySink(_ count: Int) async -> (FakeSink, SinkWorker<FakeSink>, directory: String) {
         let directory = spoolTestDirectory("worker")
         let sink = FakeSink()
         let worker = makeWorker(sink, directory, clock: ManualClock())
         let running = Task { await worker.run() }
         #expect(await eventually { worker.stats.connects == 1 })
-        let sent = results(50)
+        let sent = results(count)
         worker.accept(sent)
-        #expect(await eventually { sink.delivered.count == 50 })
+        #expect(await eventually { sink.delivered.count == count })
         await worker.shutdown(timeout: 1)
         await running.value
         #expect(sink.delivered == sent.map(\.id))
+        return (sink, worker, directory)
+    }
+
+    @Test func aHealthySinkLeavesNothingOnDisk() async throws {
+        let (_, worker, directory) = await deliverToAHealthySink(50)
         #expect(spoolFiles(directory).isEmpty)
         #expect(!FileSystem.exists(directory + "/intake.journal"))
         #expect(worker.stats.accepted == 50 && worker.stats.spooled == 0)
