@@ -24,6 +24,12 @@ final class FakeSink: Sink, @unchecked Sendable {
     let exchangeGate = Gate()
     private let state = Locked(State())
     var endpoint: String { "fake" }
+    /// Runs as the RabbitMQ sink takes them, unless the test says otherwise.
+    let intakeRun: Int?
+
+    init(intakeRun: Int? = 2_000) {
+        self.intakeRun = intakeRun
+    }
 
     struct Unreachable: Error {}
 
@@ -262,13 +268,19 @@ final class FakeSink: Sink, @unchecked Sendable {
         await running.value
     }
 
-    /// A burst is written to the spool in runs of `intakeRun` with a round of sending after
+    /// A burst is written to the spool in runs of the sink's `intakeRun` with a round of sending after
     /// each, not all before the first is sent; all of it arrives, in order.
     @Test func aBurstIsTakenInRunsWithSendingInBetween() async throws {
         let (sink, _, _) = await deliverToAHealthySink(5_000)
         // FakeSink sends 1,000 a round: a run of 2,000 taken, 1,000 sent, 2,000 more taken,
         // 1,000 sent, the last 1,000 taken, then 1,000 sent a round. All at once: [5,000, ...].
         #expect(sink.spoolSizes.filter { $0 > 0 } == [2_000, 3_000, 3_000, 2_000, 1_000])
+    }
+
+    /// A sink that asks for no runs (one that waits for each answer) gets the burst at once.
+    @Test func aSinkWithoutRunsTakesTheWholeBurstAtOnce() async throws {
+        let (sink, _, _) = await deliverToAHealthySink(5_000, intakeRun: nil)
+        #expect(sink.spoolSizes.filter { $0 > 0 } == [5_000, 4_000, 3_000, 2_000, 1_000])
     }
 
     /// Runs are for a sink that keeps up: once results have waited behind runs for
@@ -295,9 +307,9 @@ final class FakeSink: Sink, @unchecked Sendable {
 
     /// Hands `count` results at once to a worker whose sink confirms everything, waits until
     /// all are delivered and stops it; checks they arrived in order.
-    func deliverToAHealthySink(_ count: Int) async -> (FakeSink, SinkWorker<FakeSink>, directory: String) {
+    func deliverToAHealthySink(_ count: Int, intakeRun: Int? = 2_000) async -> (FakeSink, SinkWorker<FakeSink>, directory: String) {
         let directory = spoolTestDirectory("worker")
-        let sink = FakeSink()
+        let sink = FakeSink(intakeRun: intakeRun)
         let worker = makeWorker(sink, directory, clock: ManualClock())
         let running = Task { await worker.run() }
         #expect(await eventually { worker.stats.connects == 1 })

@@ -26,6 +26,18 @@ public protocol Sink: AnyObject, SendableMetatype {
     /// must be considered dead; the worker then reconnects with backoff and everything
     /// unconfirmed is sent again.
     func exchange(_ spool: inout Spool<CheckResult>, stats: inout SinkStats, flushing: Bool) throws -> Double
+
+    /// How many results one round takes from the handoff into the spool while connected;
+    /// `nil` (the default): all that wait. A sink that keeps work at the server while the
+    /// worker writes (a broker holding thousands of unconfirmed messages) sets it, so that a
+    /// burst is written to the spool files in runs with sending in between instead of in one
+    /// long stretch before the first is sent. A sink that waits for each request's answer gains
+    /// nothing from it: the server idles during any write, and runs only add flushes.
+    var intakeRun: Int? { get }
+}
+
+extension Sink {
+    public var intakeRun: Int? { nil }
 }
 
 /// Counters of one spooling notifier, for logs, tests and benchmarks.
@@ -263,12 +275,7 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     private var loggedDrops = 0
     private var lastDropLog = -Double.infinity
 
-    /// How many results one round takes from the handoff while connected, so that a burst is
-    /// written to the spool files in runs with sending in between: written at once, 30,000
-    /// results kept the sink idle for 100 ms before the first was sent (issue 18's burst).
-    public static var intakeRun: Int { 2_000 }
-
-    /// How long results may keep waiting in the handoff behind runs before a round takes them
+    /// How long results may keep waiting in the handoff behind runs (`Sink.intakeRun`) before a round takes them
     /// all: a sink that falls behind gets everything in the spool (memory, then disk) soon, as
     /// before; the handoff never holds more than this long's arrivals. Meanwhile the intake
     /// journal keeps them if the loop is stuck.
@@ -278,18 +285,18 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     private var backlogSince: Double?
 
     /// Moves what `accept` handed in into the spool, written through to the spool files: up to
-    /// `intakeRun` results per round while `inRuns` and the backlog is younger than
+    /// the sink's `intakeRun` results per round while `inRuns` and the backlog is younger than
     /// `intakeBacklogAge`, else all. Once they are on disk (and only then), the intake journal
     /// forgets them and their intake numbers are reported; when the write failed, both keep them.
     /// Returns the handoff position after the last result taken.
     @discardableResult
     private func takeIncoming(_ spool: inout Spool<CheckResult>, _ stats: inout SinkStats, inRuns: Bool = false) -> Int {
         var limit = Int.max
-        if inRuns {
+        if inRuns, let run = sink.intakeRun {
             if let since = backlogSince, clock.seconds() - since >= Self.intakeBacklogAge {
                 backlogSince = nil
             } else {
-                limit = Self.intakeRun
+                limit = run
             }
         }
         let (first, incoming, left) = inbox.takeNumbered(max: limit)
