@@ -115,7 +115,10 @@ final class FakeSink: Sink, @unchecked Sendable {
         #expect(spooled(directory) == sent.map(\.id))
     }
 
-    @Test func resultsArrivingWhileTheSinkIsStuckAreJournaledOnceStuckAfterHasPassed() async throws {
+    /// A worker on a manual clock, connected and idle, whose next `exchange` waits at its gate.
+    func startWorkerWithItsSendingHeld() async -> (
+        directory: String, clock: ManualClock, sink: FakeSink, worker: SinkWorker<FakeSink>, running: Task<Void, Never>
+    ) {
         let directory = spoolTestDirectory("worker")
         let clock = ManualClock()
         let sink = FakeSink()
@@ -123,6 +126,11 @@ final class FakeSink: Sink, @unchecked Sendable {
         let running = Task { await worker.run() }
         #expect(await eventually { worker.stats.connects == 1 && clock.blockedThreads == 1 }, "connected and idle")
         sink.exchangeGate.close()
+        return (directory, clock, sink, worker, running)
+    }
+
+    @Test func resultsArrivingWhileTheSinkIsStuckAreJournaledOnceStuckAfterHasPassed() async throws {
+        let (directory, clock, sink, worker, running) = await startWorkerWithItsSendingHeld()
         let held = results(2)
         worker.accept(held)
         #expect(await eventually { sink.exchangeGate.waiting == 1 }, "the worker took `held` and is stuck sending it")
@@ -286,13 +294,7 @@ final class FakeSink: Sink, @unchecked Sendable {
     /// Runs are for a sink that keeps up: once results have waited behind runs for
     /// `intakeBacklogAge`, the next round takes all of them into the spool.
     @Test func aBacklogOlderThanItsAgeIsTakenWhole() async throws {
-        let directory = spoolTestDirectory("worker")
-        let clock = ManualClock()
-        let sink = FakeSink()
-        let worker = makeWorker(sink, directory, clock: clock)
-        let running = Task { await worker.run() }
-        #expect(await eventually { worker.stats.connects == 1 && clock.blockedThreads == 1 }, "connected and idle")
-        sink.exchangeGate.close()
+        let (_, clock, sink, worker, running) = await startWorkerWithItsSendingHeld()
         let sent = results(5_000)
         worker.accept(sent)
         #expect(await eventually { sink.exchangeGate.waiting == 1 }, "took a run and is sending it")

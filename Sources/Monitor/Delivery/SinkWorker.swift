@@ -291,20 +291,10 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
     /// Returns the handoff position after the last result taken.
     @discardableResult
     private func takeIncoming(_ spool: inout Spool<CheckResult>, _ stats: inout SinkStats, inRuns: Bool = false) -> Int {
-        var limit = Int.max
-        if inRuns, let run = sink.intakeRun {
-            if let since = backlogSince, clock.seconds() - since >= Self.intakeBacklogAge {
-                backlogSince = nil
-            } else {
-                limit = run
-            }
-        }
+        let aged = backlogSince.map { clock.seconds() - $0 >= Self.intakeBacklogAge } ?? false
+        let limit = inRuns && !aged ? sink.intakeRun ?? .max : .max
         let (first, incoming, left) = inbox.takeNumbered(max: limit)
-        if left == 0 {
-            backlogSince = nil
-        } else if backlogSince == nil {
-            backlogSince = clock.seconds()
-        }
+        backlogSince = left == 0 ? nil : backlogSince ?? clock.seconds()
         guard !incoming.isEmpty else {
             // A batch's mark may come in just after its results were taken.
             if persistedUpTo.load(ordering: .acquiring) == first { settle(upTo: first) }
