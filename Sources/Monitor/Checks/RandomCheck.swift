@@ -1,4 +1,3 @@
-
 /// `random`: draws a value in [0, 1) and succeeds when it is above `mark`. For demos and for
 /// driving notifier policies in tests: the same `seed` gives the same sequence in every run.
 public final class RandomCheck: Check {

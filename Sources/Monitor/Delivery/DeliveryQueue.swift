@@ -1,4 +1,3 @@
-
 /// A bounded FIFO between the checks (many producers, never waiting) and one notifier's delivery
 /// loop (one consumer, awaiting). When full, the overflow policy drops a result and counts it.
 public final class DeliveryQueue: Sendable {

@@ -1,4 +1,3 @@
-
 /// The checks with a `quorum:`: each location's result is recorded under its own key
 /// (`type/label@location`), and the check as a whole (`type/label`) gets a result of its own
 /// after each of them: down while at least `quorum` of its locations fail (their latest

@@ -1,4 +1,3 @@
-
 /// What waits for echo requests sent through an `ICMPEngine`: told once per request whether it
 /// was answered or lost.
 protocol EchoWaiter: AnyObject, Sendable {

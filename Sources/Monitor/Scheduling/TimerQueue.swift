@@ -1,4 +1,3 @@
-
 /// Every timer of the scheduler (the planned start of a run, its hard deadline) on one timeline
 /// served by one driver, instead of one `Task.sleep` each: an entry is an action the driver calls
 /// when it is due (`schedule(at:_:)`).

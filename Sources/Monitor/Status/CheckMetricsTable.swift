@@ -1,4 +1,3 @@
-
 /// The per-check metrics, kept in one table and written straight in the Prometheus text format.
 ///
 /// Why not swift-prometheus for these (it serves the monitor's other metrics): measured with

@@ -1,4 +1,3 @@
-
 /// The current state of every check, kept up to date as results are routed: what the status
 /// page, the API and `/metrics` show first. One lock, one dictionary write per result.
 public final class LiveStatus: Sendable {
