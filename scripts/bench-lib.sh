@@ -4,13 +4,14 @@ export PATH=/opt/swift/usr/bin:$PATH
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TICKS=$(getconf CLK_TCK)
 
-# bench_setup: builds the release binary (BIN) and makes WORK, removed at exit. HM_BIN=PATH
-# measures that healthmonitor binary instead (e.g. one built from an earlier commit).
+# bench_setup: builds the release binary (BIN; the build's Debian packages installed first when
+# missing) and makes WORK, removed at exit. HM_BIN=PATH measures that healthmonitor binary
+# instead (e.g. one built from an earlier commit).
 bench_setup() {
   if [[ -n ${HM_BIN:-} ]]; then
     BIN=$HM_BIN
   else
-    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null)
+    (cd "$ROOT" && scripts/bootstrap.sh && swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null)
     BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)/healthmonitor
   fi
   WORK=$(mktemp -d /tmp/hm-bench.XXXXXX)
