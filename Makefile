@@ -58,11 +58,11 @@ tsan:
 		| tee -a .build-tsan/tsan.log
 	@! grep -q "WARNING: ThreadSanitizer" .build-tsan/tsan.log || { echo "make tsan: ThreadSanitizer reports in .build-tsan/tsan.log" >&2; exit 1; }
 
+# The benchmarks install what they need themselves (scripts/bench-lib.sh, scripts/sinks-lib.sh).
 # The benchmarks of the product: the release binary on generated configs, measured from outside,
 # each as a ratio to a C floor measured in the same run (hostport, ping, download, memory, validate),
 # then the rabbitmq and mongo notifiers against their C floors (bench-sinks).
 bench:
-	scripts/bootstrap.sh
 	flock /tmp/hm-bench.lock scripts/bench-product.sh all
 	flock /tmp/hm-bench.lock scripts/bench-sinks.sh $(SINK_COUNT)
 
@@ -72,7 +72,6 @@ bench:
 # requirements go into a venv under /tmp.
 ORIGINAL ?=
 bench-vs-original:
-	scripts/bootstrap.sh
 	flock /tmp/hm-bench.lock scripts/bench-vs-original.sh "$(ORIGINAL)"
 
 # The rabbitmq and mongo notifiers, sustained and in a burst, each as a ratio to its C floor
@@ -80,13 +79,11 @@ bench-vs-original:
 # it needs). SINK_COUNT: results per run.
 SINK_COUNT ?= 30000
 bench-sinks:
-	scripts/bootstrap.sh
 	flock /tmp/hm-bench.lock scripts/bench-sinks.sh $(SINK_COUNT)
 
 # The distributed monitor: 5,000 remote hostport checks/s through two agents beside the
 # standalone monitor in the same run (release build; starts the test broker if needed).
 bench-cluster:
-	scripts/bootstrap.sh
 	scripts/services.sh start rabbitmq
 	flock /tmp/hm-bench.lock scripts/bench-cluster.sh
 

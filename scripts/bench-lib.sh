@@ -4,14 +4,15 @@ export PATH=/opt/swift/usr/bin:$PATH
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TICKS=$(getconf CLK_TCK)
 
-# bench_setup: builds the release binary (BIN; the build's Debian packages installed first when
-# missing) and makes WORK, removed at exit. HM_BIN=PATH measures that healthmonitor binary
-# instead (e.g. one built from an earlier commit).
+# bench_setup: installs the Debian packages the build and the C floors need when missing
+# (scripts/bootstrap.sh), builds the release binary (BIN) and makes WORK, removed at exit.
+# HM_BIN=PATH measures that healthmonitor binary instead (e.g. one built from an earlier commit).
 bench_setup() {
+  "$ROOT/scripts/bootstrap.sh"
   if [[ -n ${HM_BIN:-} ]]; then
     BIN=$HM_BIN
   else
-    (cd "$ROOT" && scripts/bootstrap.sh && swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null)
+    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product healthmonitor >/dev/null)
     BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)/healthmonitor
   fi
   WORK=$(mktemp -d /tmp/hm-bench.XXXXXX)

@@ -10,14 +10,14 @@ ensure_servers() {
   done
 }
 
-# sink_bench_binary: BIN = the release sink-bench, built now (the build's Debian packages
-# installed first when missing); or SINK_BENCH=PATH, another sink-bench binary (e.g. a copy
-# built from an earlier commit).
+# sink_bench_binary: installs the Debian packages the build and the C floors need when missing
+# (scripts/bootstrap.sh); BIN = the release sink-bench, built now, or SINK_BENCH=PATH, another
+# sink-bench binary (e.g. a copy built from an earlier commit).
 sink_bench_binary() {
+  "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
   if [[ -n ${SINK_BENCH:-} ]]; then
     BIN=$SINK_BENCH
   else
-    "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
     swift build -c release --static-swift-stdlib --product sink-bench
     BIN=$(swift build -c release --show-bin-path)/sink-bench
   fi
