@@ -7,6 +7,7 @@
 # with report: failure), but for the HTTP port.
 #
 #   scripts/bench-product.sh hostport [CHECKS=10000] [SECONDS=20]
+#   scripts/bench-product.sh aged [CHECKS=10000] [SECONDS=20] [DAYS=2]   # hostport on a history DAYS old
 #   scripts/bench-product.sh memory [CHECKS=10000]
 #   scripts/bench-product.sh validate [CHECKS=10000]
 #   scripts/bench-product.sh smoke [CHECKS=2000] [SECONDS=10]   # the regression guard of make test
@@ -17,28 +18,31 @@ source "$(dirname "$0")/bench-lib.sh"
 
 # hostport_config FILE CHECKS PORT HTTP_PORT SLEEP: CHECKS hostport checks of 127.0.0.1:PORT.
 hostport_config() {
-  write_config "$1" "$4" hostport "$2" "c{i}: {{host: 127.0.0.1, port: $3, sleep: $5}}"
+  write_config "$1" "$4" hostport "$2" "svc{i}: {{host: 127.0.0.1, port: $3, sleep: $5}}"
 }
 
-# start_settled N SLEEP PORT: the monitor on N hostport checks of 127.0.0.1:PORT at SLEEP, from
-# an empty state directory, 5 s after it became ready (HTTP = its port).
+# start_settled N SLEEP PORT [STATE]: the monitor on N hostport checks of 127.0.0.1:PORT at
+# SLEEP, from an empty state directory (or a copy of STATE), 5 s after it became ready (HTTP =
+# its port).
 start_settled() {
   HTTP=$(free_port)
   hostport_config "$WORK/n$1.yml" "$1" "$3" "$HTTP" "$2"
   rm -rf "$WORK/state"
+  [[ -z ${4:-} ]] || cp -r "$4" "$WORK/state"
   start_monitor "$WORK/n$1.yml"
   wait_http "$HTTP"
   sleep 5
 }
 
-# hostport CHECKS SECONDS: N checks at sleep 1 against the C acceptor; the floor is the C
-# connect+close loop against the same acceptor, in the same run.
+# hostport CHECKS SECONDS [STATE]: N checks at sleep 1 against the C acceptor (from a copy of the
+# state directory STATE when given); the floor is the C connect+close loop against the same
+# acceptor, in the same run.
 hostport() {
   local checks=${1:-10000} seconds=${2:-20} port floor
   port=$(free_port)
   start_acceptor "$port"
   floor=$(connect_floor "$port")
-  start_settled "$checks" 1 "$port"   # the 5 s warm-up: every check has run a few times
+  start_settled "$checks" 1 "$port" "${3:-}"   # the 5 s warm-up: every check has run a few times
   measure_window "$HTTP" "$seconds" hostport 'accepted "$ACCEPTED"'
   stop_monitor
   stop_acceptor
@@ -54,6 +58,19 @@ print(f"  CPU: {us:.1f} us per check, {100 * (float(c1) - float(c0)) / seconds:.
       f"floor (C connect+close, same run): {float(floor_us):.1f} us; ratio {us / float(floor_us):.2f}")
 print(f"  peak RSS: {float(rss):.1f} MB; scheduler lag p99: {lag}")
 PY
+}
+
+# aged CHECKS SECONDS DAYS: the hostport benchmark on the history of a monitor that has run the
+# same checks for DAYS days (history-gen: every 600 s through the real recorder, so each check
+# has DAYS × 24 hourly rollups and DAYS × 144 raw results). A monitor runs for days: an empty
+# history hides what its growth costs each write.
+aged() {
+  local checks=${1:-10000} seconds=${2:-20} days=${3:-2} gen
+  (cd "$ROOT" && swift build -c release --static-swift-stdlib --product history-gen >/dev/null)
+  gen=$(cd "$ROOT" && swift build -c release --show-bin-path)/history-gen
+  "$gen" "$WORK/aged" "$checks" "$days" 600 | sed 's/^/  /'
+  echo "on a history $days days old:"
+  hostport "$checks" "$seconds" "$WORK/aged"
 }
 
 # memory CHECKS: resident memory per configured check above the empty-config base: the monitor
@@ -133,6 +150,7 @@ PY
 
 case ${1:-all} in
   hostport) bench_setup; shift; hostport "$@" ;;
+  aged) bench_setup; shift; aged "$@" ;;
   memory) bench_setup; shift; memory "$@" ;;
   validate) bench_setup; shift; validate "$@" ;;
   # A run above a bound is measured once more, and only a second one above it fails: a 2x
@@ -142,9 +160,9 @@ case ${1:-all} in
     bench_setup; shift
     smoke "$@" || { echo "smoke: above a bound; measuring once more"; smoke "$@"; } ;;
   all)
-    bench_setup; hostport 10000 20; hostport 20000 20; memory 10000; validate 10000
+    bench_setup; hostport 10000 20; aged 10000 20 2; hostport 20000 20; memory 10000; validate 10000
     "$ROOT/scripts/bench-product-ping.sh" 5000 20
     "$ROOT/scripts/bench-product-download.sh" 1000 20 ;;
-  *) echo "usage: bench-product.sh hostport|memory|validate|smoke|all [ARGS]" >&2; exit 2 ;;
+  *) echo "usage: bench-product.sh hostport|aged|memory|validate|smoke|all [ARGS]" >&2; exit 2 ;;
 esac
 echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d)"

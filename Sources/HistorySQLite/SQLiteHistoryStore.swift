@@ -25,6 +25,14 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     private var hasChanges = false
     /// Whether the file has the `certificates` table (newest certificate expiry per check).
     private var hasCertificates = false
+    /// Whether the file has `results_by_slot` (raw results in time order; see `slotMillis`).
+    private var hasSlots = false
+    /// Whether the file has the raw results of an older version (`results`, in check order):
+    /// read beside the new ones until pruning empties it, then dropped.
+    private var hasKeyOrderedResults = false
+    /// The hour whose `result_hours` rows this connection wrote, and their checks: each check's
+    /// first result of an hour adds the row, the others look nothing up.
+    private var notedHour: (hour: Int64, keys: Set<String>) = (.min, [])
     /// Prepared statements by SQL text, kept for the connection's life (used under `lock`).
     private var statements: [String: OpaquePointer] = [:]
 
@@ -44,18 +52,21 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         if !readOnly {
             let hadResults = try tableExists("results")
             let hadChanges = try tableExists("changes")
+            // Rollups keyed by (key, hour): a file from before the time-ordered layout.
+            let hadRollups = try tableExists("rollups")
+            let hasRollupsIndex = try indexExists("rollups_key")
+            let rollupsByKey = hadRollups && !hasRollupsIndex
             try exec(
                 """
                 PRAGMA journal_mode=WAL;
                 PRAGMA synchronous=NORMAL;
-                CREATE TABLE IF NOT EXISTS results(
-                    key TEXT NOT NULL, created_ms INTEGER NOT NULL, id TEXT NOT NULL, ok INTEGER NOT NULL,
+                CREATE TABLE IF NOT EXISTS results_by_slot(
+                    slot INTEGER NOT NULL, key TEXT NOT NULL, created_ms INTEGER NOT NULL, id TEXT NOT NULL, ok INTEGER NOT NULL,
                     latency_ms REAL, message TEXT NOT NULL, sleep REAL NOT NULL,
-                    PRIMARY KEY(key, created_ms, id)) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS rollups(
-                    key TEXT NOT NULL, hour INTEGER NOT NULL, results INTEGER NOT NULL, successes INTEGER NOT NULL,
-                    failures INTEGER NOT NULL, up_ms INTEGER NOT NULL, down_ms INTEGER NOT NULL, latency TEXT NOT NULL,
-                    PRIMARY KEY(key, hour)) WITHOUT ROWID;
+                    PRIMARY KEY(slot, key, created_ms, id)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS result_hours(
+                    hour INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY(hour, key)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS result_hours_key ON result_hours(key, hour);
                 CREATE TABLE IF NOT EXISTS changes(
                     key TEXT NOT NULL, created_ms INTEGER NOT NULL, id TEXT NOT NULL, ok INTEGER NOT NULL,
                     latency_ms REAL, message TEXT NOT NULL, sleep REAL NOT NULL,
@@ -63,6 +74,21 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 CREATE TABLE IF NOT EXISTS certificates(
                     key TEXT NOT NULL PRIMARY KEY, checked_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;
                 """)
+            if rollupsByKey {
+                // Once: the rollups into the time-ordered layout (one row per check and hour, so
+                // this copies checks × hours rows, not results).
+                try exec(
+                    """
+                    BEGIN IMMEDIATE;
+                    ALTER TABLE rollups RENAME TO rollups_by_key;
+                    \(Self.rollupsTable)
+                    INSERT INTO rollups(key, hour, results, successes, failures, up_ms, down_ms, latency)
+                        SELECT key, hour, results, successes, failures, up_ms, down_ms, latency FROM rollups_by_key;
+                    DROP TABLE rollups_by_key;
+                    COMMIT
+                    """)
+            }
+            try exec(Self.rollupsTable)
             if hadResults && !hadChanges {
                 // A history from a version without the `changes` table: derive it once.
                 try exec(
@@ -74,14 +100,28 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             }
             hasChanges = true
             hasCertificates = true
+            hasSlots = true
+            hasKeyOrderedResults = hadResults
         } else {
             // A database that is not a history (or is locked past the busy timeout) fails here.
             _ = try query("SELECT count(*) FROM rollups WHERE 0", bind: []) { _ in 0 }
-            // Read-only, a history from a version without the `changes` table is read as it is.
+            // Read-only, a history from an older version is read as it is.
             hasChanges = try tableExists("changes")
             hasCertificates = try tableExists("certificates")
+            hasSlots = try tableExists("results_by_slot")
+            hasKeyOrderedResults = try tableExists("results")
         }
     }
+
+    /// The rollups, in time order (the current hour's rows of all checks side by side: a batch
+    /// rewrites a few pages, not one per check), with an index by check for the reports.
+    private static let rollupsTable = """
+        CREATE TABLE IF NOT EXISTS rollups(
+            key TEXT NOT NULL, hour INTEGER NOT NULL, results INTEGER NOT NULL, successes INTEGER NOT NULL,
+            failures INTEGER NOT NULL, up_ms INTEGER NOT NULL, down_ms INTEGER NOT NULL, latency TEXT NOT NULL,
+            PRIMARY KEY(hour, key)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS rollups_key ON rollups(key, hour);
+        """
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }
@@ -94,16 +134,20 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         try lock.withLock { _ throws(Failure) in
             try exec("BEGIN IMMEDIATE")
             do {
-                try insert(records, into: "results")
+                try insert(records, into: "results_by_slot")
+                let noted = try noteHours(records)
                 try insert(changes, into: "changes")
                 try upsertCertificates(records)
                 for rollup in rollups {
                     var merged = rollup
-                    if let existing = try rollupRows(key: rollup.key, fromHour: rollup.hour, toHour: rollup.hour + 1).first {
-                        merged.merge(existing)
-                    }
+                    if let existing = try storedRollup(key: rollup.key, hour: rollup.hour) { merged.merge(existing) }
+                    // An update of the row in place: the index by check is not touched.
                     let upsert = try statement(
-                        "INSERT OR REPLACE INTO rollups(key, hour, results, successes, failures, up_ms, down_ms, latency) VALUES(?,?,?,?,?,?,?,?)")
+                        """
+                        INSERT INTO rollups(key, hour, results, successes, failures, up_ms, down_ms, latency) VALUES(?,?,?,?,?,?,?,?)
+                        ON CONFLICT(hour, key) DO UPDATE SET results = excluded.results, successes = excluded.successes,
+                        failures = excluded.failures, up_ms = excluded.up_ms, down_ms = excluded.down_ms, latency = excluded.latency
+                        """)
                     bindText(upsert, 1, merged.key)
                     sqlite3_bind_int64(upsert, 2, merged.hour)
                     sqlite3_bind_int64(upsert, 3, Int64(merged.results))
@@ -115,6 +159,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                     try step(upsert)
                 }
                 try exec("COMMIT")
+                notedHour = noted
             } catch let failure as Failure {
                 try? exec("ROLLBACK")
                 throw failure
@@ -123,6 +168,34 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 throw Failure(description: "history \(path): \(error)")
             }
         }
+    }
+
+    /// Adds the `result_hours` rows of `records` (which hours have raw results of which
+    /// check: where `results` and `last` look); returns `notedHour` as it is once committed.
+    private func noteHours(_ records: [HistoryRecord]) throws(Failure) -> (hour: Int64, keys: Set<String>) {
+        var noted = notedHour
+        for record in records {
+            let hour = HistoryMath.floorDiv(record.createdMillis, HistoryMath.hourMillis)
+            if hour == noted.hour && noted.keys.contains(record.key) { continue }
+            let add = try statement("INSERT OR IGNORE INTO result_hours(hour, key) VALUES(?,?)")
+            sqlite3_bind_int64(add, 1, hour)
+            bindText(add, 2, record.key)
+            try step(add)
+            if hour > noted.hour {
+                noted = (hour, [record.key])
+            } else if hour == noted.hour {
+                noted.keys.insert(record.key)
+            }
+        }
+        return noted
+    }
+
+    /// The stored rollup of `key` for `hour`, found by the table's own (hour, key) order.
+    private func storedRollup(key: String, hour: Int64) throws(Failure) -> HourlyRollup? {
+        try query(
+            "SELECT key, hour, results, successes, failures, up_ms, down_ms, latency FROM rollups NOT INDEXED WHERE hour = ? AND key = ?",
+            bind: [.int(hour), .text(key)], row: Self.rollup
+        ).first
     }
 
     /// Keeps, per check, the newest certificate expiry the records carry (one row a check: the
@@ -162,22 +235,32 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     /// third of the recorder's time).
     static let rowsPerInsert = 64
 
-    /// The INSERT of `rows` results into `table` (`results` or `changes`), by table and row
-    /// count (1 or `rowsPerInsert`): made once, not per batch.
+    /// Milliseconds of one slot of `results_by_slot`. The raw results are stored in time order,
+    /// (slot, key, created): a batch's rows land on the pages of the newest slot or two, side
+    /// by side for all checks. In check order (the older `results`), each check's rows went to
+    /// a page of its own, so a batch rewrote one page per check, and more as the file grew.
+    /// Reading one check costs a lookup per slot in the hours it has results.
+    static let slotMillis: Int64 = 10_000
+    static let slotsPerHour = HistoryMath.hourMillis / slotMillis
+
+    /// The INSERT of `rows` results into `table` (`results_by_slot`, with the slot, or
+    /// `changes`), by table and row count (1 or `rowsPerInsert`): made once, not per batch.
     private static let insertSQL: [String: [Int: String]] = Dictionary(
-        uniqueKeysWithValues: ["results", "changes"].map { table in
-            let row = "(?,?,?,?,?,?,?)"
+        uniqueKeysWithValues: ["results_by_slot", "changes"].map { table in
+            let slotted = table == "results_by_slot"
+            let row = slotted ? "(?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?)"
             let sql = { (rows: Int) in
-                "INSERT OR IGNORE INTO \(table)(id, key, created_ms, ok, latency_ms, message, sleep) VALUES"
+                "INSERT OR IGNORE INTO \(table)(id, key, created_ms, ok, latency_ms, message, sleep\(slotted ? ", slot" : "")) VALUES"
                     + Array(repeating: row, count: rows).joined(separator: ",")
             }
             return (table, [1: sql(1), rowsPerInsert: sql(rowsPerInsert)])
         })
 
-    /// Inserts `rows` into `table` (`results` or `changes`), 64 rows per statement, then one by one.
+    /// Inserts `rows` into `table` (`results_by_slot` or `changes`), 64 rows per statement, then one by one.
     private func insert(_ rows: [HistoryRecord], into table: String) throws(Failure) {
         guard !rows.isEmpty, let sql = Self.insertSQL[table] else { return }
-        let columns = 7
+        let slotted = table == "results_by_slot"
+        let columns = slotted ? 8 : 7
         var start = 0
         while start < rows.count {
             let count = rows.count - start >= Self.rowsPerInsert ? Self.rowsPerInsert : 1
@@ -191,6 +274,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 if let latency = record.latencyMs { sqlite3_bind_double(insert, base + 5, latency) } else { sqlite3_bind_null(insert, base + 5) }
                 bindText(insert, base + 6, record.message)
                 sqlite3_bind_double(insert, base + 7, record.sleep)
+                if slotted { sqlite3_bind_int64(insert, base + 8, HistoryMath.floorDiv(record.createdMillis, Self.slotMillis)) }
             }
             try step(insert)
             start += count
@@ -198,11 +282,44 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     }
 
     public func results(key: String, from: Int64, to: Int64) throws -> [HistoryRecord] {
-        try lock.withLock { _ throws(Failure) in
-            try query(
-                "SELECT id, key, created_ms, ok, latency_ms, message, sleep FROM results WHERE key = ? AND created_ms >= ? AND created_ms < ? ORDER BY created_ms",
-                bind: [.text(key), .int(from), .int(to)], row: Self.record)
+        guard from < to else { return [] }
+        return try lock.withLock { _ throws(Failure) in
+            var out: [HistoryRecord] = []
+            if hasKeyOrderedResults {
+                out = try query(
+                    "SELECT \(Self.recordColumns) FROM results WHERE key = ? AND created_ms >= ? AND created_ms < ? ORDER BY created_ms",
+                    bind: [.text(key), .int(from), .int(to)], row: Self.record)
+            }
+            guard hasSlots else { return out }
+            let (firstSlot, lastSlot) = (HistoryMath.floorDiv(from, Self.slotMillis), HistoryMath.floorDiv(to - 1, Self.slotMillis))
+            // The check's hours with results, in runs of consecutive hours: one scan of slots per run.
+            var runs: [(first: Int64, last: Int64)] = []
+            for hour in try resultHours(key: key, from: firstSlot / Self.slotsPerHour, through: HistoryMath.floorDiv(lastSlot, Self.slotsPerHour), newestFirst: false) {
+                if let run = runs.last, run.last + 1 == hour { runs[runs.count - 1].last = hour } else { runs.append((hour, hour)) }
+            }
+            let scan = """
+                WITH RECURSIVE s(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM s WHERE n < ?2)
+                SELECT \(Self.recordColumns("r.")) FROM s CROSS JOIN results_by_slot AS r
+                WHERE r.slot = s.n AND r.key = ?3 AND r.created_ms >= ?4 AND r.created_ms < ?5
+                """
+            let before = out.count
+            for run in runs {
+                let low = max(run.first * Self.slotsPerHour, firstSlot), high = min((run.last + 1) * Self.slotsPerHour - 1, lastSlot)
+                out += try query(scan, bind: [.int(low), .int(high), .text(key), .int(from), .int(to)], row: Self.record)
+            }
+            // Both tables (a file from an older version): oldest first, as one.
+            if before > 0 && out.count > before { out.sort { ($0.createdMillis, $0.id) < ($1.createdMillis, $1.id) } }
+            return out
         }
+    }
+
+    /// The hours from `from` through `through` in which `key` has raw results (`result_hours`),
+    /// oldest or newest first.
+    private func resultHours(key: String, from: Int64, through: Int64, newestFirst: Bool) throws(Failure) -> [Int64] {
+        try query(
+            "SELECT hour FROM result_hours WHERE key = ? AND hour >= ? AND hour <= ? ORDER BY hour \(newestFirst ? "DESC" : "ASC")",
+            bind: [.text(key), .int(from), .int(through)]
+        ) { sqlite3_column_int64($0, 0) }
     }
 
     public func transitions(key: String, from: Int64, to: Int64) throws -> [HistoryRecord] {
@@ -224,9 +341,46 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     }
 
     public func last(key: String, before: Int64) throws -> HistoryRecord? {
-        try lock.withLock { _ throws(Failure) in
-            try query(
-                "SELECT id, key, created_ms, ok, latency_ms, message, sleep FROM results WHERE key = ? AND created_ms < ? ORDER BY created_ms DESC LIMIT 1",
+        guard before > .min else { return nil }
+        return try lock.withLock { _ throws(Failure) in
+            if hasSlots {
+                let lastSlot = HistoryMath.floorDiv(before - 1, Self.slotMillis)
+                // Newest hour first, newest slot first: the first slot with a result holds the newest.
+                let scan = try statement(
+                    """
+                    WITH RECURSIVE s(n) AS (SELECT ?1 UNION ALL SELECT n - 1 FROM s WHERE n > ?2)
+                    SELECT r.slot, \(Self.recordColumns("r.")) FROM s CROSS JOIN results_by_slot AS r
+                    WHERE r.slot = s.n AND r.key = ?3 AND r.created_ms < ?4
+                    """)
+                defer { sqlite3_reset(scan) }
+                for hour in try resultHours(key: key, from: .min, through: HistoryMath.floorDiv(lastSlot, Self.slotsPerHour), newestFirst: true) {
+                    sqlite3_reset(scan)
+                    sqlite3_bind_int64(scan, 1, min((hour + 1) * Self.slotsPerHour - 1, lastSlot))
+                    sqlite3_bind_int64(scan, 2, hour * Self.slotsPerHour)
+                    bindText(scan, 3, key)
+                    sqlite3_bind_int64(scan, 4, before)
+                    var newest: HistoryRecord?
+                    var slot: Int64?
+                    while true {
+                        let rc = sqlite3_step(scan)
+                        guard rc == SQLITE_ROW else {
+                            if rc == SQLITE_DONE { break }
+                            throw failure("read failed")
+                        }
+                        let rowSlot = sqlite3_column_int64(scan, 0)
+                        if let slot, slot != rowSlot { break }
+                        slot = rowSlot
+                        let record = Self.record(scan, from: 1)
+                        if let known = newest, (known.createdMillis, known.id) > (record.createdMillis, record.id) { continue }
+                        newest = record
+                    }
+                    // Results in the new table are newer than any of an older version's.
+                    if let newest { return newest }
+                }
+            }
+            guard hasKeyOrderedResults else { return nil }
+            return try query(
+                "SELECT \(Self.recordColumns) FROM results WHERE key = ? AND created_ms < ? ORDER BY created_ms DESC LIMIT 1",
                 bind: [.text(key), .int(before)], row: Self.record
             ).first
         }
@@ -250,9 +404,24 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         try lock.withLock { _ throws(Failure) in
             try exec(
                 """
-                DELETE FROM results WHERE created_ms < \(resultsBefore); DELETE FROM rollups WHERE hour < \(rollupsBefore);
+                DELETE FROM results_by_slot WHERE slot <= \(HistoryMath.floorDiv(resultsBefore, Self.slotMillis)) AND created_ms < \(resultsBefore);
+                DELETE FROM result_hours WHERE hour < \(HistoryMath.floorDiv(resultsBefore, HistoryMath.hourMillis));
+                DELETE FROM rollups WHERE hour < \(rollupsBefore);
                 DELETE FROM changes WHERE created_ms < \(rollupsBefore * HistoryMath.hourMillis)
                 """)
+            if hasKeyOrderedResults {
+                // An older version's raw results: pruned like the others, dropped once empty.
+                try exec("DELETE FROM results WHERE created_ms < \(resultsBefore)")
+                if try query("SELECT 1 FROM results LIMIT 1", bind: [], row: { _ in 1 }).isEmpty {
+                    try exec("DROP TABLE results")
+                    statements = statements.filter { sql, statement in
+                        guard sql.contains("FROM results ") else { return true }
+                        sqlite3_finalize(statement)
+                        return false
+                    }
+                    hasKeyOrderedResults = false
+                }
+            }
         }
     }
 
@@ -266,30 +435,44 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     private func rollupRows(key: String, fromHour: Int64, toHour: Int64) throws(Failure) -> [HourlyRollup] {
         try query(
             "SELECT key, hour, results, successes, failures, up_ms, down_ms, latency FROM rollups WHERE key = ? AND hour >= ? AND hour < ? ORDER BY hour",
-            bind: [.text(key), .int(fromHour), .int(toHour)]
-        ) { statement in
-            var rollup = HourlyRollup(key: String(cString: sqlite3_column_text(statement, 0)), hour: sqlite3_column_int64(statement, 1))
-            rollup.results = Int(sqlite3_column_int64(statement, 2))
-            rollup.successes = Int(sqlite3_column_int64(statement, 3))
-            rollup.failures = Int(sqlite3_column_int64(statement, 4))
-            rollup.upMillis = sqlite3_column_int64(statement, 5)
-            rollup.downMillis = sqlite3_column_int64(statement, 6)
-            rollup.latency = LatencyHistogram(encoded: String(cString: sqlite3_column_text(statement, 7))) ?? LatencyHistogram()
-            return rollup
-        }
+            bind: [.text(key), .int(fromHour), .int(toHour)], row: Self.rollup)
+    }
+
+    private static func rollup(_ statement: OpaquePointer) -> HourlyRollup {
+        var rollup = HourlyRollup(key: String(cString: sqlite3_column_text(statement, 0)), hour: sqlite3_column_int64(statement, 1))
+        rollup.results = Int(sqlite3_column_int64(statement, 2))
+        rollup.successes = Int(sqlite3_column_int64(statement, 3))
+        rollup.failures = Int(sqlite3_column_int64(statement, 4))
+        rollup.upMillis = sqlite3_column_int64(statement, 5)
+        rollup.downMillis = sqlite3_column_int64(statement, 6)
+        rollup.latency = LatencyHistogram(encoded: String(cString: sqlite3_column_text(statement, 7))) ?? LatencyHistogram()
+        return rollup
     }
 
     private func tableExists(_ name: String) throws(Failure) -> Bool {
         try !query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", bind: [.text(name)]) { _ in 1 }.isEmpty
     }
 
-    private static func record(_ statement: OpaquePointer) -> HistoryRecord {
-        HistoryRecord(
-            id: String(cString: sqlite3_column_text(statement, 0)), key: String(cString: sqlite3_column_text(statement, 1)),
-            createdMillis: sqlite3_column_int64(statement, 2), success: sqlite3_column_int(statement, 3) != 0,
-            latencyMs: sqlite3_column_type(statement, 4) == SQLITE_NULL ? nil : sqlite3_column_double(statement, 4),
-            message: String(cString: sqlite3_column_text(statement, 5)), sleep: sqlite3_column_double(statement, 6))
+    private func indexExists(_ name: String) throws(Failure) -> Bool {
+        try !query("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", bind: [.text(name)]) { _ in 1 }.isEmpty
     }
+
+    /// The columns `record` reads, in its order (`prefix`: a table alias).
+    private static func recordColumns(_ prefix: String) -> String {
+        ["id", "key", "created_ms", "ok", "latency_ms", "message", "sleep"].map { prefix + $0 }.joined(separator: ", ")
+    }
+    private static let recordColumns = recordColumns("")
+
+    /// The record in `recordColumns` starting at column `first`.
+    private static func record(_ statement: OpaquePointer, from first: Int32) -> HistoryRecord {
+        HistoryRecord(
+            id: String(cString: sqlite3_column_text(statement, first)), key: String(cString: sqlite3_column_text(statement, first + 1)),
+            createdMillis: sqlite3_column_int64(statement, first + 2), success: sqlite3_column_int(statement, first + 3) != 0,
+            latencyMs: sqlite3_column_type(statement, first + 4) == SQLITE_NULL ? nil : sqlite3_column_double(statement, first + 4),
+            message: String(cString: sqlite3_column_text(statement, first + 5)), sleep: sqlite3_column_double(statement, first + 6))
+    }
+
+    private static func record(_ statement: OpaquePointer) -> HistoryRecord { record(statement, from: 0) }
 
     private func failure(_ what: String) -> Failure {
         let busy = sqlite3_errcode(db) & 0xff == SQLITE_BUSY || sqlite3_errcode(db) & 0xff == SQLITE_LOCKED

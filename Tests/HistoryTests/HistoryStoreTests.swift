@@ -92,24 +92,104 @@ func scratch() -> String {
 
     /// A history written before the `changes` table existed: read-only, the changes come from
     /// the raw results; opened by the monitor, they are derived once and stored.
-    @Test func aHistoryFromBeforeTheChangesTableAnswersTheSame() throws {
+    /// A file written by an older version: raw results and rollups in check order, no
+    /// `changes` table. Read-only it answers as it is; opened for writing, the rollups move to
+    /// the time order once, the changes are derived, and the older raw results are read beside
+    /// the new ones until pruning empties (and drops) their table.
+    @Test func aHistoryFromAnOlderVersionAnswersTheSameAndIsUpgraded() throws {
         let path = scratch() + "/history.sqlite"
-        let records = [(0, true), (1, true), (2, false), (3, false), (4, true)].map { record(at: Int64($0.0) * 60_000, $0.1) }
-        do {
-            let store = try SQLiteHistoryStore(path: path)
-            try store.append(records, changes: HistoryMath.changes(records, after: nil), rollups: [HourlyRollup(key: "ping/x", hour: 0)])
-        }
+        let records = [(0, true), (1, true), (2, false), (3, false), (4, true)].map { record(at: Int64($0.0) * 60_000, $0.1, latency: 2) }
         var db: OpaquePointer?
         #expect(sqlite3_open(path, &db) == SQLITE_OK)
-        #expect(sqlite3_exec(db, "DROP TABLE changes", nil, nil, nil) == SQLITE_OK)
+        let rows = records.map { "('ping/x', \($0.createdMillis), '\($0.id)', \($0.success ? 1 : 0), 2.0, '\($0.message)', 60.0)" }
+        let old = """
+            CREATE TABLE results(
+                key TEXT NOT NULL, created_ms INTEGER NOT NULL, id TEXT NOT NULL, ok INTEGER NOT NULL,
+                latency_ms REAL, message TEXT NOT NULL, sleep REAL NOT NULL,
+                PRIMARY KEY(key, created_ms, id)) WITHOUT ROWID;
+            CREATE TABLE rollups(
+                key TEXT NOT NULL, hour INTEGER NOT NULL, results INTEGER NOT NULL, successes INTEGER NOT NULL,
+                failures INTEGER NOT NULL, up_ms INTEGER NOT NULL, down_ms INTEGER NOT NULL, latency TEXT NOT NULL,
+                PRIMARY KEY(key, hour)) WITHOUT ROWID;
+            INSERT INTO results VALUES \(rows.joined(separator: ","));
+            INSERT INTO rollups VALUES ('ping/x', 0, 5, 3, 2, 180000, 120000, '5 10.0 2.0 2.0 34:5');
+            """
+        #expect(sqlite3_exec(db, old, nil, nil, nil) == SQLITE_OK)
         sqlite3_close(db)
         let expected = [0, 2, 4].map { records[$0] }
-        let readOnly = try SQLiteHistoryStore(path: path, readOnly: true)
-        #expect(try readOnly.transitions(key: "ping/x", from: 0, to: .max) == expected)
-        #expect(try readOnly.transitions(key: "ping/x", from: 3 * 60_000, to: .max) == [records[2], records[4]])
+        func answersAsBefore(_ store: SQLiteHistoryStore) throws {
+            #expect(try store.transitions(key: "ping/x", from: 0, to: .max) == expected)
+            #expect(try store.transitions(key: "ping/x", from: 3 * 60_000, to: .max) == [records[2], records[4]])
+            #expect(try store.results(key: "ping/x", from: 60_000, to: 240_000) == Array(records[1...3]))
+            #expect(try store.last(key: "ping/x", before: .max) == records[4])
+            #expect(try store.last(key: "ping/x", before: 150_000) == records[2])
+            let rollup = try #require(try store.rollups(key: "ping/x", fromHour: 0, toHour: 1).first)
+            #expect(rollup.results == 5 && rollup.upMillis == 180_000 && rollup.latency.count == 5)
+            #expect(try store.checks() == ["ping/x"])
+        }
+        try answersAsBefore(try SQLiteHistoryStore(path: path, readOnly: true))
         let upgraded = try SQLiteHistoryStore(path: path)
-        #expect(try upgraded.transitions(key: "ping/x", from: 0, to: .max) == expected)
-        #expect(try SQLiteHistoryStore(path: path, readOnly: true).transitions(key: "ping/x", from: 0, to: .max) == expected)
+        try answersAsBefore(upgraded)
+        try answersAsBefore(try SQLiteHistoryStore(path: path, readOnly: true))
+        // New results go to the new table and are read with the older ones, in time order.
+        let later = [record(at: 5 * 60_000, true), record(at: 2 * 3_600_000, false)]
+        var delta = HourlyRollup(key: "ping/x", hour: 0)
+        delta.count(later[0])
+        try upgraded.append(later, changes: [later[1]], rollups: [delta])
+        #expect(try upgraded.results(key: "ping/x", from: 0, to: .max) == records + later)
+        #expect(try upgraded.last(key: "ping/x", before: 2 * 3_600_000) == later[0])
+        #expect(try upgraded.last(key: "ping/x", before: 5 * 60_000) == records[4])
+        #expect(try upgraded.rollups(key: "ping/x", fromHour: 0, toHour: 1).first?.results == 6)
+        // Pruning empties the older table and drops it; the new results stay.
+        try upgraded.prune(resultsBefore: 5 * 60_000, rollupsBefore: 0)
+        #expect(try upgraded.results(key: "ping/x", from: 0, to: .max) == later)
+        #expect(try upgraded.last(key: "ping/x", before: 5 * 60_000) == nil)
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        var tables: [String] = []
+        var statement: OpaquePointer?
+        #expect(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1, &statement, nil) == SQLITE_OK)
+        while sqlite3_step(statement) == SQLITE_ROW { tables.append(String(cString: sqlite3_column_text(statement, 0))) }
+        sqlite3_finalize(statement)
+        sqlite3_close(db)
+        #expect(tables == ["certificates", "changes", "result_hours", "results_by_slot", "rollups"])
+    }
+
+    /// Raw results are kept in 10-second slots, found through the hours each check has
+    /// results in: every window and every `last` agrees with a plain filter over what was
+    /// written (checks that run every second, every few minutes, and with hours-long gaps;
+    /// windows and times on and off slot and hour boundaries; after a prune).
+    @Test func rawResultsAreFoundAcrossSlotsAndHoursAsAPlainFilterFindsThem() throws {
+        let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
+        var rng = SplitMix(seed: 11)
+        let start: Int64 = 1_800_000_000_000 - 1_800_000_000_000 % h  // on an hour
+        var all: [HistoryRecord] = []
+        for (key, steps) in [("ping/fast", [1_000, 2_000]), ("hostport/slow", [170_000, 250_000]), ("download/gappy", [600_000, 9_000_000])] {
+            var t = start + Int64.random(in: 0..<10_000, using: &rng)
+            while t < start + 6 * h {
+                all.append(record(key, at: t, Bool.random(using: &rng), latency: 1))
+                t += Int64(steps[Int.random(in: 0..<2, using: &rng)]) + Int64.random(in: 0..<999, using: &rng)
+            }
+        }
+        all.sort { $0.createdMillis < $1.createdMillis }
+        for batch in stride(from: 0, to: all.count, by: 997) { try store.append(Array(all[batch..<min(batch + 997, all.count)]), changes: [], rollups: []) }
+        let keys = ["ping/fast", "hostport/slow", "download/gappy", "ping/none"]
+        func agrees(from floor: Int64) throws {
+            var edges: [Int64] = [start - h, start, start + 10_000, start + h - 1, start + h, start + 6 * h, .max]
+            for _ in 0..<16 { edges.append(start + Int64.random(in: -h...(7 * h), using: &rng)) }
+            for key in keys {
+                let mine = all.filter { $0.key == key && $0.createdMillis >= floor }
+                for from in edges {
+                    for to in edges where to > from {
+                        #expect(try store.results(key: key, from: from, to: to) == mine.filter { $0.createdMillis >= from && $0.createdMillis < to })
+                    }
+                    #expect(try store.last(key: key, before: from) == mine.last { $0.createdMillis < from })
+                }
+            }
+        }
+        try agrees(from: .min)
+        let cut = start + 2 * h + 12_345
+        try store.prune(resultsBefore: cut, rollupsBefore: 0)
+        try agrees(from: cut)
     }
 
     @Test func aReadOnlyOpenNeverCreatesAndSaysWhatIsWrong() throws {
