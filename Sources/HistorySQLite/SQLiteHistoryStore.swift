@@ -294,7 +294,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             let (firstSlot, lastSlot) = (HistoryMath.floorDiv(from, Self.slotMillis), HistoryMath.floorDiv(to - 1, Self.slotMillis))
             // The check's hours with results, in runs of consecutive hours: one scan of slots per run.
             var runs: [(first: Int64, last: Int64)] = []
-            for hour in try resultHours(key: key, from: firstSlot / Self.slotsPerHour, through: HistoryMath.floorDiv(lastSlot, Self.slotsPerHour), newestFirst: false) {
+            for hour in try resultHours(key: key, from: HistoryMath.floorDiv(firstSlot, Self.slotsPerHour), through: HistoryMath.floorDiv(lastSlot, Self.slotsPerHour), newestFirst: false) {
                 if let run = runs.last, run.last + 1 == hour { runs[runs.count - 1].last = hour } else { runs.append((hour, hour)) }
             }
             let scan = """

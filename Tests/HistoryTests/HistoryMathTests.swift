@@ -13,6 +13,12 @@ func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency
 }
 
 @Suite struct HistoryMathTests {
+    @Test func floorDivRoundsDownForEveryValue() {
+        #expect([9, 10, 0, -1, -10, -11].map { HistoryMath.floorDiv($0, 10) } == [0, 1, 0, -1, -1, -2])
+        #expect(HistoryMath.floorDiv(.min, 10_000) == Int64.min / 10_000 - 1)
+        #expect(HistoryMath.floorDiv(.max, 10_000) == Int64.max / 10_000)
+    }
+
     let h = HistoryMath.hourMillis
 
     @Test func aResultCoversUntilTheNextOrTwiceItsSleep() {

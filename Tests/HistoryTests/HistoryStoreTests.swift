@@ -174,7 +174,7 @@ func scratch() -> String {
         for batch in stride(from: 0, to: all.count, by: 997) { try store.append(Array(all[batch..<min(batch + 997, all.count)]), changes: [], rollups: []) }
         let keys = ["ping/fast", "hostport/slow", "download/gappy", "ping/none"]
         func agrees(from floor: Int64) throws {
-            var edges: [Int64] = [start - h, start, start + 10_000, start + h - 1, start + h, start + 6 * h, .max]
+            var edges: [Int64] = [.min, -1, 0, start - h, start, start + 10_000, start + h - 1, start + h, start + 6 * h, .max]
             for _ in 0..<16 { edges.append(start + Int64.random(in: -h...(7 * h), using: &rng)) }
             for key in keys {
                 let mine = all.filter { $0.key == key && $0.createdMillis >= floor }

@@ -180,7 +180,9 @@ public enum HistoryMath {
         summary.incidents.isEmpty ? nil : Double(summary.upMillis) / Double(summary.incidents.count)
     }
 
+    /// `a / b` rounded down (toward −∞), for any `a` (`Int64.min` included) and `b > 0`.
     public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : -((-a + b - 1) / b)
+        let quotient = a / b
+        return a % b < 0 ? quotient - 1 : quotient
     }
 }
