@@ -25,6 +25,8 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     private var hasChanges = false
     /// Whether the file has the `certificates` table (newest certificate expiry per check).
     private var hasCertificates = false
+    /// Whether the file has `rollups_recent` (the newest hours' rollups, in time order).
+    private var hasRecentRollups = false
     /// Whether the file has `results_by_slot` (raw results in time order; see `slotMillis`).
     private var hasSlots = false
     /// Whether the file has the raw results of an older version (`results`, in check order):
@@ -36,9 +38,15 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     /// Prepared statements by SQL text, kept for the connection's life (used under `lock`).
     private var statements: [String: OpaquePointer] = [:]
 
-    /// Opens (or creates) the store; `readOnly` never creates nor writes.
-    public init(path: String, readOnly: Bool = false) throws(Failure) {
+    /// A range of slots with fewer rows than this per slot (all checks') is read row by row;
+    /// one with more, by a lookup per slot (about 40 rows cost as much as one lookup).
+    let rowsScannedPerSlot: Int64
+
+    /// Opens (or creates) the store; `readOnly` never creates nor writes. `rowsScannedPerSlot`:
+    /// see the property (0: always a lookup per slot; tests use it to cover both ways).
+    public init(path: String, readOnly: Bool = false, rowsScannedPerSlot: Int64 = 40) throws(Failure) {
         self.path = path
+        self.rowsScannedPerSlot = rowsScannedPerSlot
         var handle: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let rc = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
@@ -52,10 +60,6 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         if !readOnly {
             let hadResults = try tableExists("results")
             let hadChanges = try tableExists("changes")
-            // Rollups keyed by (key, hour): a file from before the time-ordered layout.
-            let hadRollups = try tableExists("rollups")
-            let hasRollupsIndex = try indexExists("rollups_key")
-            let rollupsByKey = hadRollups && !hasRollupsIndex
             try exec(
                 """
                 PRAGMA journal_mode=WAL;
@@ -74,21 +78,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 CREATE TABLE IF NOT EXISTS certificates(
                     key TEXT NOT NULL PRIMARY KEY, checked_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;
                 """)
-            if rollupsByKey {
-                // Once: the rollups into the time-ordered layout (one row per check and hour, so
-                // this copies checks × hours rows, not results).
-                try exec(
-                    """
-                    BEGIN IMMEDIATE;
-                    ALTER TABLE rollups RENAME TO rollups_by_key;
-                    \(Self.rollupsTable)
-                    INSERT INTO rollups(key, hour, results, successes, failures, up_ms, down_ms, latency)
-                        SELECT key, hour, results, successes, failures, up_ms, down_ms, latency FROM rollups_by_key;
-                    DROP TABLE rollups_by_key;
-                    COMMIT
-                    """)
-            }
-            try exec(Self.rollupsTable)
+            try exec(Self.rollupTables)
             if hadResults && !hadChanges {
                 // A history from a version without the `changes` table: derive it once.
                 try exec(
@@ -101,6 +91,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             hasChanges = true
             hasCertificates = true
             hasSlots = true
+            hasRecentRollups = true
             hasKeyOrderedResults = hadResults
         } else {
             // A database that is not a history (or is locked past the busy timeout) fails here.
@@ -109,19 +100,29 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             hasChanges = try tableExists("changes")
             hasCertificates = try tableExists("certificates")
             hasSlots = try tableExists("results_by_slot")
+            hasRecentRollups = try tableExists("rollups_recent")
             hasKeyOrderedResults = try tableExists("results")
         }
     }
 
-    /// The rollups, in time order (the current hour's rows of all checks side by side: a batch
-    /// rewrites a few pages, not one per check), with an index by check for the reports.
-    private static let rollupsTable = """
+    /// The rollups: `rollups_recent` holds the newest two hours, in time order (every check's
+    /// current row side by side: a write updates a few pages in place, not one page per check);
+    /// older hours move to `rollups`, in check order (a report reads a check's hours in a row).
+    private static let rollupTables = """
         CREATE TABLE IF NOT EXISTS rollups(
             key TEXT NOT NULL, hour INTEGER NOT NULL, results INTEGER NOT NULL, successes INTEGER NOT NULL,
             failures INTEGER NOT NULL, up_ms INTEGER NOT NULL, down_ms INTEGER NOT NULL, latency TEXT NOT NULL,
+            PRIMARY KEY(key, hour)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS rollups_recent(
+            key TEXT NOT NULL, hour INTEGER NOT NULL, results INTEGER NOT NULL, successes INTEGER NOT NULL,
+            failures INTEGER NOT NULL, up_ms INTEGER NOT NULL, down_ms INTEGER NOT NULL, latency TEXT NOT NULL,
             PRIMARY KEY(hour, key)) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS rollups_key ON rollups(key, hour);
+        CREATE INDEX IF NOT EXISTS rollups_recent_key ON rollups_recent(key, hour);
         """
+    private static func rollupColumns(_ prefix: String) -> String {
+        ["key", "hour", "results", "successes", "failures", "up_ms", "down_ms", "latency"].map { prefix + $0 }.joined(separator: ", ")
+    }
+    private static let rollupColumns = rollupColumns("")
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }
@@ -138,26 +139,8 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 let noted = try noteHours(records)
                 try insert(changes, into: "changes")
                 try upsertCertificates(records)
-                for rollup in rollups {
-                    var merged = rollup
-                    if let existing = try storedRollup(key: rollup.key, hour: rollup.hour) { merged.merge(existing) }
-                    // An update of the row in place: the index by check is not touched.
-                    let upsert = try statement(
-                        """
-                        INSERT INTO rollups(key, hour, results, successes, failures, up_ms, down_ms, latency) VALUES(?,?,?,?,?,?,?,?)
-                        ON CONFLICT(hour, key) DO UPDATE SET results = excluded.results, successes = excluded.successes,
-                        failures = excluded.failures, up_ms = excluded.up_ms, down_ms = excluded.down_ms, latency = excluded.latency
-                        """)
-                    bindText(upsert, 1, merged.key)
-                    sqlite3_bind_int64(upsert, 2, merged.hour)
-                    sqlite3_bind_int64(upsert, 3, Int64(merged.results))
-                    sqlite3_bind_int64(upsert, 4, Int64(merged.successes))
-                    sqlite3_bind_int64(upsert, 5, Int64(merged.failures))
-                    sqlite3_bind_int64(upsert, 6, merged.upMillis)
-                    sqlite3_bind_int64(upsert, 7, merged.downMillis)
-                    bindText(upsert, 8, merged.latency.encoded)
-                    try step(upsert)
-                }
+                for rollup in rollups { try addRollup(rollup) }
+                if let newest = rollups.map(\.hour).max() { try archiveRollups(before: newest - 1) }
                 try exec("COMMIT")
                 notedHour = noted
             } catch let failure as Failure {
@@ -190,12 +173,65 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         return noted
     }
 
-    /// The stored rollup of `key` for `hour`, found by the table's own (hour, key) order.
-    private func storedRollup(key: String, hour: Int64) throws(Failure) -> HourlyRollup? {
-        try query(
-            "SELECT key, hour, results, successes, failures, up_ms, down_ms, latency FROM rollups NOT INDEXED WHERE hour = ? AND key = ?",
-            bind: [.int(hour), .text(key)], row: Self.rollup
-        ).first
+    /// Adds a rollup delta to its row: in `rollups_recent`, or in `rollups` when its hour was
+    /// archived already (a late result), or as a new row of `rollups_recent`.
+    private func addRollup(_ delta: HourlyRollup) throws(Failure) {
+        let columns = Self.rollupColumns
+        if let recent = try query(
+            "SELECT \(columns) FROM rollups_recent NOT INDEXED WHERE hour = ? AND key = ?", bind: [.int(delta.hour), .text(delta.key)], row: Self.rollup
+        ).first {
+            return try writeRollup(delta, merged: recent, into: "rollups_recent")
+        }
+        if let archived = try query(
+            "SELECT \(columns) FROM rollups WHERE key = ? AND hour = ?", bind: [.text(delta.key), .int(delta.hour)], row: Self.rollup
+        ).first {
+            return try writeRollup(delta, merged: archived, into: "rollups")
+        }
+        try writeRollup(delta, merged: nil, into: "rollups_recent")
+    }
+
+    /// Writes `delta` (plus `merged`, the row it adds to) as the row of its check and hour in `table`.
+    private func writeRollup(_ delta: HourlyRollup, merged stored: HourlyRollup?, into table: String) throws(Failure) {
+        var merged = delta
+        if let stored { merged.merge(stored) }
+        // An update in place when the row exists: the index by check is not touched.
+        let upsert = try statement(
+            """
+            INSERT INTO \(table)(\(Self.rollupColumns)) VALUES(?,?,?,?,?,?,?,?)
+            ON CONFLICT DO UPDATE SET results = excluded.results, successes = excluded.successes,
+            failures = excluded.failures, up_ms = excluded.up_ms, down_ms = excluded.down_ms, latency = excluded.latency
+            """)
+        bindText(upsert, 1, merged.key)
+        sqlite3_bind_int64(upsert, 2, merged.hour)
+        sqlite3_bind_int64(upsert, 3, Int64(merged.results))
+        sqlite3_bind_int64(upsert, 4, Int64(merged.successes))
+        sqlite3_bind_int64(upsert, 5, Int64(merged.failures))
+        sqlite3_bind_int64(upsert, 6, merged.upMillis)
+        sqlite3_bind_int64(upsert, 7, merged.downMillis)
+        bindText(upsert, 8, merged.latency.encoded)
+        try step(upsert)
+    }
+
+    /// Moves the rollups of hours before `hour` from `rollups_recent` to `rollups` (once an hour
+    /// per check), in SQL: the rows are not held in memory. A row that `rollups` has already
+    /// (not written so) is merged into it first.
+    private func archiveRollups(before hour: Int64) throws(Failure) {
+        let oldest = try query("SELECT min(hour) FROM rollups_recent", bind: []) { sqlite3_column_type($0, 0) == SQLITE_NULL ? nil : sqlite3_column_int64($0, 0) }
+        guard let oldest = oldest.first ?? nil, oldest < hour else { return }
+        let both = try query(
+            "SELECT \(Self.rollupColumns("r.")) FROM rollups_recent AS r JOIN rollups AS a ON a.key = r.key AND a.hour = r.hour WHERE r.hour < ?",
+            bind: [.int(hour)], row: Self.rollup)
+        for rollup in both {
+            let archived = try query(
+                "SELECT \(Self.rollupColumns) FROM rollups WHERE key = ? AND hour = ?", bind: [.text(rollup.key), .int(rollup.hour)], row: Self.rollup
+            ).first
+            try writeRollup(rollup, merged: archived, into: "rollups")
+        }
+        try exec(
+            """
+            INSERT OR IGNORE INTO rollups(\(Self.rollupColumns)) SELECT \(Self.rollupColumns) FROM rollups_recent WHERE hour < \(hour) ORDER BY key, hour;
+            DELETE FROM rollups_recent WHERE hour < \(hour)
+            """)
     }
 
     /// Keeps, per check, the newest certificate expiry the records carry (one row a check: the
@@ -297,20 +333,40 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             for hour in try resultHours(key: key, from: HistoryMath.floorDiv(firstSlot, Self.slotsPerHour), through: HistoryMath.floorDiv(lastSlot, Self.slotsPerHour), newestFirst: false) {
                 if let run = runs.last, run.last + 1 == hour { runs[runs.count - 1].last = hour } else { runs.append((hour, hour)) }
             }
-            let scan = """
+            let lookups = """
                 WITH RECURSIVE s(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM s WHERE n < ?2)
                 SELECT \(Self.recordColumns("r.")) FROM s CROSS JOIN results_by_slot AS r
                 WHERE r.slot = s.n AND r.key = ?3 AND r.created_ms >= ?4 AND r.created_ms < ?5
                 """
+            let rows = """
+                SELECT \(Self.recordColumns) FROM results_by_slot
+                WHERE slot >= ?1 AND slot <= ?2 AND key = ?3 AND created_ms >= ?4 AND created_ms < ?5
+                """
             let before = out.count
             for run in runs {
                 let low = max(run.first * Self.slotsPerHour, firstSlot), high = min((run.last + 1) * Self.slotsPerHour - 1, lastSlot)
-                out += try query(scan, bind: [.int(low), .int(high), .text(key), .int(from), .int(to)], row: Self.record)
+                out += try query(
+                    try fewRows(low: low, high: high) ? rows : lookups, bind: [.int(low), .int(high), .text(key), .int(from), .int(to)], row: Self.record)
             }
             // Both tables (a file from an older version): oldest first, as one.
             if before > 0 && out.count > before { out.sort { ($0.createdMillis, $0.id) < ($1.createdMillis, $1.id) } }
             return out
         }
+    }
+
+    /// Whether slots `low` through `high` hold fewer than `rowsScannedPerSlot` rows per slot
+    /// (all checks'), and fewer than 50 × that in all: then reading them row by row costs less
+    /// than a lookup per slot. Counting stops there, so that deciding costs little (the
+    /// recorder asks once per check at start: with 10,000 checks, counting a whole hour of a
+    /// dense history each time held its first batch back for seconds).
+    private func fewRows(low: Int64, high: Int64) throws(Failure) -> Bool {
+        let budget = rowsScannedPerSlot * min(high - low + 1, 50)
+        guard budget > 0 else { return false }
+        let counted = try query(
+            "SELECT count(*) FROM (SELECT 1 FROM results_by_slot WHERE slot >= ? AND slot <= ? LIMIT ?)",
+            bind: [.int(low), .int(high), .int(budget)]
+        ) { sqlite3_column_int64($0, 0) }
+        return (counted.first ?? 0) < budget
     }
 
     /// The hours from `from` through `through` in which `key` has raw results (`result_hours`),
@@ -354,9 +410,17 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                     """)
                 defer { sqlite3_reset(scan) }
                 for hour in try resultHours(key: key, from: .min, through: HistoryMath.floorDiv(lastSlot, Self.slotsPerHour), newestFirst: true) {
+                    let (low, high) = (hour * Self.slotsPerHour, min((hour + 1) * Self.slotsPerHour - 1, lastSlot))
+                    if try fewRows(low: low, high: high) {
+                        let found = try query(
+                            "SELECT \(Self.recordColumns) FROM results_by_slot WHERE slot >= ? AND slot <= ? AND key = ? AND created_ms < ?",
+                            bind: [.int(low), .int(high), .text(key), .int(before)], row: Self.record)
+                        if let newest = found.max(by: { ($0.createdMillis, $0.id) < ($1.createdMillis, $1.id) }) { return newest }
+                        continue
+                    }
                     sqlite3_reset(scan)
-                    sqlite3_bind_int64(scan, 1, min((hour + 1) * Self.slotsPerHour - 1, lastSlot))
-                    sqlite3_bind_int64(scan, 2, hour * Self.slotsPerHour)
+                    sqlite3_bind_int64(scan, 1, high)
+                    sqlite3_bind_int64(scan, 2, low)
                     bindText(scan, 3, key)
                     sqlite3_bind_int64(scan, 4, before)
                     var newest: HistoryRecord?
@@ -394,7 +458,10 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         try lock.withLock { _ throws(Failure) in
             // Every recorded result adds to its hour's rollup: the rollups' keys are all keys, read
             // from their primary key without touching the (large) results table.
-            try query("SELECT DISTINCT key FROM rollups ORDER BY key", bind: []) { statement in
+            try query(
+                hasRecentRollups ? "SELECT key FROM rollups UNION SELECT key FROM rollups_recent ORDER BY key" : "SELECT DISTINCT key FROM rollups ORDER BY key",
+                bind: []
+            ) { statement in
                 String(cString: sqlite3_column_text(statement, 0))
             }
         }
@@ -407,6 +474,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 DELETE FROM results_by_slot WHERE slot <= \(HistoryMath.floorDiv(resultsBefore, Self.slotMillis)) AND created_ms < \(resultsBefore);
                 DELETE FROM result_hours WHERE hour < \(HistoryMath.floorDiv(resultsBefore, HistoryMath.hourMillis));
                 DELETE FROM rollups WHERE hour < \(rollupsBefore);
+                DELETE FROM rollups_recent WHERE hour < \(rollupsBefore);
                 DELETE FROM changes WHERE created_ms < \(rollupsBefore * HistoryMath.hourMillis)
                 """)
             if hasKeyOrderedResults {
@@ -433,9 +501,19 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     }
 
     private func rollupRows(key: String, fromHour: Int64, toHour: Int64) throws(Failure) -> [HourlyRollup] {
-        try query(
-            "SELECT key, hour, results, successes, failures, up_ms, down_ms, latency FROM rollups WHERE key = ? AND hour >= ? AND hour < ? ORDER BY hour",
+        var rows = try query(
+            "SELECT \(Self.rollupColumns) FROM rollups WHERE key = ? AND hour >= ? AND hour < ? ORDER BY hour",
             bind: [.text(key), .int(fromHour), .int(toHour)], row: Self.rollup)
+        guard hasRecentRollups else { return rows }
+        let recent = try query(
+            "SELECT \(Self.rollupColumns) FROM rollups_recent INDEXED BY rollups_recent_key WHERE key = ? AND hour >= ? AND hour < ? ORDER BY hour",
+            bind: [.text(key), .int(fromHour), .int(toHour)], row: Self.rollup)
+        guard !recent.isEmpty else { return rows }
+        // The recent hours come after the archived ones; an hour in both (not written so) is merged.
+        for rollup in recent {
+            if let i = rows.firstIndex(where: { $0.hour == rollup.hour }) { rows[i].merge(rollup) } else { rows.append(rollup) }
+        }
+        return rows.sorted { $0.hour < $1.hour }
     }
 
     private static func rollup(_ statement: OpaquePointer) -> HourlyRollup {

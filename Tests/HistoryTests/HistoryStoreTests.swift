@@ -93,9 +93,9 @@ func scratch() -> String {
     /// A history written before the `changes` table existed: read-only, the changes come from
     /// the raw results; opened by the monitor, they are derived once and stored.
     /// A file written by an older version: raw results and rollups in check order, no
-    /// `changes` table. Read-only it answers as it is; opened for writing, the rollups move to
-    /// the time order once, the changes are derived, and the older raw results are read beside
-    /// the new ones until pruning empties (and drops) their table.
+    /// `changes` table. Read-only it answers as it is; opened for writing, its changes are
+    /// derived, its rollups are the archive of the new layout as they are, and its raw results
+    /// are read beside the new ones until pruning empties (and drops) their table.
     @Test func aHistoryFromAnOlderVersionAnswersTheSameAndIsUpgraded() throws {
         let path = scratch() + "/history.sqlite"
         let records = [(0, true), (1, true), (2, false), (3, false), (4, true)].map { record(at: Int64($0.0) * 60_000, $0.1, latency: 2) }
@@ -151,15 +151,54 @@ func scratch() -> String {
         while sqlite3_step(statement) == SQLITE_ROW { tables.append(String(cString: sqlite3_column_text(statement, 0))) }
         sqlite3_finalize(statement)
         sqlite3_close(db)
-        #expect(tables == ["certificates", "changes", "result_hours", "results_by_slot", "rollups"])
+        #expect(tables == ["certificates", "changes", "result_hours", "results_by_slot", "rollups", "rollups_recent"])
     }
 
     /// Raw results are kept in 10-second slots, found through the hours each check has
     /// results in: every window and every `last` agrees with a plain filter over what was
     /// written (checks that run every second, every few minutes, and with hours-long gaps;
     /// windows and times on and off slot and hour boundaries; after a prune).
-    @Test func rawResultsAreFoundAcrossSlotsAndHoursAsAPlainFilterFindsThem() throws {
+    /// The newest two hours' rollups are kept apart (time order) and move to the archive (check
+    /// order) as hours pass; reads, late deltas and pruning see one table.
+    @Test func rollupsMoveToTheArchiveAndReadAsOne() throws {
         let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
+        func delta(_ key: String, _ hour: Int64, results: Int, latency: Double) -> HourlyRollup {
+            var rollup = HourlyRollup(key: key, hour: hour)
+            rollup.results = results
+            rollup.successes = results
+            rollup.upMillis = Int64(results) * 1000
+            rollup.latency.add(latency)
+            return rollup
+        }
+        for hour in Int64(0)..<6 {
+            try store.append([], changes: [], rollups: [delta("ping/a", hour, results: 2, latency: 1), delta("ping/b", hour, results: 3, latency: 2)])
+            try store.append([], changes: [], rollups: [delta("ping/a", hour, results: 1, latency: 4)])
+        }
+        // A late delta for an archived hour adds to its row.
+        try store.append([], changes: [], rollups: [delta("ping/a", 1, results: 5, latency: 8)])
+        let a = try store.rollups(key: "ping/a", fromHour: 0, toHour: 6)
+        #expect(a.map(\.hour) == [0, 1, 2, 3, 4, 5])
+        #expect(a.map(\.results) == [3, 8, 3, 3, 3, 3])
+        #expect(a[1].latency.count == 3 && a[1].latency.max == 8 && a[1].upMillis == 8000)
+        #expect(try store.rollups(key: "ping/b", fromHour: 3, toHour: 5).map(\.results) == [3, 3])
+        #expect(try store.checks() == ["ping/a", "ping/b"])
+        var db: OpaquePointer?
+        #expect(sqlite3_open(store.path, &db) == SQLITE_OK)
+        var statement: OpaquePointer?
+        #expect(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM rollups), (SELECT count(*) FROM rollups_recent)", -1, &statement, nil) == SQLITE_OK)
+        #expect(sqlite3_step(statement) == SQLITE_ROW)
+        #expect([sqlite3_column_int64(statement, 0), sqlite3_column_int64(statement, 1)] == [8, 4])  // hours 0-3 archived, 4-5 recent
+        sqlite3_finalize(statement)
+        sqlite3_close(db)
+        try store.prune(resultsBefore: 0, rollupsBefore: 5)
+        #expect(try store.rollups(key: "ping/a", fromHour: 0, toHour: 6).map(\.hour) == [5])
+    }
+
+    /// Both ways of reading a range of slots: a lookup per slot (0), row by row (1,000,000), and
+    /// the default, which picks one by the number of rows.
+    @Test(arguments: [0, 1_000_000, 40] as [Int64])
+    func rawResultsAreFoundAcrossSlotsAndHoursAsAPlainFilterFindsThem(rowsScannedPerSlot: Int64) throws {
+        let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite", rowsScannedPerSlot: rowsScannedPerSlot)
         var rng = SplitMix(seed: 11)
         let start: Int64 = 1_800_000_000_000 - 1_800_000_000_000 % h  // on an hour
         var all: [HistoryRecord] = []
@@ -176,6 +215,8 @@ func scratch() -> String {
         func agrees(from floor: Int64) throws {
             var edges: [Int64] = [.min, -1, 0, start - h, start, start + 10_000, start + h - 1, start + h, start + 6 * h, .max]
             for _ in 0..<16 { edges.append(start + Int64.random(in: -h...(7 * h), using: &rng)) }
+            // Times of results themselves: a window starts at a result (kept) and ends at one (not).
+            for _ in 0..<6 { edges.append(all[Int.random(in: 0..<all.count, using: &rng)].createdMillis) }
             for key in keys {
                 let mine = all.filter { $0.key == key && $0.createdMillis >= floor }
                 for from in edges {
