@@ -63,7 +63,8 @@ PY
 # aged CHECKS SECONDS DAYS: the hostport benchmark on the history of a monitor that has run the
 # same checks for DAYS days (history-gen: every 600 s through the real recorder, so each check
 # has DAYS × 24 hourly rollups and DAYS × 144 raw results). A monitor runs for days: an empty
-# history hides what its growth costs each write.
+# history hides what its growth costs each write. history-gen is built from this tree even with
+# HM_BIN: to compare builds, run each tree's own script (the history's layout differs).
 aged() {
   local checks=${1:-10000} seconds=${2:-20} days=${3:-2} gen
   (cd "$ROOT" && swift build -c release --static-swift-stdlib --product history-gen >/dev/null)

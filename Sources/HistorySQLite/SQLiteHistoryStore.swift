@@ -119,10 +119,16 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             PRIMARY KEY(hour, key)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS rollups_recent_key ON rollups_recent(key, hour);
         """
+    /// The columns `rollup` reads, in its order (`prefix`: a table alias).
     private static func rollupColumns(_ prefix: String) -> String {
-        ["key", "hour", "results", "successes", "failures", "up_ms", "down_ms", "latency"].map { prefix + $0 }.joined(separator: ", ")
+        columns(["key", "hour", "results", "successes", "failures", "up_ms", "down_ms", "latency"], prefix)
     }
     private static let rollupColumns = rollupColumns("")
+
+    /// `names`, each after `prefix`, comma-separated.
+    private static func columns(_ names: [String], _ prefix: String) -> String {
+        names.map { prefix + $0 }.joined(separator: ", ")
+    }
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }
@@ -140,7 +146,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 try insert(changes, into: "changes")
                 try upsertCertificates(records)
                 for rollup in rollups { try addRollup(rollup) }
-                if let newest = rollups.map(\.hour).max() { try archiveRollups(before: newest - 1) }
+                if let newest = rollups.max(by: { $0.hour < $1.hour })?.hour { try archiveRollups(before: newest - 1) }
                 try exec("COMMIT")
                 notedHour = noted
             } catch let failure as Failure {
@@ -178,12 +184,12 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     private func addRollup(_ delta: HourlyRollup) throws(Failure) {
         let columns = Self.rollupColumns
         if let recent = try query(
-            "SELECT \(columns) FROM rollups_recent NOT INDEXED WHERE hour = ? AND key = ?", bind: [.int(delta.hour), .text(delta.key)], row: Self.rollup
+            "SELECT \(columns) FROM rollups_recent NOT INDEXED WHERE hour = ? AND key = ?", bind: [.int(delta.hour), .text(delta.key)], row: { Self.rollup($0) }
         ).first {
             return try writeRollup(delta, merged: recent, into: "rollups_recent")
         }
         if let archived = try query(
-            "SELECT \(columns) FROM rollups WHERE key = ? AND hour = ?", bind: [.text(delta.key), .int(delta.hour)], row: Self.rollup
+            "SELECT \(columns) FROM rollups WHERE key = ? AND hour = ?", bind: [.text(delta.key), .int(delta.hour)], row: { Self.rollup($0) }
         ).first {
             return try writeRollup(delta, merged: archived, into: "rollups")
         }
@@ -219,14 +225,10 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         let oldest = try query("SELECT min(hour) FROM rollups_recent", bind: []) { sqlite3_column_type($0, 0) == SQLITE_NULL ? nil : sqlite3_column_int64($0, 0) }
         guard let oldest = oldest.first ?? nil, oldest < hour else { return }
         let both = try query(
-            "SELECT \(Self.rollupColumns("r.")) FROM rollups_recent AS r JOIN rollups AS a ON a.key = r.key AND a.hour = r.hour WHERE r.hour < ?",
-            bind: [.int(hour)], row: Self.rollup)
-        for rollup in both {
-            let archived = try query(
-                "SELECT \(Self.rollupColumns) FROM rollups WHERE key = ? AND hour = ?", bind: [.text(rollup.key), .int(rollup.hour)], row: Self.rollup
-            ).first
-            try writeRollup(rollup, merged: archived, into: "rollups")
-        }
+            "SELECT \(Self.rollupColumns("r.")), \(Self.rollupColumns("a.")) FROM rollups_recent AS r JOIN rollups AS a ON a.key = r.key AND a.hour = r.hour WHERE r.hour < ?",
+            bind: [.int(hour)]
+        ) { (recent: Self.rollup($0), archived: Self.rollup($0, from: 8)) }
+        for (recent, archived) in both { try writeRollup(recent, merged: archived, into: "rollups") }
         try exec(
             """
             INSERT OR IGNORE INTO rollups(\(Self.rollupColumns)) SELECT \(Self.rollupColumns) FROM rollups_recent WHERE hour < \(hour) ORDER BY key, hour;
@@ -324,7 +326,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             if hasKeyOrderedResults {
                 out = try query(
                     "SELECT \(Self.recordColumns) FROM results WHERE key = ? AND created_ms >= ? AND created_ms < ? ORDER BY created_ms",
-                    bind: [.text(key), .int(from), .int(to)], row: Self.record)
+                    bind: [.text(key), .int(from), .int(to)], row: { Self.record($0) })
             }
             guard hasSlots else { return out }
             let (firstSlot, lastSlot) = (HistoryMath.floorDiv(from, Self.slotMillis), HistoryMath.floorDiv(to - 1, Self.slotMillis))
@@ -346,7 +348,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             for run in runs {
                 let low = max(run.first * Self.slotsPerHour, firstSlot), high = min((run.last + 1) * Self.slotsPerHour - 1, lastSlot)
                 out += try query(
-                    try fewRows(low: low, high: high) ? rows : lookups, bind: [.int(low), .int(high), .text(key), .int(from), .int(to)], row: Self.record)
+                    try fewRows(low: low, high: high) ? rows : lookups, bind: [.int(low), .int(high), .text(key), .int(from), .int(to)], row: { Self.record($0) })
             }
             // Both tables (a file from an older version): oldest first, as one.
             if before > 0 && out.count > before { out.sort { ($0.createdMillis, $0.id) < ($1.createdMillis, $1.id) } }
@@ -388,11 +390,11 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             let columns = "id, key, created_ms, ok, latency_ms, message, sleep"
             let before = try query(
                 "SELECT \(columns) FROM \(changes) WHERE key = ?1 AND created_ms < ?2 ORDER BY created_ms DESC LIMIT 1",
-                bind: [.text(key), .int(from)], row: Self.record)
+                bind: [.text(key), .int(from)], row: { Self.record($0) })
             return try before
                 + query(
                     "SELECT \(columns) FROM \(changes) WHERE key = ?1 AND created_ms >= ?2 AND created_ms < ?3 ORDER BY created_ms",
-                    bind: [.text(key), .int(from), .int(to)], row: Self.record)
+                    bind: [.text(key), .int(from), .int(to)], row: { Self.record($0) })
         }
     }
 
@@ -401,53 +403,55 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         return try lock.withLock { _ throws(Failure) in
             if hasSlots {
                 let lastSlot = HistoryMath.floorDiv(before - 1, Self.slotMillis)
-                // Newest hour first, newest slot first: the first slot with a result holds the newest.
-                let scan = try statement(
-                    """
-                    WITH RECURSIVE s(n) AS (SELECT ?1 UNION ALL SELECT n - 1 FROM s WHERE n > ?2)
-                    SELECT r.slot, \(Self.recordColumns("r.")) FROM s CROSS JOIN results_by_slot AS r
-                    WHERE r.slot = s.n AND r.key = ?3 AND r.created_ms < ?4
-                    """)
-                defer { sqlite3_reset(scan) }
+                // Newest hour first: results in the new table are newer than any of an older version's.
                 for hour in try resultHours(key: key, from: .min, through: HistoryMath.floorDiv(lastSlot, Self.slotsPerHour), newestFirst: true) {
                     let (low, high) = (hour * Self.slotsPerHour, min((hour + 1) * Self.slotsPerHour - 1, lastSlot))
-                    if try fewRows(low: low, high: high) {
-                        let found = try query(
-                            "SELECT \(Self.recordColumns) FROM results_by_slot WHERE slot >= ? AND slot <= ? AND key = ? AND created_ms < ?",
-                            bind: [.int(low), .int(high), .text(key), .int(before)], row: Self.record)
-                        if let newest = found.max(by: { ($0.createdMillis, $0.id) < ($1.createdMillis, $1.id) }) { return newest }
-                        continue
-                    }
-                    sqlite3_reset(scan)
-                    sqlite3_bind_int64(scan, 1, high)
-                    sqlite3_bind_int64(scan, 2, low)
-                    bindText(scan, 3, key)
-                    sqlite3_bind_int64(scan, 4, before)
-                    var newest: HistoryRecord?
-                    var slot: Int64?
-                    while true {
-                        let rc = sqlite3_step(scan)
-                        guard rc == SQLITE_ROW else {
-                            if rc == SQLITE_DONE { break }
-                            throw failure("read failed")
-                        }
-                        let rowSlot = sqlite3_column_int64(scan, 0)
-                        if let slot, slot != rowSlot { break }
-                        slot = rowSlot
-                        let record = Self.record(scan, from: 1)
-                        if let known = newest, (known.createdMillis, known.id) > (record.createdMillis, record.id) { continue }
-                        newest = record
-                    }
-                    // Results in the new table are newer than any of an older version's.
-                    if let newest { return newest }
+                    if let newest = try newest(key: key, before: before, low: low, high: high) { return newest }
                 }
             }
             guard hasKeyOrderedResults else { return nil }
             return try query(
                 "SELECT \(Self.recordColumns) FROM results WHERE key = ? AND created_ms < ? ORDER BY created_ms DESC LIMIT 1",
-                bind: [.text(key), .int(before)], row: Self.record
+                bind: [.text(key), .int(before)], row: { Self.record($0) }
             ).first
         }
+    }
+
+    /// The newest result of `key` before `before` in slots `low` through `high`: read row by
+    /// row when the slots hold few rows, else a lookup per slot from `high` down, up to the first
+    /// slot that has one.
+    private func newest(key: String, before: Int64, low: Int64, high: Int64) throws(Failure) -> HistoryRecord? {
+        let newer = { (a: HistoryRecord, b: HistoryRecord) in (a.createdMillis, a.id) < (b.createdMillis, b.id) }
+        if try fewRows(low: low, high: high) {
+            return try query(
+                "SELECT \(Self.recordColumns) FROM results_by_slot WHERE slot >= ? AND slot <= ? AND key = ? AND created_ms < ?",
+                bind: [.int(low), .int(high), .text(key), .int(before)], row: { Self.record($0) }
+            ).max(by: newer)
+        }
+        let scan = try statement(
+            """
+            WITH RECURSIVE s(n) AS (SELECT ?1 UNION ALL SELECT n - 1 FROM s WHERE n > ?2)
+            SELECT r.slot, \(Self.recordColumns("r.")) FROM s CROSS JOIN results_by_slot AS r
+            WHERE r.slot = s.n AND r.key = ?3 AND r.created_ms < ?4
+            """)
+        defer { sqlite3_reset(scan) }
+        sqlite3_bind_int64(scan, 1, high)
+        sqlite3_bind_int64(scan, 2, low)
+        bindText(scan, 3, key)
+        sqlite3_bind_int64(scan, 4, before)
+        var found: [HistoryRecord] = []
+        var slot: Int64?
+        // The rows of the first (newest) slot that has any; stepping stops the recursion there.
+        while true {
+            let rc = sqlite3_step(scan)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw failure("read failed") }
+            let rowSlot = sqlite3_column_int64(scan, 0)
+            if let slot, slot != rowSlot { break }
+            slot = rowSlot
+            found.append(Self.record(scan, from: 1))
+        }
+        return found.max(by: newer)
     }
 
     public func rollups(key: String, fromHour: Int64, toHour: Int64) throws -> [HourlyRollup] {
@@ -503,11 +507,11 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     private func rollupRows(key: String, fromHour: Int64, toHour: Int64) throws(Failure) -> [HourlyRollup] {
         var rows = try query(
             "SELECT \(Self.rollupColumns) FROM rollups WHERE key = ? AND hour >= ? AND hour < ? ORDER BY hour",
-            bind: [.text(key), .int(fromHour), .int(toHour)], row: Self.rollup)
+            bind: [.text(key), .int(fromHour), .int(toHour)], row: { Self.rollup($0) })
         guard hasRecentRollups else { return rows }
         let recent = try query(
             "SELECT \(Self.rollupColumns) FROM rollups_recent INDEXED BY rollups_recent_key WHERE key = ? AND hour >= ? AND hour < ? ORDER BY hour",
-            bind: [.text(key), .int(fromHour), .int(toHour)], row: Self.rollup)
+            bind: [.text(key), .int(fromHour), .int(toHour)], row: { Self.rollup($0) })
         guard !recent.isEmpty else { return rows }
         // The recent hours come after the archived ones; an hour in both (not written so) is merged.
         for rollup in recent {
@@ -516,14 +520,15 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         return rows.sorted { $0.hour < $1.hour }
     }
 
-    private static func rollup(_ statement: OpaquePointer) -> HourlyRollup {
-        var rollup = HourlyRollup(key: String(cString: sqlite3_column_text(statement, 0)), hour: sqlite3_column_int64(statement, 1))
-        rollup.results = Int(sqlite3_column_int64(statement, 2))
-        rollup.successes = Int(sqlite3_column_int64(statement, 3))
-        rollup.failures = Int(sqlite3_column_int64(statement, 4))
-        rollup.upMillis = sqlite3_column_int64(statement, 5)
-        rollup.downMillis = sqlite3_column_int64(statement, 6)
-        rollup.latency = LatencyHistogram(encoded: String(cString: sqlite3_column_text(statement, 7))) ?? LatencyHistogram()
+    /// The rollup in `rollupColumns` starting at column `first`.
+    private static func rollup(_ statement: OpaquePointer, from first: Int32 = 0) -> HourlyRollup {
+        var rollup = HourlyRollup(key: String(cString: sqlite3_column_text(statement, first)), hour: sqlite3_column_int64(statement, first + 1))
+        rollup.results = Int(sqlite3_column_int64(statement, first + 2))
+        rollup.successes = Int(sqlite3_column_int64(statement, first + 3))
+        rollup.failures = Int(sqlite3_column_int64(statement, first + 4))
+        rollup.upMillis = sqlite3_column_int64(statement, first + 5)
+        rollup.downMillis = sqlite3_column_int64(statement, first + 6)
+        rollup.latency = LatencyHistogram(encoded: String(cString: sqlite3_column_text(statement, first + 7))) ?? LatencyHistogram()
         return rollup
     }
 
@@ -531,26 +536,20 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         try !query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", bind: [.text(name)]) { _ in 1 }.isEmpty
     }
 
-    private func indexExists(_ name: String) throws(Failure) -> Bool {
-        try !query("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", bind: [.text(name)]) { _ in 1 }.isEmpty
-    }
-
     /// The columns `record` reads, in its order (`prefix`: a table alias).
     private static func recordColumns(_ prefix: String) -> String {
-        ["id", "key", "created_ms", "ok", "latency_ms", "message", "sleep"].map { prefix + $0 }.joined(separator: ", ")
+        columns(["id", "key", "created_ms", "ok", "latency_ms", "message", "sleep"], prefix)
     }
     private static let recordColumns = recordColumns("")
 
     /// The record in `recordColumns` starting at column `first`.
-    private static func record(_ statement: OpaquePointer, from first: Int32) -> HistoryRecord {
+    private static func record(_ statement: OpaquePointer, from first: Int32 = 0) -> HistoryRecord {
         HistoryRecord(
             id: String(cString: sqlite3_column_text(statement, first)), key: String(cString: sqlite3_column_text(statement, first + 1)),
             createdMillis: sqlite3_column_int64(statement, first + 2), success: sqlite3_column_int(statement, first + 3) != 0,
             latencyMs: sqlite3_column_type(statement, first + 4) == SQLITE_NULL ? nil : sqlite3_column_double(statement, first + 4),
             message: String(cString: sqlite3_column_text(statement, first + 5)), sleep: sqlite3_column_double(statement, first + 6))
     }
-
-    private static func record(_ statement: OpaquePointer) -> HistoryRecord { record(statement, from: 0) }
 
     private func failure(_ what: String) -> Failure {
         let busy = sqlite3_errcode(db) & 0xff == SQLITE_BUSY || sqlite3_errcode(db) & 0xff == SQLITE_LOCKED

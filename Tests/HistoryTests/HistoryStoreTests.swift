@@ -12,6 +12,23 @@ func scratch() -> String {
     return path
 }
 
+/// The rows of `sql` run on the SQLite file at `path`, each column as text.
+func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
+    var db: OpaquePointer?
+    var statement: OpaquePointer?
+    defer {
+        sqlite3_finalize(statement)
+        sqlite3_close(db)
+    }
+    try #require(sqlite3_open(path, &db) == SQLITE_OK)
+    try #require(sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, "\(String(cString: sqlite3_errmsg(db)))")
+    var out: [[String]] = []
+    while sqlite3_step(statement) == SQLITE_ROW {
+        out.append((0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_text(statement, $0)) })
+    }
+    return out
+}
+
 @Suite struct HistoryStoreTests {
     let h = HistoryMath.hourMillis
 
@@ -90,8 +107,6 @@ func scratch() -> String {
         #expect(try SQLiteHistoryStore(path: path, readOnly: true).certificate(key: "download/web") == nil)
     }
 
-    /// A history written before the `changes` table existed: read-only, the changes come from
-    /// the raw results; opened by the monitor, they are derived once and stored.
     /// A file written by an older version: raw results and rollups in check order, no
     /// `changes` table. Read-only it answers as it is; opened for writing, its changes are
     /// derived, its rollups are the archive of the new layout as they are, and its raw results
@@ -144,20 +159,10 @@ func scratch() -> String {
         try upgraded.prune(resultsBefore: 5 * 60_000, rollupsBefore: 0)
         #expect(try upgraded.results(key: "ping/x", from: 0, to: .max) == later)
         #expect(try upgraded.last(key: "ping/x", before: 5 * 60_000) == nil)
-        #expect(sqlite3_open(path, &db) == SQLITE_OK)
-        var tables: [String] = []
-        var statement: OpaquePointer?
-        #expect(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1, &statement, nil) == SQLITE_OK)
-        while sqlite3_step(statement) == SQLITE_ROW { tables.append(String(cString: sqlite3_column_text(statement, 0))) }
-        sqlite3_finalize(statement)
-        sqlite3_close(db)
-        #expect(tables == ["certificates", "changes", "result_hours", "results_by_slot", "rollups", "rollups_recent"])
+        let tables = try sqliteRows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", in: path)
+        #expect(tables == [["certificates"], ["changes"], ["result_hours"], ["results_by_slot"], ["rollups"], ["rollups_recent"]])
     }
 
-    /// Raw results are kept in 10-second slots, found through the hours each check has
-    /// results in: every window and every `last` agrees with a plain filter over what was
-    /// written (checks that run every second, every few minutes, and with hours-long gaps;
-    /// windows and times on and off slot and hour boundaries; after a prune).
     /// The newest two hours' rollups are kept apart (time order) and move to the archive (check
     /// order) as hours pass; reads, late deltas and pruning see one table.
     @Test func rollupsMoveToTheArchiveAndReadAsOne() throws {
@@ -182,18 +187,16 @@ func scratch() -> String {
         #expect(a[1].latency.count == 3 && a[1].latency.max == 8 && a[1].upMillis == 8000)
         #expect(try store.rollups(key: "ping/b", fromHour: 3, toHour: 5).map(\.results) == [3, 3])
         #expect(try store.checks() == ["ping/a", "ping/b"])
-        var db: OpaquePointer?
-        #expect(sqlite3_open(store.path, &db) == SQLITE_OK)
-        var statement: OpaquePointer?
-        #expect(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM rollups), (SELECT count(*) FROM rollups_recent)", -1, &statement, nil) == SQLITE_OK)
-        #expect(sqlite3_step(statement) == SQLITE_ROW)
-        #expect([sqlite3_column_int64(statement, 0), sqlite3_column_int64(statement, 1)] == [8, 4])  // hours 0-3 archived, 4-5 recent
-        sqlite3_finalize(statement)
-        sqlite3_close(db)
+        // Hours 0-3 archived, 4-5 recent.
+        #expect(try sqliteRows("SELECT (SELECT count(*) FROM rollups), (SELECT count(*) FROM rollups_recent)", in: store.path) == [["8", "4"]])
         try store.prune(resultsBefore: 0, rollupsBefore: 5)
         #expect(try store.rollups(key: "ping/a", fromHour: 0, toHour: 6).map(\.hour) == [5])
     }
 
+    /// Raw results are kept in 10-second slots, found through the hours each check has
+    /// results in: every window and every `last` agrees with a plain filter over what was
+    /// written (checks that run every second, every few minutes, and with hours-long gaps;
+    /// windows and times on and off slot and hour boundaries; after a prune).
     /// Both ways of reading a range of slots: a lookup per slot (0), row by row (1,000,000), and
     /// the default, which picks one by the number of rows.
     @Test(arguments: [0, 1_000_000, 40] as [Int64])
