@@ -43,8 +43,11 @@ extension SpoolRecord {
 /// never throw; the records stay in memory and the reasons are collected for the owner to log
 /// (`takeProblems()`).
 ///
-/// On disk: `<directory>/<first sequence number, 20 digits>.spool`, one `<seq> <record line>`
-/// per line; files never interleave, so their names give the replay order.
+/// On disk: `<directory>/<sequence number, 20 digits>.spool`, one `<seq> <record line>` per
+/// line. A file is named after the first record written to it; the newest file, once all of its
+/// records are done, is emptied and takes the next records under the same name. Files never
+/// interleave and a name is never below the records of an older file, so the names give the
+/// replay order.
 public struct Spool<Record: SpoolRecord>: Sendable {
     /// A record with its position in the spool.
     public struct Entry: Sendable {
@@ -422,9 +425,23 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         loadedBytes[segment.first] = segment.bytes
     }
 
-    /// Deletes a loaded segment whose records are all done.
-    private mutating func removeLoadedSegment(_ segment: UInt64) {
-        if let directory { unlink(SpoolFiles.path(directory, segment)) }
+    /// Deletes a loaded segment whose records are all done. With `writeThrough`, the open segment
+    /// (new records are appended to it) is emptied instead and kept: while a sink keeps up,
+    /// every file drains soon after it is written, and a new file for the next records costs a
+    /// create, a flush of the directory (a device flush) and an unlink; an emptied file costs a
+    /// truncate. `keepOpen: false` deletes it in any case (a compaction: only live records stay).
+    private mutating func removeLoadedSegment(_ segment: UInt64, keepOpen: Bool = true) {
+        if let directory {
+            let path = SpoolFiles.path(directory, segment)
+            if keepOpen && writeThrough && segment == openSegment && truncate(path, 0) == 0 {
+                fileBytes -= loadedBytes[segment] ?? 0
+                loadedLive[segment] = 0
+                loadedLines[segment] = 0
+                loadedBytes[segment] = 0
+                return
+            }
+            unlink(path)
+        }
         fileBytes -= loadedBytes[segment] ?? 0
         loadedLive[segment] = nil
         loadedLines[segment] = nil
@@ -537,7 +554,8 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         }
     }
 
-    /// Rewrites loaded files that hold completed records with only their live records.
+    /// Rewrites loaded files that hold completed records with only their live records, and
+    /// deletes those left with none (an emptied open file too).
     private mutating func compactLoaded() {
         guard let directory else { return }
         var live: [UInt64: [String]] = [:]
@@ -545,11 +563,11 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             guard let segment = window[index].segment, window[index].phase != .done else { continue }
             live[segment, default: []].append(SpoolFiles.line(window[index].seq, window[index].record))
         }
-        for (segment, lines) in loadedLines where (loadedLive[segment] ?? 0) < lines {
+        for (segment, lines) in loadedLines where (loadedLive[segment] ?? 0) < lines || lines == 0 {
             let keep = live[segment] ?? []
             let path = SpoolFiles.path(directory, segment)
             if keep.isEmpty {
-                removeLoadedSegment(segment)
+                removeLoadedSegment(segment, keepOpen: false)
                 continue
             }
             do {
