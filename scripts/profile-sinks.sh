@@ -29,7 +29,7 @@ PERF=$!
 # The benchmark's pid (perf's child), then its threads' CPU until it ends.
 PID=
 for _ in $(seq 100); do
-  PID=$(pgrep -P "$PERF" -x sink-bench || true)
+  PID=$(pgrep -P "$PERF" -x "$(basename "$BIN" | cut -c1-15)" || true)
   [[ -n $PID ]] && break
   sleep 0.05
 done

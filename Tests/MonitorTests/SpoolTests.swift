@@ -262,6 +262,34 @@ extension Spool where Record == Note {
         #expect(last.takeProblems().isEmpty)
     }
 
+    /// An emptied open file takes a run longer than the segment limit (a new file would take
+    /// it whole too); and when the next records go to a new file instead (they spill behind a
+    /// record still in flight), the emptied file is deleted, not left behind.
+    @Test func anEmptiedFileTakesALongRunOrIsDeletedWhenANewFileOpens() throws {
+        let directory = spoolTestDirectory()
+        var spool = Spool<Note>(directory: directory, memoryLimit: 4, segmentLimit: 2)
+        spool.writeThrough = true
+        spool.append(notes(1...1))
+        #expect(spool.deliverAll(batch: 1) == ["r1"])
+        spool.append(notes(2...4))  // 3 records, limit 2: into the emptied file all the same
+        #expect(spoolFiles(directory) == ["00000000000000000001.spool"])
+        #expect(spool.deliverAll(batch: 3) == notes(2...4).map(\.text))
+
+        spool.append(notes(5...6))  // into the emptied file 1: full
+        spool.append(notes(7...8))  // a new file, 7, now the open one
+        #expect(spoolFiles(directory) == ["00000000000000000001.spool", "00000000000000000007.spool"])
+        let sent = spool.takeToSend(max: 4)
+        spool.complete(sent.dropFirst().map(\.seq))  // r5 stays in flight; file 7 is emptied
+        #expect(try FileSystem.readBytes(directory + "/00000000000000000007.spool").isEmpty)
+        spool.append(notes(9...9))  // the window is full behind r5: r9 spills to a new file
+        #expect(spoolFiles(directory) == ["00000000000000000001.spool", "00000000000000000009.spool"])
+        spool.complete([sent[0].seq])
+        #expect(spool.deliverAll(batch: 4) == ["r9"])
+        #expect(spool.isEmpty)
+        #expect(spool.fileBytes == 0)
+        #expect(spool.takeProblems().isEmpty)
+    }
+
     @Test func confirmedRecordsAreNotReplayedAfterCompaction() {
         let directory = spoolTestDirectory()
         do {
@@ -366,6 +394,8 @@ extension Spool where Record == Note {
             }
             #expect(spool.count == live.count)
             #expect(spool.inFlightCount == live.filter { $0.seq != nil }.count)
+            let emptied = spoolFiles(directory).filter { (try? FileSystem.readBytes(directory + "/" + $0))?.isEmpty == true }
+            #expect(emptied.count <= 1, "only the open file is kept empty: \(emptied)")
         }
         spool.retryAllInFlight()
         #expect(spool.deliverAll(batch: 3) == live.map(\.text))

@@ -449,6 +449,15 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         if openSegment == segment { openSegment = nil }
     }
 
+    /// Makes `segment` the file new records are appended to. An emptied file that was open is
+    /// deleted: nothing will be appended to it any more.
+    private mutating func makeOpen(_ segment: UInt64) {
+        if let previous = openSegment, previous != segment, loadedLines[previous] == 0 {
+            removeLoadedSegment(previous, keepOpen: false)
+        }
+        openSegment = segment
+    }
+
     /// Writes each run of not-yet-persisted live records in the window to disk. Runs are split
     /// at records already on disk, so no two files' ranges interleave.
     private mutating func persistWindow() {
@@ -471,10 +480,11 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             for i in run { SpoolFiles.appendLine(window[i].seq, window[i].record, to: &text) }
             let first = window[run[0]].seq
             // Append to the open file when this run follows everything persisted and that
-            // file is loaded (its records are in the window, just before this run).
+            // file is loaded (its records are in the window, just before this run), and it has
+            // room or is empty (a new file would take the whole run too).
             let target: UInt64
             if let open = openSegment, first > maxPersisted, let openLines = loadedLines[open],
-                openLines + run.count <= segmentLimit
+                openLines == 0 || openLines + run.count <= segmentLimit
             {
                 target = open
             } else {
@@ -496,7 +506,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             let last = window[run[run.count - 1]].seq
             if last > maxPersisted {
                 maxPersisted = last
-                openSegment = target
+                makeOpen(target)
             }
         }
     }
@@ -535,7 +545,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                 disk.append(Segment(first: target, lines: end - start, bytes: bytes))
             }
             maxPersisted = max(maxPersisted, tail[end - 1].seq)
-            openSegment = target
+            makeOpen(target)
             start = end
         }
         tail.removeFirst(start)
