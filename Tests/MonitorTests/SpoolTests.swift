@@ -217,79 +217,6 @@ extension Spool where Record == Note {
         #expect(again.drainTexts() == notes(1...6).map(\.text))
     }
 
-    /// While the sink keeps up, the newest file is emptied once its records are done and takes
-    /// the next ones under its name: no file is created (with a flush of the directory) per
-    /// segment. The names still give the replay order after a crash, beside a newer file too.
-    @Test func theNewestFileIsEmptiedAndReusedOnceItsRecordsAreDone() throws {
-        let directory = spoolTestDirectory()
-        let first = directory + "/00000000000000000001.spool"
-        let eighth = directory + "/00000000000000000008.spool"
-        do {
-            var spool = Spool<Note>(directory: directory, memoryLimit: 100, segmentLimit: 5)
-            spool.writeThrough = true
-            spool.deferFlush = true
-            spool.append(notes(1...3))
-            #expect(spool.takeUnflushed().map(\.created) == [true])
-            #expect(spool.deliverAll(batch: 2) == notes(1...3).map(\.text))
-            #expect(spoolFiles(directory) == ["00000000000000000001.spool"])
-            #expect(try FileSystem.readBytes(first).isEmpty, "emptied, not deleted")
-            #expect(spool.fileBytes == 0)
-            spool.append(notes(4...7))  // into the emptied file: 4 lines of 5
-            #expect(spool.takeUnflushed().map(\.created) == [false], "no new file: no directory flush")
-            spool.append(notes(8...9))  // 6 lines would pass 5: a new file, named after r8
-            #expect(spool.takeUnflushed().map(\.created) == [true])
-            #expect(spoolFiles(directory) == ["00000000000000000001.spool", "00000000000000000008.spool"])
-            #expect(spool.fileBytes == (try FileSystem.readBytes(first).count + FileSystem.readBytes(eighth).count))
-            // Killed here.
-        }
-        do {
-            var again = Spool<Note>(directory: directory, memoryLimit: 100, segmentLimit: 5)
-            again.writeThrough = true
-            #expect(again.deliverAll(batch: 3) == notes(4...9).map(\.text), "the reused file's records first")
-            #expect(spoolFiles(directory).isEmpty, "after a restart no file is open: drained files go")
-            again.append(notes(10...11))
-            #expect(again.deliverAll(batch: 5) == notes(10...11).map(\.text))
-            #expect(spoolFiles(directory) == ["00000000000000000010.spool"])
-            again.append(notes(12...13))
-            let sent = again.takeToSend(max: 1)
-            again.complete(sent.map(\.seq))
-            // Killed here: r12 is done but still in the file (delivery is at least once).
-        }
-        var last = Spool<Note>(directory: directory, memoryLimit: 100, segmentLimit: 5)
-        #expect(last.drainTexts() == notes(12...13).map(\.text))
-        last.append(notes(14...14))
-        #expect(last.drainTexts() == ["r14"], "numbers go on after the reused file's highest")
-        #expect(last.takeProblems().isEmpty)
-    }
-
-    /// An emptied open file takes a run longer than the segment limit (a new file would take
-    /// it whole too); and when the next records go to a new file instead (they spill behind a
-    /// record still in flight), the emptied file is deleted, not left behind.
-    @Test func anEmptiedFileTakesALongRunOrIsDeletedWhenANewFileOpens() throws {
-        let directory = spoolTestDirectory()
-        var spool = Spool<Note>(directory: directory, memoryLimit: 4, segmentLimit: 2)
-        spool.writeThrough = true
-        spool.append(notes(1...1))
-        #expect(spool.deliverAll(batch: 1) == ["r1"])
-        spool.append(notes(2...4))  // 3 records, limit 2: into the emptied file all the same
-        #expect(spoolFiles(directory) == ["00000000000000000001.spool"])
-        #expect(spool.deliverAll(batch: 3) == notes(2...4).map(\.text))
-
-        spool.append(notes(5...6))  // into the emptied file 1: full
-        spool.append(notes(7...8))  // a new file, 7, now the open one
-        #expect(spoolFiles(directory) == ["00000000000000000001.spool", "00000000000000000007.spool"])
-        let sent = spool.takeToSend(max: 4)
-        spool.complete(sent.dropFirst().map(\.seq))  // r5 stays in flight; file 7 is emptied
-        #expect(try FileSystem.readBytes(directory + "/00000000000000000007.spool").isEmpty)
-        spool.append(notes(9...9))  // the window is full behind r5: r9 spills to a new file
-        #expect(spoolFiles(directory) == ["00000000000000000001.spool", "00000000000000000009.spool"])
-        spool.complete([sent[0].seq])
-        #expect(spool.deliverAll(batch: 4) == ["r9"])
-        #expect(spool.isEmpty)
-        #expect(spool.fileBytes == 0)
-        #expect(spool.takeProblems().isEmpty)
-    }
-
     @Test func confirmedRecordsAreNotReplayedAfterCompaction() {
         let directory = spoolTestDirectory()
         do {
@@ -394,17 +321,11 @@ extension Spool where Record == Note {
             }
             #expect(spool.count == live.count)
             #expect(spool.inFlightCount == live.filter { $0.seq != nil }.count)
-            let emptied = spoolFiles(directory).filter { (try? FileSystem.readBytes(directory + "/" + $0))?.isEmpty == true }
-            #expect(emptied.count <= 1, "only the open file is kept empty: \(emptied)")
         }
         spool.retryAllInFlight()
         #expect(spool.deliverAll(batch: 3) == live.map(\.text))
         #expect(spool.isEmpty)
-        // The newest file may stay, emptied, for the next records.
-        for name in spoolFiles(directory) {
-            #expect((try? FileSystem.readBytes(directory + "/" + name))?.isEmpty == true, "\(name) holds no record")
-        }
-        #expect(spool.fileBytes == 0)
+        #expect(spoolFiles(directory).isEmpty)
         #expect(spool.takeProblems().isEmpty)
     }
 }

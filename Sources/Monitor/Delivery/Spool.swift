@@ -43,11 +43,8 @@ extension SpoolRecord {
 /// never throw; the records stay in memory and the reasons are collected for the owner to log
 /// (`takeProblems()`).
 ///
-/// On disk: `<directory>/<sequence number, 20 digits>.spool`, one `<seq> <record line>` per
-/// line. A file is named after the first record written to it; the newest file, once all of its
-/// records are done, is emptied and takes the next records under the same name. Files never
-/// interleave and a name is never below the records of an older file, so the names give the
-/// replay order.
+/// On disk: `<directory>/<first sequence number, 20 digits>.spool`, one `<seq> <record line>`
+/// per line; files never interleave, so their names give the replay order.
 public struct Spool<Record: SpoolRecord>: Sendable {
     /// A record with its position in the spool.
     public struct Entry: Sendable {
@@ -425,37 +422,14 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         loadedBytes[segment.first] = segment.bytes
     }
 
-    /// Deletes a loaded segment whose records are all done. With `writeThrough`, the open segment
-    /// (new records are appended to it) is emptied instead and kept: while a sink keeps up,
-    /// every file drains soon after it is written, and a new file for the next records costs a
-    /// create, a flush of the directory (a device flush) and an unlink; an emptied file costs a
-    /// truncate. `keepOpen: false` deletes it in any case (a compaction: only live records stay).
-    private mutating func removeLoadedSegment(_ segment: UInt64, keepOpen: Bool = true) {
-        if let directory {
-            let path = SpoolFiles.path(directory, segment)
-            if keepOpen && writeThrough && segment == openSegment && truncate(path, 0) == 0 {
-                fileBytes -= loadedBytes[segment] ?? 0
-                loadedLive[segment] = 0
-                loadedLines[segment] = 0
-                loadedBytes[segment] = 0
-                return
-            }
-            unlink(path)
-        }
+    /// Deletes a loaded segment whose records are all done.
+    private mutating func removeLoadedSegment(_ segment: UInt64) {
+        if let directory { unlink(SpoolFiles.path(directory, segment)) }
         fileBytes -= loadedBytes[segment] ?? 0
         loadedLive[segment] = nil
         loadedLines[segment] = nil
         loadedBytes[segment] = nil
         if openSegment == segment { openSegment = nil }
-    }
-
-    /// Makes `segment` the file new records are appended to. An emptied file that was open is
-    /// deleted: nothing will be appended to it any more.
-    private mutating func makeOpen(_ segment: UInt64) {
-        if let previous = openSegment, previous != segment, loadedLines[previous] == 0 {
-            removeLoadedSegment(previous, keepOpen: false)
-        }
-        openSegment = segment
     }
 
     /// Writes each run of not-yet-persisted live records in the window to disk. Runs are split
@@ -480,11 +454,10 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             for i in run { SpoolFiles.appendLine(window[i].seq, window[i].record, to: &text) }
             let first = window[run[0]].seq
             // Append to the open file when this run follows everything persisted and that
-            // file is loaded (its records are in the window, just before this run), and it has
-            // room or is empty (a new file would take the whole run too).
+            // file is loaded (its records are in the window, just before this run).
             let target: UInt64
             if let open = openSegment, first > maxPersisted, let openLines = loadedLines[open],
-                openLines == 0 || openLines + run.count <= segmentLimit
+                openLines + run.count <= segmentLimit
             {
                 target = open
             } else {
@@ -506,7 +479,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             let last = window[run[run.count - 1]].seq
             if last > maxPersisted {
                 maxPersisted = last
-                makeOpen(target)
+                openSegment = target
             }
         }
     }
@@ -545,7 +518,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
                 disk.append(Segment(first: target, lines: end - start, bytes: bytes))
             }
             maxPersisted = max(maxPersisted, tail[end - 1].seq)
-            makeOpen(target)
+            openSegment = target
             start = end
         }
         tail.removeFirst(start)
@@ -564,8 +537,7 @@ public struct Spool<Record: SpoolRecord>: Sendable {
         }
     }
 
-    /// Rewrites loaded files that hold completed records with only their live records, and
-    /// deletes those left with none (an emptied open file too).
+    /// Rewrites loaded files that hold completed records with only their live records.
     private mutating func compactLoaded() {
         guard let directory else { return }
         var live: [UInt64: [String]] = [:]
@@ -573,11 +545,11 @@ public struct Spool<Record: SpoolRecord>: Sendable {
             guard let segment = window[index].segment, window[index].phase != .done else { continue }
             live[segment, default: []].append(SpoolFiles.line(window[index].seq, window[index].record))
         }
-        for (segment, lines) in loadedLines where (loadedLive[segment] ?? 0) < lines || lines == 0 {
+        for (segment, lines) in loadedLines where (loadedLive[segment] ?? 0) < lines {
             let keep = live[segment] ?? []
             let path = SpoolFiles.path(directory, segment)
             if keep.isEmpty {
-                removeLoadedSegment(segment, keepOpen: false)
+                removeLoadedSegment(segment)
                 continue
             }
             do {
