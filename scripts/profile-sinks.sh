@@ -27,9 +27,11 @@ TICKS=$(getconf CLK_TCK)
 perf record -q -e cpu-clock -g -o "$WORK/perf.data" -- "$BIN" "$SINK" --count "$COUNT" --uri "$URI" "$@" &
 PERF=$!
 # The benchmark's pid (perf's child), then its threads' CPU until it ends.
+# Its process name: the binary's file name, as the kernel keeps it (at most 15 characters).
+NAME=$(basename "$BIN" | cut -c1-15)
 PID=
 for _ in $(seq 100); do
-  PID=$(pgrep -P "$PERF" -x "$(basename "$BIN" | cut -c1-15)" || true)
+  PID=$(pgrep -P "$PERF" -x "$NAME" || true)
   [[ -n $PID ]] && break
   sleep 0.05
 done
