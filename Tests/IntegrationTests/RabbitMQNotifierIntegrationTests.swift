@@ -1,4 +1,6 @@
+import AMQPClient
 import Foundation
+import Logging
 import Monitor
 import Testing
 
@@ -89,6 +91,40 @@ extension SinkIntegrationTests {
                 #expect(message.body.hasPrefix(#"{"category":"healthmonitor","type":"random","#))
             }
             print("example message body: \(messages.first?.body ?? "-")")
+        }
+
+        /// A result that arrives while the notifier waits on a quiet connection is published at
+        /// once, not when that wait ends: here the wait is 60 s (and the broker's heartbeats 30 s
+        /// apart), and each result must be confirmed within 10 (before, the wait ran out first: up
+        /// to 50 ms in the product). The stop request ends the wait too.
+        @Test func aResultArrivingOnAQuietConnectionIsPublishedWithoutWaitingOutTheIdleWait() async throws {
+            let uri = try TestServers.value("HM_RABBITMQ_URI")
+            let name = "hm-it-\(SinkTest.unique())"
+            let settings = RabbitMQSink.Settings(
+                endpoint: try AMQPEndpoint(uri: uri), exchange: name, exchangeType: "fanout", routingKey: "", queue: name, caFile: nil,
+                verify: true, heartbeat: 60, connectTimeout: 3, confirmTimeout: 120, maxInFlight: 5000, connectionName: "hm-it-idle",
+                idleWait: 60)
+            let logger = Logger(label: "it")
+            let worker = SinkWorker(
+                sink: RabbitMQSink(settings: settings, logger: logger),
+                settings: .init(spoolDirectory: try SinkTest.directory("rabbitmq-idle"), memoryLimit: 100, maxBytes: 1 << 30),
+                logger: logger, threadName: "it-idle")
+            let running = Task { await worker.run() }
+            let results = [SinkTest.result(1), SinkTest.result(2)]
+            // The first is taken at the connect; the second comes while the worker waits on the
+            // quiet connection after the first's confirm.
+            worker.accept([results[0]])
+            #expect(await SinkTest.waitUntil(10) { worker.stats.delivered == 1 }, "\(worker.stats)")
+            try await Task.sleep(for: .milliseconds(300))
+            worker.accept([results[1]])
+            #expect(await SinkTest.waitUntil(10) { worker.stats.delivered == 2 }, "still waiting on the socket: \(worker.stats)")
+            let stopping = MonotonicClock().seconds()
+            await worker.shutdown(timeout: 5)
+            #expect(MonotonicClock().seconds() - stopping < 5, "the stop request did not end the wait")
+            running.cancel()
+            let messages = try await SinkTest.blocking.run { try AMQPTestClient(uri: uri).drain(name) }
+            try await SinkTest.blocking.run { try AMQPTestClient(uri: uri).delete(queue: name, exchange: name) }
+            #expect(messages.map(\.messageID) == results.map(\.id))
         }
 
         @Test func brokerStopAndRestartLosesNothing() async throws {

@@ -26,6 +26,42 @@ import Testing
         #expect(handoff.takeNumbered() == (6, [6]))
     }
 
+    /// A consumer waiting on something else (a socket) is woken once by the next push or
+    /// `wake()`, and is told not to wait when items are there already.
+    @Test func anArmedWakeFiresOnceOnTheNextPushOrWakeAndNotWhenItemsWait() {
+        let handoff = Handoff<Int>()
+        let fired = FireCount()
+        let action: @Sendable () -> Void = { fired.add() }
+
+        #expect(handoff.armWake(action))
+        #expect(fired.value == 0)
+        handoff.push([1])
+        #expect(fired.value == 1)
+        handoff.push(one: 2)
+        #expect(fired.value == 1, "one push fires it, and disarms it")
+
+        #expect(!handoff.armWake(action), "items wait: take them instead of waiting")
+        handoff.push([3])
+        #expect(fired.value == 1)
+        #expect(handoff.take() == [1, 2, 3])
+
+        #expect(handoff.armWake(action))
+        handoff.push([])
+        #expect(fired.value == 1, "an empty push brings nothing to wake for")
+        handoff.push(one: 4)
+        #expect(fired.value == 2)
+        _ = handoff.take()
+
+        #expect(handoff.armWake(action))
+        handoff.wake()
+        #expect(fired.value == 3, "a stop request wakes it too")
+
+        #expect(handoff.armWake(action))
+        handoff.disarmWake()
+        handoff.push([5])
+        #expect(fired.value == 3, "disarmed: nothing fires")
+    }
+
     @Test func aWaitEndsWhenItsClockPassesTheTimeoutOrWhenItemsArrive() async throws {
         let clock = ManualClock()
         let handoff = Handoff<Int>(clock: clock)
@@ -45,4 +81,11 @@ import Testing
         try await second
         #expect(handoff.take() == [7])
     }
+}
+
+/// How often an armed action ran.
+private final class FireCount: Sendable {
+    private let count = Locked(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

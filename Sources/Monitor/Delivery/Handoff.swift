@@ -14,6 +14,9 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
     /// Whether the consumer waits for items (`wait`), not only for time (`pause`): only then
     /// does a push wake it, so a timed-batch consumer is not woken once per item.
     private var waitingForItems = false
+    /// Called once by the next push or `wake()`: a consumer that waits elsewhere (on a socket)
+    /// instead of in `wait` (see `armWake`).
+    private var armedWake: (@Sendable () -> Void)?
 
     /// A handoff whose `wait` measures its timeout on `clock`.
     public init(clock: any ThreadClock = MonotonicClock()) {
@@ -23,31 +26,60 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
     /// Adds items and wakes the waiting thread. Returns the position after the last item.
     @discardableResult
     public func push(_ new: [Element]) -> Int {
-        lock.withLock {
-            if !new.isEmpty {
-                items.append(contentsOf: new)
-                if waitingForItems { lock.signal() }
-            }
-            return taken + items.count
+        let (position, armed) = lock.withLock { () -> (Int, (@Sendable () -> Void)?) in
+            guard !new.isEmpty else { return (taken + items.count, nil) }
+            items.append(contentsOf: new)
+            if waitingForItems { lock.signal() }
+            return (taken + items.count, takeArmedWake())
         }
+        armed?()
+        return position
     }
 
     /// Adds one item (no array made for it) and wakes the waiting thread. Returns its position after it.
     @discardableResult
     public func push(one item: Element) -> Int {
-        lock.withLock {
+        let (position, armed) = lock.withLock { () -> (Int, (@Sendable () -> Void)?) in
             items.append(item)
             if waitingForItems { lock.signal() }
-            return taken + items.count
+            return (taken + items.count, takeArmedWake())
         }
+        armed?()
+        return position
     }
 
     /// Wakes the waiting thread without items (e.g. to notice a stop request).
     public func wake() {
-        lock.withLock {
+        let armed = lock.withLock { () -> (@Sendable () -> Void)? in
             woken = true
             lock.signal()
+            return takeArmedWake()
         }
+        armed?()
+    }
+
+    /// For a consumer about to wait for something else as well (its connection's socket):
+    /// `action` is called once, on the pushing thread after the handoff's lock is released, by
+    /// the next push or `wake()`. Returns `false`, arming nothing, when items already wait:
+    /// the consumer should take them instead of waiting. One action at a time; `disarmWake`
+    /// after the wait.
+    public func armWake(_ action: @escaping @Sendable () -> Void) -> Bool {
+        lock.withLock {
+            guard items.isEmpty else { return false }
+            armedWake = action
+            return true
+        }
+    }
+
+    /// Forgets an armed action that did not fire.
+    public func disarmWake() {
+        lock.withLock { armedWake = nil }
+    }
+
+    /// The armed action, now disarmed (under `lock`).
+    private func takeArmedWake() -> (@Sendable () -> Void)? {
+        defer { armedWake = nil }
+        return armedWake
     }
 
     /// Takes every item, oldest first, without waiting.

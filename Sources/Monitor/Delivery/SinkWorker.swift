@@ -34,10 +34,32 @@ public protocol Sink: AnyObject, SendableMetatype {
     /// long stretch before the first is sent. A sink that waits for each request's answer gains
     /// nothing from it: the server idles during any write, and runs only add flushes.
     var intakeRun: Int? { get }
+
+    /// Called once, before the worker's thread starts: what lets a sink that waits on its own
+    /// connection in `exchange` (not by returning a sleep to the worker) be woken when results
+    /// arrive or the worker is asked to stop. The default ignores it.
+    func watch(_ arrivals: SinkArrivals)
 }
 
 extension Sink {
     public var intakeRun: Int? { nil }
+    public func watch(_ arrivals: SinkArrivals) {}
+}
+
+/// The arrivals of a `SinkWorker`'s results, for its sink (see `Sink.watch`).
+public struct SinkArrivals: Sendable {
+    let inbox: Handoff<CheckResult>
+
+    /// Before waiting on its connection: `action` runs once (on another thread) when results
+    /// arrive or the worker is asked to stop. `false`, and nothing armed, when results are
+    /// waiting already: do not wait then. `disarm()` after the wait.
+    public func arm(_ action: @escaping @Sendable () -> Void) -> Bool {
+        inbox.armWake(action)
+    }
+
+    public func disarm() {
+        inbox.disarmWake()
+    }
 }
 
 /// Counters of one spooling notifier, for logs, tests and benchmarks.
@@ -143,7 +165,9 @@ public final class SinkWorker<S: Sink>: @unchecked Sendable {
         self.logger = logger
         self.thread = DedicatedThread(name: threadName)
         self.clock = clock
-        self.inbox = Handoff(clock: clock)
+        let inbox = Handoff<CheckResult>(clock: clock)
+        self.inbox = inbox
+        sink.watch(SinkArrivals(inbox: inbox))
         self.journal = settings.spoolDirectory.map {
             IntakeJournal(path: $0 + "/intake.journal", threadName: threadName + "-journal", clock: clock)
         }

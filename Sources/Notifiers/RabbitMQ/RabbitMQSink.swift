@@ -34,6 +34,9 @@ final class RabbitMQSink: Sink {
         var connectionName: String
         /// The message body format.
         var format: RabbitMQMessage.Format = .clowder
+        /// Seconds to wait for broker frames when there is nothing to publish (results
+        /// arriving end the wait at once).
+        var idleWait = 0.05
     }
 
     let settings: Settings
@@ -50,9 +53,9 @@ final class RabbitMQSink: Sink {
     private var lastNackLog = -1e9
     /// `created` of the `clowder` events published, unique per kind.
     private var clowderTimes = ClowderTimes()
-
-    /// Seconds to wait for broker frames when there is nothing to publish.
-    private static let idleWait = 0.05
+    /// The worker's arrivals, and what they signal to end a wait on the socket.
+    private var arrivals: SinkArrivals?
+    private let arrived = WakeSignal()
     /// Publishes per round before reading confirms again.
     private static let burst = 256
 
@@ -67,6 +70,13 @@ final class RabbitMQSink: Sink {
 
     var endpoint: String {
         settings.endpoint.display + " exchange \"\(settings.exchange)\""
+    }
+
+    /// Results that arrive while this thread waits on the socket with nothing to publish end
+    /// the wait: they are published at once, not after `idleWait` (the first of a burst after a
+    /// quiet spell waited up to 50 ms).
+    func watch(_ arrivals: SinkArrivals) {
+        self.arrivals = arrivals
     }
 
     func connect() throws {
@@ -126,9 +136,16 @@ final class RabbitMQSink: Sink {
         }
 
         let morePending = mayPublish && spool.pendingCount > 0 && tracker.count < settings.maxInFlight
-        var wait = morePending ? 0 : Self.idleWait
+        var wait = morePending ? 0 : settings.idleWait
+        var armed = false
+        if wait > 0, let arrivals {
+            let arrived = self.arrived
+            armed = arrivals.arm { arrived.signal() }
+            if !armed { wait = 0 }  // results wait to be taken: no sleeping on the socket
+        }
+        defer { if armed { arrivals?.disarm() } }
         var events = 0
-        while events < 4096, let event = try c.nextEvent(waiting: wait) {
+        while events < 4096, let event = try (armed && events == 0 ? c.nextEvent(waiting: wait, orWake: arrived) : c.nextEvent(waiting: wait)) {
             now = clock.seconds()
             handle(event, spool: &spool, stats: &stats, now: now)
             events += 1
