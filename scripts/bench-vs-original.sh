@@ -217,11 +217,11 @@ for line in open(path):
     else:
         n, tool, rnd, started, failed, failspan = int(f[0]), f[1], int(f[2]), int(f[3]), int(f[4]), float(f[5])
         done, span, cpu, sw, swspan, rss, th0, th1, born, gone = map(float, f[6:])
-        # Ours against its round's floor; the original against the last floor before it.
-        floor = floors[(n, rnd if rnd else max(r for m, r in floors if m == n))]
+        # Ours against its round's floor; the original (round 0) against the last floor before it.
+        floor = floors[(n, rnd or rounds)]
         rate = done / span
         rows.append(dict(n=n, tool=tool, round=rnd, started=started, failed=failed / failspan, rate=rate, share=rate / n,
-                         us=1e6 * cpu / max(done, 1), floor=floor, ratio=1e6 * cpu / max(done, 1) / floor,
+                         us=1e6 * cpu / max(done, 1), ratio=1e6 * cpu / max(done, 1) / floor,
                          cores=cpu / span, rss=rss, swpc=sw / max(rate * swspan, 1),
                          threads=(int(th0), int(th1)), churn=(int(born), int(gone))))
 
@@ -238,11 +238,12 @@ head = ("N", "tool", "connects/s", "of N/s", "failed/s", "CPU/check", "× floor"
 fmt = "{:>7}  {:<22}  {:>10}  {:>7}  {:>7}  {:>10}  {:>7}  {:>6}  {:>9}  {:>14}  {:>11}"
 print(fmt.format(*head))
 notes = []
-for n in sorted({n for n, _ in floors}):
-    for r in sorted(r for m, r in floors if m == n):
+sizes = sorted({n for n, _ in floors})
+for n in sizes:
+    for r in range(1, rounds + 1):
         suffix = f", round {r}" if rounds > 1 else ""
         print(fmt.format(f"{n:,}", "floor (C)" + suffix, "", "", "", f"{floors[(n, r)]:.1f} µs", "1.00", "", "", "", ""))
-        for row in (row for row in rows if row["n"] == n and (row["round"] == r or (row["round"] == 0 and r == rounds))):
+        for row in (row for row in rows if row["n"] == n and (row["round"] or rounds) == r):
             t0, t1 = row["threads"]
             name = row["tool"] + (f", round {r}" if row["round"] and rounds > 1 else "")
             print(fmt.format("", name, f"{row['rate']:,.0f}", f"{100 * row['share']:.1f} %", f"{row['failed']:,.0f}",
@@ -255,7 +256,7 @@ for n in sorted({n for n, _ in floors}):
                              "switches of a thread gone before the end are not in the sum")
 print()
 print("targets" + (f" (ours: the median of the {rounds} rounds' ratios, listed; CPU per check the median, peak RSS the highest):" if rounds > 1 else ":"))
-for n in sorted({n for n, _ in floors}):
+for n in sizes:
     ours = [row for row in rows if row["n"] == n and row["tool"] == "healthmonitor"]
     orig = next((row for row in rows if row["n"] == n and row["tool"] == "original"), None)
     if not ours or not orig: continue

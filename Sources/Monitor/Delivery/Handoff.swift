@@ -76,10 +76,12 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
         lock.withLock { armedWake = nil }
     }
 
-    /// The armed action, now disarmed (under `lock`).
+    /// The armed action, now disarmed (under `lock`). Nothing is written when none is armed:
+    /// every push of a result comes here.
     private func takeArmedWake() -> (@Sendable () -> Void)? {
-        defer { armedWake = nil }
-        return armedWake
+        guard let action = armedWake else { return nil }
+        armedWake = nil
+        return action
     }
 
     /// Takes every item, oldest first, without waiting.
