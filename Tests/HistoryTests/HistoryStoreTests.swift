@@ -289,6 +289,54 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         running.cancel()
     }
 
+    /// With more results waiting than a batch holds, the recorder writes them without waiting
+    /// for its interval, in transactions of at most `maxBatch` results; the rollups follow at
+    /// `flush()` in transactions of at most `maxBatch` checks, and count every result once.
+    @Test func theRecorderWritesBoundedBatchesWithoutWaitingForItsInterval() async throws {
+        let store = AppendLog(try SQLiteHistoryStore(path: scratch() + "/history.sqlite"))
+        let labels = (0..<250).map { "c\($0)" }
+        let recorder = HistoryRecorder(
+            store: store, sleeps: Dictionary(uniqueKeysWithValues: labels.map { ("hostport/\($0)", 1.0) }),
+            settings: .init(interval: 600, maxBatch: 100), logger: Logger(label: "test"))
+        let running = Task { try await recorder.run() }
+        let start: Int64 = 1_800_000_000_000 / h * h
+        // One result and a flush first: the recorder is then pausing, not starting, when the
+        // results come.
+        recorder.record(CheckResult(status: .success, check: "hostport", label: "c0", message: "", measurement: ["connect_ms": .double(1)], createdMillis: start))
+        await recorder.flush()
+        store.clear()
+        for round in 1...4 {
+            for label in labels {
+                recorder.record(
+                    CheckResult(
+                        status: .success, check: "hostport", label: label, message: "", measurement: ["connect_ms": .double(1)],
+                        createdMillis: start + Int64(round) * 1000))
+            }
+        }
+        // All but less than a batch, long before the 600 s interval ends.
+        let deadline = MonotonicClock().seconds() + 20
+        while recorder.writtenCount < 902 && MonotonicClock().seconds() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let early = store.appends
+        #expect(recorder.writtenCount >= 902, "written without waiting for the interval: \(recorder.writtenCount)")
+        #expect(early.allSatisfy { $0.records <= 100 }, "\(early.map(\.records))")
+        #expect(early.allSatisfy { $0.rollups == 0 }, "the rollups wait for the interval")
+        await recorder.flush()
+        let all = store.appends
+        let late = all[early.count...]
+        #expect(all.reduce(0) { $0 + $1.records } == 1000)
+        #expect(all.allSatisfy { $0.records <= 100 && $0.rollups <= 100 }, "\(all)")
+        #expect(late.reduce(0) { $0 + $1.rollups } == 250 && late.filter { $0.rollups > 0 }.count == 3, "\(Array(late))")
+        for label in labels {
+            let rollups = try store.rollups(key: "hostport/\(label)", fromHour: 0, toHour: .max)
+            // Four results a second apart (five for c0): covered up to the last one.
+            let results = label == "c0" ? 5 : 4
+            #expect(
+                rollups.map(\.results) == [results] && rollups.map(\.upMillis) == [Int64(results - 1) * 1000]
+                    && rollups.map(\.latency.count) == [results], "\(label): \(rollups)")
+        }
+        running.cancel()
+    }
+
     /// A window older than the raw results kept is answered from the rollups (whole hours).
     @Test func aReportPastTheRawResultsUsesTheRollups() throws {
         let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
@@ -387,4 +435,35 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         }
         running.cancel()
     }
+}
+
+/// A store that counts what each `append` held (results and rollups), in order.
+final class AppendLog: HistoryStore, @unchecked Sendable {
+    // @unchecked: `log` is guarded by `lock`.
+    struct Append: Sendable, CustomStringConvertible {
+        var records: Int
+        var rollups: Int
+        var description: String { "(\(records) results, \(rollups) rollups)" }
+    }
+
+    private let store: any HistoryStore
+    private let lock = NSLock()
+    private var log: [Append] = []
+
+    init(_ store: any HistoryStore) { self.store = store }
+
+    var appends: [Append] { lock.withLock { log } }
+    func clear() { lock.withLock { log = [] } }
+
+    func append(_ records: [HistoryRecord], changes: [HistoryRecord], rollups: [HourlyRollup]) throws {
+        lock.withLock { log.append(Append(records: records.count, rollups: rollups.count)) }
+        try store.append(records, changes: changes, rollups: rollups)
+    }
+    func results(key: String, from: Int64, to: Int64) throws -> [HistoryRecord] { try store.results(key: key, from: from, to: to) }
+    func last(key: String, before: Int64) throws -> HistoryRecord? { try store.last(key: key, before: before) }
+    func transitions(key: String, from: Int64, to: Int64) throws -> [HistoryRecord] { try store.transitions(key: key, from: from, to: to) }
+    func rollups(key: String, fromHour: Int64, toHour: Int64) throws -> [HourlyRollup] { try store.rollups(key: key, fromHour: fromHour, toHour: toHour) }
+    func checks() throws -> [String] { try store.checks() }
+    func prune(resultsBefore: Int64, rollupsBefore: Int64) throws { try store.prune(resultsBefore: resultsBefore, rollupsBefore: rollupsBefore) }
+    func certificate(key: String) throws -> HistoryCertificate? { try store.certificate(key: key) }
 }

@@ -81,6 +81,35 @@ import Testing
         try await second
         #expect(handoff.take() == [7])
     }
+
+    @Test func aCountedPauseEndsWhenThatManyItemsWaitNotBefore() async throws {
+        let clock = ManualClock()
+        let handoff = Handoff<Int>(clock: clock)
+        let thread = DedicatedThread(name: "test-handoff")
+        defer { thread.stop() }
+        async let first: Bool = thread.run { handoff.pause(seconds: 60, orCount: 3) }
+        #expect(await eventually { clock.blockedThreads == 1 })
+        handoff.push(one: 1)
+        handoff.push([2])
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(clock.blockedThreads == 1, "2 of 3 items: still paused")
+        handoff.push([3, 4])
+        #expect(try await first == false, "ended by the count, not by wake()")
+        #expect(handoff.take() == [1, 2, 3, 4])
+
+        // Woken: reported as such; a plain pause is not ended by items.
+        async let second: Bool = thread.run { handoff.pause(seconds: 60, orCount: 2) }
+        #expect(await eventually { clock.blockedThreads == 1 })
+        handoff.wake()
+        #expect(try await second == true)
+        async let third: Void = thread.run { handoff.pause(seconds: 5) }
+        #expect(await eventually { clock.blockedThreads == 1 })
+        handoff.push([5, 6, 7])
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(clock.blockedThreads == 1, "a pause without a count ignores items")
+        clock.advance(seconds: 5)
+        try await third
+    }
 }
 
 /// How often an armed action ran.

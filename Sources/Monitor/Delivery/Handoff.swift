@@ -14,6 +14,9 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
     /// Whether the consumer waits for items (`wait`), not only for time (`pause`): only then
     /// does a push wake it, so a timed-batch consumer is not woken once per item.
     private var waitingForItems = false
+    /// While the consumer pauses with a count (`pause(seconds:orCount:)`): the number of items
+    /// whose arrival ends the pause; `Int.max` otherwise.
+    private var wakeAtCount = Int.max
     /// Called once by the next push or `wake()`: a consumer that waits elsewhere (on a socket)
     /// instead of in `wait` (see `armWake`).
     private var armedWake: (@Sendable () -> Void)?
@@ -29,7 +32,7 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
         let (position, armed) = lock.withLock { () -> (Int, (@Sendable () -> Void)?) in
             guard !new.isEmpty else { return (taken + items.count, nil) }
             items.append(contentsOf: new)
-            if waitingForItems { lock.signal() }
+            if waitingForItems || items.count >= wakeAtCount { signalArrival() }
             return (taken + items.count, takeArmedWake())
         }
         armed?()
@@ -41,7 +44,7 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
     public func push(one item: Element) -> Int {
         let (position, armed) = lock.withLock { () -> (Int, (@Sendable () -> Void)?) in
             items.append(item)
-            if waitingForItems { lock.signal() }
+            if waitingForItems || items.count >= wakeAtCount { signalArrival() }
             return (taken + items.count, takeArmedWake())
         }
         armed?()
@@ -74,6 +77,12 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
     /// Forgets an armed action that did not fire.
     public func disarmWake() {
         lock.withLock { armedWake = nil }
+    }
+
+    /// Wakes the consumer for the items that arrived (under `lock`); a counted pause is woken once.
+    private func signalArrival() {
+        wakeAtCount = .max
+        lock.signal()
     }
 
     /// The armed action, now disarmed (under `lock`). Nothing is written when none is armed:
@@ -135,13 +144,25 @@ public final class Handoff<Element: Sendable>: @unchecked Sendable {
     /// Blocks the calling thread until `wake()` is called or `seconds` pass on the handoff's
     /// clock, however many items arrive meanwhile (a consumer that works in timed batches).
     public func pause(seconds: Double) {
-        guard seconds > 0 else { return }
+        pause(seconds: seconds, orCount: .max)
+    }
+
+    /// Blocks the calling thread until `wake()` is called, `count` items wait, or `seconds`
+    /// pass on the handoff's clock (a consumer that works in timed batches of bounded size).
+    /// Returns whether `wake()` was called.
+    @discardableResult
+    public func pause(seconds: Double, orCount count: Int) -> Bool {
+        guard seconds > 0 else { return false }
         let deadline = clock.seconds() + seconds
-        lock.withLock {
-            while !woken {
+        return lock.withLock {
+            wakeAtCount = count
+            defer { wakeAtCount = .max }
+            while !woken && items.count < count {
                 if clock.wait(lock, until: deadline) { break }
             }
+            let wasWoken = woken
             woken = false
+            return wasWoken
         }
     }
 

@@ -94,17 +94,29 @@ public enum HistoryMath {
     /// Adds the part of `interval` in each hour to `rollups` (by hour); `source`: the id of the
     /// result whose arrival ended the interval (see `HourlyRollup.source`).
     public static func addCoverage(_ interval: Interval, key: String, source: String? = nil, to rollups: inout [Int64: HourlyRollup]) {
+        forEachHour(of: interval) { hour, millis in
+            let index = rollups.index(forKey: hour) { HourlyRollup(key: key, hour: hour) }
+            rollups.values[index].cover(millis, success: interval.success, source: source)
+        }
+    }
+
+    /// The same for one check's rollups in an array, one per hour (the recorder's: mostly one
+    /// hour, so an array of one rather than a dictionary for each of thousands of checks).
+    public static func addCoverage(_ interval: Interval, key: String, source: String? = nil, to rollups: inout [HourlyRollup]) {
+        forEachHour(of: interval) { hour, millis in
+            let index = rollups.slot(hour: hour, key: key)
+            rollups[index].cover(millis, success: interval.success, source: source)
+        }
+    }
+
+    /// Calls `body` with each hour `interval` touches and its milliseconds in that hour, in order.
+    @inline(__always)
+    private static func forEachHour(of interval: Interval, _ body: (_ hour: Int64, _ millis: Int64) -> Void) {
         var start = interval.start
         while start < interval.end {
             let hour = floorDiv(start, hourMillis)
             let end = min(interval.end, (hour + 1) * hourMillis)
-            let index = rollups.index(forKey: hour) { HourlyRollup(key: key, hour: hour) }
-            if let source { rollups.values[index].source = source }
-            if interval.success {
-                rollups.values[index].upMillis += end - start
-            } else {
-                rollups.values[index].downMillis += end - start
-            }
+            body(hour, end - start)
             start = end
         }
     }

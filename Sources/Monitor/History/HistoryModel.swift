@@ -88,6 +88,12 @@ public struct HourlyRollup: Sendable, Hashable {
         if let value = record.latencyMs { latency.add(value) }
     }
 
+    /// Adds `millis` covered by a success or a failure; `source` (when given) becomes the delta's.
+    public mutating func cover(_ millis: Int64, success: Bool, source: String?) {
+        if let source { self.source = source }
+        if success { upMillis += millis } else { downMillis += millis }
+    }
+
     public mutating func merge(_ other: HourlyRollup) {
         results += other.results
         successes += other.successes
@@ -95,6 +101,16 @@ public struct HourlyRollup: Sendable, Hashable {
         upMillis += other.upMillis
         downMillis += other.downMillis
         latency.merge(other.latency)
+    }
+}
+
+extension [HourlyRollup] {
+    /// Where the rollup of `hour` is, appending a new one of `key` first when there is none
+    /// (a check's rollups: one or two hours, searched from the newest).
+    mutating func slot(hour: Int64, key: String) -> Int {
+        if let index = lastIndex(where: { $0.hour == hour }) { return index }
+        append(HourlyRollup(key: key, hour: hour))
+        return count - 1
     }
 }
 

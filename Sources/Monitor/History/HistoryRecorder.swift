@@ -6,7 +6,9 @@ import Synchronization
 /// and hourly rollups with time-weighted up/down time and a latency histogram.
 ///
 /// `record` never waits; a thread of its own writes batched transactions every `interval`
-/// seconds (and at stop), and prunes old data once an hour.
+/// seconds, or as soon as `maxBatch` results wait (and at stop), and prunes old data once an
+/// hour. The rollups are written every `interval` (and at stop and `flush()`): with 10,000 checks
+/// at `sleep: 1`, a batch holds at most 2,000 results instead of the 20,000 of two seconds.
 public final class HistoryRecorder: Service, @unchecked Sendable {
     // @unchecked: `states` and `lastPrune` are touched only on `thread`; the rest is the handoff.
 
@@ -15,17 +17,24 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         public var keepResults: Double = 7 * 86400
         /// Seconds hourly rollups are kept.
         public var keepRollups: Double = 400 * 86400
-        /// Seconds between two writes.
+        /// Seconds between two writes (and between two writes of the rollups).
         public var interval: Double = 2
+        /// Results per transaction: this many waiting are written without waiting for the
+        /// interval, and the rollups are written in transactions of this many checks.
+        public var maxBatch = 2_000
         /// Raw results held for a store that fails (Mongo away), beyond which the oldest held
         /// raw results are dropped; counts, times and status changes are always kept.
         public var maxHeldResults = 100_000
 
-        public init(keepResults: Double = 7 * 86400, keepRollups: Double = 400 * 86400, interval: Double = 2, maxHeldResults: Int = 100_000) {
+        public init(
+            keepResults: Double = 7 * 86400, keepRollups: Double = 400 * 86400, interval: Double = 2, maxHeldResults: Int = 100_000,
+            maxBatch: Int = 2_000
+        ) {
             self.keepResults = keepResults
             self.keepRollups = keepRollups
             self.interval = interval
             self.maxHeldResults = maxHeldResults
+            self.maxBatch = max(1, maxBatch)
         }
     }
 
@@ -43,6 +52,11 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
     private let handled = Atomic<Int>(0)
     private var lastPrune = 0.0
     private var lastTrim = -Double.infinity
+    private var lastRollups = 0.0
+    /// Results written (or held) whose rollups are not yet: `handled` counts them once they are.
+    private var unflushed = 0
+    /// Results written since the last trim of the heap.
+    private var sinceTrim = 0
 
     /// `sleeps`: each check's period by `check/label`; `threadName`: the writing thread's name
     /// (at most 15 characters, as `top -H` shows it).
@@ -52,6 +66,7 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         // only grow (a transaction every `interval` holds what arrived meanwhile).
         self.thread = DedicatedThread(name: threadName, niceness: 5)
         self.sleeps = sleeps
+        self.states = KeyedArray(capacity: sleeps.count)
         self.settings = settings
         self.logger = logger
     }
@@ -90,25 +105,36 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
     }
 
     private func loop() {
+        lastRollups = MonotonicClock().seconds()
+        var woken = false
         while true {
             let stop = stopping.load(ordering: .sequentiallyConsistent)
-            let count = write(inbox.take())
+            let (_, batch, left) = inbox.takeNumbered(max: settings.maxBatch)
+            var now = MonotonicClock().seconds()
+            // The rollups go with the last batch of a round: at the interval, and when a stop or
+            // `flush()` asks for everything.
+            let rollupsDue = left == 0 && (woken || stop || now - lastRollups >= settings.interval)
+            sinceTrim += write(batch, withRollups: rollupsDue)
+            if rollupsDue { lastRollups = now }
             retry()
-            let now = MonotonicClock().seconds()
-            // A large batch's working memory (its rows, rollups and SQL) is freed now; give it
-            // back rather than keep the peak resident (at most once a minute: a trim walks the
-            // heap). Measured with 10,000 idle checks: 3.6-4.2 KB per check, 4.0-4.6 without.
-            if count >= 5000 && now - lastTrim >= 60 {
+            now = MonotonicClock().seconds()
+            // Freed working memory (rows, rollups, SQL) is given back rather than kept resident
+            // at its peak (at most once a minute: a trim walks the heap).
+            if sinceTrim >= 5000 && now - lastTrim >= 60 {
                 lastTrim = now
+                sinceTrim = 0
                 MemoryTuning.returnFreeMemory()
             }
             if now - lastPrune >= 3600 {
                 lastPrune = now
                 prune()
             }
+            // More than a batch waited: the next one now, and the rollups after the last.
+            if left > 0 { continue }
             if stop { return }
-            // One batch per interval: a wake-up per result would make a transaction per result.
-            inbox.pause(seconds: settings.interval)
+            // Until the next rollups, or a batch: a wake-up per result would make a
+            // transaction per result.
+            woken = inbox.pause(seconds: max(0.001, lastRollups + settings.interval - now), orCount: settings.maxBatch)
         }
     }
 
@@ -117,28 +143,38 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
         var sleep: Double
         /// The newest result so far: its coverage ends with the next one.
         var last: HistoryRecord?
-        /// This batch's rollup deltas, by hour.
-        var rollups: [Int64: HourlyRollup] = [:]
+        /// The rollup deltas not yet written, one per hour (an array: mostly one hour).
+        var rollups: [HourlyRollup] = []
     }
 
-    private var states = KeyedArray<String, KeyState>()
+    /// Room for every configured check from the start (grown by doubling, 10,000 checks' states
+    /// would have room for 16,384).
+    private var states: KeyedArray<String, KeyState>
 
     /// Where `key`'s state is; a check's first result reads its last one from the store.
     private func slot(_ key: String, at millis: Int64) -> Int {
         states.position(of: key) { KeyState(sleep: sleeps[key] ?? 60, last: try? store.last(key: key, before: millis)) }
     }
 
-    /// Writes a batch (or holds it behind a failed one); returns its size.
+    /// Checks whose rollups hold deltas not yet written.
+    private var touched: [Int] = []
+
+    /// Writes a batch (or holds it behind a failed one), with the rollups when `withRollups`;
+    /// returns its size.
     @discardableResult
-    private func write(_ batch: consuming [HistoryRecord]) -> Int {
-        // Completed in place (each record's `sleep`): no second array of a batch that can
-        // hold 20,000 results.
+    private func write(_ batch: consuming [HistoryRecord], withRollups: Bool) -> Int {
+        // Completed in place (each record's `sleep`): no second array of a batch.
         var records = consume batch
         let count = records.count
-        guard count > 0 else { return 0 }
-        defer { handled.add(count, ordering: .sequentiallyConsistent) }
+        unflushed += count
+        defer {
+            if withRollups {
+                handled.add(unflushed, ordering: .sequentiallyConsistent)
+                unflushed = 0
+            }
+        }
+        guard count > 0 || (withRollups && !touched.isEmpty) else { return 0 }
         var changes: [HistoryRecord] = []
-        var touched: [Int] = []
         // In arrival order: per check, results arrive in start order (a check never overlaps
         // itself); one that does not is stored but adds no coverage.
         for position in records.indices {
@@ -157,17 +193,34 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
                 }
             }
             let hour = HistoryMath.floorDiv(record.createdMillis, HistoryMath.hourMillis)
-            let at = states.values[index].rollups.index(forKey: hour) { HourlyRollup(key: key, hour: hour) }
-            states.values[index].rollups.values[at].count(record)
+            let at = states.values[index].rollups.slot(hour: hour, key: key)
+            states.values[index].rollups[at].count(record)
             if (states.values[index].last?.createdMillis ?? .min) <= record.createdMillis { states.values[index].last = record }
         }
-        var rollups: [HourlyRollup] = []
-        for index in touched {
-            rollups.append(contentsOf: states.values[index].rollups.values)
-            // Not keeping the capacity: 10,000 checks would each hold a dictionary between batches.
-            states.values[index].rollups = [:]
+        guard withRollups else {
+            submit(Pending(records: records, changes: changes, rollups: []))
+            return count
         }
-        let pending = Pending(records: records, changes: changes, rollups: rollups)
+        // The rollups in transactions of at most `maxBatch` checks, the first with the results.
+        var pending = Pending(records: records, changes: changes, rollups: [])
+        var start = 0
+        repeat {
+            let end = min(touched.count, start + settings.maxBatch)
+            for index in touched[start..<end] {
+                pending.rollups.append(contentsOf: states.values[index].rollups)
+                // Not keeping the capacity: 10,000 checks would each hold an array between rounds.
+                states.values[index].rollups = []
+            }
+            submit(pending)
+            pending = Pending(records: [], changes: [], rollups: [])
+            start = end
+        } while start < touched.count
+        touched = []
+        return count
+    }
+
+    /// Writes `pending`, or holds it behind a batch that failed.
+    private func submit(_ pending: Pending) {
         if failed == nil && waiting == nil {
             if !append(pending) { failed = pending }
         } else {
@@ -175,7 +228,6 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
             if waiting == nil { waiting = pending } else { waiting!.merge(pending) }
             dropHeldResultsBeyondLimit()
         }
-        return count
     }
 
     // MARK: A store that fails
