@@ -23,7 +23,7 @@ extension HTTPFace {
                     try await writer.write(head)
                     if var parts {
                         var chunk: [UInt8] = []
-                        chunk.reserveCapacity(MetricsExposition.partBytes + 64 * 1024)
+                        chunk.reserveCapacity(MetricsExposition.partBytes + 256 * 1024)
                         while parts.next(into: &chunk) {
                             guard chunk.count >= MetricsExposition.partBytes else { continue }
                             try await writer.write(ByteBuffer(bytes: chunk))
@@ -40,7 +40,7 @@ extension HTTPFace {
 /// Edits of the Prometheus text exposition.
 enum MetricsExposition {
     /// Bytes per part of a streamed `/metrics` body.
-    static let partBytes = 256 * 1024
+    static let partBytes = 128 * 1024
 
     /// `text` with `# HELP NAME TEXT` inserted before each `# TYPE NAME …` line whose name has a
     /// help text (escaped as the format requires: backslash and newline).

@@ -70,6 +70,27 @@ import Testing
         #expect(offsets.allSatisfy { $0 != nil } && offsets.map { $0! } == offsets.map { $0! }.sorted())
     }
 
+    /// A large book is saved in pieces, each written as it is made: the file is the same text,
+    /// and no piece is much longer than asked for.
+    @Test func aLargeBookIsSavedInPiecesThatMakeTheSameText() throws {
+        let file = temporaryDirectory() + "/ops.json"
+        let book = PolicyBook(basePolicy: ReportPolicy(mode: .failure, threshold: 2), file: file)
+        var states: [String: PolicyState] = [:]
+        for i in 0..<3000 {
+            _ = book.observe(result(i % 5 == 0 ? .failure : .success, "check-\(i)", at: Int64(1_764_598_000 + i)))
+            states["sample/check-\(i)"] = book.state(for: "sample/check-\(i)")
+        }
+        try book.save()
+        let text = try FileSystem.readText(file)
+        #expect(text == PolicyBook.json(states))
+        var pieces: [String] = []
+        PolicyBook.writeJSON(states, piece: 4096) { pieces.append($0) }
+        #expect(pieces.count > 10 && pieces.joined() == text)
+        #expect(pieces.allSatisfy { $0.utf8.count < 4096 + 200 }, "\(pieces.map(\.utf8.count).max()!)")
+        let decoded = try JSONDecoder().decode([String: PolicyState].self, from: Data(text.utf8))
+        #expect(decoded == states)
+    }
+
     /// `observe` runs on the check's task, so it never writes (a save is an `fsync`): it asks for
     /// a save, which the delivery service makes at once on its own thread.
     @Test func alertTransitionsAskForASaveWithoutWriting() async throws {

@@ -16,9 +16,9 @@ public enum OverflowPolicy: String, Sendable, Hashable, CaseIterable {
 /// One configured check: a type, a label and its options.
 public struct CheckConfig: Sendable, Hashable {
     /// The check type, e.g. `ping`.
-    public var type: String
+    public var type: String { didSet { key = Self.key(type: type, label: label, location: location) } }
     /// The label under the type, e.g. `clowder`.
-    public var label: String
+    public var label: String { didSet { key = Self.key(type: type, label: label, location: location) } }
     /// Seconds between the starts of two runs.
     public var sleep: Double
     /// Overrides the notifiers' `threshold` for this check when set.
@@ -31,7 +31,7 @@ public struct CheckConfig: Sendable, Hashable {
     /// Where it runs, as its key and results name it: `nil` in this process (the `local`
     /// location) without a quorum, `local` in this process with one, else the location whose
     /// agents run it (`locations:`; a check in several locations is one `CheckConfig` each).
-    public var location: String?
+    public var location: String? { didSet { key = Self.key(type: type, label: label, location: location) } }
     /// `quorum:` (with two locations or more): the check as a whole (key `type/label`) is down
     /// only while at least this many of its locations fail; each location's result is then
     /// recorded under its own key (`type/label@local` too) but not sent to the notifiers.
@@ -43,8 +43,10 @@ public struct CheckConfig: Sendable, Hashable {
     /// The name of this process's own location.
     public static let localLocation = "local"
 
-    /// `type/label`, or `type/label@location` for a location's agents.
-    public var key: String { Self.key(type: type, label: label, location: location) }
+    /// `type/label`, or `type/label@location` for a location's agents. Made once, not on every
+    /// read: each table keyed by check (status, metrics, history, policies) then shares the
+    /// one string (10,000 checks' keys are half a megabyte a copy).
+    public private(set) var key: String
 
     /// The key of a check of `type` and `label` run at `location` (`nil`: local).
     public static func key(type: String, label: String, location: String?) -> String {
@@ -74,6 +76,7 @@ public struct CheckConfig: Sendable, Hashable {
         self.options = options
         self.maskedConfig = maskedConfig
         self.location = location
+        key = Self.key(type: type, label: label, location: location)
     }
 }
 

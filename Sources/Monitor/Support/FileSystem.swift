@@ -79,11 +79,17 @@ public enum FileSystem {
     /// owner-only (`fileMode`). The temporary name is unique to the process and the call, so two
     /// writers of one file can never interleave their bytes in one temporary file.
     public static func writeAtomically(_ text: String, to path: String) throws(Error) {
+        try writeAtomically(to: path) { (write) throws(Error) in try write(text) }
+    }
+
+    /// `writeAtomically` for text made in pieces: `produce` passes each piece, in order, to the
+    /// function it is given, which writes it to the temporary file; the whole is never held.
+    public static func writeAtomically(to path: String, pieces produce: ((String) throws(Error) -> Void) throws(Error) -> Void) throws(Error) {
         let temporary = "\(path).tmp.\(getpid()).\(temporaryCounter.add(1, ordering: .relaxed).newValue)"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, fileMode)
         guard fd >= 0 else { throw Error(operation: "open", path: temporary, code: errno) }
         do {
-            try writeAll(text, to: fd, path: temporary)
+            try produce { (piece) throws(Error) in try writeAll(piece, to: fd, path: temporary) }
         } catch {
             close(fd)
             throw error
@@ -207,20 +213,30 @@ public enum FileSystem {
     /// Writes all of `text` to `fd`, retrying short writes and `EINTR`; `path` names the
     /// destination in errors.
     public static func writeAll(_ text: String, to fd: Int32, path: String) throws(Error) {
-        try writeAll(bytes: Array(text.utf8), to: fd, path: path)
+        // From the string's own storage: no copy of its bytes (a policy book is megabytes).
+        var text = text
+        let code = text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: fd) }
+        if code != 0 { throw Error(operation: "write", path: path, code: code) }
     }
 
     /// Writes all of `bytes` to `fd`, retrying short writes and `EINTR`.
     public static func writeAll(bytes: [UInt8], to fd: Int32, path: String) throws(Error) {
+        let code = bytes.withUnsafeBytes { writeAll($0, to: fd) }
+        if code != 0 { throw Error(operation: "write", path: path, code: code) }
+    }
+
+    /// Writes all of `buffer` to `fd`, retrying short writes and `EINTR`; `errno` of a failure, or 0.
+    private static func writeAll(_ buffer: UnsafeRawBufferPointer, to fd: Int32) -> Int32 {
         var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        while offset < buffer.count {
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw Error(operation: "write", path: path, code: errno)
+                return errno
             }
             offset += n
         }
+        return 0
     }
 
     /// The current working directory.
