@@ -1,6 +1,10 @@
 import Monitor
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @testable import Notifiers
 
 extension SinkIntegrationTests {
@@ -35,6 +39,58 @@ extension SinkIntegrationTests {
                 let s = setup.notifier.stats
                 return s.accepted == produced && s.spooled == 0
             }
+        }
+
+        /// libmongoc is not linked: the monitor opens it (and its constructor initialises
+        /// OpenSSL) only when a mongo notifier is configured, and then writes through it.
+        @Test func theMonitorOpensLibmongocOnlyForAMongoNotifier() async throws {
+            let uri = try TestServers.value("HM_MONGO_URI")
+            let executable = MonitorRestartIntegrationTests.executable
+            let directory = try SinkTest.directory("mongo-lazy")
+            let database = "hm_it_\(SinkTest.unique())"
+            let mongo = """
+                  mongo:
+                    uri: "\(uri)"
+                    database: \(database)
+                    report: always
+                """
+            /// The monitor's mapped files once it has printed a result, and its results in the
+            /// collection then.
+            func run(_ name: String, notifiers extra: String) async throws -> (maps: String, stored: Int) {
+                let config = """
+                    settings: {state_dir: \(directory)/\(name)}
+                    checks:
+                      random:
+                        r: {seed: 1, mark: 0.0, sleep: 0.2}
+                    notifiers:
+                      console: {format: json, color: never, report: always}
+                    \(extra)
+                    """
+                try FileSystem.writeAtomically(config, to: "\(directory)/\(name).yml")
+                let output = "\(directory)/\(name).log"
+                let monitor = try ChildProcess(executable, ["run", "--config", "\(directory)/\(name).yml"], output: output, errorsToOutput: true)
+                let printed = await SinkTest.waitUntil(30) { MonitorRestartIntegrationTests.printedIDs(output).count >= 3 }
+                #expect(printed, "\(name): \((try? FileSystem.readText(output)) ?? "")")
+                let maps = (try? FileSystem.readText("/proc/\(monitor.pid)/maps")) ?? ""
+                var stored = 0
+                if !extra.isEmpty {
+                    _ = await SinkTest.waitUntil(30) {
+                        stored = (try? MongoTestClient(uri: uri, database: database).documents().count) ?? 0
+                        return stored >= 3
+                    }
+                }
+                monitor.signal(SIGTERM)
+                let status = try await SinkTest.blocking.run { monitor.wait() }
+                #expect(status == 0)
+                return (maps, stored)
+            }
+            let without = try await run("console", notifiers: "")
+            #expect(without.maps.contains("/healthmonitor"), "the maps are the monitor's")
+            #expect(!without.maps.contains("libmongoc"), "libmongoc is not mapped without a mongo notifier")
+            let with = try await run("mongo", notifiers: mongo)
+            #expect(with.maps.contains("libmongoc-1.0.so"), "a mongo notifier opens libmongoc")
+            #expect(with.stored >= 3, "and writes through it: \(with.stored) documents")
+            try await SinkTest.blocking.run { try MongoTestClient(uri: uri, database: database).dropDatabase() }
         }
 
         @Test func storesTypedDocumentsWithIndexesAndTTL() async throws {

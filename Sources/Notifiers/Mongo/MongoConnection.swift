@@ -1,24 +1,4 @@
 internal import CMongo
-import Logging
-
-/// libmongoc's own log lines (warnings and errors only), through swift-log.
-private let mongocLogger = Logger(label: "mongoc")
-
-/// `mongoc_init` and the log handler, exactly once per process.
-private let mongocReady: Void = {
-    mongoc_init()
-    mongoc_log_set_handler(
-        { level, domain, message, _ in
-            guard level.rawValue <= MONGOC_LOG_LEVEL_WARNING.rawValue, let message else { return }
-            let text = String(cString: message)
-            let area = domain.map { String(cString: $0) } ?? "mongoc"
-            if level.rawValue <= MONGOC_LOG_LEVEL_CRITICAL.rawValue {
-                mongocLogger.error("\(text)", metadata: ["domain": "\(area)"])
-            } else {
-                mongocLogger.warning("\(text)", metadata: ["domain": "\(area)"])
-            }
-        }, nil)
-}()
 
 /// One single-threaded libmongoc client and the results collection, owned by one thread (the
 /// Mongo notifier's `SinkWorker` thread): a `mongoc_client_t` must never be shared by threads.
@@ -69,6 +49,8 @@ final class MongoConnection {
         var socketMillis: Int32
     }
 
+    /// libmongoc (opened on first use).
+    private let c: LibMongoc
     private let client: OpaquePointer
     private let database: OpaquePointer
     private let collection: OpaquePointer
@@ -78,39 +60,41 @@ final class MongoConnection {
 
     /// Checks that `uri` is a MongoDB URI libmongoc accepts; returns its problem otherwise.
     static func validate(uri: String) -> String? {
-        _ = mongocReady
+        let c: LibMongoc
+        do { c = try LibMongoc.get() } catch { return error.description }
         var error = bson_error_t()
-        guard let parsed = mongoc_uri_new_with_error(uri, &error) else { return Failure("parse URI", error).message }
-        mongoc_uri_destroy(parsed)
+        guard let parsed = c.mongoc_uri_new_with_error(uri, &error) else { return Failure("parse URI", error).message }
+        c.mongoc_uri_destroy(parsed)
         return nil
     }
 
     /// Creates the client (it connects lazily, on the first command).
     init(uri text: String, timeouts: Timeouts, database name: String, collection collectionName: String) throws(Failure) {
-        _ = mongocReady
+        let c = try LibMongoc.get()
+        self.c = c
         var error = bson_error_t()
-        guard let uri = mongoc_uri_new_with_error(text, &error) else { throw Failure("parse URI", error) }
-        defer { mongoc_uri_destroy(uri) }
+        guard let uri = c.mongoc_uri_new_with_error(text, &error) else { throw Failure("parse URI", error) }
+        defer { c.mongoc_uri_destroy(uri) }
         for (key, value) in [
             ("serverSelectionTimeoutMS", timeouts.connectMillis), ("connectTimeoutMS", timeouts.connectMillis),
             ("socketTimeoutMS", timeouts.socketMillis),
-        ] where !mongoc_uri_has_option(uri, key) {
-            mongoc_uri_set_option_as_int32(uri, key, value)
+        ] where !c.mongoc_uri_has_option(uri, key) {
+            _ = c.mongoc_uri_set_option_as_int32(uri, key, value)
         }
-        if mongoc_uri_get_appname(uri) == nil { mongoc_uri_set_appname(uri, "healthmonitor") }
-        guard let client = mongoc_client_new_from_uri_with_error(uri, &error) else { throw Failure("create client", error) }
-        mongoc_client_set_error_api(client, 2)
+        if c.mongoc_uri_get_appname(uri) == nil { _ = c.mongoc_uri_set_appname(uri, "healthmonitor") }
+        guard let client = c.mongoc_client_new_from_uri_with_error(uri, &error) else { throw Failure("create client", error) }
+        _ = c.mongoc_client_set_error_api(client, 2)
         self.client = client
-        self.database = mongoc_client_get_database(client, name)
-        self.collection = mongoc_database_get_collection(database, collectionName)
+        self.database = c.mongoc_client_get_database(client, name)!
+        self.collection = c.mongoc_database_get_collection(database, collectionName)!
         self.collectionName = collectionName
     }
 
     deinit {
-        for handle in others.values { mongoc_collection_destroy(handle) }
-        mongoc_collection_destroy(collection)
-        mongoc_database_destroy(database)
-        mongoc_client_destroy(client)
+        for handle in others.values { c.mongoc_collection_destroy(handle) }
+        c.mongoc_collection_destroy(collection)
+        c.mongoc_database_destroy(database)
+        c.mongoc_client_destroy(client)
     }
 
     /// Runs `{ping: 1}`: selects the server (bounded by the selection timeout) and round-trips.
@@ -118,7 +102,7 @@ final class MongoConnection {
         let command = BSONDocument()
         command.append("ping", .int(1))
         var error = bson_error_t()
-        let (ok, _) = BSONDocument.receiving { reply in mongoc_client_command_simple(client, "admin", command.pointer, nil, reply, &error) }
+        let (ok, _) = BSONDocument.receiving { reply in c.mongoc_client_command_simple(client, "admin", command.pointer, nil, reply, &error) }
         guard ok else { throw Failure("ping", error) }
     }
 
@@ -126,7 +110,7 @@ final class MongoConnection {
     @discardableResult
     func command(_ command: BSONDocument, _ operation: String) throws(Failure) -> BSONDocument {
         var error = bson_error_t()
-        let (ok, reply) = BSONDocument.receiving { reply in mongoc_database_command_simple(database, command.pointer, nil, reply, &error) }
+        let (ok, reply) = BSONDocument.receiving { reply in c.mongoc_database_command_simple(database, command.pointer, nil, reply, &error) }
         guard ok else { throw Failure(operation, error) }
         return reply
     }
@@ -139,7 +123,7 @@ final class MongoConnection {
         var error = bson_error_t()
         let (ok, reply) = pointers.withUnsafeMutableBufferPointer { buffer in
             BSONDocument.receiving { reply in
-                mongoc_collection_insert_many(collection, buffer.baseAddress, buffer.count, options.pointer, reply, &error)
+                c.mongoc_collection_insert_many(collection, buffer.baseAddress, buffer.count, options.pointer, reply, &error)
             }
         }
         return (reply, ok ? nil : Failure("insert \(documents.count) document(s)", error))
@@ -150,7 +134,7 @@ final class MongoConnection {
     private func handle(_ name: String) -> OpaquePointer {
         if name == collectionName { return collection }
         if let handle = others[name] { return handle }
-        let handle = mongoc_database_get_collection(database, name)!
+        let handle = c.mongoc_database_get_collection(database, name)!
         others[name] = handle
         return handle
     }
@@ -172,21 +156,21 @@ final class MongoConnection {
         let opts = BSONDocument()
         bson_concat(opts.pointer, options.pointer)
         opts.append("ordered", .bool(false))
-        let bulk = mongoc_collection_create_bulk_operation_with_opts(handle(name), opts.pointer)!
-        defer { mongoc_bulk_operation_destroy(bulk) }
+        let bulk = c.mongoc_collection_create_bulk_operation_with_opts(handle(name), opts.pointer)!
+        defer { c.mongoc_bulk_operation_destroy(bulk) }
         var error = bson_error_t()
         let upsert = BSONDocument()
         upsert.append("upsert", .bool(true))
         for write in writes {
             let queued: Bool
             switch write {
-            case .insert(let document): queued = mongoc_bulk_operation_insert_with_opts(bulk, document.pointer, nil, &error)
+            case .insert(let document): queued = c.mongoc_bulk_operation_insert_with_opts(bulk, document.pointer, nil, &error)
             case .update(let filter, let update, let isUpsert):
-                queued = mongoc_bulk_operation_update_one_with_opts(bulk, filter.pointer, update.pointer, isUpsert ? upsert.pointer : nil, &error)
+                queued = c.mongoc_bulk_operation_update_one_with_opts(bulk, filter.pointer, update.pointer, isUpsert ? upsert.pointer : nil, &error)
             }
             guard queued else { throw Failure("queue a write on \(name)", error) }
         }
-        let (done, reply) = BSONDocument.receiving { reply in mongoc_bulk_operation_execute(bulk, reply, &error) }
+        let (done, reply) = BSONDocument.receiving { reply in c.mongoc_bulk_operation_execute(bulk, reply, &error) }
         let report = MongoWriteReport(reply: reply)
         if done != 0 { return report }
         // Failed: acceptable only when every write error is a duplicate `_id`.
@@ -201,22 +185,22 @@ final class MongoConnection {
     /// The documents of collection `name` that `filter` matches, with `options` (sort, limit,
     /// projection), all read into memory.
     func find(_ name: String, filter: BSONDocument, options: BSONDocument) throws(Failure) -> [BSONDocument] {
-        let cursor = mongoc_collection_find_with_opts(handle(name), filter.pointer, options.pointer, nil)!
-        defer { mongoc_cursor_destroy(cursor) }
+        let cursor = c.mongoc_collection_find_with_opts(handle(name), filter.pointer, options.pointer, nil)!
+        defer { c.mongoc_cursor_destroy(cursor) }
         var documents: [BSONDocument] = []
         var current: OpaquePointer?
-        while mongoc_cursor_next(cursor, &current) {
+        while c.mongoc_cursor_next(cursor, &current) {
             if let current { documents.append(BSONDocument(taking: bson_copy(current)!)) }
         }
         var error = bson_error_t()
-        if mongoc_cursor_error(cursor, &error) { throw Failure("find in \(name)", error) }
+        if c.mongoc_cursor_error(cursor, &error) { throw Failure("find in \(name)", error) }
         return documents
     }
 
     /// Deletes the documents of collection `name` that `filter` matches.
     func deleteMany(_ name: String, filter: BSONDocument) throws(Failure) {
         var error = bson_error_t()
-        let (ok, _) = BSONDocument.receiving { reply in mongoc_collection_delete_many(handle(name), filter.pointer, nil, reply, &error) }
+        let (ok, _) = BSONDocument.receiving { reply in c.mongoc_collection_delete_many(handle(name), filter.pointer, nil, reply, &error) }
         guard ok else { throw Failure("delete from \(name)", error) }
     }
 }
