@@ -84,10 +84,11 @@ public struct Runtime: Sendable {
         guard problems.isEmpty else { throw ConfigError(problems) }
         // What only serves the errors above is not kept for the run: where each option was
         // written (a dictionary per check) and the options' path (a string per check). The
-        // values stay (their storage is the masked config's too).
+        // values stay (the written ones' storage is the masked config's too, when nothing in
+        // them is a secret; the defaults are their type's).
         self.checks = built.map { built in
             var checkConfig = config.checks[built.index]
-            checkConfig.options = Options(checkConfig.options.values)
+            checkConfig.options = checkConfig.options.withoutLocations
             return ScheduledCheck(config: checkConfig, check: built.check)
         }
         self.settings = config.settings

@@ -36,6 +36,23 @@ import Testing
         #expect(result.json(extra: extra, configJSON: JSONValue.object(result.config).json()) == result.json(extra: extra))
     }
 
+    @Test func aConfigInTwoPartsReadsComparesAndWritesAsOne() {
+        let split = CheckResult(
+            id: "x", status: .success, check: "c", label: "l", message: "m", createdMillis: 1,
+            config: ["host": "h", "port": .int(81)], defaultConfig: ["port": .int(80), "timeout": .int(30)], host: "me")
+        let whole = CheckResult(
+            id: "x", status: .success, check: "c", label: "l", message: "m", createdMillis: 1,
+            config: ["host": "h", "port": .int(81), "timeout": .int(30)], host: "me")
+        #expect(split.config == ["host": "h", "port": .int(81), "timeout": .int(30)], "the written value wins")
+        #expect(split.config("port") == .int(81) && split.config("timeout") == .int(30) && split.config("nope") == nil)
+        #expect(split == whole && split.hashValue == whole.hashValue)
+        #expect(split.json() == whole.json())
+        var other = split
+        other.config = ["host": "h"]
+        #expect(other.config == ["host": "h"] && other.defaultConfig.isEmpty, "setting it replaces both parts")
+        #expect(other != split)
+    }
+
     @Test func iso8601() {
         #expect(WallClock.iso8601(millis: 0) == "1970-01-01T00:00:00.000Z")
         #expect(WallClock.iso8601(millis: 951_782_400_007) == "2000-02-29T00:00:00.007Z")

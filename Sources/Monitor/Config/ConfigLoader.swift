@@ -205,14 +205,19 @@ public struct ConfigLoader: Sendable {
                             "found \(typeEntry.value.foundDescription), expected a mapping of labels to check options"))
                     continue
                 }
+                // Made once per type: every check of the type shares them (masked: what results
+                // carry as `config`, with each check's written values over them).
+                let specs = Self.commonCheckOptions + kind.options
+                let defaults = Self.defaults(of: specs)
+                let maskedDefaults = SecretMasking.masked(.object(defaults)).objectValue ?? [:]
                 for labelEntry in labels {
                     let path = "checks.\(typeEntry.key).\(labelEntry.key)"
                     if let problem = Self.nameProblem(labelEntry.key, "label") {
                         diagnostics.append(ConfigDiagnostic(.error, at: labelEntry.keyLocation, path: path, problem))
                     }
-                    let specs = Self.commonCheckOptions + kind.options
-                    let opts = options(labelEntry.value, specs: specs, path: path, at: labelEntry.keyLocation, into: &diagnostics)
-                    let masked = SecretMasking.masked(.object(opts.values)).objectValue ?? [:]
+                    let opts = options(
+                        labelEntry.value, specs: specs, path: path, at: labelEntry.keyLocation, defaults: defaults, into: &diagnostics)
+                    let masked = SecretMasking.masked(.object(opts.written)).objectValue ?? [:]
                     let places = locations(opts, path: path, node: labelEntry.value, cluster: cluster, into: &diagnostics)
                     let quorum = opts.int("quorum")
                     if let quorum, places.count < 2 || quorum > places.count {
@@ -225,7 +230,7 @@ public struct ConfigLoader: Sendable {
                         checks.append(
                             CheckConfig(
                                 type: kind.name, label: labelEntry.key, sleep: opts.double("sleep") ?? 60,
-                                threshold: opts.int("threshold"), options: opts, maskedConfig: masked,
+                                threshold: opts.int("threshold"), options: opts, maskedConfig: masked, maskedDefaults: maskedDefaults,
                                 location: quorum == nil ? location : location ?? CheckConfig.localLocation, quorum: quorum))
                     }
                 }
@@ -330,7 +335,7 @@ public struct ConfigLoader: Sendable {
     private func locations(
         _ opts: Options, path: String, node: ConfigNode, cluster: ClusterSettings?, into diagnostics: inout [ConfigDiagnostic]
     ) -> [String?] {
-        guard let listed = opts.values["locations"]?.arrayValue else { return [nil] }
+        guard let listed = opts["locations"]?.arrayValue else { return [nil] }
         let at = node["locations"]?.location ?? node.location
         var seen: Set<String> = []
         var result: [String?] = []
@@ -357,10 +362,19 @@ public struct ConfigLoader: Sendable {
         return result
     }
 
+    /// The defaults of `specs`, by option name: what `options(...)` fills in.
+    static func defaults(of specs: [OptionSpec]) -> [String: JSONValue] {
+        var defaults: [String: JSONValue] = [:]
+        for spec in specs { if let value = spec.defaultValue { defaults[spec.name] = value } }
+        return defaults
+    }
+
     /// Validates one options mapping against `specs`: types, required keys, unknown keys.
+    /// `defaults`: `Self.defaults(of: specs)`, made once for many mappings of one kind, which
+    /// then share it.
     func options(
         _ node: ConfigNode?, specs: [OptionSpec], path: String, at owner: SourceLocation? = nil,
-        into diagnostics: inout [ConfigDiagnostic]
+        defaults: [String: JSONValue]? = nil, into diagnostics: inout [ConfigDiagnostic]
     ) -> Options {
         var values: [String: JSONValue] = [:]
         var locations: [String: SourceLocation] = [:]
@@ -400,10 +414,9 @@ public struct ConfigLoader: Sendable {
                 diagnostics.append(
                     ConfigDiagnostic(.error, at: owner ?? node?.location ?? SourceLocation(file: "config"), path: "\(path).\(spec.name)",
                         "\(written != nil ? "is empty" : "is required"): expected \(spec.expected)\(spec.help.isEmpty ? "" : " (\(spec.help))")"))
-            } else if let value = spec.defaultValue {
-                values[spec.name] = value
             }
         }
-        return Options(values, path: path, locations: locations, location: owner ?? node?.location)
+        return Options(
+            values, path: path, locations: locations, location: owner ?? node?.location, defaults: defaults ?? Self.defaults(of: specs))
     }
 }

@@ -127,8 +127,8 @@ struct MailMessage: Sendable {
         }
         for result in configurations(deliveries) where !result.config.isEmpty {
             text += "The configuration for \"\(result.key)\" is:\n"
-            for key in result.config.keys.sorted() {
-                text += "- \(key) = \(result.config[key]!.displayText)\n"
+            for (key, value) in result.config.sorted(by: { $0.key < $1.key }) {
+                text += "- \(key) = \(value.displayText)\n"
             }
             text += "\n"
         }
@@ -160,8 +160,8 @@ struct MailMessage: Sendable {
         }
         for result in configurations(deliveries) where !result.config.isEmpty {
             html += "<h4>The configuration for \"\(h(result.key))\" is:</h4>\n" + table
-            for key in result.config.keys.sorted() {
-                html += "<tr><th align=\"left\">\(h(key))</th><td>\(h(result.config[key]!.displayText))</td></tr>\n"
+            for (key, value) in result.config.sorted(by: { $0.key < $1.key }) {
+                html += "<tr><th align=\"left\">\(h(key))</th><td>\(h(value.displayText))</td></tr>\n"
             }
             html += "</table>\n"
         }
