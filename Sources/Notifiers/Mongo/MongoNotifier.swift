@@ -36,6 +36,9 @@ public final class MongoNotifier: DurableNotifier, SinkStatsReporting {
     public init(context: NotifierContext, clock: any ThreadClock = MonotonicClock()) throws {
         let options = context.options
         let uri = options.string("uri") ?? "mongodb://localhost:27017"
+        if case .failure(let failure) = LibMongoc.shared {
+            throw options.problem("", "the mongo notifier needs libmongoc: \(failure.message)")
+        }
         if let problem = MongoConnection.validate(uri: uri) {
             // The URI itself is not repeated: one that failed to parse may not mask cleanly.
             throw options.problem("uri", "not a valid MongoDB URI: \(problem)")
