@@ -337,6 +337,38 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         running.cancel()
     }
 
+    /// Raw results are written every `interval`; the rollups, which rewrite a row per check,
+    /// only every `rollupInterval` (and at `flush()`), with every result counted once.
+    @Test func theRollupsAreWrittenLessOftenThanTheResults() async throws {
+        let store = AppendLog(try SQLiteHistoryStore(path: scratch() + "/history.sqlite"))
+        #expect(HistoryRecorder.Settings().rollupInterval == 10 && HistoryRecorder.Settings(interval: 3).rollupInterval == 15)
+        let recorder = HistoryRecorder(
+            store: store, sleeps: ["hostport/a": 0.02], settings: .init(interval: 0.05, rollupInterval: 0.6), logger: Logger(label: "test"))
+        let running = Task { try await recorder.run() }
+        let start: Int64 = 1_800_000_000_000 / h * h
+        // Results for 1.5 s, one every 20 ms.
+        var sent = 0
+        let began = MonotonicClock().seconds()
+        while MonotonicClock().seconds() - began < 1.5 {
+            recorder.record(
+                CheckResult(
+                    status: .success, check: "hostport", label: "a", message: "", measurement: ["connect_ms": .double(1)],
+                    createdMillis: start + Int64(sent) * 20))
+            sent += 1
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let early = store.appends
+        let withRecords = early.filter { $0.records > 0 }.count
+        let withRollups = early.filter { $0.rollups > 0 }.count
+        #expect(withRecords >= 8, "results written every 50 ms: \(early)")
+        #expect(withRollups >= 1 && withRollups <= 3, "rollups every 600 ms: \(early)")
+        await recorder.flush()
+        #expect(store.appends.reduce(0) { $0 + $1.records } == sent)
+        let rollups = try store.rollups(key: "hostport/a", fromHour: 0, toHour: .max)
+        #expect(rollups.map(\.results) == [sent] && rollups.map(\.latency.count) == [sent], "\(rollups)")
+        running.cancel()
+    }
+
     /// A window older than the raw results kept is answered from the rollups (whole hours).
     @Test func aReportPastTheRawResultsUsesTheRollups() throws {
         let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
