@@ -7,7 +7,6 @@
 // Notifiers/Mongo/LibMongoc.swift opens the library with dlopen on first use and calls it
 // through the function pointer types below, made from the real declarations.
 // The BCON macros (variadic) are avoided on purpose.
-#include <dlfcn.h>
 #include <libmongoc-1.0/mongoc/mongoc.h>
 
 #define HM_MONGOC_FN(name) typedef __typeof__(&name) hm_##name##_fn;
