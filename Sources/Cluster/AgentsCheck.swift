@@ -30,7 +30,7 @@ public struct AgentsCheck: Check {
     /// The config of `location`'s check.
     public static func config(location: String) -> CheckConfig {
         let options = Options(["sleep": .double(period), "timeout": .double(liveWithin + 5)], path: "checks.agents.\(location)")
-        return CheckConfig(type: "agents", label: location, sleep: period, options: options, maskedConfig: options.values)
+        return CheckConfig(type: "agents", label: location, sleep: period, options: options, maskedConfig: options.layers)
     }
 
     public func start() -> CheckStart {

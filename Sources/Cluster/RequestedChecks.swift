@@ -28,13 +28,13 @@ public final class RequestedChecks: Sendable {
         /// The request's options it was built from, as their JSON text.
         let optionsJSON: String
         let check: ScheduledCheck
-        /// Its masked config, written once: `JSONValue.object(check.config.maskedConfig).json()`.
+        /// Its masked config, written once: `check.config.maskedConfig` as JSON.
         let configJSON: String
 
         init(optionsJSON: String, check: ScheduledCheck) {
             self.optionsJSON = optionsJSON
             self.check = check
-            configJSON = JSONValue.object(check.config.maskedConfig).json()
+            configJSON = JSONValue.object(check.config.maskedConfig.merged).json()
         }
     }
 

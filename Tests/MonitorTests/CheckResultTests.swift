@@ -39,17 +39,17 @@ import Testing
     @Test func aConfigInTwoPartsReadsComparesAndWritesAsOne() {
         let split = CheckResult(
             id: "x", status: .success, check: "c", label: "l", message: "m", createdMillis: 1,
-            config: ["host": "h", "port": .int(81)], defaultConfig: ["port": .int(80), "timeout": .int(30)], host: "me")
+            config: LayeredValues(["host": "h", "port": .int(81)], defaults: ["port": .int(80), "timeout": .int(30)]), host: "me")
         let whole = CheckResult(
             id: "x", status: .success, check: "c", label: "l", message: "m", createdMillis: 1,
             config: ["host": "h", "port": .int(81), "timeout": .int(30)], host: "me")
         #expect(split.config == ["host": "h", "port": .int(81), "timeout": .int(30)], "the written value wins")
-        #expect(split.config("port") == .int(81) && split.config("timeout") == .int(30) && split.config("nope") == nil)
+        #expect(split.layeredConfig["port"] == .int(81) && split.layeredConfig["timeout"] == .int(30) && split.layeredConfig["nope"] == nil)
         #expect(split == whole && split.hashValue == whole.hashValue)
         #expect(split.json() == whole.json())
         var other = split
         other.config = ["host": "h"]
-        #expect(other.config == ["host": "h"] && other.defaultConfig.isEmpty, "setting it replaces both parts")
+        #expect(other.config == ["host": "h"] && other.layeredConfig.defaults.isEmpty, "setting it replaces both layers")
         #expect(other != split)
     }
 

@@ -292,18 +292,18 @@ import Glibc
     @Test func aCheckKeepsWhatWasWrittenAndSharesItsTypesDefaults() throws {
         let config = try load("checks:\n  sample:\n    a: {host: h1}\n    b: {host: h2, port: 81}\n")
         let (a, b) = (config.checks[0], config.checks[1])
-        #expect(a.options.written == ["host": "h1"] && b.options.written == ["host": "h2", "port": .int(81)])
+        #expect(a.options.layers.written == ["host": "h1"] && b.options.layers.written == ["host": "h2", "port": .int(81)])
         #expect(a.options["port"] == .int(80) && b.options["port"] == .int(81) && a.options.int("port") == 80)
         let defaults: [String: JSONValue] = ["sleep": 60, "port": .int(80), "timeout": 30, "verify": true]
-        #expect(a.options.defaults == defaults && a.maskedDefaults == defaults)
+        #expect(a.options.layers.defaults == defaults && a.maskedConfig.defaults == defaults)
         #expect(a.options.values == defaults.merging(["host": "h1"]) { $1 } && b.options.values["port"] == .int(81))
-        #expect(a.maskedWritten == ["host": "h1"] && a.maskedConfig == a.options.values)
+        #expect(a.maskedConfig.written == ["host": "h1"] && a.maskedConfig.merged == a.options.values)
         // One dictionary of defaults for the type, not a copy per check (a native dictionary is
         // one reference to its storage).
-        #expect(unsafeBitCast(a.maskedDefaults, to: UInt.self) == unsafeBitCast(b.maskedDefaults, to: UInt.self))
-        #expect(unsafeBitCast(a.options.defaults, to: UInt.self) == unsafeBitCast(b.options.defaults, to: UInt.self))
+        #expect(unsafeBitCast(a.maskedConfig.defaults, to: UInt.self) == unsafeBitCast(b.maskedConfig.defaults, to: UInt.self))
+        #expect(unsafeBitCast(a.options.layers.defaults, to: UInt.self) == unsafeBitCast(b.options.layers.defaults, to: UInt.self))
         // The written values' storage is the masked config's (nothing in them is a secret).
-        #expect(unsafeBitCast(a.options.written, to: UInt.self) == unsafeBitCast(a.maskedWritten, to: UInt.self))
+        #expect(unsafeBitCast(a.options.layers.written, to: UInt.self) == unsafeBitCast(a.maskedConfig.written, to: UInt.self))
     }
 
     @Test func secretsAreMaskedInResultConfig() throws {

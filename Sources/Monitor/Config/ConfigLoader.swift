@@ -217,7 +217,7 @@ public struct ConfigLoader: Sendable {
                     }
                     let opts = options(
                         labelEntry.value, specs: specs, path: path, at: labelEntry.keyLocation, defaults: defaults, into: &diagnostics)
-                    let masked = SecretMasking.masked(.object(opts.written)).objectValue ?? [:]
+                    let masked = SecretMasking.masked(.object(opts.layers.written)).objectValue ?? [:]
                     let places = locations(opts, path: path, node: labelEntry.value, cluster: cluster, into: &diagnostics)
                     let quorum = opts.int("quorum")
                     if let quorum, places.count < 2 || quorum > places.count {
@@ -230,7 +230,7 @@ public struct ConfigLoader: Sendable {
                         checks.append(
                             CheckConfig(
                                 type: kind.name, label: labelEntry.key, sleep: opts.double("sleep") ?? 60,
-                                threshold: opts.int("threshold"), options: opts, maskedConfig: masked, maskedDefaults: maskedDefaults,
+                                threshold: opts.int("threshold"), options: opts, maskedConfig: LayeredValues(masked, defaults: maskedDefaults),
                                 location: quorum == nil ? location : location ?? CheckConfig.localLocation, quorum: quorum))
                     }
                 }

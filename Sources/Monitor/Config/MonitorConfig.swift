@@ -26,19 +26,8 @@ public struct CheckConfig: Sendable, Hashable {
     /// Validated type-specific options (and the common ones).
     public var options: Options
     /// The options with their defaults (after substitution), secrets masked: what results carry
-    /// as `config`. Kept in two parts: `maskedWritten`, this check's, over `maskedDefaults`,
-    /// which every check of its type shares. Setting it replaces both.
-    public var maskedConfig: [String: JSONValue] {
-        get { Options.merged(maskedWritten, over: maskedDefaults) }
-        set {
-            maskedWritten = newValue
-            maskedDefaults = [:]
-        }
-    }
-    /// The options written for this check, secrets masked.
-    public private(set) var maskedWritten: [String: JSONValue]
-    /// The defaults of its type's options, secrets masked (shared).
-    public private(set) var maskedDefaults: [String: JSONValue]
+    /// as `config`. In two layers: this check's over the defaults every check of its type shares.
+    public var maskedConfig: LayeredValues
 
     /// Where it runs, as its key and results name it: `nil` in this process (the `local`
     /// location) without a quorum, `local` in this process with one, else the location whose
@@ -78,7 +67,7 @@ public struct CheckConfig: Sendable, Hashable {
 
     public init(
         type: String, label: String, sleep: Double, threshold: Int? = nil, options: Options,
-        maskedConfig: [String: JSONValue] = [:], maskedDefaults: [String: JSONValue] = [:], location: String? = nil,
+        maskedConfig: LayeredValues = [:], location: String? = nil,
         quorum: Int? = nil
     ) {
         self.quorum = quorum
@@ -87,24 +76,9 @@ public struct CheckConfig: Sendable, Hashable {
         self.sleep = sleep
         self.threshold = threshold
         self.options = options
-        self.maskedWritten = maskedConfig
-        self.maskedDefaults = maskedDefaults
+        self.maskedConfig = maskedConfig
         self.location = location
         key = Self.key(type: type, label: label, location: location)
-    }
-}
-
-/// Equal when every setting is, the masked config compared whole (however it is split).
-extension CheckConfig {
-    public static func == (a: CheckConfig, b: CheckConfig) -> Bool {
-        a.type == b.type && a.label == b.label && a.sleep == b.sleep && a.threshold == b.threshold && a.options == b.options
-            && a.location == b.location && a.quorum == b.quorum && a.maskedConfig == b.maskedConfig
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(key)
-        hasher.combine(sleep)
-        hasher.combine(options)
     }
 }
 

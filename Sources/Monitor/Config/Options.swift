@@ -1,13 +1,10 @@
 /// A check's or notifier's validated options, typed and with defaults filled in.
 ///
 /// The values written for this mapping are kept apart from the defaults, which every mapping of
-/// the same kind shares (one dictionary per check type, not one per check: 10,000 checks' values
-/// with their defaults filled in were 7 MB). `values` is the two merged.
-public struct Options: Sendable {
-    /// Typed values of the options written for this mapping.
-    public private(set) var written: [String: JSONValue]
-    /// The defaults of its kind's options (written or not; `written` wins), shared.
-    public private(set) var defaults: [String: JSONValue]
+/// the same kind shares (`LayeredValues`). `values` is the two merged.
+public struct Options: Sendable, Hashable {
+    /// Typed values: those written for this mapping over its kind's defaults.
+    public private(set) var layers: LayeredValues
     /// Where each option was written, for errors found after validation.
     public var locations: [String: SourceLocation]
     /// The key path of the owning mapping, e.g. `checks.ping.clowder`.
@@ -19,34 +16,23 @@ public struct Options: Sendable {
         _ values: [String: JSONValue], path: String = "", locations: [String: SourceLocation] = [:],
         location: SourceLocation? = nil, defaults: [String: JSONValue] = [:]
     ) {
-        self.written = values
-        self.defaults = defaults
+        self.layers = LayeredValues(values, defaults: defaults)
         self.path = path
         self.location = location
         self.locations = locations
     }
 
-    /// Typed values by option name, defaults filled in. Setting it replaces both parts.
+    /// Typed values by option name, defaults filled in. Setting it replaces both layers.
     public var values: [String: JSONValue] {
-        get { Self.merged(written, over: defaults) }
-        set {
-            written = newValue
-            defaults = [:]
-        }
-    }
-
-    /// `values` over `defaults` (a value of `values` wins); no copy when either is empty.
-    public static func merged(_ values: [String: JSONValue], over defaults: [String: JSONValue]) -> [String: JSONValue] {
-        if defaults.isEmpty { return values }
-        if values.isEmpty { return defaults }
-        return defaults.merging(values) { _, value in value }
+        get { layers.merged }
+        set { layers.merged = newValue }
     }
 
     /// The values alone, for a check that runs: where each option was written and the
     /// mapping's path only serve errors found while building it.
-    public var withoutLocations: Options { Options(written, defaults: defaults) }
+    public var withoutLocations: Options { Options(layers.written, defaults: layers.defaults) }
 
-    public subscript(name: String) -> JSONValue? { written[name] ?? defaults[name] }
+    public subscript(name: String) -> JSONValue? { layers[name] }
 
     /// Text option, or `nil` when absent.
     public func string(_ name: String) -> String? { self[name]?.stringValue }
@@ -74,19 +60,6 @@ public struct Options: Sendable {
 
 /// Printed (a log line that interpolates a config, a debugger), options show secrets masked:
 /// the default reflection would print passwords, tokens and webhook URLs as written.
-/// Equal when they hold the same values (however split between written and defaults), written
-/// at the same places.
-extension Options: Hashable {
-    public static func == (a: Options, b: Options) -> Bool {
-        a.values == b.values && a.locations == b.locations && a.path == b.path && a.location == b.location
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(values)
-        hasher.combine(path)
-    }
-}
-
 extension Options: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var description: String {
         "\(path): \(SecretMasking.masked(.object(values)).json())"

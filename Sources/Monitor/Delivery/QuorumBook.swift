@@ -70,6 +70,6 @@ public final class QuorumBook: Sendable {
             id: ResultID.next(millis: UInt64(max(0, result.createdMillis))), status: down ? .failure : .success, check: group.type,
             label: group.label, message: message,
             measurement: ["failing": .int(failing.count), "locations": .int(group.locations.count), "quorum": .int(group.quorum)],
-            createdMillis: result.createdMillis, elapsed: result.elapsed, config: result.writtenConfig, defaultConfig: result.defaultConfig, host: host)
+            createdMillis: result.createdMillis, elapsed: result.elapsed, config: result.layeredConfig, host: host)
     }
 }

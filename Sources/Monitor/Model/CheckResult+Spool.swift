@@ -66,7 +66,7 @@ extension CheckResult: SpoolRecord {
             id: try text(fields.id, "id"), status: status, check: try text(fields.check, "check"), label: try text(fields.label, "label"),
             message: try text(fields.message, "message"), measurement: fields.measurement?.objectValue ?? [:],
             createdMillis: Int64(created), elapsed: fields.elapsed?.doubleValue ?? 0,
-            config: fields.config?.objectValue ?? [:], host: try text(fields.host, "host"))
+            config: LayeredValues(fields.config?.objectValue ?? [:]), host: try text(fields.host, "host"))
         uptime = fields.uptime?.doubleValue
         location = fields.location?.stringValue
         agent = fields.agent?.stringValue

@@ -20,22 +20,15 @@ public struct CheckResult: Sendable, Hashable {
     public var createdMillis: Int64
     /// How long the run took, in seconds.
     public var elapsed: Double
-    /// The check's options with their defaults, secrets masked. Kept in two parts, as the
-    /// check's config keeps them (`CheckConfig.maskedConfig`): a result then holds two shared
-    /// references and copies nothing. Setting it replaces both.
+    /// The check's options with their defaults, secrets masked, as one dictionary. Setting it
+    /// replaces both layers of `layeredConfig`.
     public var config: [String: JSONValue] {
-        get { Options.merged(writtenConfig, over: defaultConfig) }
-        set {
-            writtenConfig = newValue
-            defaultConfig = [:]
-        }
+        get { layeredConfig.merged }
+        set { layeredConfig.merged = newValue }
     }
-    /// One option of `config`, without merging the two parts.
-    public func config(_ name: String) -> JSONValue? { writtenConfig[name] ?? defaultConfig[name] }
-    /// The options written for the check, secrets masked.
-    public private(set) var writtenConfig: [String: JSONValue]
-    /// The defaults of the options of its type, secrets masked (shared by its type's checks).
-    public private(set) var defaultConfig: [String: JSONValue]
+    /// The same, in the two layers the check's config keeps (`CheckConfig.maskedConfig`): a
+    /// result holds two shared references and copies nothing. One option: `layeredConfig["port"]`.
+    public var layeredConfig: LayeredValues
     /// The host name of the monitor that ran the check.
     public var host: String
     /// The check's uptime (0…1) over a notifier's window, when a notifier that reports it (the
@@ -50,7 +43,7 @@ public struct CheckResult: Sendable, Hashable {
     public init(
         id: String = ResultID.next(), status: Status, check: String, label: String, message: String,
         measurement: [String: JSONValue] = [:], createdMillis: Int64 = Int64(WallClock.nowMillis()),
-        elapsed: Double = 0, config: [String: JSONValue] = [:], defaultConfig: [String: JSONValue] = [:],
+        elapsed: Double = 0, config: LayeredValues = [:],
         host: String = HostName.current
     ) {
         self.id = id
@@ -61,8 +54,7 @@ public struct CheckResult: Sendable, Hashable {
         self.measurement = measurement
         self.createdMillis = createdMillis
         self.elapsed = elapsed
-        self.writtenConfig = config
-        self.defaultConfig = defaultConfig
+        self.layeredConfig = config
         self.host = host
     }
 
@@ -118,7 +110,7 @@ public struct CheckResult: Sendable, Hashable {
         if let configJSON {
             out.append(contentsOf: configJSON.utf8)
         } else {
-            JSONValue.object(config).write(into: &out)
+            layeredConfig.write(into: &out)
         }
         out.append(contentsOf: ",\"host\":".utf8)
         JSONValue.writeString(host, into: &out)
@@ -134,22 +126,6 @@ public struct CheckResult: Sendable, Hashable {
             out.append(contentsOf: ",\"agent\":".utf8)
             JSONValue.writeString(agent, into: &out)
         }
-    }
-}
-
-/// Equal when every field is, `config` compared whole (however it is split).
-extension CheckResult {
-    public static func == (a: CheckResult, b: CheckResult) -> Bool {
-        a.id == b.id && a.status == b.status && a.check == b.check && a.label == b.label && a.message == b.message
-            && a.measurement == b.measurement && a.createdMillis == b.createdMillis && a.elapsed == b.elapsed
-            && a.config == b.config && a.host == b.host && a.uptime == b.uptime && a.location == b.location
-            && a.agent == b.agent
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(id)
-        hasher.combine(status)
-        hasher.combine(createdMillis)
     }
 }
 

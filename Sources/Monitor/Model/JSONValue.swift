@@ -97,18 +97,23 @@ public enum JSONValue: Sendable, Hashable {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out.append(UInt8(ascii: "{"))
             // The members sorted as pairs: no second lookup per key.
-            var first = true
-            for (key, value) in members.sorted(by: { $0.key < $1.key }) {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                JSONValue.writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                value.write(into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+            JSONValue.writeObject(members.sorted(by: { $0.key < $1.key }), into: &out)
         }
+    }
+
+    /// Appends an object of `members`, in their order (sorted by the caller), to `out`.
+    static func writeObject(_ members: [(key: String, value: JSONValue)], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, value) in members {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            JSONValue.writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            value.write(into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     /// Formats a double the shortest way that reads back exactly; integral values keep their

@@ -284,7 +284,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
             label: scheduled.config.label, message: outcome.message, measurement: outcome.measurement,
             createdMillis: Int64(createdMillis),
             elapsed: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18,
-            config: scheduled.config.maskedWritten, defaultConfig: scheduled.config.maskedDefaults, host: host)
+            config: scheduled.config.maskedConfig, host: host)
         // `local` in a quorum's group (a run in this process has no location otherwise).
         result.location = scheduled.config.location
         return result

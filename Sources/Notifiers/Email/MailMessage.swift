@@ -125,9 +125,9 @@ struct MailMessage: Sendable {
         if deliveries.count > listLimit {
             text += "… and \(deliveries.count - listLimit) more results, not listed.\n\n"
         }
-        for result in configurations(deliveries) where !result.config.isEmpty {
+        for result in configurations(deliveries) where !result.layeredConfig.isEmpty {
             text += "The configuration for \"\(result.key)\" is:\n"
-            for (key, value) in result.config.sorted(by: { $0.key < $1.key }) {
+            for (key, value) in result.layeredConfig.sortedMembers {
                 text += "- \(key) = \(value.displayText)\n"
             }
             text += "\n"
@@ -158,9 +158,9 @@ struct MailMessage: Sendable {
         if deliveries.count > listLimit {
             html += "<p>… and \(deliveries.count - listLimit) more results, not listed.</p>\n"
         }
-        for result in configurations(deliveries) where !result.config.isEmpty {
+        for result in configurations(deliveries) where !result.layeredConfig.isEmpty {
             html += "<h4>The configuration for \"\(h(result.key))\" is:</h4>\n" + table
-            for (key, value) in result.config.sorted(by: { $0.key < $1.key }) {
+            for (key, value) in result.layeredConfig.sortedMembers {
                 html += "<tr><th align=\"left\">\(h(key))</th><td>\(h(value.displayText))</td></tr>\n"
             }
             html += "</table>\n"

@@ -12,7 +12,7 @@ extension LineProtocol.Point {
     init(result: CheckResult, configured: [String: String]) {
         var tags = configured
         for key in ["host", "port", "url"] {
-            guard let value = result.config(key) else { continue }
+            guard let value = result.layeredConfig[key] else { continue }
             switch value {
             case .string(let s): tags[key] = key == "url" ? Self.publicURL(s) : s
             case .int, .double: tags[key] = value.displayText
