@@ -10,6 +10,7 @@
 #include <netinet/icmp6.h>
 #include <linux/icmp.h>
 #include <malloc.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -56,6 +57,16 @@ static inline int clinux_limit_malloc_arenas(int arenas) {
 }
 static inline int clinux_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
+}
+
+// MADV_PAGEOUT (Linux 5.4) is missing from older C library headers; the kernel's value is 21.
+// An older kernel answers EINVAL.
+static inline int clinux_madvise_pageout(void *address, size_t length) {
+#ifdef MADV_PAGEOUT
+    return madvise(address, length, MADV_PAGEOUT);
+#else
+    return madvise(address, length, 21);
+#endif
 }
 
 #endif

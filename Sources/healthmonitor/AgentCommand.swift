@@ -54,6 +54,6 @@ struct AgentCommand: AsyncParsableCommand {
             FileOutput.standardError.write("error: agent: \(error)\n")
             throw ExitCode(2)
         }
-        try await StopControl.run([agent], shutdownTimeout: 10, logger: logger)
+        try await StopControl.run([.init(service: agent), StartupCodeRelease(logger: logger).configuration], shutdownTimeout: 10, logger: logger)
     }
 }

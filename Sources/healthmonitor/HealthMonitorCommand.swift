@@ -145,8 +145,10 @@ struct Run: AsyncParsableCommand {
                 "state_dir": "\(runtime.settings.stateDirectory)",
             ])
         // The HTTP face starts last and stops first.
+        let services = runtime.services(remote: cluster.controller) + (face.map { [$0] } ?? [])
         try await StopControl.run(
-            runtime.services(remote: cluster.controller) + (face.map { [$0] } ?? []), shutdownTimeout: runtime.settings.shutdownTimeout, logger: logger)
+            services.map { .init(service: $0) } + [StartupCodeRelease(logger: logger).configuration],
+            shutdownTimeout: runtime.settings.shutdownTimeout, logger: logger)
         for channel in runtime.channels {
             let s = channel.stats
             logger.info(

@@ -1,3 +1,4 @@
+import Foundation
 internal import CLinux
 
 #if canImport(Glibc)
@@ -45,6 +46,41 @@ public enum MemoryTuning {
     /// of the size word before it (glibc's `chunk_is_mmapped`).
     static func isMapped(_ pointer: UnsafeMutableRawPointer) -> Bool {
         (pointer - MemoryLayout<Int>.size).load(as: Int.self) & 2 != 0
+    }
+
+    /// Gives back the pages of the executable that starting touched (`madvise(MADV_PAGEOUT)` over
+    /// its read-only mappings), once the runtime is built; returns the bytes advised (0 where the
+    /// kernel has no MADV_PAGEOUT, before Linux 5.4).
+    ///
+    /// Starting runs code that never runs again (argument parsing, YAML, config validation,
+    /// service set-up), spread over a 26 MB text and 38 MB read-only data. Each page touched
+    /// maps its neighbours too (the kernel's fault-around, 64 KB), so after start about 19 MB of
+    /// the binary is resident, of which the running monitor uses about 6 MB. Paged out, what the
+    /// checks, notifiers and history run is faulted back in (from the page cache) within a
+    /// second. Pages another process maps too (a second monitor) are left alone by the kernel.
+    @discardableResult
+    public static func releaseStartupCode() -> Int {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8), let executable = executablePath() else { return 0 }
+        var advised = 0
+        for line in maps.split(separator: "\n") {
+            // address perms offset device inode path
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, fields[5].trimmingPrefix(while: { $0 == " " }) == executable, !fields[1].contains("w"),
+                let dash = fields[0].firstIndex(of: "-"), let low = UInt(fields[0][..<dash], radix: 16),
+                let high = UInt(fields[0][fields[0].index(after: dash)...], radix: 16), high > low,
+                let start = UnsafeMutableRawPointer(bitPattern: low)
+            else { continue }
+            if clinux_madvise_pageout(start, Int(high - low)) == 0 { advised += Int(high - low) }
+        }
+        return advised
+    }
+
+    /// The path of the running executable (`/proc/self/exe`).
+    private static func executablePath() -> Substring? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return Substring(String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
     /// Returns the heap's free pages to the system (`malloc_trim`). glibc keeps memory freed in
