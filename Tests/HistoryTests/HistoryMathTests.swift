@@ -1,6 +1,6 @@
 import Foundation
 import HistorySQLite
-import Monitor
+@testable import Monitor
 import Report
 import Testing
 
@@ -158,6 +158,31 @@ func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency
         for q in [0.0, 0.5, 0.99, 1.0] { #expect(merged.quantile(q) == whole.quantile(q)) }
         let decoded = LatencyHistogram(encoded: whole.encoded)
         #expect(decoded?.buckets == whole.buckets && decoded?.encoded == whole.encoded)
+    }
+
+    /// Up to `fewLimit` values the buckets are kept one index per value, beyond it dense; the
+    /// form depends on the number of values only, so a histogram equals (and hashes as) its
+    /// twin built another way: added, merged from parts in any order, decoded.
+    @Test(arguments: [5, 32, 33, 200]) func aHistogramEqualsItsTwinsWhateverItsForm(values: Int) {
+        var rng = SplitMix(seed: UInt64(values))
+        // Multiples of 1/1024: their sum is exact in any order, so the twins' sums are equal too.
+        let samples = (0..<values).map { _ in rng.next() % 8 == 0 ? 0 : Double(1 + rng.next() % 5000) / 1024 }
+        var added = LatencyHistogram()
+        for v in samples { added.add(v) }
+        let bucketed = samples.filter { $0 > 0.001 }.count
+        #expect(added.isCompact == (bucketed <= LatencyHistogram.fewLimit), "\(bucketed) values in buckets")
+        var parts = [LatencyHistogram](repeating: LatencyHistogram(), count: 4)
+        for (i, v) in samples.enumerated() { parts[i % 4].add(v) }
+        var merged = LatencyHistogram()
+        for part in parts.shuffled(using: &rng) { merged.merge(part) }
+        var intoDense = parts[0]
+        for part in parts.dropFirst().reversed() { intoDense.merge(part) }
+        let decoded = LatencyHistogram(encoded: added.encoded)
+        for twin in [merged, intoDense, decoded] {
+            #expect(twin == added && twin?.hashValue == added.hashValue)
+        }
+        #expect(merged.buckets == added.buckets && merged.quantile(0.5) == added.quantile(0.5) && merged.quantile(0.99) == added.quantile(0.99))
+        #expect(added.buckets.values.reduce(0, +) == samples.count)
     }
 
     /// The stored text of a histogram is a file format (history files written by earlier
