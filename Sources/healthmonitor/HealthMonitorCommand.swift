@@ -144,6 +144,8 @@ struct Run: AsyncParsableCommand {
                 "notifiers": "\(runtime.channels.map(\.config.name).joined(separator: ","))",
                 "state_dir": "\(runtime.settings.stateDirectory)",
             ])
+        // The code that read the config, now (the services have their own), and again once they run.
+        MemoryTuning.releaseStartupCode()
         // The HTTP face starts last and stops first.
         let services = runtime.services(remote: cluster.controller) + (face.map { [$0] } ?? [])
         try await StopControl.run(
