@@ -17,7 +17,7 @@ import Glibc
         // A copy of its own: the kernel leaves alone the pages another process maps too (the
         // monitors other tests run from the same file).
         let executable = directory + "/healthmonitor"
-        try FileManager.default.copyItem(atPath: SinkIntegrationTests.MonitorRestartIntegrationTests.executable, toPath: executable)
+        try Self.copy(SinkIntegrationTests.MonitorRestartIntegrationTests.executable, to: executable)
         let config = """
             settings: {state_dir: \(directory)/state}
             checks:
@@ -28,8 +28,8 @@ import Glibc
             """
         try FileSystem.writeAtomically(config, to: "\(directory)/config.yml")
         let output = "\(directory)/monitor.log"
-        let monitor = try ChildProcess(
-            executable, ["run", "--config", "\(directory)/config.yml", "--log-level", "debug"], output: output, errorsToOutput: true)
+        let monitor = try await Self.start(
+            executable, ["run", "--config", "\(directory)/config.yml", "--log-level", "debug"], output: output)
         func log() -> String { (try? FileSystem.readText(output)) ?? "" }
         // The most of its file resident before the page-out, sampled every 50 ms.
         var before = 0
@@ -48,6 +48,42 @@ import Glibc
         try? FileManager.default.removeItem(atPath: executable)
         #expect(runsOn && status == 0, "\(log())")
         #expect(before > 4096 && after < before * 3 / 4, "resident of its file: \(before) kB before, \(after) kB after")
+    }
+
+    /// Copies `source` to `target` (executable, on disk) through a descriptor no child process keeps:
+    /// close-on-exec, so a test server another test spawns meanwhile does not hold it open for
+    /// writing (the copy could then not be run: "Text file busy").
+    static func copy(_ source: String, to target: String) throws {
+        let from = open(source, O_RDONLY | O_CLOEXEC)
+        let to = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        defer {
+            if from >= 0 { close(from) }
+            if to >= 0 { close(to) }
+        }
+        struct CopyError: Error { var description: String }
+        guard from >= 0, to >= 0 else { throw CopyError(description: "cannot open \(source) or \(target): errno \(errno)") }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+            // Written back before it runs: the kernel pages out clean pages only (a dirty page
+            // of the fresh copy is written first and stays resident).
+            if count == 0 { return _ = fsync(to) }
+            let written = buffer.withUnsafeBytes { write(to, $0.baseAddress, count) }
+            guard count > 0, written == count else { throw CopyError(description: "cannot copy \(source): errno \(errno)") }
+        }
+    }
+
+    /// Starts the copy; tried again while a child that another test spawned in the instant of
+    /// the copy still holds it (until that child's exec closes it).
+    static func start(_ executable: String, _ arguments: [String], output: String) async throws -> ChildProcess {
+        for _ in 0..<50 {
+            do {
+                return try ChildProcess(executable, arguments, output: output, errorsToOutput: true)
+            } catch let error as ChildProcess.SpawnError where error.description.contains("Text file busy") {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        return try ChildProcess(executable, arguments, output: output, errorsToOutput: true)
     }
 
     /// Kilobytes of process `pid` resident from mappings of `file` (`/proc/PID/smaps`).
