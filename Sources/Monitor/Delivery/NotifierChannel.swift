@@ -66,16 +66,17 @@ public final class NotifierChannel: Sendable {
     }
 
     /// Applies the report policy and queues the result if it is to be sent. Never waits.
-    public func offer(_ result: CheckResult) {
-        guard let reason = decide(result) else { return }
+    /// `key`: the result's `key`, when the caller has it.
+    public func offer(_ result: CheckResult, key: String? = nil) {
+        guard let reason = decide(result, key: key) else { return }
         enqueue(Delivery(result: result, reason: reason))
     }
 
     /// Shows the result to an observing notifier, then applies the report policy: why to
-    /// deliver it, or `nil`. Never waits.
-    public func decide(_ result: CheckResult) -> ReportReason? {
+    /// deliver it, or `nil`. Never waits. `key`: the result's `key`, when the caller has it.
+    public func decide(_ result: CheckResult, key: String? = nil) -> ReportReason? {
         observer?.observe(result)
-        return policies.observe(result)
+        return policies.observe(result, key: key)
     }
 
     /// Queues a delivery regardless of policy (used by `once` and tests). Never waits.

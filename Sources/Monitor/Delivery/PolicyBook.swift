@@ -61,20 +61,28 @@ public final class PolicyBook: Sendable {
     /// Feeds a result; returns why to deliver it, or `nil`. Never blocks: an alert transition is
     /// announced on `alertTransitions` for saving, not written here (this runs on the check's
     /// task, and a save is an `fsync`).
-    public func observe(_ result: CheckResult) -> ReportReason? {
+    ///
+    /// `key`: the result's `key` when the caller has it (made once per result, not per
+    /// notifier: `CheckResult.key` builds the text on each read).
+    public func observe(_ result: CheckResult, key: String? = nil) -> ReportReason? {
         // `always` needs no memory: skip the lock and the state file on the hottest path.
         if basePolicy.mode == .always { return .always }
-        let policy = overrides[result.key] ?? basePolicy
+        let key = key ?? result.key
+        let policy = overrides.isEmpty ? basePolicy : overrides[key] ?? basePolicy
         let time = Double(result.createdMillis) / 1000
         let (reason, alertChanged) = book.withLock { b -> (ReportReason?, Bool) in
-            var state = b.states[result.key] ?? PolicyState()
-            let before = state
-            let reason = policy.observe(result.status, at: time, state: &state)
-            b.states[result.key] = state
-            if state != before { b.dirty = true }
-            let alertChanged = state.lastSent != before.lastSent || state.openAlert != before.openAlert
-                || state.streakAlerted != before.streakAlerted || state.lastAlertTime != before.lastAlertTime
-            return (reason, alertChanged)
+            var outcome: (reason: ReportReason?, changed: Bool, alertChanged: Bool) = (nil, false, false)
+            func observe(_ state: inout PolicyState) {
+                let before = state
+                let reason = policy.observe(result.status, at: time, state: &state)
+                let alertChanged = state.lastSent != before.lastSent || state.openAlert != before.openAlert
+                    || state.streakAlerted != before.streakAlerted || state.lastAlertTime != before.lastAlertTime
+                outcome = (reason, state != before, alertChanged)
+            }
+            // In place: one lookup of the key, not a read and a write.
+            observe(&b.states[key, default: PolicyState()])
+            if outcome.changed { b.dirty = true }
+            return (outcome.reason, outcome.alertChanged)
         }
         if alertChanged { alertTransitionsContinuation.yield() }
         return reason

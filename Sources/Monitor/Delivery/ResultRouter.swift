@@ -49,21 +49,23 @@ public final class ResultRouter: Sendable {
             let key = key ?? result.key
             if let overall = quorum.overall(after: result, key: key, host: host) {
                 record(result, key: key)
-                record(overall, key: overall.key)
-                deliver(overall)
+                let overallKey = overall.key
+                record(overall, key: overallKey)
+                deliver(overall, key: overallKey)
                 return
             }
         }
+        // The key made once per result, for every table and notifier policy keyed by it.
+        let key = key ?? result.key
         record(result, key: key)
-        deliver(result)
+        deliver(result, key: key)
     }
 
     /// Records a result in the history, the live status and the metrics (`key`: its key, when
     /// the caller has it).
-    private func record(_ result: CheckResult, key: String?) {
+    private func record(_ result: CheckResult, key: String) {
         guard !histories.isEmpty || live != nil || metrics != nil else { return }
-        // All read the key and the main time: made once per result here.
-        let key = key ?? result.key
+        // All read the main time: made once per result here.
         let time = ResponseTime.of(result)?.avg
         for history in histories { history.record(result, key: key, responseTimeMs: time) }
         live?.observe(result, key: key, responseTimeMs: time)
@@ -71,11 +73,11 @@ public final class ResultRouter: Sendable {
     }
 
     /// Hands a result to the notifiers.
-    private func deliver(_ result: CheckResult) {
+    private func deliver(_ result: CheckResult, key: String) {
         if let intake {
             intake.submit(result)
         } else {
-            for channel in channels { channel.offer(result) }
+            for channel in channels { channel.offer(result, key: key) }
         }
         routed.add(1, ordering: .relaxed)
         lastRouted.store(result.createdMillis, ordering: .relaxed)
