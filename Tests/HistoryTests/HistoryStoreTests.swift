@@ -367,9 +367,12 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         let withRecords = early.filter { $0.records > 0 }.count
         let withRollups = early.filter { $0.rollups > 0 }.count
         #expect(withRollups >= 1 && withRollups <= Int(elapsed / 0.6) + 1, "rollups every 600 ms over \(elapsed) s: \(early)")
-        // Relative to the rollup rounds, not a count of writes: under ThreadSanitizer's stalls
-        // the recorder thread ran a handful of times in the 1.5 s.
-        #expect(withRecords >= 2 * withRollups, "results every 50 ms, rollups every 600 ms: \(early)")
+        // Only where this loop itself ran: under ThreadSanitizer's stalls on one host every
+        // thread stood still for most of the 1.5 s, this loop sent 2 results and the recorder
+        // wrote twice (one with the results, one with the rollups).
+        if sent >= 40 {
+            #expect(withRecords >= 2 * withRollups, "results every 50 ms, rollups every 600 ms: \(early)")
+        }
         await recorder.flush()
         #expect(store.appends.reduce(0) { $0 + $1.records } == sent - 1)
         let rollups = try store.rollups(key: "hostport/a", fromHour: 0, toHour: .max)
