@@ -145,7 +145,7 @@ struct Run: AsyncParsableCommand {
                 "state_dir": "\(runtime.settings.stateDirectory)",
             ])
         // The code that read the config, now (the services have their own), and again once they run.
-        MemoryTuning.releaseStartupCode()
+        StartupCodeRelease.release(after: "config", logger: logger)
         // The HTTP face starts last and stops first.
         let services = runtime.services(remote: cluster.controller) + (face.map { [$0] } ?? [])
         try await StopControl.run(

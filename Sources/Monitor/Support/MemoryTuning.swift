@@ -49,8 +49,7 @@ public enum MemoryTuning {
     }
 
     /// Gives back the pages of the executable that starting touched (`madvise(MADV_PAGEOUT)` over
-    /// its read-only mappings), once the runtime is built; returns the bytes advised (0 where the
-    /// kernel has no MADV_PAGEOUT, before Linux 5.4).
+    /// its read-only mappings), once the runtime is built.
     ///
     /// Starting runs code that never runs again (argument parsing, YAML, config validation,
     /// service set-up), spread over a 26 MB text and 38 MB read-only data. Each page touched
@@ -63,9 +62,13 @@ public enum MemoryTuning {
     ///
     /// `MADV_PAGEOUT`, never `MADV_DONTNEED`: the read-only mappings include the relocated data
     /// (RELRO), private copies that `DONTNEED` would discard and `PAGEOUT` swaps or keeps.
+    ///
+    /// Returns the bytes advised (0 where the kernel has no MADV_PAGEOUT, before Linux 5.4) and
+    /// the kilobytes of the executable resident before and after, for the log.
     @discardableResult
-    public static func releaseStartupCode() -> Int {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8), let executable = executablePath() else { return 0 }
+    public static func releaseStartupCode() -> (advisedBytes: Int, residentKilobytesBefore: Int, residentKilobytesAfter: Int) {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8), let executable = executablePath() else { return (0, 0, 0) }
+        let before = residentKilobytes(of: executable)
         var advised = 0
         for line in maps.split(separator: "\n") {
             // address perms offset device inode path
@@ -77,7 +80,22 @@ public enum MemoryTuning {
             else { continue }
             if clinux_madvise_pageout(start, Int(high - low)) == 0 { advised += Int(high - low) }
         }
-        return advised
+        return (advised, before, residentKilobytes(of: executable))
+    }
+
+    /// Kilobytes of this process resident from mappings of `file` (`/proc/self/smaps`).
+    static func residentKilobytes(of file: Substring) -> Int {
+        guard let smaps = try? String(contentsOfFile: "/proc/self/smaps", encoding: .utf8) else { return 0 }
+        var inFile = false
+        var total = 0
+        for line in smaps.split(separator: "\n") {
+            if let first = line.first, first.isHexDigit, line.contains("-") {
+                inFile = line.hasSuffix(" " + file)
+            } else if inFile && line.hasPrefix("Rss:") {
+                total += Int(line.dropFirst(4).trimmingPrefix(while: { $0 == " " }).prefix(while: \.isNumber)) ?? 0
+            }
+        }
+        return total
     }
 
     /// The path of the running executable (`/proc/self/exe`).
