@@ -45,8 +45,9 @@ public final class ResultRouter: Sendable {
                 "result",
                 metadata: ["check": "\(result.key)", "status": "\(result.status.rawValue)", "message": "\(result.message)"])
         }
+        // The key made once per result, for every table and notifier policy keyed by it.
+        let key = key ?? result.key
         if let quorum {
-            let key = key ?? result.key
             if let overall = quorum.overall(after: result, key: key, host: host) {
                 record(result, key: key)
                 let overallKey = overall.key
@@ -55,8 +56,6 @@ public final class ResultRouter: Sendable {
                 return
             }
         }
-        // The key made once per result, for every table and notifier policy keyed by it.
-        let key = key ?? result.key
         record(result, key: key)
         deliver(result, key: key)
     }
@@ -75,7 +74,7 @@ public final class ResultRouter: Sendable {
     /// Hands a result to the notifiers.
     private func deliver(_ result: CheckResult, key: String) {
         if let intake {
-            intake.submit(result)
+            intake.submit(result, key: key)
         } else {
             for channel in channels { channel.offer(result, key: key) }
         }
