@@ -38,7 +38,7 @@ public final class IntakeLog: @unchecked Sendable {
     private let channels: [NotifierChannel]
     private let durableByName: [String: NotifierChannel]
     private let logger: Logger
-    private let inbox: Handoff<CheckResult>
+    private let inbox: Handoff<Submitted>
     private let thread: DedicatedThread
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
@@ -68,10 +68,17 @@ public final class IntakeLog: @unchecked Sendable {
         for channel in channels where channel.isDurable { channel.journaled = true }
     }
 
-    /// Takes a result for the notifiers. Never waits.
-    public func submit(_ result: CheckResult) {
+    /// A result waiting for the log's thread, with its key (made once, for every policy).
+    private struct Submitted: Sendable {
+        var result: CheckResult
+        var key: String
+    }
+
+    /// Takes a result for the notifiers (`key`: its `key`, when the caller has it made).
+    /// Never waits.
+    public func submit(_ result: CheckResult, key: String? = nil) {
         submitted.add(1, ordering: .sequentiallyConsistent)
-        inbox.push([result])
+        inbox.push([Submitted(result: result, key: key ?? result.key)])
     }
 
     /// Starts the log's thread: replays what an earlier run left, then serves `submit`.
@@ -124,18 +131,19 @@ public final class IntakeLog: @unchecked Sendable {
     }
 
     /// Applies the policies, writes what a durable notifier wants, then queues the deliveries.
-    private func process(_ batch: [CheckResult]) {
+    private func process(_ batch: [Submitted]) {
         var lines: [String] = []
         var firstLogged: UInt64?
         var plan: [(result: CheckResult, seq: UInt64, targets: [(NotifierChannel, ReportReason)])] = []
         plan.reserveCapacity(batch.count)
-        for result in batch {
+        for entry in batch {
+            let result = entry.result
             let seq = nextSeq
             nextSeq += 1
             var targets: [(NotifierChannel, ReportReason)] = []
             var durable: [String: JSONValue] = [:]
             for channel in channels {
-                guard let reason = channel.decide(result) else { continue }
+                guard let reason = channel.decide(result, key: entry.key) else { continue }
                 targets.append((channel, reason))
                 if channel.isDurable { durable[channel.config.name] = .string(reason.rawValue) }
             }
