@@ -34,7 +34,9 @@ public final class RequestedChecks: Sendable {
         init(optionsJSON: String, check: ScheduledCheck) {
             self.optionsJSON = optionsJSON
             self.check = check
-            configJSON = JSONValue.object(check.config.maskedConfig.merged).json()
+            var out: [UInt8] = []
+            check.config.maskedConfig.write(into: &out)
+            configJSON = String(decoding: out, as: UTF8.self)
         }
     }
 
