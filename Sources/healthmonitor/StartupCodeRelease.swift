@@ -22,12 +22,18 @@ struct StartupCodeRelease: Service {
 
     /// Pages out the startup code and logs (debug) what of the executable was resident before
     /// and after: `startup code paged out phase=services resident_kb_before=9816 resident_kb_after=1204`.
+    /// Measured only when the log shows debug.
     static func release(after phase: String, logger: Logger) {
-        let (advised, before, after) = MemoryTuning.releaseStartupCode()
+        guard logger.logLevel <= .debug else {
+            MemoryTuning.releaseStartupCode()
+            return
+        }
+        let (advised, resident) = MemoryTuning.releaseStartupCode(measuring: true)
         logger.debug(
             "startup code paged out",
             metadata: [
-                "phase": "\(phase)", "advised_bytes": "\(advised)", "resident_kb_before": "\(before)", "resident_kb_after": "\(after)",
+                "phase": "\(phase)", "advised_bytes": "\(advised)",
+                "resident_kb_before": "\(resident?.before ?? 0)", "resident_kb_after": "\(resident?.after ?? 0)",
             ])
     }
 

@@ -63,12 +63,13 @@ public enum MemoryTuning {
     /// `MADV_PAGEOUT`, never `MADV_DONTNEED`: the read-only mappings include the relocated data
     /// (RELRO), private copies that `DONTNEED` would discard and `PAGEOUT` swaps or keeps.
     ///
-    /// Returns the bytes advised (0 where the kernel has no MADV_PAGEOUT, before Linux 5.4) and
-    /// the kilobytes of the executable resident before and after, for the log.
+    /// Returns the bytes advised (0 where the kernel has no MADV_PAGEOUT, before Linux 5.4) and,
+    /// when `measuring` (for a debug log: it reads `/proc/self/smaps` twice), the kilobytes of
+    /// the executable resident before and after.
     @discardableResult
-    public static func releaseStartupCode() -> (advisedBytes: Int, residentKilobytesBefore: Int, residentKilobytesAfter: Int) {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8), let executable = executablePath() else { return (0, 0, 0) }
-        let before = residentKilobytes(of: executable)
+    public static func releaseStartupCode(measuring: Bool = false) -> (advisedBytes: Int, residentKilobytes: (before: Int, after: Int)?) {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8), let executable = executablePath() else { return (0, nil) }
+        let before = measuring ? residentKilobytes(of: executable) : 0
         var advised = 0
         for line in maps.split(separator: "\n") {
             // address perms offset device inode path
@@ -80,7 +81,7 @@ public enum MemoryTuning {
             else { continue }
             if clinux_madvise_pageout(start, Int(high - low)) == 0 { advised += Int(high - low) }
         }
-        return (advised, before, residentKilobytes(of: executable))
+        return (advised, measuring ? (before, residentKilobytes(of: executable)) : nil)
     }
 
     /// Kilobytes of this process resident from mappings of `file` (`/proc/self/smaps`).
