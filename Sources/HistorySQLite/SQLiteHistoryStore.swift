@@ -35,6 +35,10 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     /// The hour whose `result_hours` rows this connection wrote, and their checks: each check's
     /// first result of an hour adds the row, the others look nothing up.
     private var notedHour: (hour: Int64, keys: Set<String>) = (.min, [])
+    /// Milliseconds of one slot of `results_by_slot` in this file (see `newSlotMillis`).
+    public private(set) var slotMillis = SQLiteHistoryStore.legacySlotMillis
+    /// Slots per hour (`slotMillis` divides an hour).
+    private var slotsPerHour: Int64 { HistoryMath.hourMillis / slotMillis }
     /// Prepared statements by SQL text, kept for the connection's life (used under `lock`).
     private var statements: [String: OpaquePointer] = [:]
 
@@ -60,6 +64,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         if !readOnly {
             let hadResults = try tableExists("results")
             let hadChanges = try tableExists("changes")
+            let hadSlots = try tableExists("results_by_slot")
             try exec(
                 """
                 PRAGMA journal_mode=WAL;
@@ -77,7 +82,13 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                     PRIMARY KEY(key, created_ms, id)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS certificates(
                     key TEXT NOT NULL PRIMARY KEY, checked_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS format(name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
                 """)
+            // The slot of a file's raw results is fixed when its `results_by_slot` is made: a
+            // file from before the `format` table has the legacy slot.
+            let slot = hadSlots ? Self.legacySlotMillis : Self.newSlotMillis
+            try exec("INSERT OR IGNORE INTO format(name, value) VALUES('slot_ms', \(slot))")
+            slotMillis = try storedSlotMillis() ?? slot
             try exec(Self.rollupTables)
             if hadResults && !hadChanges {
                 // A history from a version without the `changes` table: derive it once.
@@ -102,6 +113,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
             hasSlots = try tableExists("results_by_slot")
             hasRecentRollups = try tableExists("rollups_recent")
             hasKeyOrderedResults = try tableExists("results")
+            if try tableExists("format"), let stored = try storedSlotMillis() { slotMillis = stored }
         }
     }
 
@@ -273,13 +285,27 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     /// third of the recorder's time).
     static let rowsPerInsert = 64
 
-    /// Milliseconds of one slot of `results_by_slot`. The raw results are stored in time order,
-    /// (slot, key, created): a batch's rows land on the pages of the newest slot or two, side
-    /// by side for all checks. In check order (the older `results`), each check's rows went to
-    /// a page of its own, so a batch rewrote one page per check, and more as the file grew.
-    /// Reading one check costs a lookup per slot in the hours it has results.
-    static let slotMillis: Int64 = 10_000
-    static let slotsPerHour = HistoryMath.hourMillis / slotMillis
+    /// Milliseconds of one slot of `results_by_slot` in a new file. The raw results are stored
+    /// in time order, (slot, key, created): a batch's rows land on the pages of the newest slot
+    /// or two, side by side for all checks. In check order (the older `results`), each check's
+    /// rows went to a page of its own, so a batch rewrote one page per check, and more as the
+    /// file grew. Reading one check costs a lookup per slot in the hours it has results.
+    ///
+    /// Within a slot the rows are in check order, so a batch (2,000 results) adds a row to
+    /// nearly every page of its slot. With 10,000 checks at `sleep: 1`, 10-second slots (the
+    /// legacy size) grew to 2,500 pages, more than SQLite's 2 MB cache: each result cost 1.6 KB
+    /// of WAL writes and 1.7 KB of reads. With 2-second slots it costs 0.4 KB and 0.15 KB
+    /// (1-second slots: 0.32 and 0.13 KB, for twice the lookups of a dense read).
+    public static let newSlotMillis: Int64 = 2_000
+    /// The slot of files made before the `format` table (2026-12-04).
+    public static let legacySlotMillis: Int64 = 10_000
+
+    /// The slot size the file records (`format`), if it records one.
+    private func storedSlotMillis() throws(Failure) -> Int64? {
+        let stored = try query("SELECT value FROM format WHERE name = 'slot_ms'", bind: []) { sqlite3_column_int64($0, 0) }.first
+        guard let stored, stored > 0, HistoryMath.hourMillis % stored == 0 else { return nil }
+        return stored
+    }
 
     /// The INSERT of `rows` results into `table` (`results_by_slot`, with the slot, or
     /// `changes`), by table and row count (1 or `rowsPerInsert`): made once, not per batch.
@@ -312,7 +338,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 if let latency = record.latencyMs { sqlite3_bind_double(insert, base + 5, latency) } else { sqlite3_bind_null(insert, base + 5) }
                 bindText(insert, base + 6, record.message)
                 sqlite3_bind_double(insert, base + 7, record.sleep)
-                if slotted { sqlite3_bind_int64(insert, base + 8, HistoryMath.floorDiv(record.createdMillis, Self.slotMillis)) }
+                if slotted { sqlite3_bind_int64(insert, base + 8, HistoryMath.floorDiv(record.createdMillis, slotMillis)) }
             }
             try step(insert)
             start += count
@@ -329,10 +355,10 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                     bind: [.text(key), .int(from), .int(to)], row: { Self.record($0) })
             }
             guard hasSlots else { return out }
-            let (firstSlot, lastSlot) = (HistoryMath.floorDiv(from, Self.slotMillis), HistoryMath.floorDiv(to - 1, Self.slotMillis))
+            let (firstSlot, lastSlot) = (HistoryMath.floorDiv(from, slotMillis), HistoryMath.floorDiv(to - 1, slotMillis))
             // The check's hours with results, in runs of consecutive hours: one scan of slots per run.
             var runs: [(first: Int64, last: Int64)] = []
-            for hour in try resultHours(key: key, from: HistoryMath.floorDiv(firstSlot, Self.slotsPerHour), through: HistoryMath.floorDiv(lastSlot, Self.slotsPerHour), newestFirst: false) {
+            for hour in try resultHours(key: key, from: HistoryMath.floorDiv(firstSlot, slotsPerHour), through: HistoryMath.floorDiv(lastSlot, slotsPerHour), newestFirst: false) {
                 if let run = runs.last, run.last + 1 == hour { runs[runs.count - 1].last = hour } else { runs.append((hour, hour)) }
             }
             let lookups = """
@@ -346,7 +372,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
                 """
             let before = out.count
             for run in runs {
-                let low = max(run.first * Self.slotsPerHour, firstSlot), high = min((run.last + 1) * Self.slotsPerHour - 1, lastSlot)
+                let low = max(run.first * slotsPerHour, firstSlot), high = min((run.last + 1) * slotsPerHour - 1, lastSlot)
                 out += try query(
                     try fewRows(low: low, high: high) ? rows : lookups, bind: [.int(low), .int(high), .text(key), .int(from), .int(to)], row: { Self.record($0) })
             }
@@ -402,10 +428,10 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         guard before > .min else { return nil }
         return try lock.withLock { _ throws(Failure) in
             if hasSlots {
-                let lastSlot = HistoryMath.floorDiv(before - 1, Self.slotMillis)
+                let lastSlot = HistoryMath.floorDiv(before - 1, slotMillis)
                 // Newest hour first: results in the new table are newer than any of an older version's.
-                for hour in try resultHours(key: key, from: .min, through: HistoryMath.floorDiv(lastSlot, Self.slotsPerHour), newestFirst: true) {
-                    let (low, high) = (hour * Self.slotsPerHour, min((hour + 1) * Self.slotsPerHour - 1, lastSlot))
+                for hour in try resultHours(key: key, from: .min, through: HistoryMath.floorDiv(lastSlot, slotsPerHour), newestFirst: true) {
+                    let (low, high) = (hour * slotsPerHour, min((hour + 1) * slotsPerHour - 1, lastSlot))
                     if let newest = try newest(key: key, before: before, low: low, high: high) { return newest }
                 }
             }
@@ -475,7 +501,7 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
         try lock.withLock { _ throws(Failure) in
             try exec(
                 """
-                DELETE FROM results_by_slot WHERE slot <= \(HistoryMath.floorDiv(resultsBefore, Self.slotMillis)) AND created_ms < \(resultsBefore);
+                DELETE FROM results_by_slot WHERE slot <= \(HistoryMath.floorDiv(resultsBefore, slotMillis)) AND created_ms < \(resultsBefore);
                 DELETE FROM result_hours WHERE hour < \(HistoryMath.floorDiv(resultsBefore, HistoryMath.hourMillis));
                 DELETE FROM rollups WHERE hour < \(rollupsBefore);
                 DELETE FROM rollups_recent WHERE hour < \(rollupsBefore);

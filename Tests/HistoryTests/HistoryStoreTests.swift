@@ -160,7 +160,7 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         #expect(try upgraded.results(key: "ping/x", from: 0, to: .max) == later)
         #expect(try upgraded.last(key: "ping/x", before: 5 * 60_000) == nil)
         let tables = try sqliteRows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", in: path)
-        #expect(tables == [["certificates"], ["changes"], ["result_hours"], ["results_by_slot"], ["rollups"], ["rollups_recent"]])
+        #expect(tables == [["certificates"], ["changes"], ["format"], ["result_hours"], ["results_by_slot"], ["rollups"], ["rollups_recent"]])
     }
 
     /// The newest two hours' rollups are kept apart (time order) and move to the archive (check
@@ -193,15 +193,29 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         #expect(try store.rollups(key: "ping/a", fromHour: 0, toHour: 6).map(\.hour) == [5])
     }
 
-    /// Raw results are kept in 10-second slots, found through the hours each check has
-    /// results in: every window and every `last` agrees with a plain filter over what was
-    /// written (checks that run every second, every few minutes, and with hours-long gaps;
-    /// windows and times on and off slot and hour boundaries; after a prune).
+    /// Raw results are kept in slots (2 s; 10 s in a file made before the `format` table),
+    /// found through the hours each check has results in: every window and every `last` agrees
+    /// with a plain filter over what was written (checks that run every second, every few
+    /// minutes, and with hours-long gaps; windows and times on and off slot and hour
+    /// boundaries; after a prune).
     /// Both ways of reading a range of slots: a lookup per slot (0), row by row (1,000,000), and
     /// the default, which picks one by the number of rows.
-    @Test(arguments: [0, 1_000_000, 40] as [Int64])
-    func rawResultsAreFoundAcrossSlotsAndHoursAsAPlainFilterFindsThem(rowsScannedPerSlot: Int64) throws {
-        let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite", rowsScannedPerSlot: rowsScannedPerSlot)
+    @Test(arguments: [0, 1_000_000, 40] as [Int64], [false, true])
+    func rawResultsAreFoundAcrossSlotsAndHoursAsAPlainFilterFindsThem(rowsScannedPerSlot: Int64, legacySlots: Bool) throws {
+        let path = scratch() + "/history.sqlite"
+        if legacySlots {
+            // A file of the version before the `format` table: its slots stay 10 s.
+            _ = try SQLiteHistoryStore(path: path)
+            var db: OpaquePointer?
+            #expect(sqlite3_open(path, &db) == SQLITE_OK)
+            #expect(sqlite3_exec(db, "DROP TABLE format", nil, nil, nil) == SQLITE_OK)
+            sqlite3_close(db)
+        }
+        let slot = legacySlots ? SQLiteHistoryStore.legacySlotMillis : SQLiteHistoryStore.newSlotMillis
+        let store = try SQLiteHistoryStore(path: path, rowsScannedPerSlot: rowsScannedPerSlot)
+        #expect(store.slotMillis == slot)
+        #expect(try SQLiteHistoryStore(path: path, readOnly: true).slotMillis == slot)
+        #expect(try sqliteRows("SELECT value FROM format WHERE name = 'slot_ms'", in: path) == [["\(slot)"]])
         var rng = SplitMix(seed: 11)
         let start: Int64 = 1_800_000_000_000 - 1_800_000_000_000 % h  // on an hour
         var all: [HistoryRecord] = []
@@ -214,6 +228,7 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         }
         all.sort { $0.createdMillis < $1.createdMillis }
         for batch in stride(from: 0, to: all.count, by: 997) { try store.append(Array(all[batch..<min(batch + 997, all.count)]), changes: [], rollups: []) }
+        #expect(try sqliteRows("SELECT count(*), sum(slot = created_ms / \(slot)) FROM results_by_slot", in: path) == [["\(all.count)", "\(all.count)"]])
         let keys = ["ping/fast", "hostport/slow", "download/gappy", "ping/none"]
         func agrees(from floor: Int64) throws {
             var edges: [Int64] = [.min, -1, 0, start - h, start, start + 10_000, start + h - 1, start + h, start + 6 * h, .max]
