@@ -6,3 +6,9 @@
 static inline int hm_sqlite3_bind_text_n(sqlite3_stmt *statement, int index, const char *text, int length) {
     return sqlite3_bind_text(statement, index, text ? text : "", text ? length : 0, SQLITE_TRANSIENT);
 }
+
+// Binds `length` bytes of UTF-8 text without a copy (SQLITE_STATIC): `text` must stay valid and
+// unchanged until the statement is stepped and reset, and bound again before its next step.
+static inline int hm_sqlite3_bind_text_static(sqlite3_stmt *statement, int index, const char *text, int length) {
+    return sqlite3_bind_text(statement, index, text ? text : "", text ? length : 0, SQLITE_STATIC);
+}

@@ -65,6 +65,25 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         #expect(try store.rollups(key: "ping/x", fromHour: 0, toHour: 1).isEmpty)
     }
 
+    /// Texts are stored as written, whatever their length and script, in a batch that fills whole
+    /// 64-row INSERTs and single-row ones (the texts of a statement are bound from one buffer).
+    @Test func textsOfEveryLengthAndScriptReadBackAsWritten() throws {
+        let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
+        let messages = ["", "a", "connected to db:5432", "Ünïcödé ✓ 🚀 ошибка", String(repeating: "long message ", count: 40), "tab\tand\nnewline"]
+        let records = (0..<131).map { n in
+            HistoryRecord(
+                id: n % 2 == 0 ? "id\(n)" : "a-longer-result-identifier-\(n)", key: n % 3 == 0 ? "ping/ß\(n % 4)" : "hostport/a-rather-long-label-\(n % 4)",
+                createdMillis: 1_000 * Int64(n), success: n % 5 != 0, latencyMs: n % 7 == 0 ? nil : Double(n) / 4,
+                message: messages[n % messages.count], sleep: 1)
+        }
+        try store.append(records, changes: [], rollups: [])
+        let keys = Set(records.map(\.key))
+        var read: [HistoryRecord] = []
+        for key in keys { read += try store.results(key: key, from: 0, to: .max) }
+        #expect(read.count == records.count)
+        #expect(read.sorted { $0.createdMillis < $1.createdMillis } == records)
+    }
+
     /// The newest certificate expiry per check is kept (not one per result), and the report
     /// says when it expires: JSON, and a table section that marks one under 14 days.
     @Test func theNewestCertificateExpiryIsKeptAndReported() throws {
