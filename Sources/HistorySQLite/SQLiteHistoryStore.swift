@@ -310,10 +310,15 @@ public final class SQLiteHistoryStore: HistoryStore, @unchecked Sendable {
     /// The slot of files made before the `format` table (2026-12-04).
     public static let legacySlotMillis: Int64 = 10_000
 
-    /// The slot size the file records (`format`), if it records one.
+    /// The slot size the file records (`format`), if it records one; a recorded size that is
+    /// not a whole divisor of an hour fails, naming the file and the row.
     private func storedSlotMillis() throws(Failure) -> Int64? {
-        let stored = try query("SELECT value FROM format WHERE name = 'slot_ms'", bind: []) { sqlite3_column_int64($0, 0) }.first
-        guard let stored, stored > 0, HistoryMath.hourMillis % stored == 0 else { return nil }
+        guard let stored = try query("SELECT value FROM format WHERE name = 'slot_ms'", bind: [], row: { sqlite3_column_int64($0, 0) }).first
+        else { return nil }
+        guard stored > 0, HistoryMath.hourMillis % stored == 0 else {
+            throw Failure(
+                description: "history \(path): table format, row slot_ms is \(stored); expected milliseconds that divide an hour (2000 or 10000)")
+        }
         return stored
     }
 

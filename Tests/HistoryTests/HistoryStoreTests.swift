@@ -272,6 +272,21 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         try agrees(from: cut)
     }
 
+    /// A slot length in `format` that does not divide an hour is refused, for writing and
+    /// reading, with the file and the row named.
+    @Test func aBadSlotLengthIsRefusedWithTheFileAndRowNamed() throws {
+        let path = scratch() + "/history.sqlite"
+        _ = try SQLiteHistoryStore(path: path)
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        #expect(sqlite3_exec(db, "UPDATE format SET value = 7000 WHERE name = 'slot_ms'", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(db)
+        for readOnly in [false, true] {
+            let error = #expect(throws: SQLiteHistoryStore.Failure.self) { try SQLiteHistoryStore(path: path, readOnly: readOnly) }
+            #expect(error?.description == "history \(path): table format, row slot_ms is 7000; expected milliseconds that divide an hour (2000 or 10000)")
+        }
+    }
+
     @Test func aReadOnlyOpenNeverCreatesAndSaysWhatIsWrong() throws {
         let directory = scratch()
         #expect(throws: SQLiteHistoryStore.Failure.self) { try SQLiteHistoryStore(path: directory + "/none.sqlite", readOnly: true) }
