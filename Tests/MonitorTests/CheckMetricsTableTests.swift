@@ -106,3 +106,19 @@ import Testing
         }
     }
 }
+
+extension CheckMetricsTableTests {
+    /// A result counts on its own check's row whatever position it comes with: the right one, a
+    /// wrong one, one past the table, or none.
+    @Test(arguments: [nil, 0, 1, 2, 7])
+    func aResultCountsOnItsOwnRowWhateverPositionItBrings(position: Int?) {
+        let table = CheckMetricsTable(checks: [Self.check("hostport", "a"), Self.check("hostport", "b"), Self.check("ping", "c")])
+        let result = CheckResult(status: .failure, check: "hostport", label: "b", message: "", measurement: [:], elapsed: 0.2)
+        table.observe(result, key: "hostport/b", position: position ?? -1, responseTimeMs: nil)
+        var out: [UInt8] = []
+        table.render(into: &out)
+        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines.contains(#"healthmonitor_check_results_total{check="hostport",label="b",status="failure"} 1"#))
+        #expect(lines.filter { $0.hasPrefix("healthmonitor_check_results_total{") && !$0.hasSuffix(" 0") }.count == 1)
+    }
+}

@@ -37,9 +37,10 @@ public final class ResultRouter: Sendable {
         self.metrics = metrics
     }
 
-    /// Routes one result (`key`: its `key`, when the caller has it made). Never waits: queues
-    /// are bounded and drop (counted) when full.
-    public func route(_ result: CheckResult, key: String? = nil) {
+    /// Routes one result (`key`: its `key`, when the caller has it made; `position`: the check's
+    /// place in the configured checks, when the caller knows it, a hint to the per-check tables
+    /// that they confirm by the key). Never waits: queues are bounded and drop (counted) when full.
+    public func route(_ result: CheckResult, key: String? = nil, position: Int = -1) {
         if logger.logLevel <= .debug {
             logger.debug(
                 "result",
@@ -56,19 +57,19 @@ public final class ResultRouter: Sendable {
                 return
             }
         }
-        record(result, key: key)
+        record(result, key: key, position: position)
         deliver(result, key: key)
     }
 
-    /// Records a result in the history, the live status and the metrics (`key`: its key, when
-    /// the caller has it).
-    private func record(_ result: CheckResult, key: String) {
+    /// Records a result in the history, the live status and the metrics (`key`: its key;
+    /// `position`: its check's place in the configured checks, if known).
+    private func record(_ result: CheckResult, key: String, position: Int = -1) {
         guard !histories.isEmpty || live != nil || metrics != nil else { return }
         // All read the main time: made once per result here.
         let time = ResponseTime.of(result)?.avg
         for history in histories { history.record(result, key: key, responseTimeMs: time) }
-        live?.observe(result, key: key, responseTimeMs: time)
-        metrics?.checks.observe(result, key: key, responseTimeMs: time)
+        live?.observe(result, key: key, position: position, responseTimeMs: time)
+        metrics?.checks.observe(result, key: key, position: position, responseTimeMs: time)
     }
 
     /// Hands a result to the notifiers.

@@ -175,7 +175,13 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
     fileprivate func end(_ slot: CheckSlot, with result: CheckResult?, runs: RunTracker) {
         guard !runs.stopped else { return }
         // A local run's result has the slot's key; an agent's result names its own location.
-        if let result { router.route(result, key: checks[slot.index].config.isRemote ? nil : slot.key) }
+        if let result {
+            if checks[slot.index].config.isRemote {
+                router.route(result)
+            } else {
+                router.route(result, key: slot.key, position: slot.index)
+            }
+        }
         let (wake, overruns) = slot.schedule.withLock { schedule -> (Double, Int?) in
             let before = schedule.overruns
             let wake = schedule.end(at: seconds(since: timers.origin))

@@ -27,6 +27,8 @@ public final class CheckMetricsTable: Sendable {
     }
 
     private let index: [String: Int]
+    /// The key of each row.
+    private let keys: [String]
     /// `check="…",label="…"` (and `,location="…"`) of each row, escaped.
     private let labels: [[UInt8]]
     /// Whether a row's check type has a main time (all but `random`).
@@ -38,16 +40,19 @@ public final class CheckMetricsTable: Sendable {
     public init(checks: [CheckConfig]) {
         precondition(Row.Buckets.count == Self.bounds.count, "a bucket for each bound")
         var index: [String: Int] = [:]
+        var keys: [String] = []
         var labels: [[UInt8]] = []
         var timed: [Bool] = []
         for check in checks where index[check.key] == nil {
             index[check.key] = labels.count
+            keys.append(check.key)
             // A check in several locations: one series per location (`location="eu"`).
             let location = check.location.map { ",location=\"\(Self.escape($0))\"" } ?? ""
             labels.append(Array("check=\"\(Self.escape(check.type))\",label=\"\(Self.escape(check.label))\"\(location)".utf8))
             timed.append(["ping", "hostport", "download", "filewrite"].contains(check.type))
         }
         self.index = index
+        self.keys = keys
         self.labels = labels
         self.timed = timed
         bucketSuffixes = Self.bounds.map { Array(",le=\"\($0)\"} ".utf8) }
@@ -59,9 +64,11 @@ public final class CheckMetricsTable: Sendable {
         observe(result, key: result.key, responseTimeMs: ResponseTime.of(result)?.avg)
     }
 
-    /// Counts a routed result whose `key` and main time (`ResponseTime`, ms) the caller has.
-    public func observe(_ result: CheckResult, key: String, responseTimeMs time: Double?) {
-        guard let i = index[key] else { return }
+    /// Counts a routed result whose `key` and main time (`ResponseTime`, ms) the caller has;
+    /// `position`: where the check is in the configured checks, if the caller knows (a hint,
+    /// confirmed by the key: the rows are in that order, but for repeated keys).
+    public func observe(_ result: CheckResult, key: String, position: Int = -1, responseTimeMs time: Double?) {
+        guard let i = position >= 0 && position < keys.count && keys[position] == key ? position : index[key] else { return }
         let up = result.status == .success
         let elapsed = max(0, result.elapsed)
         let bucket = Self.bounds.firstIndex { elapsed <= $0 }

@@ -52,11 +52,13 @@ public final class LiveStatus: Sendable {
         observe(result, key: result.key, responseTimeMs: ResponseTime.of(result)?.avg)
     }
 
-    /// Takes a routed result whose `key` and main time (`ResponseTime`, ms) the caller has.
-    public func observe(_ result: CheckResult, key: String, responseTimeMs responseTime: Double?) {
+    /// Takes a routed result whose `key` and main time (`ResponseTime`, ms) the caller has;
+    /// `position`: where the check is in the configured checks, if the caller knows (a hint,
+    /// confirmed by the key).
+    public func observe(_ result: CheckResult, key: String, position: Int = -1, responseTimeMs responseTime: Double?) {
         table.withLock { table in
-            // In place: one hash lookup, no copy of the state out and back.
-            let i = table.position(of: key) { State(key: key, check: result.check, label: result.label, sleep: 60) }
+            // In place: one lookup (a comparison, with the position), no copy of the state out and back.
+            let i = table.position(of: key, hint: position) { State(key: key, check: result.check, label: result.label, sleep: 60) }
             Self.update(&table.values[i], result, responseTime)
         }
     }
