@@ -98,7 +98,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
             await withDiscardingTaskGroup { group in
                 group.addTask { await timers.run() }
                 for slot in slots {
-                    self.plan(slot, at: Int64((slot.schedule.withLock(\.planned) * 1e9).rounded()), runs: runs)
+                    self.plan(SlotRun(scheduler: self, slot: slot, runs: runs), at: Int64((slot.schedule.withLock(\.planned) * 1e9).rounded()))
                 }
                 // Until shutdown: the runs are tasks of their own, started by the timers.
                 while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
@@ -119,8 +119,9 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
 
     /// Starts `slot`'s next run at `wake` (nanoseconds on the timers' time line), or up to its
     /// slack earlier when the timers wake for another entry then.
-    private func plan(_ slot: CheckSlot, at wake: Int64, runs: RunTracker) {
-        timers.schedule(at: wake, earliest: wake - slot.slack) { [self] in begin(slot, runs: runs) }
+    private func plan(_ run: SlotRun<C>, at wake: Int64) {
+        // A closure of one reference: no context of its own to allocate.
+        timers.schedule(at: wake, earliest: wake - run.slot.slack) { run.begin() }
     }
 
     /// The slack of a check with `period`: `fraction` of it, at most 1 s (nanoseconds).
@@ -133,7 +134,8 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
     /// task (`.later`: a ping's reply, a download) ends on the thread that finishes it, or at its
     /// hard deadline should it not: no hop to the cooperative threads either way. Otherwise the
     /// rest of the run is a task of its own under the hard deadline.
-    private func begin(_ slot: CheckSlot, runs: RunTracker) {
+    fileprivate func begin(_ run: SlotRun<C>) {
+        let (slot, runs) = (run.slot, run.runs)
         guard !runs.stopped else { return }
         let scheduled = checks[slot.index]
         let lag = slot.schedule.withLock { $0.begin(at: seconds(since: timers.origin)) }
@@ -143,28 +145,28 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
             // An agent's run: its result (or none, "no data") ends it. It may wait for an agent
             // for a period (the request's TTL), then run for the check's hard deadline.
             guard let remote else {
-                end(slot, with: nil, runs: runs)
+                end(run, with: nil)
                 return
             }
             remote.submit(scheduled, dueMillis: createdMillis, wait: scheduled.config.sleep + scheduled.hardTimeout) { [self] result in
-                end(slot, with: result, runs: runs)
+                end(run, with: result)
             }
             return
         }
         let start = clock.now
         switch scheduled.check.start() {
         case .finished(let outcome):
-            end(slot, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start), runs: runs)
+            end(run, with: result(of: scheduled, outcome, createdMillis: createdMillis, start: start))
         case .later(let begin):
             // The check ends itself by its timeout; the hard deadline is the safety net should it
             // not (whichever comes first ends the run, the other is ignored).
-            let run = LaterRun(scheduler: self, slot: slot, runs: runs, createdMillis: createdMillis, start: start)
-            run.deadline.store(timers.schedule(at: hardDeadline(of: scheduled, from: start, on: timers)) { run.end(nil) } ?? 0, ordering: .releasing)
-            begin { outcome in run.end(outcome) }
+            let later = LaterRun(run: run, createdMillis: createdMillis, start: start)
+            later.deadline.store(timers.schedule(at: hardDeadline(of: scheduled, from: start, on: timers)) { later.end(nil) } ?? 0, ordering: .releasing)
+            begin { outcome in later.end(outcome) }
         case let started:
             runs.start(slot) { [self] in
                 let result = await finish(scheduled, started, createdMillis: createdMillis, start: start, timers: timers) { runs.cancel(slot) }
-                if let result { end(slot, with: result, runs: runs) }
+                if let result { end(run, with: result) }
             }
         }
     }
@@ -172,7 +174,8 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
     /// Ends a run of `slot`: routes its result (an agent's run may have none) and plans the next
     /// run. The next start is planned only when a run ends, so a check never overlaps itself,
     /// and a check that hangs until its deadline delays nothing but itself.
-    fileprivate func end(_ slot: CheckSlot, with result: CheckResult?, runs: RunTracker) {
+    fileprivate func end(_ run: SlotRun<C>, with result: CheckResult?) {
+        let (slot, runs) = (run.slot, run.runs)
         guard !runs.stopped else { return }
         // A local run's result has the slot's key; an agent's result names its own location.
         if let result {
@@ -198,7 +201,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
                 ])
         }
         runs.finished(slot)
-        plan(slot, at: Int64((wake * 1e9).rounded()), runs: runs)
+        plan(run, at: Int64((wake * 1e9).rounded()))
     }
 
     /// Runs a check once under its hard deadline; `nil` when cancelled (shutdown), or when an
@@ -301,19 +304,15 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
 /// ends, which the two closures capture alone (a closure of one reference has no context of its
 /// own; a flag and two closures each copying the run's state were three allocations a run).
 private final class LaterRun<C: Clock>: Sendable where C.Duration == Duration {
-    let scheduler: Scheduler<C>
-    let slot: CheckSlot
-    let runs: RunTracker
+    let run: SlotRun<C>
     let createdMillis: UInt64
     let start: C.Instant
     /// The hard deadline's timer entry (0: none, the queue had stopped).
     let deadline = Atomic<UInt64>(0)
     private let ended = Atomic<Bool>(false)
 
-    init(scheduler: Scheduler<C>, slot: CheckSlot, runs: RunTracker, createdMillis: UInt64, start: C.Instant) {
-        self.scheduler = scheduler
-        self.slot = slot
-        self.runs = runs
+    init(run: SlotRun<C>, createdMillis: UInt64, start: C.Instant) {
+        self.run = run
         self.createdMillis = createdMillis
         self.start = start
     }
@@ -322,15 +321,32 @@ private final class LaterRun<C: Clock>: Sendable where C.Duration == Duration {
     /// call counts.
     func end(_ outcome: CheckOutcome?) {
         guard !ended.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let scheduler = run.scheduler
         if outcome != nil {
             let id = deadline.load(ordering: .acquiring)
             scheduler.timers.cancel(id == 0 ? nil : id)
         }
-        let scheduled = scheduler.checks[slot.index]
-        scheduler.end(
-            slot, with: scheduler.result(of: scheduled, outcome ?? .failure(scheduled.overtime), createdMillis: createdMillis, start: start),
-            runs: runs)
+        let scheduled = scheduler.checks[run.slot.index]
+        scheduler.end(run, with: scheduler.result(of: scheduled, outcome ?? .failure(scheduled.overtime), createdMillis: createdMillis, start: start))
     }
+}
+
+/// One check's slot in a run of the scheduler, with what its planned starts call: made once per
+/// check. A planned start's closure captures it alone, so it has no context of its own; one
+/// capturing the scheduler, the slot and the run tracker was an allocation per run.
+fileprivate final class SlotRun<C: Clock>: Sendable where C.Duration == Duration {
+    let scheduler: Scheduler<C>
+    let slot: CheckSlot
+    let runs: RunTracker
+
+    init(scheduler: Scheduler<C>, slot: CheckSlot, runs: RunTracker) {
+        self.scheduler = scheduler
+        self.slot = slot
+        self.runs = runs
+    }
+
+    /// Begins the slot's next run.
+    func begin() { scheduler.begin(self) }
 }
 
 /// A task, once made: what cancels it may run before its maker has the handle.
