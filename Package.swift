@@ -89,6 +89,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,7 +146,10 @@ let package = Package(
         // HistorySQLite: the status page read from a real store.
         .testTarget(
             name: "HTTPFaceTests",
-            dependencies: ["HTTPFace", "Monitor", "Report", "HistorySQLite", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "HTTPFace", "Monitor", "Report", "HistorySQLite", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         // CAMQP: the tests consume what the rabbitmq notifier published (basic.get).
         // CSQLite: a test holds the history locked as another process would.

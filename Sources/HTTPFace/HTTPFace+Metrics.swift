@@ -28,6 +28,8 @@ extension HTTPFace {
                             guard chunk.count >= MetricsExposition.partBytes else { continue }
                             try await writer.write(ByteBuffer(bytes: chunk))
                             chunk.removeAll(keepingCapacity: true)
+                            // One part at a time on its way, not as many as are made meanwhile.
+                            try await BodyPacing.waitForTheWrites()
                         }
                         if !chunk.isEmpty { try await writer.write(ByteBuffer(bytes: chunk)) }
                     }

@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import Monitor
+import NIOCore
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
@@ -127,9 +128,36 @@ public final class HTTPFace: Service, Sendable {
             }
             response.headers[.date] = date.now()
             response.headers[.server] = "healthmonitor"
-            try await writer.write(response: response.head, body: response.body)
+            // A streamed body waits for the connection's event loop between parts (`BodyPacing`).
+            let (body, eventLoop) = (response.body, channel.eventLoop)
+            let paced = ResponseBody(contentLength: body.contentLength) { bodyWriter in
+                try await BodyPacing.$eventLoop.withValue(eventLoop) { try await body.write(bodyWriter) }
+            }
+            try await writer.write(response: response.head, body: paced)
         }
         try await server.run()
+    }
+}
+
+/// Keeps a streamed response body from running ahead of its connection.
+///
+/// A part written to the body is handed to the connection's event loop and the writer returns
+/// at once; only when the loop has written it, and the socket is full, does the next write
+/// wait. So a body made faster than the loop gets to write it piled up in memory: a `/metrics`
+/// scrape of 10,000 checks (21 MB in parts of 128 KB) held up to 3.3 MB of parts at once
+/// (`strace` of their `mmap`s), and that scrape set the monitor's peak RSS. After each part
+/// the writer now waits until the loop has run what was handed to it before, so one part at a
+/// time is on its way.
+enum BodyPacing {
+    /// The event loop of the connection whose response is being written (set by `serve`);
+    /// `nil` outside a connection (the routes called by tests): no waiting.
+    @TaskLocal static var eventLoop: (any EventLoop)?
+
+    /// Waits until the connection's event loop has run everything handed to it so far (the
+    /// parts written before): its tasks run in the order they were handed over.
+    static func waitForTheWrites() async throws {
+        guard let eventLoop else { return }
+        try await eventLoop.submit {}.get()
     }
 }
 
