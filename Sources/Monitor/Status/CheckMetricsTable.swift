@@ -26,37 +26,35 @@ public final class CheckMetricsTable: Sendable {
         var certExpiry: Double?
     }
 
-    private let index: [String: Int]
-    /// The key of each row.
-    private let keys: [String]
-    /// `check="…",label="…"` (and `,location="…"`) of each row, escaped.
-    private let labels: [[UInt8]]
-    /// Whether a row's check type has a main time (all but `random`).
-    private let timed: [Bool]
+    /// What a row's lines say of its check, found by the check's key (with a position hint).
+    struct Series: Sendable {
+        /// `check="…",label="…"` (and `,location="…"`), escaped.
+        var labels: [UInt8]
+        /// Whether the check type has a main time (all but `random`).
+        var timed: Bool
+    }
+
+    /// Each row's series, in the rows' order.
+    private let series: KeyedArray<String, Series>
     /// `,le="BOUND"} ` for each bound, formatted once.
     private let bucketSuffixes: [[UInt8]]
     private let rows: Locked<[Row]>
 
     public init(checks: [CheckConfig]) {
         precondition(Row.Buckets.count == Self.bounds.count, "a bucket for each bound")
-        var index: [String: Int] = [:]
-        var keys: [String] = []
-        var labels: [[UInt8]] = []
-        var timed: [Bool] = []
-        for check in checks where index[check.key] == nil {
-            index[check.key] = labels.count
-            keys.append(check.key)
+        var series = KeyedArray<String, Series>(capacity: checks.count)
+        for check in checks {
             // A check in several locations: one series per location (`location="eu"`).
-            let location = check.location.map { ",location=\"\(Self.escape($0))\"" } ?? ""
-            labels.append(Array("check=\"\(Self.escape(check.type))\",label=\"\(Self.escape(check.label))\"\(location)".utf8))
-            timed.append(["ping", "hostport", "download", "filewrite"].contains(check.type))
+            _ = series.position(of: check.key) {
+                let location = check.location.map { ",location=\"\(Self.escape($0))\"" } ?? ""
+                return Series(
+                    labels: Array("check=\"\(Self.escape(check.type))\",label=\"\(Self.escape(check.label))\"\(location)".utf8),
+                    timed: ["ping", "hostport", "download", "filewrite"].contains(check.type))
+            }
         }
-        self.index = index
-        self.keys = keys
-        self.labels = labels
-        self.timed = timed
+        self.series = series
         bucketSuffixes = Self.bounds.map { Array(",le=\"\($0)\"} ".utf8) }
-        rows = Locked([Row](repeating: Row(), count: labels.count))
+        rows = Locked([Row](repeating: Row(), count: series.values.count))
     }
 
     /// Counts a routed result.
@@ -66,9 +64,9 @@ public final class CheckMetricsTable: Sendable {
 
     /// Counts a routed result whose `key` and main time (`ResponseTime`, ms) the caller has;
     /// `position`: where the check is in the configured checks, if the caller knows (a hint,
-    /// confirmed by the key: the rows are in that order, but for repeated keys).
+    /// confirmed by the key).
     public func observe(_ result: CheckResult, key: String, position: Int = -1, responseTimeMs time: Double?) {
-        guard let i = position >= 0 && position < keys.count && keys[position] == key ? position : index[key] else { return }
+        guard let i = series.position(of: key, hint: position) else { return }
         let up = result.status == .success
         let elapsed = max(0, result.elapsed)
         let bucket = Self.bounds.firstIndex { elapsed <= $0 }
@@ -86,7 +84,7 @@ public final class CheckMetricsTable: Sendable {
 
     /// Counts an overrun of `key`'s period.
     public func overran(_ key: String) {
-        guard let i = index[key] else { return }
+        guard let i = series.position(of: key) else { return }
         rows.withLock { $0[i].overruns += 1 }
     }
 
@@ -149,7 +147,7 @@ public final class CheckMetricsTable: Sendable {
             func head(_ name: StaticString, _ i: Int, _ extra: StaticString) {
                 name.withUTF8Buffer { out.append(contentsOf: $0) }
                 out.append(UInt8(ascii: "{"))
-                out.append(contentsOf: labels[i])
+                out.append(contentsOf: series.values[i].labels)
                 extra.withUTF8Buffer { out.append(contentsOf: $0) }
                 out.append(contentsOf: "} ".utf8)
             }
@@ -185,7 +183,7 @@ public final class CheckMetricsTable: Sendable {
                 header(
                     "healthmonitor_check_response_time_seconds", "gauge",
                     "The check's main time in its newest successful result: ping average RTT, hostport connect, download total, filewrite write")
-                for i in range where timed[i] {
+                for i in range where series.values[i].timed {
                     guard let time = part[i - first].responseTime else { continue }
                     head("healthmonitor_check_response_time_seconds", i, "")
                     double(time)
@@ -213,7 +211,7 @@ public final class CheckMetricsTable: Sendable {
                     for b in bucketSuffixes.indices {
                         cumulative += part[i - first].buckets[b]
                         bucketOpen.withUTF8Buffer { out.append(contentsOf: $0) }
-                        out.append(contentsOf: labels[i])
+                        out.append(contentsOf: series.values[i].labels)
                         out.append(contentsOf: bucketSuffixes[b])
                         integer(cumulative)
                     }
