@@ -185,6 +185,23 @@ func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency
         #expect(added.buckets.values.reduce(0, +) == samples.count)
     }
 
+    /// The encoder writes its digits by hand: its text is the one string interpolation gives,
+    /// for compact and dense histograms, negative bucket indexes, the zero bucket and counts up
+    /// to 10^14.
+    @Test(arguments: 0..<20) func theEncodedTextIsTheInterpolatedOne(seed: UInt64) {
+        var rng = SplitMix(seed: seed)
+        var histogram = LatencyHistogram()
+        for _ in 0..<(1 + rng.next() % 100) {
+            // 10^(−5…6) ms: bucket indexes from about −580 to 700.
+            histogram.add(rng.next() % 10 == 0 ? 0 : pow(10, Double(Int(rng.next() % 12) - 5)) * Double(1 + rng.next() % 1000) / 100)
+        }
+        for _ in 0..<(rng.next() % 40) { histogram.merge(histogram) }
+        let buckets = histogram.buckets.sorted { $0.key < $1.key }.map { "\($0.key == Int.min ? "z" : String($0.key)):\($0.value)" }
+        let expected = "\(histogram.count) \(histogram.sum) \(histogram.min) \(histogram.max) " + buckets.joined(separator: ",")
+        #expect(histogram.encoded == expected)
+        #expect(LatencyHistogram(encoded: histogram.encoded) == histogram)
+    }
+
     /// The stored text of a histogram is a file format (history files written by earlier
     /// versions are read as they are): count, sum, min, max, then `index:n` with `z` for the
     /// zero bucket, bucket indexes ascending (negative ones included).

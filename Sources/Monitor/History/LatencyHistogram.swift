@@ -85,6 +85,12 @@ public struct LatencyHistogram: Sendable, Hashable {
     /// dense counts.
     private mutating func add(index: Int, count n: Int) {
         if counts.isEmpty, few.count + n <= Self.fewLimit, let compact = Int32(exactly: index) {
+            if few.last.map({ $0 <= compact }) ?? true {
+                // In order (a decode, most merges): appended, without a search or a shift
+                // (callgrind: decoding a rollup's histogram cost 13,000 instructions, most here).
+                if n == 1 { few.append(compact) } else { few.append(contentsOf: repeatElement(compact, count: n)) }
+                return
+            }
             let at = few.firstIndex { $0 > compact } ?? few.count
             few.insert(contentsOf: repeatElement(compact, count: n), at: at)
             return
@@ -170,24 +176,50 @@ public struct LatencyHistogram: Sendable, Hashable {
     /// Compact text: `count sum min max index:n,index:n…` (for storage).
     public var encoded: String {
         guard count > 0 else { return "0" }
-        // Appended to one string (small integers format without allocating): the recorder
-        // encodes one histogram per check and transaction.
-        var out = "\(count) \(sum) \(min) \(max) "
-        out.reserveCapacity(out.utf8.count + 10 * (counts.count + few.count) + 12)
-        var separator = ""
+        // Written as bytes, digits by hand, then made a string once: the recorder encodes a
+        // histogram per check every rollup round, and appending each small string to a `String`
+        // cost about 330 instructions (callgrind: 44,000 per histogram of some 20 buckets).
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + 12 * (counts.count + few.count))
+        Self.append(count, to: &out)
+        out.append(0x20)
+        out.append(contentsOf: sum.description.utf8)
+        out.append(0x20)
+        out.append(contentsOf: min.description.utf8)
+        out.append(0x20)
+        out.append(contentsOf: max.description.utf8)
+        out.append(0x20)
+        var first = true
         if zero > 0 {
-            out += "z:"
-            out += String(zero)
-            separator = ","
+            out.append(UInt8(ascii: "z"))
+            out.append(UInt8(ascii: ":"))
+            Self.append(zero, to: &out)
+            first = false
         }
         forEachBucket { index, n in
-            out += separator
-            out += String(index)
-            out += ":"
-            out += String(n)
-            separator = ","
+            if !first { out.append(UInt8(ascii: ",")) }
+            Self.append(index, to: &out)
+            out.append(UInt8(ascii: ":"))
+            Self.append(n, to: &out)
+            first = false
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `value` in decimal (a `-` first when negative).
+    private static func append(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
     }
 
     /// Reads `encoded`; `nil` when malformed. Hand-parsed over the UTF-8 bytes: a report reads
