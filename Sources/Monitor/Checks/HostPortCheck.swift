@@ -119,6 +119,15 @@ public struct HostPortCheck: Check {
 
     /// The outcome of a run whose one connect, to a numeric address, started at `startedAt`.
     private func outcome(of completion: ConnectCompletion, to address: SocketAddress, text: JSONValue, startedAt: Int64) -> CheckOutcome {
+        if completion.outcome == .connected {
+            // The common case from a copy of one shared dictionary: copying it keeps its layout
+            // (no key hashed again), and two keys are hashed instead of five, with no dictionary
+            // made from scratch (callgrind: about 3,700 instructions a run before).
+            var measurement = Self.connectedMeasurement
+            measurement["address"] = text
+            measurement["connect_ms"] = Self.milliseconds(completion.finishedAt - startedAt)
+            return .success(connected, measurement)
+        }
         // Filled in place in `attempts` (a dictionary made here and handed over was copied on its
         // first change there: one more allocation a run).
         var attempts = Attempts(measurement: .init(minimumCapacity: 5))
@@ -196,6 +205,15 @@ public struct HostPortCheck: Check {
             return .failure("Failed to connect to \(check.target): " + failures.joined(separator: "; "), measurement)
         }
     }
+
+    /// The measurement of a connect to a numeric address but for its `address` and
+    /// `connect_ms`, with room for them.
+    private static let connectedMeasurement: [String: JSONValue] = {
+        var measurement = [String: JSONValue](minimumCapacity: 5)
+        measurement["connection"] = 1
+        measurement["dns_ms"] = 0
+        return measurement
+    }()
 
     /// ` (127.0.0.1)` when `host` is a name, so messages say which address answered.
     private func via(_ address: SocketAddress) -> String {

@@ -38,7 +38,12 @@ public enum ResultID {
         }
     }
     private static let state = Locked(State())
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// The lowercase hex digit of `nibble` (0–15): computed, not read from a table (a static
+    /// array read its lazy global and checked its bounds for each of the 32 digits).
+    @inline(__always)
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+    }
 
     /// A new identifier; `millis` is the Unix time in milliseconds (defaults to now).
     public static func next(millis: UInt64 = WallClock.nowMillis()) -> String {
@@ -71,8 +76,8 @@ public enum ResultID {
                     at += 1
                 }
                 let byte = UInt8(truncatingIfNeeded: (i < 8 ? high >> (8 * (7 - i)) : low >> (8 * (15 - i))))
-                text[at] = hexDigits[Int(byte >> 4)]
-                text[at + 1] = hexDigits[Int(byte & 0x0F)]
+                text[at] = hexDigit(byte >> 4)
+                text[at + 1] = hexDigit(byte & 0x0F)
                 at += 2
             }
             return at
