@@ -300,6 +300,40 @@ func sqliteRows(_ sql: String, in path: String) throws -> [[String]] {
         }
     }
 
+    /// The router reads a result's response time and certificate expiry once and hands them to
+    /// the history, the live status and the metrics: each keeps them, and a later result that
+    /// read no certificate (a failed run) leaves the expiry as it was.
+    @Test func aRoutedResultsReadingsReachTheHistoryTheLiveStatusAndTheMetrics() async throws {
+        let store = try SQLiteHistoryStore(path: scratch() + "/history.sqlite")
+        let recorder = HistoryRecorder(store: store, sleeps: ["download/web": 60], logger: Logger(label: "test"))
+        let running = Task { try await recorder.run() }
+        let config = CheckConfig(type: "download", label: "web", sleep: 60, options: Options([:]))
+        let live = LiveStatus(checks: [config])
+        let metrics = MonitorMetrics(checks: [config], channels: [])
+        let router = ResultRouter(channels: [], logger: Logger(label: "test"), histories: [recorder], live: live, metrics: metrics)
+        let now = Int64(WallClock.nowMillis())
+        router.route(
+            CheckResult(
+                status: .success, check: "download", label: "web", message: "ok",
+                measurement: ["total_ms": 12.5, "cert_expires_at": 1_803_922_509], createdMillis: now - 1000),
+            position: 0)
+        router.route(
+            CheckResult(status: .failure, check: "download", label: "web", message: "refused", measurement: ["status": 0], createdMillis: now),
+            position: 0)
+        await recorder.flush()
+        let records = try store.results(key: "download/web", from: 0, to: .max)
+        #expect(records.map(\.latencyMs) == [12.5, nil])
+        #expect(try store.certificate(key: "download/web")?.expiresMillis == 1_803_922_509_000)
+        #expect(live.state("download/web")?.certExpiresMillis == 1_803_922_509_000)
+        #expect(live.state("download/web")?.responseTimeMs == nil && live.state("download/web")?.results == 2)
+        var out: [UInt8] = []
+        metrics.checks.render(into: &out)
+        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n")
+        #expect(lines.contains(#"healthmonitor_cert_expiry_seconds{check="download",label="web"} 1803922509.0"#))
+        #expect(lines.contains(#"healthmonitor_check_response_time_seconds{check="download",label="web"} 0.0125"#))
+        running.cancel()
+    }
+
     /// The recorder's rollups agree with the math over the raw results, hour by hour.
     @Test func theRecorderWritesRollupsThatAgreeWithTheRawResults() async throws {
         let path = scratch() + "/history.sqlite"

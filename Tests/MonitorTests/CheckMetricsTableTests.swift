@@ -114,7 +114,7 @@ extension CheckMetricsTableTests {
     func aResultCountsOnItsOwnRowWhateverPositionItBrings(position: Int?) {
         let table = CheckMetricsTable(checks: [Self.check("hostport", "a"), Self.check("hostport", "b"), Self.check("ping", "c")])
         let result = CheckResult(status: .failure, check: "hostport", label: "b", message: "", measurement: [:], elapsed: 0.2)
-        table.observe(result, key: "hostport/b", position: position ?? -1, responseTimeMs: nil)
+        table.observe(result, key: "hostport/b", position: position ?? -1, readings: ResultReadings(responseTimeMs: nil, certExpiresAt: nil))
         var out: [UInt8] = []
         table.render(into: &out)
         let lines = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)

@@ -65,11 +65,11 @@ public final class ResultRouter: Sendable {
     /// `position`: its check's place in the configured checks, if known).
     private func record(_ result: CheckResult, key: String, position: Int = -1) {
         guard !histories.isEmpty || live != nil || metrics != nil else { return }
-        // All read the main time: made once per result here.
-        let time = ResponseTime.of(result)?.avg
-        for history in histories { history.record(result, key: key, responseTimeMs: time) }
-        live?.observe(result, key: key, position: position, responseTimeMs: time)
-        metrics?.checks.observe(result, key: key, position: position, responseTimeMs: time)
+        // All read the main time and the certificate's expiry: read once per result here.
+        let readings = ResultReadings(result)
+        for history in histories { history.record(result, key: key, readings: readings) }
+        live?.observe(result, key: key, position: position, readings: readings)
+        metrics?.checks.observe(result, key: key, position: position, readings: readings)
     }
 
     /// Hands a result to the notifiers.

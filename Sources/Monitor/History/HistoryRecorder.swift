@@ -80,13 +80,13 @@ public final class HistoryRecorder: Service, @unchecked Sendable {
 
     /// Takes a result. Never waits.
     public func record(_ result: CheckResult) {
-        record(result, key: result.key, responseTimeMs: ResponseTime.of(result)?.avg)
+        record(result, key: result.key, readings: ResultReadings(result))
     }
 
-    /// Takes a result whose `key` and main time (`ResponseTime`, ms) the caller has. Never waits.
-    public func record(_ result: CheckResult, key: String, responseTimeMs: Double?) {
+    /// Takes a result whose `key` and readings the caller has. Never waits.
+    public func record(_ result: CheckResult, key: String, readings: ResultReadings) {
         submitted.add(1, ordering: .sequentiallyConsistent)
-        inbox.push(one: HistoryRecord(result, key: key, latencyMs: responseTimeMs, sleep: 0))
+        inbox.push(one: HistoryRecord(result, key: key, readings: readings, sleep: 0))
     }
 
     /// Results written so far.

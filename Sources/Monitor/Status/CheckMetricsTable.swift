@@ -59,18 +59,18 @@ public final class CheckMetricsTable: Sendable {
 
     /// Counts a routed result.
     public func observe(_ result: CheckResult) {
-        observe(result, key: result.key, responseTimeMs: ResponseTime.of(result)?.avg)
+        observe(result, key: result.key, readings: ResultReadings(result))
     }
 
-    /// Counts a routed result whose `key` and main time (`ResponseTime`, ms) the caller has;
+    /// Counts a routed result whose `key` and readings the caller has;
     /// `position`: where the check is in the configured checks, if the caller knows (a hint,
     /// confirmed by the key).
-    public func observe(_ result: CheckResult, key: String, position: Int = -1, responseTimeMs time: Double?) {
+    public func observe(_ result: CheckResult, key: String, position: Int = -1, readings: ResultReadings) {
         guard let i = series.position(of: key, hint: position) else { return }
         let up = result.status == .success
         let elapsed = max(0, result.elapsed)
         let bucket = Self.bounds.firstIndex { elapsed <= $0 }
-        let certExpiry = result.measurement["cert_expires_at"]?.doubleValue
+        let (time, certExpiry) = (readings.responseTimeMs, readings.certExpiresAt?.doubleValue)
         rows.withLock { rows in
             rows[i].up = up ? 1 : 0
             if up { rows[i].successes += 1 } else { rows[i].failures += 1 }

@@ -49,28 +49,28 @@ public final class LiveStatus: Sendable {
 
     /// Takes a routed result.
     public func observe(_ result: CheckResult) {
-        observe(result, key: result.key, responseTimeMs: ResponseTime.of(result)?.avg)
+        observe(result, key: result.key, readings: ResultReadings(result))
     }
 
-    /// Takes a routed result whose `key` and main time (`ResponseTime`, ms) the caller has;
+    /// Takes a routed result whose `key` and readings the caller has;
     /// `position`: where the check is in the configured checks, if the caller knows (a hint,
     /// confirmed by the key).
-    public func observe(_ result: CheckResult, key: String, position: Int = -1, responseTimeMs responseTime: Double?) {
+    public func observe(_ result: CheckResult, key: String, position: Int = -1, readings: ResultReadings) {
         table.withLock { table in
             // In place: one lookup (a comparison, with the position), no copy of the state out and back.
             let i = table.position(of: key, hint: position) { State(key: key, check: result.check, label: result.label, sleep: 60) }
-            Self.update(&table.values[i], result, responseTime)
+            Self.update(&table.values[i], result, readings)
         }
     }
 
-    private static func update(_ state: inout State, _ result: CheckResult, _ responseTime: Double?) {
+    private static func update(_ state: inout State, _ result: CheckResult, _ readings: ResultReadings) {
         if state.status != result.status || state.sinceMillis == nil { state.sinceMillis = result.createdMillis }
         state.status = result.status
         state.lastMillis = result.createdMillis
         state.message = result.message
-        state.responseTimeMs = responseTime
+        state.responseTimeMs = readings.responseTimeMs
         state.elapsed = result.elapsed
-        if let expiry = result.measurement["cert_expires_at"]?.intValue { state.certExpiresMillis = Int64(expiry) * 1000 }
+        if let expiry = readings.certExpiresAt?.intValue { state.certExpiresMillis = Int64(expiry) * 1000 }
         state.results += 1
         if result.status != .success { state.failures += 1 }
     }
