@@ -211,6 +211,11 @@ func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency
         #expect(LatencyHistogram(buckets: [4: 1], count: 1, sum: 2.0, min: 2.0, max: 2.0).encoded == "1 2.0 2.0 2.0 4:1")
         #expect(LatencyHistogram().encoded == "0")
         #expect(LatencyHistogram(encoded: "7 1.5 0.0005 1.25 z:2,-3:1,10:3,12:1")?.buckets == histogram.buckets)
+        // Buckets out of order (not what `encoded` writes) read the same, compact or dense.
+        #expect(LatencyHistogram(encoded: "7 1.5 0.0005 1.25 12:1,z:2,10:3,-3:1") == histogram)
+        let dense = LatencyHistogram(buckets: [-3: 20, 10: 30, 12: 1], count: 51, sum: 9.5, min: 0.5, max: 1.25)
+        #expect(LatencyHistogram(encoded: "51 9.5 0.5 1.25 10:30,12:1,-3:20") == dense)
+        #expect(LatencyHistogram(encoded: dense.encoded) == dense && !dense.isCompact)
     }
 }
 
