@@ -21,8 +21,9 @@ run: release
 validate: build
 	.build/debug/healthmonitor validate --config $(CONFIG)
 
-# Every test, with the real servers started (and stopped) by scripts/services.sh.
-test: build
+# Every test, with the real servers started (and stopped) by scripts/services.sh (the script
+# installs what is missing and builds first, with its scratch files in a directory of its own).
+test:
 	scripts/test.sh $(SWIFT_TEST_FLAGS)
 
 # `make test` twice while stress-ng keeps one core busy (RUNS=5 STRESS=--no-stress: five plain runs).
@@ -33,9 +34,11 @@ test-stress:
 
 # Unit tests only (no servers). The real-time tests (RealTimeTests: real deadlines) run in a
 # second pass of their own, so no CPU-heavy test holds the two cooperative threads under them.
+# Their scratch directories go to one directory, removed at the end (as in scripts/test.sh).
 unit: build
-	swift test --skip IntegrationTests --skip RealTimeTests $(SWIFT_TEST_FLAGS)
-	swift test --skip-build --filter RealTimeTests $(SWIFT_TEST_FLAGS)
+	TMPDIR=$$(mktemp -d /tmp/hm-tests.XXXXXX); export TMPDIR; trap 'rm -rf "$$TMPDIR"' EXIT; \
+		swift test --skip IntegrationTests --skip RealTimeTests $(SWIFT_TEST_FLAGS) && \
+		swift test --skip-build --filter RealTimeTests $(SWIFT_TEST_FLAGS)
 
 # The config loader fuzzed: `healthmonitor validate` on seeded mutations of the example configs
 # for FUZZ_SECONDS (scripts/fuzz-config.py; FUZZ_SEED=N for other inputs). `make test` runs 30 s.
@@ -59,6 +62,7 @@ tsan:
 	scripts/silent-host.sh up >/dev/null
 	rm -f .build-tsan/tsan.log
 	export TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/scripts/tsan.supp $$TSAN_OPTIONS"; \
+		TMPDIR=$$(mktemp -d /tmp/hm-tests.XXXXXX); export TMPDIR; trap 'rm -rf "$$TMPDIR"' EXIT; \
 		unit() { scripts/watchdog.sh 600 .build-tsan/tsan.log \
 			swift test --sanitize=thread -Xswiftc -DHM_TSAN --skip IntegrationTests --skip RealTimeTests --scratch-path .build-tsan $(SWIFT_TEST_FLAGS); }; \
 		unit; rc=$$?; \

@@ -15,7 +15,11 @@ scripts/services.sh start
 # A host that never answers ping, on this machine (the ping deadline tests): no test packet
 # leaves the machine.
 scripts/silent-host.sh up >/dev/null
-trap 'scripts/services.sh stop || true; scripts/silent-host.sh down || true' EXIT
+# Every scratch file of the run (the tests make a directory each under TMPDIR, SwiftPM its own)
+# in one directory, removed at the end: hundreds of directories a run were left in /tmp before.
+SCRATCH=$(mktemp -d /tmp/hm-tests.XXXXXX)
+export TMPDIR=$SCRATCH
+trap 'scripts/services.sh stop || true; scripts/silent-host.sh down || true; rm -rf "$SCRATCH"' EXIT
 # shellcheck disable=SC1091
 source scripts/env.sh
 # libmongoc (initialised before main()) keeps its counters in /dev/shm/mongoc-PID, which a

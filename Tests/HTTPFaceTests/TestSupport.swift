@@ -1,10 +1,11 @@
+import Foundation
 import HistorySQLite
 import Logging
 import Monitor
 
-/// A fresh directory under /tmp.
+/// A fresh directory under the temporary directory (`TMPDIR`, else /tmp).
 func scratch() -> String {
-    let path = "/tmp/hm-httpface-\(ResultID.next())"
+    let path = NSTemporaryDirectory() + "hm-httpface-\(ResultID.next())"
     try? FileSystem.makeDirectories(path)
     return path
 }

@@ -7,7 +7,7 @@ import Report
 import Testing
 
 func scratch() -> String {
-    let path = "/tmp/hm-history-\(ResultID.next())"
+    let path = NSTemporaryDirectory() + "hm-history-\(ResultID.next())"
     try? FileSystem.makeDirectories(path)
     return path
 }

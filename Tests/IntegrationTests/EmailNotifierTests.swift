@@ -25,7 +25,7 @@ import Testing
         return try EmailNotifier(
             context: NotifierContext(
                 name: "email", options: Options(all, path: "notifiers.email"), logger: Logger(label: "test.email"),
-                stateDirectory: "/tmp"))
+                stateDirectory: NSTemporaryDirectory()))
     }
 
     @Test func plainMessageEnvelopeHeadersAndBothBodies() async throws {

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -105,7 +106,7 @@ final class LocalHTTPServer: Sendable {
     }
 
     static func makeTemporaryDirectory() throws -> String {
-        var template = Array("/tmp/hm-http-test-XXXXXX".utf8CString)
+        var template = Array((NSTemporaryDirectory() + "hm-http-test-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw ServerError("mkdtemp failed") }
         return String(cString: made)
     }

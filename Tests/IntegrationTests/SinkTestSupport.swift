@@ -17,9 +17,9 @@ enum SinkTest {
     /// A fresh, unique name part, e.g. for queues and databases.
     static func unique() -> String { String(ResultID.next().suffix(12)) }
 
-    /// A new empty directory under /tmp.
+    /// A new empty directory under the temporary directory (`TMPDIR`, else /tmp).
     static func directory(_ name: String) throws -> String {
-        let path = "/tmp/hm-it-\(name)-\(unique())"
+        let path = NSTemporaryDirectory() + "hm-it-\(name)-\(unique())"
         try FileSystem.makeDirectories(path)
         return path
     }
@@ -69,7 +69,7 @@ enum SinkTest {
         try await blocking.run {
             // Output goes to a file, not a pipe: a server the script starts inherits the
             // descriptor and would keep a pipe open forever.
-            let file = "/tmp/hm-it-run-\(SinkTest.unique()).out"
+            let file = NSTemporaryDirectory() + "hm-it-run-\(SinkTest.unique()).out"
             defer { unlink(file) }
             let child = try ChildProcess(executable, arguments, output: file)
             let status = child.wait()

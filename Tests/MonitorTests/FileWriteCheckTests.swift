@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +8,7 @@ import Testing
 
 @Suite(.serialized) struct FileWriteCheckTests {
     func temporaryDirectory() throws -> String {
-        var template = Array("/tmp/hm-filewrite-XXXXXX".utf8CString)
+        var template = Array((NSTemporaryDirectory() + "hm-filewrite-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         try #require(made != nil)
         return String(cString: template)

@@ -1,3 +1,4 @@
+import Foundation
 import Monitor
 import Testing
 
@@ -14,9 +15,9 @@ struct Note: SpoolRecord, Equatable {
     init(spoolLine: String) throws { text = spoolLine }
 }
 
-/// A fresh, empty directory under /tmp.
+/// A fresh, empty directory under the temporary directory (`TMPDIR`, else /tmp).
 func spoolTestDirectory(_ name: String = "spool") -> String {
-    var template = Array("/tmp/hm-test-\(name)-XXXXXX".utf8CString)
+    var template = Array((NSTemporaryDirectory() + "hm-test-\(name)-XXXXXX").utf8CString)
     let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
     precondition(made != nil, "mkdtemp failed")
     return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -1,3 +1,4 @@
+import Foundation
 import Monitor
 import Testing
 
@@ -20,7 +21,7 @@ func threadCPUSeconds(_ body: () -> Void) -> Double {
 }
 
 func temporaryDirectory() -> String {
-    var template = Array("/tmp/hm-test-XXXXXX".utf8CString)
+    var template = Array((NSTemporaryDirectory() + "hm-test-XXXXXX").utf8CString)
     let path = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
     return String(cString: path!)
 }

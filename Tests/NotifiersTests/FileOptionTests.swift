@@ -1,3 +1,4 @@
+import Foundation
 import Monitor
 import Notifiers
 import Testing
@@ -67,7 +68,7 @@ import Testing
 
     /// An undeclared `NAME_file` still reads the secret into `NAME`.
     @Test func anUndeclaredFileKeyStillReadsASecret() throws {
-        let secret = "/tmp/hm-file-option-\(ResultID.next())"
+        let secret = NSTemporaryDirectory() + "hm-file-option-\(ResultID.next())"
         try FileSystem.writeAtomically("s3cret\n", to: secret)
         let loader = ConfigLoader(checkKinds: CheckKinds.all, notifierKinds: NotifierKinds.all, environment: [:])
         let text = "notifiers:\n  email: {to: [ops@example.org], username: u, password_file: \(secret)}\nchecks:\n  random:\n    a: {}\n"

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Monitor
 import Testing
@@ -84,7 +85,7 @@ import Testing
     @Test func formatOptionChoosesTheCard() throws {
         let context = NotifierContext(
             name: "teams", options: Options(["webhook": "https://x.example/wf?sig=S", "format": "messagecard"]),
-            logger: Logger(label: "t"), stateDirectory: "/tmp")
+            logger: Logger(label: "t"), stateDirectory: NSTemporaryDirectory())
         let teams = try #require(try MSTeamsNotifier.kind.make(context) as? MSTeamsNotifier)
         #expect(teams.format == .messageCard)
         #expect(MSTeamsNotifier.kind.options.first { $0.name == "format" }?.defaultValue == "adaptivecard")

@@ -1,3 +1,4 @@
+import Foundation
 import Monitor
 import Testing
 
@@ -18,7 +19,7 @@ import Testing
     }
 
     @Test func sendNeverWaitsNorFailsWithoutABrokerAndShutdownSpillsToTheStateDirectory() async throws {
-        let directory = "/tmp/hm-test-rabbit-\(ResultID.next())"
+        let directory = NSTemporaryDirectory() + "hm-test-rabbit-\(ResultID.next())"
         try FileSystem.makeDirectories(directory)
         // Port 9 (discard) on loopback: nothing listens, every connect is refused at once.
         let notifier = try RabbitMQNotifier(
@@ -37,7 +38,7 @@ import Testing
     /// Every observed run counts (also those the policy does not send), each spooled result
     /// carries its check's uptime, and the book is saved at stop and read by the next start.
     @Test func uptimeCountsEveryRunAndSurvivesARestart() async throws {
-        let directory = "/tmp/hm-test-rabbit-\(ResultID.next())"
+        let directory = NSTemporaryDirectory() + "hm-test-rabbit-\(ResultID.next())"
         try FileSystem.makeDirectories(directory)
         let options: [String: JSONValue] = ["uri": "amqp://guest:guest@127.0.0.1:9/%2F"]
         let first = try RabbitMQNotifier(context: makeContext(RabbitMQNotifier.kind, options, stateDirectory: directory))

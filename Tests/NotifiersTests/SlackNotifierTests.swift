@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Monitor
 import Testing
@@ -118,7 +119,7 @@ import Testing
     @Test func webhookMustBeAURLAndIsNotEchoed() {
         let options = Options(["webhook": "hooks.slack.com/services/SECRET"], path: "notifiers.slack")
         do {
-            _ = try SlackNotifier.kind.make(NotifierContext(name: "slack", options: options, logger: Logger(label: "t"), stateDirectory: "/tmp"))
+            _ = try SlackNotifier.kind.make(NotifierContext(name: "slack", options: options, logger: Logger(label: "t"), stateDirectory: NSTemporaryDirectory()))
             Issue.record("a webhook without a scheme was accepted")
         } catch let diagnostic as ConfigDiagnostic {
             #expect(diagnostic.path == "notifiers.slack.webhook")

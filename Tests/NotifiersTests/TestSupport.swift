@@ -1,8 +1,9 @@
+import Foundation
 import Logging
 import Monitor
 
 /// A notifier context with `kind`'s defaults, `overrides` on top, and a state directory.
-func makeContext(_ kind: NotifierKind, _ overrides: [String: JSONValue] = [:], stateDirectory: String = "/tmp") -> NotifierContext {
+func makeContext(_ kind: NotifierKind, _ overrides: [String: JSONValue] = [:], stateDirectory: String = NSTemporaryDirectory()) -> NotifierContext {
     var values: [String: JSONValue] = [:]
     for spec in kind.options { if let d = spec.defaultValue { values[spec.name] = d } }
     for (k, v) in overrides { values[k] = v }
