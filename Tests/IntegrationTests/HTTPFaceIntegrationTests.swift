@@ -23,6 +23,9 @@ final class RunningMonitor: @unchecked Sendable {
     init(config: String, token: String? = nil) async throws {
         directory = scratchDirectory()
         for attempt in 1...3 {
+            // Each attempt's log alone: the output is appended, and the last attempt's "not
+            // serving" made every later attempt give up at its first look (a flake in CI).
+            try? FileManager.default.removeItem(atPath: directory + "/monitor.log")
             let port = Int(try SilentListener.listenPort())
             let text = config.replacingOccurrences(of: "PORT", with: "\(port)").replacingOccurrences(of: "DIR", with: directory)
             try text.write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)
