@@ -202,6 +202,22 @@ func record(_ key: String = "ping/x", at millis: Int64, _ success: Bool, latency
         #expect(LatencyHistogram(encoded: histogram.encoded) == histogram)
     }
 
+    /// A corrupt stored histogram reads as malformed (`nil`, and the store then keeps an empty
+    /// one) instead of trapping: numbers too long to hold, counts whose sum overflows, bucket
+    /// indexes too far out to hold dense counts for. Indexes up to the limit still read.
+    @Test func aCorruptEncodedTextIsMalformedNotATrap() {
+        let huge = (1...11).map { "\($0):900000000000000000" }.joined(separator: ",")
+        let zeros = (1...11).map { _ in "z:900000000000000000" }.joined(separator: ",")
+        for text in [
+            "1 1.0 1.0 1.0 5:99999999999999999999", "1 1.0 1.0 1.0 99999999999999999999:1", "9 1.0 1.0 1.0 \(huge)",
+            "9 1.0 1.0 1.0 \(zeros)", "40 1.0 1.0 1.0 -5000000:20,5000000:20", "2 1.0 1.0 1.0 100001:2", "2 1.0 1.0 1.0 -100001:2",
+        ] {
+            #expect(LatencyHistogram(encoded: text) == nil, "\(text.prefix(60))")
+        }
+        let widest = LatencyHistogram(encoded: "40 80.0 0.5 3.5 -100000:20,100000:20")
+        #expect(widest?.count == 40 && widest?.buckets == [-100_000: 20, 100_000: 20])
+    }
+
     /// The stored text of a histogram is a file format (history files written by earlier
     /// versions are read as they are): count, sum, min, max, then `index:n` with `z` for the
     /// zero bucket, bucket indexes ascending (negative ones included).

@@ -222,14 +222,21 @@ public struct LatencyHistogram: Sendable, Hashable {
         }
     }
 
-    /// Reads `encoded`; `nil` when malformed. Hand-parsed over the UTF-8 bytes: a report reads
-    /// one histogram per check and hour (72,000 for 100 checks × 30 days).
+    /// The largest bucket index a stored histogram may hold, either sign: latencies from 10^-3
+    /// to 10^9 ms have indexes within −350…1,050. A larger one is a corrupt row, read as
+    /// malformed: its dense counts (a slot per index in between) could not be held.
+    static let maxStoredIndex = 100_000
+
+    /// Reads `encoded`; `nil` when malformed (a count that overflows, an index beyond
+    /// `maxStoredIndex`). Hand-parsed over the UTF-8 bytes: a report reads one histogram per
+    /// check and hour (72,000 for 100 checks × 30 days).
     public init?(encoded text: String) {
         self.init()
         if text == "0" { return }
         var text = text
-        // The buckets (n > 0) as read; set all at once below.
+        // The buckets (n > 0) as read and the values in them; set all at once below.
         var pairs: [(index: Int, n: Int)] = []
+        var bucketed = 0
         let parsed: Bool = text.withUTF8 { bytes in
             var i = 0
             func field() -> Substring? {
@@ -256,23 +263,33 @@ public struct LatencyHistogram: Sendable, Hashable {
                         i += 1
                     }
                     let start = i
-                    while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+                    while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39, i - start < 7 {
                         index = index * 10 + Int(bytes[i] - 0x30)
                         i += 1
                     }
-                    guard i > start else { return false }
+                    guard i > start, index <= Self.maxStoredIndex else { return false }
                     if negative { index = -index }
                 }
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return false }
                 i += 1
                 var n = 0
                 let start = i
-                while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+                // At most 18 digits: no overflow here.
+                while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39, i - start < 18 {
                     n = n * 10 + Int(bytes[i] - 0x30)
                     i += 1
                 }
                 guard i > start else { return false }
-                if index == Int.min { zero += n } else if n > 0 { pairs.append((index, n)) }
+                if index == Int.min {
+                    let (total, overflow) = zero.addingReportingOverflow(n)
+                    guard !overflow else { return false }
+                    zero = total
+                } else if n > 0 {
+                    let (total, overflow) = bucketed.addingReportingOverflow(n)
+                    guard !overflow else { return false }
+                    bucketed = total
+                    pairs.append((index, n))
+                }
                 if i < bytes.count {
                     guard bytes[i] == UInt8(ascii: ",") else { return false }
                     i += 1
@@ -281,17 +298,17 @@ public struct LatencyHistogram: Sendable, Hashable {
             return true
         }
         if !parsed { return nil }
-        setBuckets(pairs)
+        setBuckets(pairs, values: bucketed)
     }
 
-    /// Sets the buckets of an empty histogram from `pairs` (count > 0 each): ascending, as
-    /// `encoded` writes them, in one go (callgrind: a bucket at a time, growing the arrays, cost
-    /// 330 instructions a bucket); in any other order, a bucket at a time.
-    private mutating func setBuckets(_ pairs: [(index: Int, n: Int)]) {
+    /// Sets the buckets of an empty histogram from `pairs` (count > 0 each, indexes within
+    /// ±`maxStoredIndex`) holding `values` in all: ascending, as `encoded` writes them, in one go
+    /// (callgrind: a bucket at a time, growing the arrays, cost 330 instructions a bucket); in any
+    /// other order, a bucket at a time.
+    private mutating func setBuckets(_ pairs: [(index: Int, n: Int)], values bucketed: Int) {
         guard let first = pairs.first, let last = pairs.last else { return }
         let ascending = zip(pairs, pairs.dropFirst()).allSatisfy { $0.index < $1.index }
-        let bucketed = pairs.reduce(0) { $0 + $1.n }
-        if !ascending || (bucketed <= Self.fewLimit && (Int32(exactly: first.index) == nil || Int32(exactly: last.index) == nil)) {
+        if !ascending {
             for pair in pairs { add(index: pair.index, count: pair.n) }
         } else if bucketed <= Self.fewLimit {
             few.reserveCapacity(bucketed)
