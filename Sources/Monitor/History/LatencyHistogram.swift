@@ -181,7 +181,7 @@ public struct LatencyHistogram: Sendable, Hashable {
         // cost about 330 instructions (callgrind: 44,000 per histogram of some 20 buckets).
         var out: [UInt8] = []
         out.reserveCapacity(64 + 12 * (counts.count + few.count))
-        Self.append(count, to: &out)
+        out.appendDecimal(count)
         out.append(0x20)
         out.append(contentsOf: sum.description.utf8)
         out.append(0x20)
@@ -193,33 +193,17 @@ public struct LatencyHistogram: Sendable, Hashable {
         if zero > 0 {
             out.append(UInt8(ascii: "z"))
             out.append(UInt8(ascii: ":"))
-            Self.append(zero, to: &out)
+            out.appendDecimal(zero)
             first = false
         }
         forEachBucket { index, n in
             if !first { out.append(UInt8(ascii: ",")) }
-            Self.append(index, to: &out)
+            out.appendDecimal(index)
             out.append(UInt8(ascii: ":"))
-            Self.append(n, to: &out)
+            out.appendDecimal(n)
             first = false
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Appends `value` in decimal (a `-` first when negative).
-    private static func append(_ value: Int, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var start = buffer.count
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
-        }
     }
 
     /// The largest bucket index a stored histogram may hold, either sign: latencies from 10^-3

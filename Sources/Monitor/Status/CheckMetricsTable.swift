@@ -152,7 +152,7 @@ public final class CheckMetricsTable: Sendable {
                 out.append(contentsOf: "} ".utf8)
             }
             func integer(_ value: Int) {
-                Self.appendDecimal(value, to: &out)
+                out.appendDecimal(value)
                 out.append(UInt8(ascii: "\n"))
             }
             func double(_ value: Double) {
@@ -223,31 +223,6 @@ public final class CheckMetricsTable: Sendable {
                     integer(part[i - first].count)
                 }
             }
-        }
-    }
-
-    /// Appends `value` in decimal.
-    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value < 0 {
-            out.append(UInt8(ascii: "-"))
-            appendDecimal(-value, to: &out)
-            return
-        }
-        if value < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = value
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while n > 0 {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(n % 10)
-                n /= 10
-                count += 1
-            }
-            out.append(contentsOf: buffer[(20 - count)...])
         }
     }
 
