@@ -17,16 +17,15 @@ bench_setup
 checks=${1:-500} seconds=${2:-60}
 # valgrind cannot read this toolchain's DWARF; the symbol table is kept.
 strip --strip-debug -o "$WORK/healthmonitor" "$BIN"
+BIN=$WORK/healthmonitor
 port=$(free_port)
 start_acceptor "$port"
 HTTP=$(free_port)
 write_config "$WORK/c.yml" "$HTTP" hostport "$checks" "svc{i}: {{host: 127.0.0.1, port: $port, sleep: 1}}"
-valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" "$WORK/healthmonitor" run --config "$WORK/c.yml" \
-  >"$WORK/monitor.log" 2>&1 &
-MONITOR=$!
-BENCH_PIDS+=($MONITOR)
-for _ in $(seq 600); do curl -sf "http://127.0.0.1:$HTTP/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
-curl -sf "http://127.0.0.1:$HTTP/readyz" >/dev/null || { echo "the monitor did not become ready under valgrind" >&2; exit 1; }
+MONITOR_WRAPPER=(valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out")
+start_monitor "$WORK/c.yml"
+# Starting under valgrind takes tens of seconds.
+wait_http "$HTTP" 300
 # A warm-up: every check has run a few times, and a rollup round (every 10 s) has passed.
 sleep 20
 callgrind_control --zero "$MONITOR" >/dev/null 2>&1
@@ -63,5 +62,5 @@ for (n, what), name in zip(rows, demangled):
     if shown == 25:
         break
 PY
-kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true
+stop_monitor
 stop_acceptor

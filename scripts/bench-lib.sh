@@ -87,7 +87,8 @@ connect_floor() {
 
 # start_monitor CONFIG: runs the release binary on CONFIG in the background (MONITOR = its pid).
 start_monitor() {
-  "$BIN" run --config "$1" >"$WORK/monitor.log" 2>&1 &
+  # MONITOR_WRAPPER: a command the monitor runs under (an array, e.g. valgrind and its options).
+  ${MONITOR_WRAPPER[@]+"${MONITOR_WRAPPER[@]}"} "$BIN" run --config "$1" >"$WORK/monitor.log" 2>&1 &
   MONITOR=$!
   BENCH_PIDS+=($MONITOR)
 }
@@ -95,9 +96,9 @@ start_monitor() {
 # stop_monitor: ends the monitor started by start_monitor (SIGTERM) and waits for it.
 stop_monitor() { kill -TERM "$MONITOR"; wait "$MONITOR" 2>/dev/null || true; }
 
-# wait_http PORT: until the monitor's /readyz answers.
+# wait_http PORT [SECONDS=30]: until the monitor's /readyz answers.
 wait_http() {
-  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
+  for _ in $(seq $((${2:-30} * 10))); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
   echo "the monitor did not become ready: $(tail -5 "$WORK/monitor.log")" >&2; exit 1
 }
 
