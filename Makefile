@@ -32,11 +32,14 @@ STRESS ?=
 test-stress:
 	scripts/test-stress.sh $(RUNS) $(STRESS)
 
+# The start of a recipe line whose tests keep their scratch directories (under TMPDIR) in one
+# directory of their own, removed when the line ends (as scripts/test.sh does for make test).
+SCRATCH_TMPDIR = TMPDIR=$$(mktemp -d /tmp/hm-tests.XXXXXX); export TMPDIR; trap 'rm -rf "$$TMPDIR"' EXIT
+
 # Unit tests only (no servers). The real-time tests (RealTimeTests: real deadlines) run in a
 # second pass of their own, so no CPU-heavy test holds the two cooperative threads under them.
-# Their scratch directories go to one directory, removed at the end (as in scripts/test.sh).
 unit: build
-	TMPDIR=$$(mktemp -d /tmp/hm-tests.XXXXXX); export TMPDIR; trap 'rm -rf "$$TMPDIR"' EXIT; \
+	$(SCRATCH_TMPDIR); \
 		swift test --skip IntegrationTests --skip RealTimeTests $(SWIFT_TEST_FLAGS) && \
 		swift test --skip-build --filter RealTimeTests $(SWIFT_TEST_FLAGS)
 
@@ -62,7 +65,7 @@ tsan:
 	scripts/silent-host.sh up >/dev/null
 	rm -f .build-tsan/tsan.log
 	export TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/scripts/tsan.supp $$TSAN_OPTIONS"; \
-		TMPDIR=$$(mktemp -d /tmp/hm-tests.XXXXXX); export TMPDIR; trap 'rm -rf "$$TMPDIR"' EXIT; \
+		$(SCRATCH_TMPDIR); \
 		unit() { scripts/watchdog.sh 600 .build-tsan/tsan.log \
 			swift test --sanitize=thread -Xswiftc -DHM_TSAN --skip IntegrationTests --skip RealTimeTests --scratch-path .build-tsan $(SWIFT_TEST_FLAGS); }; \
 		unit; rc=$$?; \
